@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Every check liverec has, from a fresh machine: installs what is missing (idempotent,
+# safe to rerun), then runs formatting, lints, Rust tests, the wasm build with the
+# server feature off, and the npm package's Node tests. README.md and .ci/run call this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+shared="$root/../shared"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+WASM_BINDGEN_VERSION=0.2.130   # must equal the `=0.2.130` pin in Cargo.toml
+WASM_PACK_VERSION=0.15.1
+
+step() { printf '\n==> %s\n' "$*"; }
+
+install_apt_packages() {
+  # Debian packages the checks need; apt-get runs only when one is missing.
+  local missing=()
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  command -v gzip >/dev/null || missing+=(gzip)
+  command -v cc >/dev/null || missing+=(build-essential)
+  command -v pkg-config >/dev/null || missing+=(pkg-config)
+  if [ ${#missing[@]} -gt 0 ]; then
+    step "apt-get install ${missing[*]}"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
+}
+
+install_rust_tools() {
+  rustup component add rustfmt clippy >/dev/null 2>&1 || true
+  bash "$shared/toolchain/install-wasm32-target.sh"
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    step "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+    # Not --locked: its lockfile pins a crate version the registry no longer serves.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  fi
+  if [ "$(wasm-pack --version 2>/dev/null)" != "wasm-pack $WASM_PACK_VERSION" ]; then
+    step "cargo install wasm-pack $WASM_PACK_VERSION"
+    cargo install wasm-pack --version "$WASM_PACK_VERSION" --force
+  fi
+}
+
+check_wasm_dependencies() {
+  # The wasm build must not pull in anything of the server (tokio, axum, ...).
+  local forbidden='^(tokio|axum|hyper|sqlx|object_store|clap|reqwest|rml_rtmp|indicatif|tracing-subscriber|mio) '
+  local leaked
+  leaked=$(cargo tree --target wasm32-unknown-unknown --no-default-features -e normal --prefix none \
+    | sort -u | grep -E "$forbidden" || true)
+  if [ -n "$leaked" ]; then
+    echo "server-only crates in the wasm build:" >&2
+    echo "$leaked" >&2
+    return 1
+  fi
+}
+
+install_apt_packages
+install_rust_tools
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (native, all targets)"
+cargo clippy --all-targets -- -D warnings
+
+step "cargo clippy (wasm32, server feature off)"
+cargo clippy --target wasm32-unknown-unknown --no-default-features --lib -- -D warnings
+
+step "cargo test"
+cargo test
+
+step "wasm build: no server dependency in the pure layers"
+check_wasm_dependencies
+wasm-pack build --target web --profile wasm-release --no-opt -- --no-default-features
+
+step "node tests against pkg/"
+cargo build --bin liverec
+(cd tests/node && npm ci --no-audit --no-fund)
+LIVEREC_BIN="$root/target/debug/liverec" node --test tests/node/

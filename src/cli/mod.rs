@@ -1,0 +1,211 @@
+//! The native command line: offline tools over the pure core.
+//!
+//! - `liverec template validate FILE.json` — validates a recording template body exactly
+//!   as the npm package's `validateTemplate` does; prints `{ok, errors, template}`.
+//!   Exit 0 when valid, 1 when invalid, 2 when the file cannot be read or parsed.
+//! - `liverec rule resolve --rules FILE.json --domain D [--app A] [--stream S]` — prints
+//!   the winning rule and its priority, or `null`. The file holds an array of rules or a
+//!   `DescribeLiveRecordRules` response (`{"Rules": [...]}`, optionally inside
+//!   `{"Response": ...}`).
+//!
+//! `-` reads standard input.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+
+use crate::config::rule::{resolve, RecordRule, StreamKey};
+use crate::config::template::{validate_template, TemplateIdField};
+
+/// Largest JSON input read, bytes: configuration files are small; a mistaken path to a
+/// media file should fail fast instead of filling memory.
+pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Why a command could not run (as opposed to reporting an invalid input).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path given.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file exceeds [`MAX_INPUT_BYTES`].
+    #[error("{path} is larger than {MAX_INPUT_BYTES} bytes")]
+    TooLarge {
+        /// The path given.
+        path: String,
+    },
+    /// The file is not JSON.
+    #[error("{path} is not valid JSON: {source}")]
+    Json {
+        /// The path given.
+        path: String,
+        /// Where and why parsing failed.
+        source: serde_json::Error,
+    },
+    /// The rules file has the wrong shape.
+    #[error("{path}: {message}")]
+    Shape {
+        /// The path given.
+        path: String,
+        /// What is wrong, with the JSON path.
+        message: String,
+    },
+    /// Writing the result failed.
+    #[error("cannot write the result: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "liverec", version, about = "Self-hosted live stream recording")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Recording templates.
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// Recording rules.
+    #[command(subcommand)]
+    Rule(RuleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TemplateCommand {
+    /// Validate a CreateLiveRecordTemplate body (JSON); exit 1 when invalid.
+    Validate {
+        /// JSON file, or - for standard input.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RuleCommand {
+    /// Print the rule that applies to a stream, and its priority (1 = most specific).
+    Resolve(ResolveArgs),
+}
+
+#[derive(Debug, Args)]
+struct ResolveArgs {
+    /// JSON file with an array of rules or a DescribeLiveRecordRules response.
+    #[arg(long)]
+    rules: PathBuf,
+    /// Push domain.
+    #[arg(long)]
+    domain: String,
+    /// Push path (AppName).
+    #[arg(long, default_value = "")]
+    app: String,
+    /// Stream name.
+    #[arg(long, default_value = "")]
+    stream: String,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("liverec: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<ExitCode, CliError> {
+    match command {
+        Command::Template(TemplateCommand::Validate { file }) => template_validate(&file),
+        Command::Rule(RuleCommand::Resolve(args)) => rule_resolve(&args),
+    }
+}
+
+fn template_validate(file: &Path) -> Result<ExitCode, CliError> {
+    let input = read_json(file)?;
+    let validation = validate_template(&input, TemplateIdField::Allowed);
+    print_json(&serde_json::to_value(&validation).unwrap_or(Value::Null))?;
+    Ok(if validation.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn rule_resolve(args: &ResolveArgs) -> Result<ExitCode, CliError> {
+    let input = read_json(&args.rules)?;
+    let rules = rules_from(&input).map_err(|message| CliError::Shape {
+        path: args.rules.display().to_string(),
+        message,
+    })?;
+    let push = StreamKey::new(&args.domain, &args.app, &args.stream);
+    let result = match resolve(&rules, &push) {
+        Some(found) => json!({"rule": found.rule, "priority": found.priority.level()}),
+        None => Value::Null,
+    };
+    print_json(&result)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Extracts the rule list from an array, `{"Rules": [...]}` or `{"Response": {"Rules": [...]}}`.
+pub fn rules_from(input: &Value) -> Result<Vec<RecordRule>, String> {
+    let list = input
+        .get("Response")
+        .unwrap_or(input)
+        .get("Rules")
+        .unwrap_or(input);
+    if !list.is_array() {
+        return Err("expected an array of rules or an object with \"Rules\"".to_owned());
+    }
+    serde_path_to_error::deserialize(list)
+        .map_err(|e| format!("rules{}: {}", path_suffix(e.path()), e.inner()))
+}
+
+fn path_suffix(path: &serde_path_to_error::Path) -> String {
+    let text = path.to_string();
+    if text == "." {
+        String::new()
+    } else if text.starts_with('[') {
+        text
+    } else {
+        format!(".{text}")
+    }
+}
+
+fn read_json(path: &Path) -> Result<Value, CliError> {
+    let name = path.display().to_string();
+    let read_err = |source| CliError::Read {
+        path: name.clone(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    if path == Path::new("-") {
+        std::io::stdin()
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_err)?;
+    } else {
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(read_err)?;
+    }
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(CliError::TooLarge { path: name });
+    }
+    serde_json::from_slice(&bytes).map_err(|source| CliError::Json { path: name, source })
+}
+
+fn print_json(value: &Value) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
+    writeln!(out)?;
+    Ok(())
+}

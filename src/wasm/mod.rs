@@ -1,0 +1,165 @@
+//! JavaScript bindings of the pure core (compiled only for wasm32).
+//!
+//! A thin shell: every function converts its arguments to JSON values, calls the core,
+//! and converts the result back. Conventions (see `../shared/STYLE.md`):
+//! - validation problems are data: `{ok, errors: [{code, field, message}], ...}`;
+//! - misuse — an argument of the wrong kind, or a value that cannot be represented —
+//!   throws a real JS `Error` whose `code` property says what was wrong
+//!   ([`MisuseCode`]);
+//! - arguments cross the boundary through `JSON.stringify` and come back through
+//!   `JSON.parse`: cyclic or BigInt-holding objects throw instead of recursing, and
+//!   nesting is bounded by `serde_json`'s recursion limit, so no input can trap;
+//! - `console_error_panic_hook` is installed at start-up, so a bug that panics reports a
+//!   readable message in the console instead of an opaque `unreachable` trap.
+//!
+//! TypeScript declarations for every argument and result live in `types.d.ts`.
+
+mod api;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+pub use api::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = include_str!("types.d.ts");
+
+/// Installs the panic hook; runs when the module is initialised (not exported).
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Codes of the errors thrown for misuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MisuseCode {
+    /// A required argument is `undefined`.
+    MissingArgument,
+    /// An argument has the wrong type or shape.
+    InvalidArgument,
+    /// A well-formed argument with a value the function cannot use (a bad pattern, a
+    /// time out of range).
+    InvalidValue(&'static str),
+}
+
+impl MisuseCode {
+    fn as_str(self) -> &'static str {
+        match self {
+            MisuseCode::MissingArgument => "MissingArgument",
+            MisuseCode::InvalidArgument => "InvalidArgument",
+            MisuseCode::InvalidValue(code) => code,
+        }
+    }
+}
+
+/// A JS `Error` with a `code` property.
+pub fn misuse(code: MisuseCode, message: &str) -> JsValue {
+    let error = js_sys::Error::new(message);
+    let _ = js_sys::Reflect::set(
+        &error,
+        &JsValue::from_str("code"),
+        &JsValue::from_str(code.as_str()),
+    );
+    error.into()
+}
+
+/// Reads a JS argument as JSON. `undefined` is a missing argument.
+pub fn json_arg(value: &JsValue, name: &str) -> Result<Value, JsValue> {
+    if value.is_undefined() {
+        return Err(misuse(
+            MisuseCode::MissingArgument,
+            &format!("{name} is required"),
+        ));
+    }
+    let text = js_sys::JSON::stringify(value).map_err(|e| {
+        let reason = js_sys::Error::from(e).message();
+        misuse(
+            MisuseCode::InvalidArgument,
+            &format!("{name} cannot be read as JSON: {}", String::from(reason)),
+        )
+    })?;
+    let text = text.as_string().unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| {
+        misuse(
+            MisuseCode::InvalidArgument,
+            &format!("{name} cannot be read as JSON: {e}"),
+        )
+    })
+}
+
+/// Reads a JS argument that must be a plain object.
+pub fn object_arg(value: &JsValue, name: &str) -> Result<Value, JsValue> {
+    let json = json_arg(value, name)?;
+    if json.is_object() {
+        Ok(json)
+    } else {
+        Err(misuse(
+            MisuseCode::InvalidArgument,
+            &format!(
+                "{name} must be an object, not {}",
+                crate::config::json::type_name(&json)
+            ),
+        ))
+    }
+}
+
+/// Reads a JS argument into a typed value, naming the offending path on failure.
+pub fn typed_arg<T: DeserializeOwned>(value: &JsValue, name: &str) -> Result<T, JsValue> {
+    let json = json_arg(value, name)?;
+    serde_path_to_error::deserialize(&json).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." {
+            name.to_owned()
+        } else {
+            format!("{name}.{path}")
+        };
+        misuse(MisuseCode::InvalidArgument, &format!("{at}: {}", e.inner()))
+    })
+}
+
+/// Reads a string argument.
+pub fn string_arg(value: &JsValue, name: &str) -> Result<String, JsValue> {
+    if value.is_undefined() {
+        return Err(misuse(
+            MisuseCode::MissingArgument,
+            &format!("{name} is required"),
+        ));
+    }
+    value.as_string().ok_or_else(|| {
+        misuse(
+            MisuseCode::InvalidArgument,
+            &format!("{name} must be a string"),
+        )
+    })
+}
+
+/// Reads a Unix-seconds argument: a finite integer within the core's time range.
+pub fn seconds_arg(value: &JsValue, name: &str) -> Result<i64, JsValue> {
+    const MAX_S: f64 = crate::config::task::MAX_UNIX_S as f64;
+    let n = value.as_f64().ok_or_else(|| {
+        misuse(
+            MisuseCode::InvalidArgument,
+            &format!("{name} must be a number"),
+        )
+    })?;
+    if !(n.is_finite() && n.fract() == 0.0 && (0.0..=MAX_S).contains(&n)) {
+        return Err(misuse(
+            MisuseCode::InvalidArgument,
+            &format!("{name} must be whole Unix seconds between 0 and {MAX_S}, not {n}"),
+        ));
+    }
+    Ok(n as i64)
+}
+
+/// Converts a result to a plain JS value through JSON.
+pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    let text = serde_json::to_string(value).map_err(|e| {
+        misuse(
+            MisuseCode::InvalidArgument,
+            &format!("result cannot be encoded: {e}"),
+        )
+    })?;
+    js_sys::JSON::parse(&text)
+}
