@@ -21,6 +21,7 @@ install_apt_packages() {
   command -v gzip >/dev/null || missing+=(gzip)
   command -v cc >/dev/null || missing+=(build-essential)
   command -v pkg-config >/dev/null || missing+=(pkg-config)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)   # browser tests (playwright-core drives it)
   if [ ${#missing[@]} -gt 0 ]; then
     step "apt-get install ${missing[*]}"
     apt-get update

@@ -17,6 +17,9 @@
 
 pub mod config;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 #[cfg(feature = "server")]
 pub mod cli;
 

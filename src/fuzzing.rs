@@ -1,0 +1,73 @@
+//! Entry points shared by the fuzz targets (`tests/fuzz`, cargo-fuzz) and the replay of
+//! their seed corpora under plain `cargo test` (`tests/fuzz_corpus.rs`). Each takes
+//! arbitrary bytes and must never panic; what it returns is irrelevant.
+
+use serde_json::Value;
+
+use crate::config::naming::{self, NameInputs};
+use crate::config::push_auth::{self, PushCredentials};
+use crate::config::rule::validate_rule_request;
+use crate::config::task::validate_task;
+use crate::config::template::{validate_template, TemplateIdField};
+
+/// JSON request bodies through every validator.
+pub fn request_json(data: &[u8]) {
+    let Ok(value) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let _ = validate_template(&value, TemplateIdField::Allowed);
+    let _ = validate_template(&value, TemplateIdField::Forbidden);
+    let _ = validate_rule_request(&value);
+    let _ = validate_task(&value, 1_800_000_000);
+}
+
+/// `VodFileName` patterns and stream names: the first line is the pattern, the rest
+/// the stream name; two leading bytes vary the times and offset.
+pub fn vod_file_name(data: &[u8]) {
+    let (head, rest) = data.split_at(data.len().min(2));
+    let text = String::from_utf8_lossy(rest);
+    let (pattern, stream) = text.split_once('\n').unwrap_or((&text, ""));
+    let seed = head.iter().fold(0i64, |acc, b| acc * 256 + i64::from(*b));
+    let _ = naming::validate_pattern(pattern);
+    let inputs = NameInputs {
+        stream_id: stream,
+        start_ms: seed * 1_000_003,
+        end_ms: seed * 1_000_003 + seed,
+        utc_offset_minutes: (seed % 1_800) as i32 - 900,
+    };
+    if let Ok(name) = naming::render(pattern, &inputs) {
+        assert!(
+            name.len() <= naming::MAX_FILE_NAME_BYTES,
+            "name too long: {name:?}"
+        );
+        assert!(
+            !name.contains('/') && !name.contains('\\') && !name.contains(".."),
+            "unsafe name: {name:?}"
+        );
+        assert!(
+            !name.chars().any(char::is_control),
+            "control character in {name:?}"
+        );
+    }
+}
+
+/// Push authentication with hostile txTime / txSecret text.
+pub fn push_auth(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.splitn(3, '\n');
+    let (tx_time, tx_secret, stream) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    let _ = push_auth::parse_tx_time(tx_time);
+    let keys = vec!["k".to_owned(), String::new()];
+    let creds = PushCredentials {
+        keys: &keys,
+        auth_delta_s: i64::MAX,
+        stream_name: stream,
+        tx_secret,
+        tx_time,
+    };
+    let _ = push_auth::verify_push(&creds, i64::MAX);
+}
