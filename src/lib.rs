@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod formats;
 
 #[doc(hidden)]
 pub mod fuzzing;
