@@ -4,7 +4,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
-use super::{misuse, object_arg, seconds_arg, string_arg, to_js, typed_arg, MisuseCode};
+use super::{
+    list_value, misuse, object_arg, seconds_arg, string_arg, to_js, typed_arg, typed_list,
+    MisuseCode,
+};
 use crate::config::naming::{self, NameInputs, RenderError, DEFAULT_UTC_OFFSET_MINUTES};
 use crate::config::push_auth::{self, PushCredentials};
 use crate::config::rule::{resolve, RecordRule, StreamKey};
@@ -28,7 +31,7 @@ pub fn resolve_rule_js(
     #[wasm_bindgen(unchecked_param_type = "RecordRuleInput[]")] rules: JsValue,
     #[wasm_bindgen(unchecked_param_type = "StreamRef")] stream: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let rules: Vec<RecordRule> = typed_arg(&rules, "rules")?;
+    let rules: Vec<RecordRule> = typed_list(&rules, "rules")?;
     let push = stream_arg(&stream)?;
     match resolve(&rules, &push) {
         Some(found) => to_js(&json!({"rule": found.rule, "priority": found.priority.level()})),
@@ -54,14 +57,13 @@ pub fn plan_recording_js(
     #[wasm_bindgen(unchecked_param_type = "StreamRef")] stream: JsValue,
     #[wasm_bindgen(js_name = nowUnixSeconds, unchecked_param_type = "number")] now: JsValue,
 ) -> Result<JsValue, JsValue> {
-    object_arg(&config, "config")?;
-    let config: ConfigStore = typed_arg(&config, "config")?;
+    let config = config_arg(&config)?;
     let push = stream_arg(&stream)?;
     let now = seconds_arg(&now, "nowUnixSeconds")?;
     to_js(&plan_recording(&config, &push, now))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct FileNameArgs {
     #[serde(rename = "StreamID")]
@@ -107,7 +109,7 @@ fn whole(n: f64, name: &str) -> Result<i64, JsValue> {
     } else {
         Err(misuse(
             MisuseCode::InvalidValue("InvalidParameterValue"),
-            &format!("{name} must be a whole number, not {n}"),
+            &format!("{name} must be a whole number of milliseconds"),
         ))
     }
 }
@@ -125,7 +127,7 @@ pub fn push_secret_js(
     Ok(push_auth::push_secret(&key, &stream_name, &tx_time))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize, Default)]
 struct VerifyArgs {
     keys: Vec<String>,
     #[serde(rename = "AuthDelta", default)]
@@ -183,6 +185,21 @@ fn failed(e: &ConfigError) -> Verification {
         message: e.to_string(),
         key_index: None,
     }
+}
+
+fn config_arg(config: &JsValue) -> Result<ConfigStore, JsValue> {
+    let mut json = object_arg(config, "config")?;
+    let mut take = |key: &str| {
+        json.get_mut(key)
+            .map(serde_json::Value::take)
+            .unwrap_or_else(|| json!([]))
+    };
+    let (templates, rules, tasks) = (take("templates"), take("rules"), take("tasks"));
+    Ok(ConfigStore {
+        templates: list_value(templates, "config.templates")?,
+        rules: list_value(rules, "config.rules")?,
+        tasks: list_value(tasks, "config.tasks")?,
+    })
 }
 
 fn stream_arg(stream: &JsValue) -> Result<StreamKey, JsValue> {

@@ -15,6 +15,7 @@
 //! TypeScript declarations for every argument and result live in `types.d.ts`.
 
 mod api;
+mod playlist;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -22,6 +23,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 pub use api::*;
+pub use playlist::PlaylistJs;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = include_str!("types.d.ts");
@@ -105,18 +107,87 @@ pub fn object_arg(value: &JsValue, name: &str) -> Result<Value, JsValue> {
     }
 }
 
-/// Reads a JS argument into a typed value, naming the offending path on failure.
-pub fn typed_arg<T: DeserializeOwned>(value: &JsValue, name: &str) -> Result<T, JsValue> {
-    let json = json_arg(value, name)?;
-    serde_path_to_error::deserialize(&json).map_err(|e| {
-        let path = e.path().to_string();
-        let at = if path == "." {
-            name.to_owned()
-        } else {
-            format!("{name}.{path}")
-        };
-        misuse(MisuseCode::InvalidArgument, &format!("{at}: {}", e.inner()))
-    })
+/// Reads a JS argument into a typed value, naming the offending field on failure.
+pub fn typed_arg<T: DeserializeOwned + Serialize + Default>(
+    value: &JsValue,
+    name: &str,
+) -> Result<T, JsValue> {
+    typed_value(json_arg(value, name)?, name)
+}
+
+/// Reads a JS array argument element by element, naming `name[i].Field` on failure.
+pub fn typed_list<T: DeserializeOwned + Serialize + Default>(
+    value: &JsValue,
+    name: &str,
+) -> Result<Vec<T>, JsValue> {
+    list_value(json_arg(value, name)?, name)
+}
+
+/// [`typed_list`] on an already converted value.
+pub fn list_value<T: DeserializeOwned + Serialize + Default>(
+    json: Value,
+    name: &str,
+) -> Result<Vec<T>, JsValue> {
+    match json {
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| typed_value(item, &format!("{name}[{i}]")))
+            .collect(),
+        other => Err(misuse(
+            MisuseCode::InvalidArgument,
+            &format!(
+                "{name} must be an array, not {}",
+                crate::config::json::type_name(&other)
+            ),
+        )),
+    }
+}
+
+/// Converts a JSON value to `T`. Before asking serde (whose messages name no field), the
+/// value is compared with `T::default()` serialised, so a mistyped field is reported by
+/// its path: `rules[0].DomainName must be a string, not a number`.
+pub fn typed_value<T: DeserializeOwned + Serialize + Default>(
+    json: Value,
+    name: &str,
+) -> Result<T, JsValue> {
+    let schema = serde_json::to_value(T::default()).unwrap_or(Value::Null);
+    if let Some(problem) = mismatch(&json, &schema, name) {
+        return Err(misuse(MisuseCode::InvalidArgument, &problem));
+    }
+    serde_json::from_value(json)
+        .map_err(|e| misuse(MisuseCode::InvalidArgument, &format!("{name}: {e}")))
+}
+
+fn mismatch(value: &Value, schema: &Value, path: &str) -> Option<String> {
+    use crate::config::json::type_name;
+    let same = match (value, schema) {
+        (_, Value::Null) => true,
+        (Value::Object(v), Value::Object(s)) => {
+            return s.iter().find_map(|(key, expected)| {
+                v.get(key)
+                    .and_then(|found| mismatch(found, expected, &format!("{path}.{key}")))
+            });
+        }
+        (Value::Number(v), Value::Number(s)) => {
+            !(s.is_i64() || s.is_u64()) || v.is_i64() || v.is_u64()
+        }
+        (Value::String(_), Value::String(_))
+        | (Value::Bool(_), Value::Bool(_))
+        | (Value::Array(_), Value::Array(_)) => true,
+        _ => false,
+    };
+    if same {
+        return None;
+    }
+    let expected = match schema {
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        other => type_name(other),
+    };
+    Some(format!(
+        "{path} must be {expected}, not {}",
+        type_name(value)
+    ))
 }
 
 /// Reads a string argument.

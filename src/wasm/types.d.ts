@@ -34,7 +34,12 @@ export type MisuseCode =
   | "MissingArgument"
   | "InvalidArgument"
   | "InvalidParameter.InvalidVodFileName"
-  | "InvalidParameterValue";
+  | "InvalidParameterValue"
+  | "LimitExceeded"
+  | "NotMediaPlaylist"
+  | "EmptyPlaylist"
+  | "IncompatiblePlaylists"
+  | "InvalidRange";
 
 /** The `Error` thrown on misuse. */
 export interface LiverecError extends Error {
@@ -242,4 +247,98 @@ export interface PushVerification {
   message: string;
   /** Which of `keys` signed the push. */
   keyIndex: number | null;
+}
+
+/** A playlist problem (RFC 8216 rules). `line` is 1-based (0: the playlist as a whole). */
+export interface PlaylistDiagnostic {
+  code: string;
+  line: number;
+  message: string;
+  severity: "error" | "warning";
+}
+
+export interface PlaylistInspection {
+  kind: "media" | "master" | "unknown";
+  version: number;
+  targetDuration: number | null;
+  mediaSequence: number;
+  discontinuitySequence: number;
+  playlistType: "VOD" | "EVENT" | null;
+  endList: boolean;
+  segmentCount: number;
+  totalDurationSeconds: number;
+  maxSegmentDurationSeconds: number;
+  discontinuities: Array<{ segment: number; mediaSequence: number; line: number; timeSeconds: number }>;
+  programDateTime: { start: string; end: string; startMs: number; endMs: number } | null;
+  gaps: Array<{ segment: number; seconds: number }>;
+  errors: number;
+  warnings: number;
+  diagnostics: PlaylistDiagnostic[];
+}
+
+export interface SegmentInfo {
+  index: number;
+  uri: string;
+  /** `uri` resolved against the playlist's base URL. */
+  resolvedUri: string;
+  /** Seconds. */
+  duration: number;
+  mediaSequence: number;
+  discontinuity: boolean;
+  /** ISO 8601, explicit or derived. */
+  programDateTime: string | null;
+  byteRange: { length: number; offset: number | null } | null;
+  mapUri: string | null;
+  gap: boolean;
+  line: number;
+}
+
+/** Seconds from the start (numbers) or wall-clock instants (ISO strings or Dates). */
+export interface ClipRange {
+  start?: number | string | Date;
+  end?: number | string | Date;
+}
+
+export interface ClipSummary {
+  firstSegment: number;
+  segmentCount: number;
+  mediaSequence: number;
+  /** The EXT-X-START TIME-OFFSET written: where the range starts in the first segment. */
+  startOffsetSeconds: number;
+  startSeconds: number;
+  endSeconds: number;
+  durationSeconds: number;
+}
+
+export interface ClipResult {
+  playlist: Playlist;
+  summary: ClipSummary;
+}
+
+export interface SpliceOptions {
+  order?: "given" | "programDateTime";
+  gaps?: "discontinuity" | "gapSegments";
+  /** Largest PROGRAM-DATE-TIME mismatch still continuous; default 250. */
+  toleranceMs?: number;
+}
+
+export interface SpliceJoin {
+  segment: number;
+  discontinuity: boolean;
+  reason: "noProgramDateTime" | "gap" | "overlap" | "initChanged" | "keyChanged" | "sourceDiscontinuity" | null;
+  gapSeconds: number | null;
+  gapSegments: number;
+}
+
+export interface SpliceSummary {
+  sources: number;
+  order: number[];
+  segments: number;
+  joins: SpliceJoin[];
+  durationSeconds: number;
+}
+
+export interface SpliceResult {
+  playlist: Playlist;
+  summary: SpliceSummary;
 }

@@ -40,7 +40,7 @@ test("TypeScript: a strict program using the API type-checks, and misuse does no
   const tsc = path.join(here, "node_modules/typescript/bin/tsc");
   const run = (file) => {
     try {
-      execFileSync(process.execPath, [tsc, "--noEmit", "--strict", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", path.join(here, file)], { encoding: "utf8" });
+      execFileSync(process.execPath, [tsc, "--noEmit", "--strict", "--target", "es2022", "--lib", "es2022,esnext.disposable,dom", "--module", "nodenext", "--moduleResolution", "nodenext", path.join(here, file)], { encoding: "utf8" });
       return "";
     } catch (e) {
       return e.stdout + e.stderr;

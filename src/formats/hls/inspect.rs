@@ -6,8 +6,9 @@ use serde::Serialize;
 use super::datetime::encode_date_time;
 use super::decimal::Micros;
 use super::diagnostic::{Diagnostic, Severity};
-use super::playlist::{Kind, Playlist, PlaylistType};
+use super::playlist::{Kind, LineKind, Playlist, PlaylistType, Segment};
 use super::splice::DEFAULT_TOLERANCE_MS;
+use super::tags::Tag;
 use super::validate::validate;
 
 /// A discontinuity and where it falls.
@@ -18,7 +19,7 @@ pub struct DiscontinuityAt {
     pub segment: usize,
     /// That segment's media sequence number.
     pub media_sequence: u64,
-    /// Its URI's line number.
+    /// Line number of its EXT-X-DISCONTINUITY tag.
     pub line: u32,
     /// Seconds from the start.
     pub time_seconds: f64,
@@ -98,10 +99,7 @@ pub fn inspect(playlist: &Playlist) -> Inspection {
             discontinuities.push(DiscontinuityAt {
                 segment: i,
                 media_sequence: playlist.media_sequence_of(i),
-                line: playlist
-                    .lines()
-                    .get(s.uri_line as usize)
-                    .map_or(0, |l| l.number),
+                line: tag_line(playlist, s, Tag::Discontinuity),
                 time_seconds: at.as_secs_f64(),
             });
         }
@@ -133,6 +131,16 @@ pub fn inspect(playlist: &Playlist) -> Inspection {
             .count(),
         diagnostics,
     }
+}
+
+/// The line number of `tag` among the segment's lines (its URI line if absent).
+fn tag_line(playlist: &Playlist, segment: &Segment, tag: Tag) -> u32 {
+    let lines = playlist.lines();
+    (segment.first_line..=segment.uri_line)
+        .filter_map(|i| lines.get(i as usize))
+        .find(|l| l.kind == LineKind::Tag(tag))
+        .or_else(|| lines.get(segment.uri_line as usize))
+        .map_or(0, |l| l.number)
 }
 
 fn span(playlist: &Playlist, times: &[Option<i64>]) -> Option<TimeSpan> {

@@ -180,12 +180,19 @@ pub struct Playlist {
 impl Playlist {
     /// Parses `text`. Only size limits fail; everything else is a diagnostic.
     pub fn parse(text: &str) -> Result<Playlist, PlaylistError> {
+        Self::parse_owned(text.to_owned())
+    }
+
+    /// Parses `text`, keeping it without a copy.
+    pub fn parse_owned(text: String) -> Result<Playlist, PlaylistError> {
         if text.len() > MAX_PLAYLIST_BYTES {
             return Err(PlaylistError::TooLarge { bytes: text.len() });
         }
-        let mut parser = Parser::new(text);
+        let mut parser = Parser::new(&text);
         parser.run()?;
-        Ok(parser.finish())
+        let mut playlist = parser.finish();
+        playlist.text = text;
+        Ok(playlist)
     }
 
     /// Sets the URL the playlist was loaded from (for resolving relative URIs).
@@ -339,6 +346,20 @@ impl Playlist {
             out.push('\n');
         }
         out
+    }
+}
+
+impl PlaylistError {
+    /// A stable machine code for callers (JS `Error.code`, CLI messages).
+    pub fn code(&self) -> &'static str {
+        match self {
+            PlaylistError::TooLarge { .. } | PlaylistError::TooManyLines => "LimitExceeded",
+            PlaylistError::NotMedia => "NotMediaPlaylist",
+            PlaylistError::NothingToSplice => "MissingArgument",
+            PlaylistError::Empty(_) => "EmptyPlaylist",
+            PlaylistError::MapCannotEnd => "IncompatiblePlaylists",
+            PlaylistError::BadRange(_) => "InvalidRange",
+        }
     }
 }
 
@@ -720,7 +741,7 @@ impl<'t> Parser<'t> {
         }
         let header_end = self.header_end.unwrap_or(self.lines.len() as u32);
         Playlist {
-            text: self.text.to_owned(),
+            text: String::new(),
             lines: self.lines,
             segments: self.segments,
             header: self.header,
