@@ -185,3 +185,140 @@ fn rule_resolve_without_match_and_with_bad_rules() {
     );
     assert_eq!(stdout_json(&out), Value::Null);
 }
+
+#[test]
+fn playlist_inspect_validate_splice_clip() {
+    let out = liverec(
+        &["playlist", "inspect", "tests/fixtures/hls/push1.m3u8"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v = stdout_json(&out);
+    assert_eq!(v["segmentCount"], json!(3));
+    assert_eq!(v["totalDurationSeconds"], json!(5.5));
+    assert_eq!(
+        v["programDateTime"]["start"],
+        json!("2026-11-24T02:00:00.000Z")
+    );
+
+    let out = liverec(
+        &[
+            "playlist",
+            "validate",
+            "tests/fixtures/hls/target_duration_too_small.m3u8",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v = stdout_json(&out);
+    assert_eq!(v[0]["code"], json!("TargetDurationExceeded"));
+    assert_eq!(v[0]["line"], json!(6));
+    let out = liverec(
+        &["playlist", "validate", "tests/fixtures/hls/push1.m3u8"],
+        None,
+    );
+    assert_eq!((out.status.code(), stdout_json(&out)), (Some(0), json!([])));
+
+    let out = liverec(
+        &[
+            "playlist",
+            "splice",
+            "tests/fixtures/hls/push1.m3u8",
+            "tests/fixtures/hls/push2_after_3s_gap.m3u8",
+            "--base-url",
+            "http://h/one/index.m3u8",
+            "--base-url",
+            "http://h/two/index.m3u8",
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("http://h/one/seg2.ts\n#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2026-11-24T02:00:08.500Z\n#EXTINF:2.000,\nhttp://h/two/seg0.ts\n"), "{text}");
+    let summary: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(summary["joins"][0]["reason"], json!("gap"));
+    assert_eq!(summary["joins"][0]["gapSeconds"], json!(3.0));
+
+    let dir = std::env::temp_dir().join(format!("liverec-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = dir.join("clip.m3u8");
+    let out = liverec(
+        &[
+            "playlist",
+            "clip",
+            "tests/fixtures/hls/push1.m3u8",
+            "--start",
+            "2.5",
+            "--end",
+            "2026-11-24T02:00:04.200Z",
+            "-o",
+            output.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&output).unwrap();
+    assert!(
+        text.contains("#EXT-X-START:TIME-OFFSET=0.500,PRECISE=YES\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("#EXTINF").count(), 2, "{text}");
+    let summary: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(
+        (
+            summary["firstSegment"].clone(),
+            summary["startOffsetSeconds"].clone()
+        ),
+        (json!(1), json!(0.5))
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn playlist_errors_are_reported() {
+    let out = liverec(
+        &[
+            "playlist",
+            "clip",
+            "tests/fixtures/hls/push1.m3u8",
+            "--start",
+            "99",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("clip"));
+    let out = liverec(&["playlist", "inspect", "-"], Some("#EXTM3U\n\u{0}"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "text with odd bytes still parses"
+    );
+    let out = liverec(
+        &[
+            "playlist",
+            "splice",
+            "a",
+            "b",
+            "--base-url",
+            "x",
+            "--base-url",
+            "y",
+            "--base-url",
+            "z",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--base-url"));
+}

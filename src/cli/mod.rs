@@ -8,6 +8,9 @@
 //!   `DescribeLiveRecordRules` response (`{"Rules": [...]}`, optionally inside
 //!   `{"Response": ...}`).
 //!
+//! - `liverec playlist inspect|validate|splice|clip` — the HLS playlist toolkit on files
+//!   (see [`playlist`]).
+//!
 //! `-` reads standard input.
 
 use std::io::{Read, Write};
@@ -16,6 +19,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
+
+mod playlist;
 
 use crate::config::rule::{resolve, RecordRule, StreamKey};
 use crate::config::template::{validate_template, TemplateIdField};
@@ -35,12 +40,33 @@ pub enum CliError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The file exceeds [`MAX_INPUT_BYTES`].
-    #[error("{path} is larger than {MAX_INPUT_BYTES} bytes")]
+    /// The file exceeds the size accepted for its kind.
+    #[error("{path} is larger than {limit} bytes")]
     TooLarge {
         /// The path given.
         path: String,
+        /// The limit.
+        limit: u64,
     },
+    /// The file is not UTF-8 text.
+    #[error("{path} is not UTF-8 text (invalid byte at offset {offset})")]
+    NotUtf8 {
+        /// The path given.
+        path: String,
+        /// Offset of the first invalid byte.
+        offset: usize,
+    },
+    /// A playlist operation failed.
+    #[error("{context}: {source}")]
+    Playlist {
+        /// Which file or operation.
+        context: String,
+        /// Why.
+        source: crate::formats::hls::PlaylistError,
+    },
+    /// Arguments that do not fit together.
+    #[error("{0}")]
+    Usage(String),
     /// The file is not JSON.
     #[error("{path} is not valid JSON: {source}")]
     Json {
@@ -77,6 +103,9 @@ enum Command {
     /// Recording rules.
     #[command(subcommand)]
     Rule(RuleCommand),
+    /// HLS playlists: inspect, validate, splice, clip.
+    #[command(subcommand)]
+    Playlist(playlist::PlaylistCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +155,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
     match command {
         Command::Template(TemplateCommand::Validate { file }) => template_validate(&file),
         Command::Rule(RuleCommand::Resolve(args)) => rule_resolve(&args),
+        Command::Playlist(command) => playlist::run(command),
     }
 }
 
@@ -180,7 +210,8 @@ fn path_suffix(path: &serde_path_to_error::Path) -> String {
     }
 }
 
-fn read_json(path: &Path) -> Result<Value, CliError> {
+/// Reads a file (or standard input for `-`) of at most `limit` bytes.
+fn read_input(path: &Path, limit: u64) -> Result<Vec<u8>, CliError> {
     let name = path.display().to_string();
     let read_err = |source| CliError::Read {
         path: name.clone(),
@@ -189,18 +220,26 @@ fn read_json(path: &Path) -> Result<Value, CliError> {
     let mut bytes = Vec::new();
     if path == Path::new("-") {
         std::io::stdin()
-            .take(MAX_INPUT_BYTES + 1)
+            .take(limit + 1)
             .read_to_end(&mut bytes)
             .map_err(read_err)?;
     } else {
         std::fs::File::open(path)
-            .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+            .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
             .map_err(read_err)?;
     }
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(CliError::TooLarge { path: name });
+    if bytes.len() as u64 > limit {
+        return Err(CliError::TooLarge { path: name, limit });
     }
-    serde_json::from_slice(&bytes).map_err(|source| CliError::Json { path: name, source })
+    Ok(bytes)
+}
+
+fn read_json(path: &Path) -> Result<Value, CliError> {
+    let bytes = read_input(path, MAX_INPUT_BYTES)?;
+    serde_json::from_slice(&bytes).map_err(|source| CliError::Json {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 fn print_json(value: &Value) -> Result<(), CliError> {

@@ -291,12 +291,14 @@ fn lookup(playlists: &JsValue) -> Result<Vec<Rc<Playlist>>, JsValue> {
         });
         match found {
             Some(p) => out.push(p),
-            None => return Err(misuse(
-                MisuseCode::InvalidArgument,
-                &format!(
+            None => {
+                return Err(misuse(
+                    MisuseCode::InvalidArgument,
+                    &format!(
                     "playlists[{i}] is not a live Playlist (made by Playlist.parse and not freed)"
                 ),
-            )),
+                ))
+            }
         }
     }
     Ok(out)
