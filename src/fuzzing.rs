@@ -9,6 +9,9 @@ use crate::config::push_auth::{self, PushCredentials};
 use crate::config::rule::validate_rule_request;
 use crate::config::task::validate_task;
 use crate::config::template::{validate_template, TemplateIdField};
+use crate::formats::hls::clip::{clip, ClipTime};
+use crate::formats::hls::splice::{splice, GapPolicy, SpliceOptions};
+use crate::formats::hls::{inspect, validate, Micros, Playlist};
 
 /// JSON request bodies through every validator.
 pub fn request_json(data: &[u8]) {
@@ -70,4 +73,48 @@ pub fn push_auth(data: &[u8]) {
         tx_time,
     };
     let _ = push_auth::verify_push(&creds, i64::MAX);
+}
+
+/// HLS playlist text: parse, write, parse again (must be identical), then every operation.
+pub fn playlist(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(parsed) = Playlist::parse(text) else {
+        return;
+    };
+    let written = parsed.to_text();
+    let reparsed = Playlist::parse(&written);
+    assert!(reparsed.is_ok(), "written playlist does not parse");
+    if let Ok(again) = reparsed {
+        assert_eq!(again.to_text(), written, "write is not stable");
+        assert_eq!(
+            again.segments(),
+            parsed.segments(),
+            "structure changed on round trip"
+        );
+    }
+    let _ = validate(&parsed);
+    let _ = inspect(&parsed);
+    let parsed = parsed.with_base_url(Some("http://h/a/b/index.m3u8".to_owned()));
+    for (start, end) in [(0, None), (1_500_000, Some(4_000_000))] {
+        let _ = clip(
+            &parsed,
+            ClipTime::Offset(Micros(start)),
+            end.map(|e| ClipTime::Offset(Micros(e))),
+        );
+    }
+    let _ = clip(&parsed, ClipTime::WallClockMs(1_704_067_201_000), None);
+    let options = SpliceOptions {
+        gaps: GapPolicy::GapSegments,
+        ..SpliceOptions::default()
+    };
+    if let Ok((spliced, _)) = splice(&[&parsed, &parsed], options) {
+        let round = Playlist::parse(&spliced.to_text()).map(|p| p.to_text());
+        assert_eq!(
+            round.ok(),
+            Some(spliced.to_text()),
+            "spliced output does not round-trip"
+        );
+    }
 }

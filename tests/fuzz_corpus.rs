@@ -32,3 +32,8 @@ fn vod_file_name_corpus() {
 fn push_auth_corpus() {
     replay("push_auth", liverec::fuzzing::push_auth);
 }
+
+#[test]
+fn playlist_corpus() {
+    replay("playlist", liverec::fuzzing::playlist);
+}

@@ -421,7 +421,7 @@ impl<'t> Parser<'t> {
         for (number, raw) in self.text.split('\n').enumerate() {
             let start = offset;
             offset += raw.len() + 1;
-            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            let line = raw.trim_end_matches('\r');
             if line.trim().is_empty() {
                 continue;
             }

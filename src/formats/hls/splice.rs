@@ -332,7 +332,12 @@ fn join(
     report
 }
 
-/// Writes EXT-X-GAP segments covering `gap`, each no longer than the segment before it.
+/// Most EXT-X-GAP segments one join may insert; a longer gap is only marked with a
+/// discontinuity (a day of 1-second placeholders would swamp any player).
+pub const MAX_GAP_SEGMENTS: i64 = 3_600;
+
+/// Writes EXT-X-GAP segments covering `gap`, each no longer than the segment before it
+/// (at least 1 s); writes nothing when that would take more than [`MAX_GAP_SEGMENTS`].
 fn fill_gap(
     emitter: &mut Emitter,
     source: &Playlist,
@@ -340,15 +345,18 @@ fn fill_gap(
     gap: Micros,
     at_ms: i64,
 ) -> usize {
-    const MAX_GAP_SEGMENTS: usize = 100_000;
+    let step = Micros(last.duration.0.max(1_000_000));
+    let needed = (gap.0 + step.0 - 1) / step.0;
+    if needed > MAX_GAP_SEGMENTS {
+        return 0;
+    }
     let uri = source.segment_uri(last);
     let uri = source
         .base_url()
         .map_or_else(|| uri.to_owned(), |b| resolve(b, uri));
-    let step = Micros(last.duration.0.max(1_000_000));
     let mut left = gap;
     let mut written = 0;
-    while left.0 > 0 && written < MAX_GAP_SEGMENTS {
+    while left.0 > 0 {
         let d = if left < step { left } else { step };
         let intro = SegmentIntro {
             discontinuity: written == 0,

@@ -325,3 +325,19 @@ fn unknown_segment_tags_travel_with_their_segment() {
     );
     assert_eq!(text.matches("#EXT-X-CUSTOM-HEADER:1").count(), 1, "{text}");
 }
+
+#[test]
+fn huge_gaps_are_only_marked() {
+    let a = pl(&simple(&["2"], Some("2024-01-01T00:00:00Z")));
+    let b = pl(&simple(&["2"], Some("2025-01-01T00:00:00Z")));
+    let options = SpliceOptions {
+        gaps: GapPolicy::GapSegments,
+        ..SpliceOptions::default()
+    };
+    let (out, summary) = splice(&[&a, &b], options).unwrap();
+    assert_eq!(
+        (out.segments().len(), summary.joins[0].gap_segments),
+        (2, 0)
+    );
+    assert!(out.segments()[1].discontinuity);
+}
