@@ -22,6 +22,7 @@ install_apt_packages() {
   command -v cc >/dev/null || missing+=(build-essential)
   command -v pkg-config >/dev/null || missing+=(pkg-config)
   [ -x /usr/bin/chromium ] || missing+=(chromium)   # browser tests (playwright-core drives it)
+  command -v ffmpeg >/dev/null || missing+=(ffmpeg)  # test media (H.264/AAC HLS recordings)
   if [ ${#missing[@]} -gt 0 ]; then
     step "apt-get install ${missing[*]}"
     apt-get update
@@ -78,4 +79,5 @@ wasm-pack build --target web --profile wasm-release --no-opt -- --no-default-fea
 step "node tests against pkg/"
 cargo build --bin liverec
 (cd tests/node && npm ci --no-audit --no-fund)
+(cd www && npm ci --no-audit --no-fund)
 LIVEREC_BIN="$root/target/debug/liverec" node --test tests/node/

@@ -206,6 +206,41 @@ pub fn string_arg(value: &JsValue, name: &str) -> Result<String, JsValue> {
     })
 }
 
+/// Reads a large string argument through the host's `TextEncoder.encode` and one
+/// bulk copy. wasm-bindgen's own string passing copies ASCII one character at a time in
+/// JavaScript, which costs more than parsing a multi-megabyte playlist.
+pub fn large_string_arg(value: &JsValue, name: &str) -> Result<String, JsValue> {
+    if !value.is_string() {
+        return string_arg(value, name);
+    }
+    let bytes = ENCODE.with(|encode| {
+        let (encoder, method) = encode.as_ref()?;
+        let array = method.call1(encoder, value).ok()?;
+        Some(js_sys::Uint8Array::new(&array).to_vec())
+    });
+    match bytes {
+        Some(bytes) => String::from_utf8(bytes).map_err(|_| {
+            misuse(
+                MisuseCode::InvalidArgument,
+                &format!("{name} is not valid text"),
+            )
+        }),
+        None => string_arg(value, name),
+    }
+}
+
+thread_local! {
+    /// A `TextEncoder` and its `encode` method, when the host has one.
+    static ENCODE: Option<(JsValue, js_sys::Function)> = {
+        let constructor = js_sys::Reflect::get(&js_sys::global(), &"TextEncoder".into()).ok();
+        constructor.and_then(|c| {
+            let encoder = js_sys::Reflect::construct(c.dyn_ref::<js_sys::Function>()?, &js_sys::Array::new()).ok()?;
+            let method = js_sys::Reflect::get(&encoder, &"encode".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+            Some((encoder, method))
+        })
+    };
+}
+
 /// Reads a Unix-seconds argument: a finite integer within the core's time range.
 pub fn seconds_arg(value: &JsValue, name: &str) -> Result<i64, JsValue> {
     const MAX_S: f64 = crate::config::task::MAX_UNIX_S as f64;

@@ -133,7 +133,7 @@ impl PlaylistJs {
         #[wasm_bindgen(js_name = baseUrl, unchecked_param_type = "string | undefined")]
         base_url: JsValue,
     ) -> Result<PlaylistJs, JsValue> {
-        let text = super::string_arg(&text, "text")?;
+        let text = super::large_string_arg(&text, "text")?;
         let base = if base_url.is_undefined() || base_url.is_null() {
             None
         } else {

@@ -175,6 +175,9 @@ pub struct Playlist {
     master_tags: u32,
     diagnostics: Vec<Diagnostic>,
     base_url: Option<String>,
+    /// The text is exactly what writing would produce (no blank lines, no `\r`, final
+    /// newline): writing is then a copy.
+    verbatim: bool,
 }
 
 impl Playlist {
@@ -334,6 +337,9 @@ impl Playlist {
 
     /// Writes the playlist: every kept line, `\n`-terminated.
     pub fn to_text(&self) -> String {
+        if self.verbatim {
+            return self.text.clone();
+        }
         let size: usize = self.lines.iter().map(|l| l.len as usize + 1).sum();
         let mut out = String::with_capacity(size);
         for line in &self.lines {
@@ -395,6 +401,7 @@ struct Parser<'t> {
     key_line: Option<u32>,
     seen: Vec<Tag>,
     previous_range: Option<(u32, u64)>,
+    verbatim: bool,
 }
 
 impl<'t> Parser<'t> {
@@ -413,16 +420,23 @@ impl<'t> Parser<'t> {
             key_line: None,
             seen: Vec::new(),
             previous_range: None,
+            verbatim: true,
         }
     }
 
     fn run(&mut self) -> Result<(), PlaylistError> {
         let mut offset = 0usize;
+        let total = self.text.len();
         for (number, raw) in self.text.split('\n').enumerate() {
             let start = offset;
             offset += raw.len() + 1;
             let line = raw.trim_end_matches('\r');
+            if line.len() != raw.len() {
+                self.verbatim = false;
+            }
             if line.trim().is_empty() {
+                // The piece after a final '\n' is empty; anything else blank is dropped.
+                self.verbatim &= raw.is_empty() && start == total;
                 continue;
             }
             if self.lines.len() >= MAX_LINES {
@@ -740,7 +754,9 @@ impl<'t> Parser<'t> {
             }
         }
         let header_end = self.header_end.unwrap_or(self.lines.len() as u32);
+        let verbatim = self.verbatim && (self.text.is_empty() || self.text.ends_with('\n'));
         Playlist {
+            verbatim,
             text: String::new(),
             lines: self.lines,
             segments: self.segments,

@@ -251,3 +251,22 @@ fn anchor_shaped_playlist_parses() {
     assert_eq!(p.total_duration(), Micros(6_000_000));
     assert!(matches!(p.lines()[0].kind, LineKind::Tag(Tag::ExtM3u)));
 }
+
+#[test]
+fn writing_is_the_same_with_or_without_the_verbatim_shortcut() {
+    for text in [
+        "#EXTM3U\n#EXTINF:2,\na.ts\n",
+        "#EXTM3U\n#EXTINF:2,\na.ts",
+        "#EXTM3U\n\n#EXTINF:2,\na.ts\n",
+        "#EXTM3U\r\n#EXTINF:2,\r\na.ts\r\n",
+        "",
+        "\n",
+        "#EXTM3U\n#EXTINF:2,\na.ts\n\n",
+    ] {
+        let p = pl(text);
+        let joined: String = (0..p.lines().len() as u32)
+            .map(|i| format!("{}\n", p.line_text(i)))
+            .collect();
+        assert_eq!(p.to_text(), joined, "{text:?}");
+    }
+}
