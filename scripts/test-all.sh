@@ -23,6 +23,7 @@ install_apt_packages() {
   command -v pkg-config >/dev/null || missing+=(pkg-config)
   [ -x /usr/bin/chromium ] || missing+=(chromium)   # browser tests (playwright-core drives it)
   command -v ffmpeg >/dev/null || missing+=(ffmpeg)  # test media (H.264/AAC HLS recordings)
+  command -v python3 >/dev/null || missing+=(python3 python3-venv)  # the official SDK's tests
   if [ ${#missing[@]} -gt 0 ]; then
     step "apt-get install ${missing[*]}"
     apt-get update
@@ -57,8 +58,18 @@ check_wasm_dependencies() {
   fi
 }
 
+install_python_sdk() {
+  # The reference API's official Python SDK, in a virtualenv under target/ (tests/control_plane.rs).
+  if ! target/sdk-venv/bin/python -c 'import tencentcloud.live.v20180801' >/dev/null 2>&1; then
+    step "python venv with tencentcloud-sdk-python-live"
+    python3 -m venv target/sdk-venv
+    target/sdk-venv/bin/pip install --quiet "tencentcloud-sdk-python-live==3.1.195"
+  fi
+}
+
 install_apt_packages
 install_rust_tools
+install_python_sdk
 
 step "cargo fmt --check"
 cargo fmt --all --check

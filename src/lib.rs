@@ -24,5 +24,8 @@ pub mod fuzzing;
 #[cfg(feature = "server")]
 pub mod cli;
 
+#[cfg(feature = "server")]
+pub mod server;
+
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

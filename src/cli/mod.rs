@@ -11,6 +11,9 @@
 //! - `liverec playlist inspect|validate|splice|clip` — the HLS playlist toolkit on files
 //!   (see [`playlist`]).
 //!
+//! - `liverec serve [--data DIR] [--http ADDR] [--rtmp ADDR] [--config FILE]` — the
+//!   recording server ([`crate::server`]).
+//!
 //! `-` reads standard input.
 
 use std::io::{Read, Write};
@@ -106,6 +109,24 @@ enum Command {
     /// HLS playlists: inspect, validate, splice, clip.
     #[command(subcommand)]
     Playlist(playlist::PlaylistCommand),
+    /// Run the recording server (the reference API on --http).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Data directory: metadata database and recordings.
+    #[arg(long, default_value = "./liverec-data")]
+    data: PathBuf,
+    /// HTTP API address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    http: std::net::SocketAddr,
+    /// RTMP ingest address.
+    #[arg(long, default_value = "127.0.0.1:1935")]
+    rtmp: std::net::SocketAddr,
+    /// Optional TOML settings file (credentials, limits, default push domain).
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,7 +177,36 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Template(TemplateCommand::Validate { file }) => template_validate(&file),
         Command::Rule(RuleCommand::Resolve(args)) => rule_resolve(&args),
         Command::Playlist(command) => playlist::run(command),
+        Command::Serve(args) => serve(args),
     }
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "liverec=info".into());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = crate::server::Settings::load(
+        args.data,
+        args.http,
+        args.rtmp,
+        args.config.as_deref(),
+        &env,
+    )
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Write)?;
+    runtime
+        .block_on(crate::server::serve(settings))
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn template_validate(file: &Path) -> Result<ExitCode, CliError> {

@@ -8,7 +8,9 @@
 //! from its documentation validates as is; problems come back as data
 //! ([`problem::Problem`]), operations fail with [`problem::ConfigError`].
 
+pub mod callback;
 pub mod json;
+pub mod modify;
 pub mod naming;
 pub mod plan;
 pub mod problem;
@@ -16,6 +18,7 @@ pub mod push_auth;
 pub mod rule;
 pub mod store;
 pub mod task;
+pub mod task_query;
 pub mod template;
 pub mod wall_time;
 

@@ -28,6 +28,12 @@ pub enum ErrorCode {
     /// A record task's times break the task-time rules.
     #[serde(rename = "InvalidParameter.InvalidTaskTime")]
     InvalidTaskTime,
+    /// A callback URL is not an http(s) URL.
+    #[serde(rename = "InvalidParameter.InvalidCallbackUrl")]
+    InvalidCallbackUrl,
+    /// No record task has this id.
+    #[serde(rename = "InvalidParameter.TaskNotExist")]
+    TaskNotExist,
     /// A rule names a template that does not exist.
     #[serde(rename = "InvalidParameter.ConfNotFound")]
     ConfNotFoundParameter,
@@ -84,6 +90,8 @@ impl ErrorCode {
             DomainFormatError => "InvalidParameter.DomainFormatError",
             InvalidTaskTime => "InvalidParameter.InvalidTaskTime",
             ConfNotFoundParameter => "InvalidParameter.ConfNotFound",
+            InvalidCallbackUrl => "InvalidParameter.InvalidCallbackUrl",
+            TaskNotExist => "InvalidParameter.TaskNotExist",
             UnsupportedOperation => "UnsupportedOperation",
             RuleAlreadyExist => "FailedOperation.RuleAlreadyExist",
             ConfInUsed => "FailedOperation.ConfInUsed",
@@ -257,7 +265,7 @@ impl ConfigError {
             ConfigError::ConfInUsed { .. } => ErrorCode::ConfInUsed,
             ConfigError::ConfNotFound { .. } => ErrorCode::ConfNotFound,
             ConfigError::TemplateIdTaken { .. } => ErrorCode::InvalidParameterValue,
-            ConfigError::TaskNotFound { .. } => ErrorCode::InvalidParameter,
+            ConfigError::TaskNotFound { .. } => ErrorCode::TaskNotExist,
             ConfigError::MaximumRunningTask { .. } => ErrorCode::MaximumRunningTask,
             ConfigError::PushAuthMissing => ErrorCode::PushAuthMissing,
             ConfigError::InvalidTxTime { .. } => ErrorCode::InvalidTxTime,

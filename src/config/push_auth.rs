@@ -208,3 +208,84 @@ mod tests {
         );
     }
 }
+
+/// Longest push key, bytes.
+pub const MAX_PUSH_KEY_BYTES: usize = 128;
+/// Largest `AuthDelta`, seconds (10 years).
+pub const MAX_AUTH_DELTA_S: i64 = 10 * 365 * 24 * 3600;
+
+/// A domain's push authentication settings (`PushAuthKeyInfo`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PushAuthKey {
+    /// Push domain.
+    pub domain_name: String,
+    /// 1: pushes must be signed.
+    pub enable: i64,
+    /// Master key.
+    pub master_auth_key: String,
+    /// Backup key.
+    pub backup_auth_key: String,
+    /// Extra validity after txTime, seconds.
+    pub auth_delta: i64,
+}
+
+impl PushAuthKey {
+    /// The keys to try, master first.
+    pub fn keys(&self) -> Vec<String> {
+        vec![self.master_auth_key.clone(), self.backup_auth_key.clone()]
+    }
+}
+
+/// Applies a ModifyLivePushAuthKey body to `current` (omitted fields unchanged).
+pub fn modify_push_auth_key(
+    current: &PushAuthKey,
+    input: &serde_json::Value,
+) -> Result<PushAuthKey, Vec<super::problem::Problem>> {
+    use super::json::Fields;
+    use super::problem::ErrorCode;
+    let mut problems = Vec::new();
+    let mut next = current.clone();
+    if let Some(mut fields) = Fields::open(input, "", &mut problems) {
+        if let Some(domain) = fields.required_string("DomainName") {
+            next.domain_name = domain.to_owned();
+        }
+        if let Some(enable) = fields.int_in("Enable", 0..=1) {
+            next.enable = enable;
+        }
+        for (name, slot) in [
+            ("MasterAuthKey", &mut next.master_auth_key),
+            ("BackupAuthKey", &mut next.backup_auth_key),
+        ] {
+            let Some(key) = fields.string(name) else {
+                continue;
+            };
+            if key.len() > MAX_PUSH_KEY_BYTES || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                let message =
+                    format!("{name} must be at most {MAX_PUSH_KEY_BYTES} letters and digits");
+                fields.problem(ErrorCode::InvalidParameterValue, name, message);
+            }
+            *slot = key.to_owned();
+        }
+        if let Some(delta) = fields.int_in("AuthDelta", 0..=MAX_AUTH_DELTA_S) {
+            next.auth_delta = delta;
+        }
+        fields.finish();
+    }
+    if next.enable == 1
+        && next.master_auth_key.is_empty()
+        && next.backup_auth_key.is_empty()
+        && problems.is_empty()
+    {
+        problems.push(super::problem::Problem::new(
+            ErrorCode::MissingParameter,
+            "MasterAuthKey",
+            "push authentication cannot be enabled without a key",
+        ));
+    }
+    if problems.is_empty() {
+        Ok(next)
+    } else {
+        Err(problems)
+    }
+}

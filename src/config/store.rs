@@ -336,7 +336,7 @@ mod tests {
         );
         assert_eq!(
             store.stop_task("zz", NOW).unwrap_err().code(),
-            ErrorCode::InvalidParameter
+            ErrorCode::TaskNotExist
         );
         let invalid = store
             .create_task("e", &json!({"DomainName": "d.com"}), NOW)

@@ -8,6 +8,8 @@ export type ErrorCode =
   | "InvalidParameter.DomainFormatError"
   | "InvalidParameter.InvalidTaskTime"
   | "InvalidParameter.ConfNotFound"
+  | "InvalidParameter.InvalidCallbackUrl"
+  | "InvalidParameter.TaskNotExist"
   | "UnsupportedOperation"
   | "FailedOperation.RuleAlreadyExist"
   | "FailedOperation.ConfInUsed"

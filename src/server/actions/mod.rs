@@ -1,0 +1,152 @@
+//! The actions of the reference API (reference §3), dispatched by name.
+//!
+//! Each action reads its parameters with the configuration layer's validators (so the
+//! codes and field paths are the ones `validateTemplate` reports), applies the change
+//! through [`mutate`] (copy, change, persist, swap: see [`super::state`]), and returns the
+//! output fields of its `Response`.
+
+mod callbacks;
+mod media;
+mod push_auth;
+mod rules;
+mod tasks;
+mod templates;
+
+use serde_json::Value;
+
+use super::db::{self, Change};
+use super::state::{AppState, ControlState};
+use super::wire::ApiError;
+use crate::config::json::Fields;
+use crate::config::problem::Problem;
+
+/// What a handler gets.
+pub struct Ctx<'a> {
+    /// Server state.
+    pub app: &'a AppState,
+    /// Now, Unix seconds.
+    pub now: i64,
+}
+
+/// Every action this server answers, in the reference's grouping.
+pub const ACTIONS: [&str; 24] = [
+    "CreateLiveRecordTemplate",
+    "ModifyLiveRecordTemplate",
+    "DeleteLiveRecordTemplate",
+    "DescribeLiveRecordTemplate",
+    "DescribeLiveRecordTemplates",
+    "CreateLiveRecordRule",
+    "DeleteLiveRecordRule",
+    "DescribeLiveRecordRules",
+    "CreateRecordTask",
+    "StopRecordTask",
+    "DeleteRecordTask",
+    "DescribeRecordTask",
+    "CreateLiveCallbackTemplate",
+    "ModifyLiveCallbackTemplate",
+    "DeleteLiveCallbackTemplate",
+    "DescribeLiveCallbackTemplate",
+    "DescribeLiveCallbackTemplates",
+    "CreateLiveCallbackRule",
+    "DeleteLiveCallbackRule",
+    "DescribeLiveCallbackRules",
+    "DescribeLivePushAuthKey",
+    "ModifyLivePushAuthKey",
+    "SearchMedia",
+    "DescribeMediaInfos",
+];
+
+/// Runs `action` with `params`.
+pub async fn dispatch(ctx: &Ctx<'_>, action: &str, params: &Value) -> Result<Value, ApiError> {
+    match action {
+        "CreateLiveRecordTemplate" => templates::create(ctx, params).await,
+        "ModifyLiveRecordTemplate" => templates::modify(ctx, params).await,
+        "DeleteLiveRecordTemplate" => templates::delete(ctx, params).await,
+        "DescribeLiveRecordTemplate" => templates::describe(ctx, params).await,
+        "DescribeLiveRecordTemplates" => templates::describe_all(ctx, params).await,
+        "CreateLiveRecordRule" => rules::create(ctx, params).await,
+        "DeleteLiveRecordRule" => rules::delete(ctx, params).await,
+        "DescribeLiveRecordRules" => rules::describe_all(ctx, params).await,
+        "CreateRecordTask" => tasks::create(ctx, params).await,
+        "StopRecordTask" => tasks::stop(ctx, params).await,
+        "DeleteRecordTask" => tasks::delete(ctx, params).await,
+        "DescribeRecordTask" => tasks::describe(ctx, params).await,
+        "CreateLiveCallbackTemplate" => callbacks::create(ctx, params).await,
+        "ModifyLiveCallbackTemplate" => callbacks::modify(ctx, params).await,
+        "DeleteLiveCallbackTemplate" => callbacks::delete(ctx, params).await,
+        "DescribeLiveCallbackTemplate" => callbacks::describe(ctx, params).await,
+        "DescribeLiveCallbackTemplates" => callbacks::describe_all(ctx, params).await,
+        "CreateLiveCallbackRule" => callbacks::create_rule(ctx, params).await,
+        "DeleteLiveCallbackRule" => callbacks::delete_rule(ctx, params).await,
+        "DescribeLiveCallbackRules" => callbacks::describe_rules(ctx, params).await,
+        "DescribeLivePushAuthKey" => push_auth::describe(ctx, params).await,
+        "ModifyLivePushAuthKey" => push_auth::modify(ctx, params).await,
+        "SearchMedia" => media::search(ctx, params).await,
+        "DescribeMediaInfos" => media::describe(ctx, params).await,
+        other => Err(ApiError::new(
+            "InvalidAction",
+            format!("{other:?} is not an action of this server (API version 2018-08-01 recording actions)"),
+        )),
+    }
+}
+
+/// Applies a change under the state lock: `f` edits a copy and lists the rows to write;
+/// the copy replaces the state only once the database has them.
+pub async fn mutate<F>(ctx: &Ctx<'_>, f: F) -> Result<Value, ApiError>
+where
+    F: FnOnce(&mut ControlState) -> Result<(Value, Vec<Change>), ApiError>,
+{
+    let mut guard = ctx.app.control.lock().await;
+    let mut next = guard.clone();
+    let (output, changes) = f(&mut next)?;
+    db::apply(&ctx.app.db, &changes).await.map_err(|e| {
+        ApiError::new(
+            "InternalError",
+            format!("the change could not be stored: {e}"),
+        )
+    })?;
+    *guard = next;
+    Ok(output)
+}
+
+/// Reads parameters with `read`, then reports unknown ones; problems become an error.
+pub fn read_params<T>(
+    params: &Value,
+    read: impl FnOnce(&mut Fields<'_>) -> T,
+) -> Result<T, ApiError> {
+    let mut problems: Vec<Problem> = Vec::new();
+    let value = match Fields::open(params, "", &mut problems) {
+        Some(mut fields) => {
+            let value = read(&mut fields);
+            fields.finish();
+            Some(value)
+        }
+        None => None,
+    };
+    match value {
+        Some(v) if problems.is_empty() => Ok(v),
+        _ => Err(ApiError::from_problems(&problems)),
+    }
+}
+
+/// Reads a required positive id parameter (and nothing else).
+pub fn read_id(params: &Value, name: &'static str) -> Result<i64, ApiError> {
+    read_params(params, |f| {
+        f.required_int_in(name, 1..=crate::config::template::MAX_ID)
+            .unwrap_or(0)
+    })
+}
+
+/// Reads a required string parameter (and nothing else).
+pub fn read_text(params: &Value, name: &'static str) -> Result<String, ApiError> {
+    read_params(params, |f| {
+        f.required_string(name)
+            .map(str::to_owned)
+            .unwrap_or_default()
+    })
+}
+
+/// Serialises an output value.
+pub fn out<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}

@@ -1,0 +1,249 @@
+//! The HTTP routes and the API request pipeline: read the body within the limit, decode
+//! parameters (JSON or query/form), authenticate, dispatch, answer in the envelope.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{Map, Value};
+
+use super::actions::{dispatch, Ctx, ACTIONS};
+use super::auth::{verify, SignedParts};
+use super::metrics::RequestLabels;
+use super::state::AppState;
+use super::wire::{failure, form_params, respond, success, ApiError, API_VERSION};
+
+/// The routes.
+pub fn router(app: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(api).post(api))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .with_state(app)
+}
+
+async fn metrics(State(app): State<Arc<AppState>>) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+fn now_s() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// What a request carries, decoded.
+struct Decoded {
+    action: String,
+    params: Value,
+    body: Vec<u8>,
+    query: String,
+}
+
+async fn api(
+    State(app): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request<Body>,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (action, result) = match handle(&app, peer, request).await {
+        Ok((action, output)) => (action, Ok(output)),
+        Err((action, error)) => (action, Err(error)),
+    };
+    let known = ACTIONS.contains(&action.as_str());
+    let labels = RequestLabels {
+        action: if known {
+            action.clone()
+        } else {
+            "unknown".into()
+        },
+        result: result
+            .as_ref()
+            .map_or_else(|e| e.code.clone(), |_| "ok".into()),
+    };
+    app.metrics.requests.get_or_create(&labels).inc();
+    match result {
+        Ok(output) => respond(&success(output, &request_id)),
+        Err(error) => {
+            tracing::debug!(%action, code = %error.code, message = %error.message, "request refused");
+            respond(&failure(&error, &request_id))
+        }
+    }
+}
+
+type Handled = Result<(String, Value), (String, ApiError)>;
+
+async fn handle(app: &AppState, peer: SocketAddr, request: Request<Body>) -> Handled {
+    let (parts, body) = request.into_parts();
+    let limit = app.settings.file.limits.max_body_bytes;
+    let action_header = header_text(&parts.headers, "x-tc-action");
+    let fail = |e: ApiError| (action_header.clone().unwrap_or_default(), e);
+    let body = to_bytes(body, limit).await.map_err(|_| {
+        fail(ApiError::new(
+            "RequestSizeLimitExceeded",
+            format!("the request body exceeds {limit} bytes"),
+        ))
+    })?;
+    let decoded = decode(
+        &parts.method,
+        parts.uri.query().unwrap_or(""),
+        &parts.headers,
+        body.to_vec(),
+    )
+    .map_err(fail)?;
+    let action = decoded.action.clone();
+    let fail = |e: ApiError| (action.clone(), e);
+    authenticate(app, peer, &parts.method, &parts.headers, &decoded).map_err(fail)?;
+    let ctx = Ctx { app, now: now_s() };
+    let output = dispatch(&ctx, &decoded.action, &decoded.params)
+        .await
+        .map_err(fail)?;
+    Ok((action.clone(), output))
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn decode(
+    method: &Method,
+    query: &str,
+    headers: &HeaderMap,
+    body: Vec<u8>,
+) -> Result<Decoded, ApiError> {
+    let content_type = header_text(headers, "content-type").unwrap_or_default();
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let mut json_body: Option<Value> = None;
+    let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if *method == Method::POST
+        && content_type.starts_with("application/x-www-form-urlencoded")
+        && !looks_json
+    {
+        pairs.extend(form_urlencoded::parse(&body).into_owned());
+    } else if *method == Method::POST && !body.iter().all(u8::is_ascii_whitespace) {
+        let value: Value = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                "InvalidParameter",
+                format!("the request body is not valid JSON: {e}"),
+            )
+        })?;
+        if !value.is_object() {
+            return Err(ApiError::new(
+                "InvalidParameter",
+                "the request body must be a JSON object",
+            ));
+        }
+        json_body = Some(value);
+    }
+    let (form, common) = form_params(&pairs);
+    let params = match json_body {
+        Some(Value::Object(mut map)) => {
+            if let Value::Object(extra) = form {
+                for (k, v) in extra {
+                    map.entry(k).or_insert(v);
+                }
+            }
+            Value::Object(map)
+        }
+        _ => form,
+    };
+    let common_text = |name: &str| common.get(name).and_then(Value::as_str).map(str::to_owned);
+    let action = header_text(headers, "x-tc-action")
+        .or_else(|| common_text("Action"))
+        .ok_or_else(|| {
+            ApiError::new(
+                "MissingParameter",
+                "the action is missing: send X-TC-Action or Action",
+            )
+        })?;
+    let version = header_text(headers, "x-tc-version").or_else(|| common_text("Version"));
+    if let Some(v) = version.filter(|v| v != API_VERSION) {
+        return Err(ApiError::new(
+            "NoSuchVersion",
+            format!("version {v:?} is not served; use {API_VERSION}"),
+        ));
+    }
+    Ok(Decoded {
+        action,
+        params: strip_common(params),
+        body,
+        query: query.to_owned(),
+    })
+}
+
+fn strip_common(params: Value) -> Value {
+    match params {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(k, _)| k != "Region")
+                .collect::<Map<_, _>>(),
+        ),
+        other => other,
+    }
+}
+
+fn authenticate(
+    app: &AppState,
+    peer: SocketAddr,
+    method: &Method,
+    headers: &HeaderMap,
+    decoded: &Decoded,
+) -> Result<(), ApiError> {
+    let credentials = &app.settings.file.credentials;
+    let has_authorization = headers.contains_key(header::AUTHORIZATION);
+    if credentials.is_empty() {
+        if has_authorization {
+            return Err(ApiError::new(
+                "AuthFailure.SecretIdNotFound",
+                "this server has no API credentials configured",
+            ));
+        }
+        if !peer.ip().is_loopback() {
+            return Err(ApiError::new(
+                "AuthFailure.UnauthorizedOperation",
+                "unsigned requests are accepted from loopback only",
+            ));
+        }
+        return Ok(());
+    }
+    if !has_authorization {
+        return Err(ApiError::new(
+            "AuthFailure.InvalidAuthorization",
+            "the request is not signed: send an Authorization header (TC3-HMAC-SHA256)",
+        ));
+    }
+    let lookup = |name: &str| header_text(headers, name);
+    let parts = SignedParts {
+        method: method.as_str(),
+        query: if *method == Method::GET {
+            &decoded.query
+        } else {
+            ""
+        },
+        header: &lookup,
+        payload: if *method == Method::GET {
+            b""
+        } else {
+            &decoded.body
+        },
+    };
+    verify(&parts, credentials, now_s())
+        .map(|_| ())
+        .map_err(|e| ApiError::new(e.code(), e.to_string()))
+}

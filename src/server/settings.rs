@@ -1,0 +1,165 @@
+//! Server settings: command-line flags, an optional TOML file, and environment variables.
+//!
+//! ```toml
+//! # liverec.toml
+//! default_domain = "push.example.com"   # push domain when the tcUrl host is an IP
+//! [[credentials]]                        # API keys (TC3-HMAC-SHA256), any number
+//! secret_id = "AKID..."
+//! secret_key = "..."
+//! [limits]
+//! max_body_bytes = 1048576
+//! [callbacks]
+//! timeout_seconds = 20
+//! retry_interval_seconds = 60
+//! max_retries = 12
+//! ```
+//!
+//! `LIVEREC_SECRET_ID` / `LIVEREC_SECRET_KEY` add one more credential. With none at all,
+//! unsigned requests are accepted from loopback only, and listening on a non-loopback
+//! address is refused.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::ServerError;
+
+/// Default request body limit (reference: 1 MiB → RequestSizeLimitExceeded).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// One API key pair.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Credential {
+    /// Public id (`AKID…`).
+    pub secret_id: String,
+    /// Secret signing key.
+    pub secret_key: String,
+}
+
+/// Request limits.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// Callback delivery defaults (used by the data plane).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct CallbackSettings {
+    /// Seconds to wait for an answer.
+    pub timeout_seconds: u64,
+    /// Seconds between attempts.
+    pub retry_interval_seconds: u64,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+}
+
+impl Default for CallbackSettings {
+    fn default() -> Self {
+        Self {
+            timeout_seconds: 20,
+            retry_interval_seconds: 60,
+            max_retries: 12,
+        }
+    }
+}
+
+/// The file's contents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileSettings {
+    /// API credentials.
+    pub credentials: Vec<Credential>,
+    /// Push domain used when the push URL's host is an IP address or `localhost`.
+    pub default_domain: Option<String>,
+    /// Request limits.
+    pub limits: Limits,
+    /// Callback delivery.
+    pub callbacks: CallbackSettings,
+}
+
+/// Everything the server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Data directory (metadata DB, recordings).
+    pub data_dir: PathBuf,
+    /// HTTP API address.
+    pub http: SocketAddr,
+    /// RTMP ingest address (data plane).
+    pub rtmp: SocketAddr,
+    /// File settings plus the environment's credential.
+    pub file: FileSettings,
+}
+
+impl Settings {
+    /// Builds settings from flags, the optional file and the environment.
+    pub fn load(
+        data_dir: PathBuf,
+        http: SocketAddr,
+        rtmp: SocketAddr,
+        config: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ServerError> {
+        let mut file = match config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ServerError::Io {
+                    context: format!("reading {}", path.display()),
+                    source,
+                })?;
+                toml::from_str(&text)
+                    .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))?
+            }
+            None => FileSettings::default(),
+        };
+        if let (Some(secret_id), Some(secret_key)) =
+            (env("LIVEREC_SECRET_ID"), env("LIVEREC_SECRET_KEY"))
+        {
+            if !secret_id.is_empty() && !secret_key.is_empty() {
+                file.credentials.push(Credential {
+                    secret_id,
+                    secret_key,
+                });
+            }
+        }
+        let settings = Settings {
+            data_dir,
+            http,
+            rtmp,
+            file,
+        };
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ServerError> {
+        if self.file.credentials.is_empty() && !self.http.ip().is_loopback() {
+            return Err(ServerError::Config(format!(
+                "refusing to serve the API on {} without credentials: set LIVEREC_SECRET_ID and LIVEREC_SECRET_KEY \
+                 or [[credentials]] in the config file, or listen on a loopback address",
+                self.http
+            )));
+        }
+        if self
+            .file
+            .credentials
+            .iter()
+            .any(|c| c.secret_id.is_empty() || c.secret_key.is_empty())
+        {
+            return Err(ServerError::Config(
+                "a credential has an empty secret_id or secret_key".into(),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,206 @@
+//! Shared helpers of the integration tests: a `liverec serve` child process on a free
+//! loopback port with its own data directory, and an API client.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// A running server.
+pub struct Server {
+    pub port: u16,
+    pub data: PathBuf,
+    child: Child,
+    pub client: reqwest::Client,
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "liverec-{name}-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl Server {
+    /// Starts `liverec serve` on `data` with optional credentials.
+    pub async fn start(data: &Path, credentials: Option<(&str, &str)>) -> Server {
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_liverec"));
+        command
+            .args([
+                "serve",
+                "--data",
+                data.to_str().unwrap(),
+                "--http",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(["--rtmp", &format!("127.0.0.1:{}", free_port())])
+            .env_remove("LIVEREC_SECRET_ID")
+            .env_remove("LIVEREC_SECRET_KEY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some((id, key)) = credentials {
+            command
+                .env("LIVEREC_SECRET_ID", id)
+                .env("LIVEREC_SECRET_KEY", key);
+        }
+        let child = command.spawn().unwrap();
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = client
+                .get(format!("http://127.0.0.1:{port}/healthz"))
+                .send()
+                .await
+            {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Server {
+            port,
+            data: data.to_owned(),
+            child,
+            client,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// Calls `action` with a JSON body (unsigned); returns the `Response` object.
+    pub async fn call(&self, action: &str, params: Value) -> Value {
+        let r = self
+            .client
+            .post(self.url())
+            .header("X-TC-Action", action)
+            .header("X-TC-Version", "2018-08-01")
+            .header("Content-Type", "application/json")
+            .body(params.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/json");
+        let body: Value = r.json().await.unwrap();
+        assert!(body["Response"]["RequestId"].is_string(), "{body}");
+        body["Response"].clone()
+    }
+
+    /// The error code of a call, or "ok".
+    pub async fn code(&self, action: &str, params: Value) -> String {
+        let response = self.call(action, params).await;
+        response["Error"]["Code"]
+            .as_str()
+            .unwrap_or("ok")
+            .to_owned()
+    }
+
+    /// Stops the server (SIGTERM, then waits).
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal valid template body.
+pub fn template(name: &str) -> Value {
+    json!({"TemplateName": name, "HlsParam": {"Enable": 1}})
+}
+
+/// The `X-TC-Timestamp` and `Authorization` a client with `key` sends (the SDK's algorithm).
+pub fn sign(host: &str, id: &str, key: &str, body: &[u8]) -> (String, String) {
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let date = liverec::server::auth::utc_date(timestamp);
+    let lookup = |name: &str| match name {
+        "content-type" => Some("application/json".to_owned()),
+        "host" => Some(host.to_owned()),
+        _ => None,
+    };
+    let parts = liverec::server::auth::SignedParts {
+        method: "POST",
+        query: "",
+        header: &lookup,
+        payload: body,
+    };
+    let signature = liverec::server::auth::signature(
+        &parts,
+        "content-type;host",
+        &timestamp.to_string(),
+        &date,
+        "live",
+        key,
+    );
+    let authorization = format!("TC3-HMAC-SHA256 Credential={id}/{date}/live/tc3_request, SignedHeaders=content-type;host, Signature={signature}");
+    (timestamp.to_string(), authorization)
+}
+
+/// Signs and sends `body` for `action`.
+pub async fn signed_call(
+    client: &reqwest::Client,
+    port: u16,
+    id: &str,
+    key: &str,
+    action: &str,
+    body: Vec<u8>,
+) -> Value {
+    let host = format!("127.0.0.1:{port}");
+    let (timestamp, authorization) = sign(&host, id, key, &body);
+    let r = client
+        .post(format!("http://{host}/"))
+        .header("Content-Type", "application/json")
+        .header("X-TC-Action", action)
+        .header("X-TC-Version", "2018-08-01")
+        .header("X-TC-Timestamp", timestamp)
+        .header("Authorization", authorization)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}

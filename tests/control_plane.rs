@@ -1,0 +1,588 @@
+//! The control plane over HTTP, table-driven: each action × valid, missing, out of range,
+//! duplicate, not found; persistence across a restart; concurrent conflicting writes; the
+//! wire format's edges; and the official Python SDK (tests/sdk/sdk_test.py).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{temp_dir, template, Server};
+use serde_json::{json, Value};
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn every_action_valid_missing_out_of_range_duplicate_not_found() {
+    let data = temp_dir("actions");
+    let s = Server::start(&data, None).await;
+    let t = now();
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("CreateLiveRecordTemplate", template("t1"), "ok"),
+        (
+            "CreateLiveRecordTemplate",
+            json!({"HlsParam": {"Enable": 1}}),
+            "MissingParameter",
+        ),
+        (
+            "CreateLiveRecordTemplate",
+            json!({"TemplateName": "t", "AacParam": {"RecordInterval": 7201}}),
+            "InvalidParameterValue",
+        ),
+        (
+            "CreateLiveRecordTemplate",
+            json!({"TemplateName": "t", "Surprise": 1}),
+            "UnknownParameter",
+        ),
+        (
+            "ModifyLiveRecordTemplate",
+            json!({"TemplateId": 1, "Description": "changed"}),
+            "ok",
+        ),
+        (
+            "ModifyLiveRecordTemplate",
+            json!({"Description": "x"}),
+            "MissingParameter",
+        ),
+        (
+            "ModifyLiveRecordTemplate",
+            json!({"TemplateId": 1, "FlvParam": {"RecordInterval": 59}}),
+            "InvalidParameterValue",
+        ),
+        (
+            "ModifyLiveRecordTemplate",
+            json!({"TemplateId": 1, "CosStore": 0}),
+            "UnknownParameter",
+        ),
+        (
+            "ModifyLiveRecordTemplate",
+            json!({"TemplateId": 42}),
+            "FailedOperation.NotFound",
+        ),
+        ("DescribeLiveRecordTemplate", json!({"TemplateId": 1}), "ok"),
+        ("DescribeLiveRecordTemplate", json!({}), "MissingParameter"),
+        (
+            "DescribeLiveRecordTemplate",
+            json!({"TemplateId": 0}),
+            "InvalidParameterValue",
+        ),
+        (
+            "DescribeLiveRecordTemplate",
+            json!({"TemplateId": 42}),
+            "FailedOperation.NotFound",
+        ),
+        ("DescribeLiveRecordTemplates", json!({}), "ok"),
+        (
+            "DescribeLiveRecordTemplates",
+            json!({"IsDelayLive": 2}),
+            "InvalidParameterValue",
+        ),
+        (
+            "CreateLiveRecordRule",
+            json!({"DomainName": "d.com", "TemplateId": 1}),
+            "ok",
+        ),
+        (
+            "CreateLiveRecordRule",
+            json!({"DomainName": "d.com", "TemplateId": 1}),
+            "FailedOperation.RuleAlreadyExist",
+        ),
+        (
+            "CreateLiveRecordRule",
+            json!({"TemplateId": 1}),
+            "MissingParameter",
+        ),
+        (
+            "CreateLiveRecordRule",
+            json!({"DomainName": "d.com", "StreamName": "s", "TemplateId": 42}),
+            "InvalidParameter.ConfNotFound",
+        ),
+        (
+            "CreateLiveRecordRule",
+            json!({"DomainName": "-bad-.com", "TemplateId": 1}),
+            "InvalidParameter.DomainFormatError",
+        ),
+        ("DescribeLiveRecordRules", json!({}), "ok"),
+        (
+            "DeleteLiveRecordTemplate",
+            json!({"TemplateId": 1}),
+            "FailedOperation.ConfInUsed",
+        ),
+        (
+            "DeleteLiveRecordRule",
+            json!({"DomainName": "d.com", "AppName": "live"}),
+            "InternalError.RuleNotFound",
+        ),
+        (
+            "DeleteLiveRecordRule",
+            json!({"AppName": "live"}),
+            "MissingParameter",
+        ),
+        ("DeleteLiveRecordRule", json!({"DomainName": "d.com"}), "ok"),
+        ("DeleteLiveRecordTemplate", json!({"TemplateId": 1}), "ok"),
+        (
+            "DeleteLiveRecordTemplate",
+            json!({"TemplateId": 1}),
+            "InternalError.ConfNotFound",
+        ),
+        (
+            "CreateRecordTask",
+            json!({"DomainName": "d.com", "AppName": "live", "StreamName": "s", "EndTime": t + 60}),
+            "ok",
+        ),
+        (
+            "CreateRecordTask",
+            json!({"DomainName": "d.com", "AppName": "live", "EndTime": t + 60}),
+            "MissingParameter",
+        ),
+        (
+            "CreateRecordTask",
+            json!({"DomainName": "d.com", "AppName": "live", "StreamName": "s", "EndTime": t + 8 * 86400}),
+            "InvalidParameter.InvalidTaskTime",
+        ),
+        (
+            "CreateRecordTask",
+            json!({"DomainName": "d.com", "AppName": "live", "StreamName": "s", "EndTime": t + 60, "StreamType": 3}),
+            "InvalidParameterValue",
+        ),
+        ("StopRecordTask", json!({}), "MissingParameter"),
+        (
+            "StopRecordTask",
+            json!({"TaskId": "nope"}),
+            "InvalidParameter.TaskNotExist",
+        ),
+        (
+            "DeleteRecordTask",
+            json!({"TaskId": "nope"}),
+            "InvalidParameter.TaskNotExist",
+        ),
+        (
+            "DescribeRecordTask",
+            json!({"StartTime": t - 10, "EndTime": t + 100}),
+            "ok",
+        ),
+        (
+            "DescribeRecordTask",
+            json!({"StartTime": t}),
+            "MissingParameter",
+        ),
+        (
+            "DescribeRecordTask",
+            json!({"StartTime": t - 100 * 86400, "EndTime": t - 99 * 86400}),
+            "InvalidParameter.InvalidTaskTime",
+        ),
+        (
+            "CreateLiveCallbackTemplate",
+            json!({"TemplateName": "cb", "RecordNotifyUrl": "http://127.0.0.1:1/x"}),
+            "ok",
+        ),
+        (
+            "CreateLiveCallbackTemplate",
+            json!({"TemplateName": "cb"}),
+            "MissingParameter",
+        ),
+        (
+            "CreateLiveCallbackTemplate",
+            json!({"TemplateName": "cb", "RecordNotifyUrl": "nope"}),
+            "InvalidParameter.InvalidCallbackUrl",
+        ),
+        (
+            "ModifyLiveCallbackTemplate",
+            json!({"TemplateId": 1, "CallbackKey": "k"}),
+            "ok",
+        ),
+        (
+            "ModifyLiveCallbackTemplate",
+            json!({"TemplateId": 9, "CallbackKey": "k"}),
+            "FailedOperation.NotFound",
+        ),
+        (
+            "DescribeLiveCallbackTemplate",
+            json!({"TemplateId": 1}),
+            "ok",
+        ),
+        (
+            "DescribeLiveCallbackTemplate",
+            json!({"TemplateId": 9}),
+            "FailedOperation.NotFound",
+        ),
+        ("DescribeLiveCallbackTemplates", json!({}), "ok"),
+        (
+            "CreateLiveCallbackRule",
+            json!({"DomainName": "d.com", "AppName": "live", "TemplateId": 1}),
+            "ok",
+        ),
+        (
+            "CreateLiveCallbackRule",
+            json!({"DomainName": "d.com", "AppName": "live", "TemplateId": 1}),
+            "FailedOperation.RuleAlreadyExist",
+        ),
+        (
+            "CreateLiveCallbackRule",
+            json!({"DomainName": "d.com", "TemplateId": 1}),
+            "MissingParameter",
+        ),
+        ("DescribeLiveCallbackRules", json!({}), "ok"),
+        (
+            "DeleteLiveCallbackTemplate",
+            json!({"TemplateId": 1}),
+            "FailedOperation.ConfInUsed",
+        ),
+        (
+            "DeleteLiveCallbackRule",
+            json!({"DomainName": "d.com", "AppName": "other"}),
+            "InternalError.RuleNotFound",
+        ),
+        (
+            "DeleteLiveCallbackRule",
+            json!({"DomainName": "d.com", "AppName": "live"}),
+            "ok",
+        ),
+        ("DeleteLiveCallbackTemplate", json!({"TemplateId": 1}), "ok"),
+        (
+            "DescribeLivePushAuthKey",
+            json!({"DomainName": "d.com"}),
+            "ok",
+        ),
+        ("DescribeLivePushAuthKey", json!({}), "MissingParameter"),
+        (
+            "ModifyLivePushAuthKey",
+            json!({"DomainName": "d.com", "Enable": 1, "MasterAuthKey": "k1"}),
+            "ok",
+        ),
+        (
+            "ModifyLivePushAuthKey",
+            json!({"DomainName": "d.com", "AuthDelta": -1}),
+            "InvalidParameterValue",
+        ),
+        (
+            "ModifyLivePushAuthKey",
+            json!({"Enable": 1}),
+            "MissingParameter",
+        ),
+        ("SearchMedia", json!({}), "ok"),
+        (
+            "SearchMedia",
+            json!({"Limit": 5001}),
+            "InvalidParameterValue",
+        ),
+        (
+            "SearchMedia",
+            json!({"FileFormat": "avi"}),
+            "InvalidParameterValue",
+        ),
+        ("DescribeMediaInfos", json!({}), "MissingParameter"),
+        ("NoSuchThing", json!({}), "InvalidAction"),
+    ];
+    for (action, params, want) in cases {
+        assert_eq!(
+            s.code(action, params.clone()).await,
+            want,
+            "{action} {params}"
+        );
+    }
+    s.stop();
+}
+
+#[tokio::test]
+async fn state_survives_a_restart() {
+    let data = temp_dir("restart");
+    let s = Server::start(&data, None).await;
+    assert_eq!(
+        s.code("CreateLiveRecordTemplate", template("keep")).await,
+        "ok"
+    );
+    assert_eq!(
+        s.code(
+            "CreateLiveRecordRule",
+            json!({"DomainName": "d.com", "AppName": "live", "TemplateId": 1})
+        )
+        .await,
+        "ok"
+    );
+    let task = s.call("CreateRecordTask", json!({"DomainName": "d.com", "AppName": "live", "StreamName": "s", "EndTime": now() + 600})).await;
+    assert_eq!(
+        s.code(
+            "ModifyLivePushAuthKey",
+            json!({"DomainName": "d.com", "Enable": 1, "MasterAuthKey": "abc"})
+        )
+        .await,
+        "ok"
+    );
+    assert_eq!(
+        s.code(
+            "CreateLiveCallbackTemplate",
+            json!({"TemplateName": "cb", "RecordNotifyUrl": "http://h/x"})
+        )
+        .await,
+        "ok"
+    );
+    let before = (
+        s.call("DescribeLiveRecordTemplates", json!({})).await["Templates"].clone(),
+        s.call("DescribeLiveRecordRules", json!({})).await["Rules"].clone(),
+        s.call("DescribeLivePushAuthKey", json!({"DomainName": "d.com"}))
+            .await["PushAuthKeyInfo"]
+            .clone(),
+        s.call("DescribeLiveCallbackTemplates", json!({})).await["Templates"].clone(),
+    );
+    s.stop();
+    let s = Server::start(&data, None).await;
+    let after = (
+        s.call("DescribeLiveRecordTemplates", json!({})).await["Templates"].clone(),
+        s.call("DescribeLiveRecordRules", json!({})).await["Rules"].clone(),
+        s.call("DescribeLivePushAuthKey", json!({"DomainName": "d.com"}))
+            .await["PushAuthKeyInfo"]
+            .clone(),
+        s.call("DescribeLiveCallbackTemplates", json!({})).await["Templates"].clone(),
+    );
+    assert_eq!(before, after);
+    let tasks = s
+        .call(
+            "DescribeRecordTask",
+            json!({"StartTime": now() - 60, "EndTime": now() + 3600}),
+        )
+        .await;
+    assert_eq!(tasks["TaskList"][0]["TaskId"], task["TaskId"]);
+    let next = s.call("CreateLiveRecordTemplate", template("next")).await;
+    assert_eq!(
+        next["TemplateId"],
+        json!(2),
+        "ids keep counting after a restart"
+    );
+    s.stop();
+}
+
+#[tokio::test]
+async fn of_concurrent_conflicting_rules_exactly_one_wins() {
+    let data = temp_dir("race");
+    let s = Server::start(&data, None).await;
+    assert_eq!(
+        s.code("CreateLiveRecordTemplate", template("t")).await,
+        "ok"
+    );
+    let handles: Vec<_> = (0..24)
+        .map(|_| {
+            let (client, url) = (s.client.clone(), s.url());
+            tokio::spawn(async move {
+                let body = json!({"DomainName": "d.com", "AppName": "live", "StreamName": "x", "TemplateId": 1});
+                let r = client.post(url).header("X-TC-Action", "CreateLiveRecordRule").body(body.to_string()).send().await.unwrap();
+                let v: Value = r.json().await.unwrap();
+                v["Response"]["Error"]["Code"].as_str().unwrap_or("ok").to_owned()
+            })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for h in handles {
+        codes.push(h.await.unwrap());
+    }
+    assert_eq!(codes.iter().filter(|c| *c == "ok").count(), 1, "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|c| c == "ok" || c == "FailedOperation.RuleAlreadyExist"),
+        "{codes:?}"
+    );
+    assert_eq!(
+        s.call("DescribeLiveRecordRules", json!({})).await["Rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    s.stop();
+}
+
+#[tokio::test]
+async fn wire_format_edges() {
+    let data = temp_dir("wire");
+    let s = Server::start(&data, None).await;
+    let send = |body: Vec<u8>, content_type: &'static str| {
+        s.client
+            .post(s.url())
+            .header("X-TC-Action", "CreateLiveRecordTemplate")
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+    };
+    let big = send(vec![b' '; 1024 * 1024 + 1], "application/json")
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 200);
+    let v: Value = big.json().await.unwrap();
+    assert_eq!(v["Response"]["Error"]["Code"], "RequestSizeLimitExceeded");
+    let v: Value = send(b"{not json".to_vec(), "application/json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["Response"]["Error"]["Code"], "InvalidParameter");
+    let v: Value = send(b"[1]".to_vec(), "application/json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["Response"]["Error"]["Code"], "InvalidParameter");
+    let form = s
+        .client
+        .get(format!("{}?Action=CreateLiveRecordTemplate&Version=2018-08-01&TemplateName=123&Mp4Param.Enable=1&Mp4Param.RecordInterval=600", s.url()))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = form.json().await.unwrap();
+    assert_eq!(v["Response"]["TemplateId"], json!(1), "{v}");
+    let got = s
+        .call("DescribeLiveRecordTemplate", json!({"TemplateId": 1}))
+        .await;
+    assert_eq!(
+        (
+            got["Template"]["TemplateName"].clone(),
+            got["Template"]["Mp4Param"]["RecordInterval"].clone()
+        ),
+        (json!("123"), json!(600))
+    );
+    let v: Value = s
+        .client
+        .post(s.url())
+        .header("X-TC-Action", "DescribeLiveRecordRules")
+        .header("X-TC-Version", "2017-03-12")
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["Response"]["Error"]["Code"], "NoSuchVersion");
+    let v: Value = s
+        .client
+        .post(s.url())
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["Response"]["Error"]["Code"], "MissingParameter");
+    let metrics = s
+        .client
+        .get(format!("http://127.0.0.1:{}/metrics", s.port))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("liverec_api_requests_total{action=\"CreateLiveRecordTemplate\",result=\"RequestSizeLimitExceeded\"} 1"), "{metrics}");
+    s.stop();
+}
+
+#[tokio::test]
+async fn signed_mode_refuses_unsigned_requests_and_open_addresses_need_credentials() {
+    let data = temp_dir("signed");
+    let s = Server::start(&data, Some(("AKIDtest", "secret"))).await;
+    assert_eq!(
+        s.code("DescribeLiveRecordRules", json!({})).await,
+        "AuthFailure.InvalidAuthorization"
+    );
+    let v: Value = s
+        .client
+        .post(s.url())
+        .header("X-TC-Action", "DescribeLiveRecordRules")
+        .header("Authorization", "TC3-HMAC-SHA256 Credential=AKIDtest/2026-01-01/live/tc3_request, SignedHeaders=content-type;host, Signature=00")
+        .header("X-TC-Timestamp", "1")
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["Response"]["Error"]["Code"],
+        "AuthFailure.SignatureExpire"
+    );
+    s.stop();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args([
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--http",
+            "0.0.0.0:0",
+        ])
+        .env_remove("LIVEREC_SECRET_ID")
+        .env_remove("LIVEREC_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without credentials"));
+}
+
+#[tokio::test]
+async fn the_official_python_sdk_drives_every_action() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = std::env::var("LIVEREC_SDK_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root.join("target/sdk-venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} is missing: scripts/test-all.sh creates it (python3 -m venv target/sdk-venv && pip install tencentcloud-sdk-python-live)",
+        python.display()
+    );
+    let data = temp_dir("sdk");
+    {
+        use liverec::server::recordings::{insert, Recording};
+        let pool = liverec::server::db::open(&data).await.unwrap();
+        for (id, format, start) in [("file-hls", "hls", 1_000), ("file-mp4", "mp4", 2_000)] {
+            let r = Recording {
+                file_id: id.into(),
+                domain_name: "push.example.com".into(),
+                app_name: "live".into(),
+                stream_name: "cam1".into(),
+                format: format.into(),
+                start_ms: 1_790_000_000_000 + start,
+                end_ms: 1_790_000_060_000 + start,
+                duration_ms: 60_000,
+                size_bytes: 12_345,
+                video_codec: Some("h264".into()),
+                audio_codec: Some("aac".into()),
+                width: Some(1280),
+                height: Some(720),
+                storage_path: format!("push.example.com/live/cam1/{id}.{format}"),
+                url: format!("http://127.0.0.1/vod/{id}"),
+                created_ms: 1_790_000_061_000,
+                ..Recording::default()
+            };
+            insert(&pool, &r).await.unwrap();
+        }
+        pool.close().await;
+    }
+    let s = Server::start(&data, Some(("AKIDsdktest", "sdk-secret-key"))).await;
+    let out = tokio::process::Command::new(&python)
+        .arg(root.join("tests/sdk/sdk_test.py"))
+        .arg(s.port.to_string())
+        .env("LIVEREC_SECRET_ID", "AKIDsdktest")
+        .env("LIVEREC_SECRET_KEY", "sdk-secret-key")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    s.stop();
+}
