@@ -586,3 +586,66 @@ async fn the_official_python_sdk_drives_every_action() {
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
     s.stop();
 }
+
+#[tokio::test]
+async fn config_file_credentials_and_limits() {
+    let data = temp_dir("config");
+    let file = data.join("liverec.toml");
+    std::fs::write(
+        &file,
+        "default_domain = \"push.example.com\"\n[[credentials]]\nsecret_id = \"AKIDfile\"\nsecret_key = \"file-key\"\n[limits]\nmax_body_bytes = 200\n",
+    )
+    .unwrap();
+    let s = Server::start_with(&data, None, &["--config", file.to_str().unwrap()]).await;
+    let ok = common::signed_call(
+        &s.client,
+        s.port,
+        "AKIDfile",
+        "file-key",
+        "DescribeLiveRecordRules",
+        b"{}".to_vec(),
+    )
+    .await;
+    assert_eq!(ok["Response"]["Rules"], json!([]), "{ok}");
+    let long = json!({"TemplateName": "t", "Description": "x".repeat(300)})
+        .to_string()
+        .into_bytes();
+    let big = common::signed_call(
+        &s.client,
+        s.port,
+        "AKIDfile",
+        "file-key",
+        "CreateLiveRecordTemplate",
+        long,
+    )
+    .await;
+    assert_eq!(big["Response"]["Error"]["Code"], "RequestSizeLimitExceeded");
+    assert_eq!(
+        s.code("DescribeLiveRecordRules", json!({})).await,
+        "AuthFailure.InvalidAuthorization"
+    );
+    s.stop();
+    std::fs::write(
+        &file,
+        "[[credentials]]\nsecret_id = \"x\"\nunknown_key = 1\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args([
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--config",
+            file.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("liverec.toml"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

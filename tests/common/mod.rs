@@ -44,6 +44,15 @@ pub fn temp_dir(name: &str) -> PathBuf {
 impl Server {
     /// Starts `liverec serve` on `data` with optional credentials.
     pub async fn start(data: &Path, credentials: Option<(&str, &str)>) -> Server {
+        Self::start_with(data, credentials, &[]).await
+    }
+
+    /// Starts `liverec serve` with extra arguments (`--config FILE`).
+    pub async fn start_with(
+        data: &Path,
+        credentials: Option<(&str, &str)>,
+        extra: &[&str],
+    ) -> Server {
         let port = free_port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_liverec"));
         command
@@ -55,6 +64,7 @@ impl Server {
                 &format!("127.0.0.1:{port}"),
             ])
             .args(["--rtmp", &format!("127.0.0.1:{}", free_port())])
+            .args(extra)
             .env_remove("LIVEREC_SECRET_ID")
             .env_remove("LIVEREC_SECRET_KEY")
             .stdout(Stdio::null())

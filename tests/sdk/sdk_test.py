@@ -24,9 +24,7 @@ RESULTS = {"passed": 0, "failed": 0}
 
 
 def client(secret_id=SECRET_ID, secret_key=SECRET_KEY, method="POST"):
-    http = HttpProfile(endpoint=f"127.0.0.1:{PORT}", reqMethod=method)
-    http.protocol = "http"
-    http.scheme = "http"
+    http = HttpProfile(endpoint=f"127.0.0.1:{PORT}", protocol="http", reqMethod=method)
     return live_client.LiveClient(credential.Credential(secret_id, secret_key), "ap-guangzhou", ClientProfile(httpProfile=http))
 
 

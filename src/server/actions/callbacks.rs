@@ -50,7 +50,10 @@ pub async fn modify(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
             .callbacks
             .replace_template(template.clone())
             .map_err(|e| ApiError::from_config(&e))?;
-        Ok((json!({}), vec![Change::PutCallbackTemplate(Box::new(template))]))
+        Ok((
+            json!({}),
+            vec![Change::PutCallbackTemplate(Box::new(template))],
+        ))
     })
     .await
 }

@@ -63,7 +63,10 @@ pub async fn modify(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         {
             *slot = template.clone();
         }
-        Ok((json!({}), vec![Change::PutRecordTemplate(Box::new(template))]))
+        Ok((
+            json!({}),
+            vec![Change::PutRecordTemplate(Box::new(template))],
+        ))
     })
     .await
 }

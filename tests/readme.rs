@@ -1,0 +1,86 @@
+//! The README's examples work as written: its curl commands against a fresh server, and
+//! its Python SDK snippet against a server started with the README's credentials.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{temp_dir, Server};
+
+/// The code block after `<!-- example: NAME -->`, with the README's port replaced.
+fn example(name: &str, port: u16) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let marker = format!("<!-- example: {name} -->");
+    let after = readme
+        .split_once(&marker)
+        .unwrap_or_else(|| panic!("README has no {marker}"))
+        .1;
+    let block = after.split_once("```").unwrap().1;
+    let code = block
+        .split_once('\n')
+        .unwrap()
+        .1
+        .split_once("```")
+        .unwrap()
+        .0;
+    code.replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
+}
+
+#[tokio::test]
+async fn curl_example() {
+    let s = Server::start(&temp_dir("readme-curl"), None).await;
+    let out = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(example("curl", s.port))
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(r#"{"Response":{"TemplateId":1,"RequestId":""#),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Error"), "{stdout}");
+    let rules = s
+        .call("DescribeLiveRecordRules", serde_json::json!({}))
+        .await;
+    assert_eq!(rules["Rules"][0]["DomainName"], "push.example.com");
+    s.stop();
+}
+
+#[tokio::test]
+async fn python_sdk_example() {
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sdk-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/test-all.sh",
+        python.display()
+    );
+    let s = Server::start(
+        &temp_dir("readme-sdk"),
+        Some(("AKIDexample", "example-secret-key")),
+    )
+    .await;
+    let out = tokio::process::Command::new(&python)
+        .arg("-c")
+        .arg(example("python-sdk", s.port))
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("1\n"), "{stdout}");
+    assert!(stdout.contains("mp4_hourly"), "{stdout}");
+    s.stop();
+}
