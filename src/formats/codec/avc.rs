@@ -1,0 +1,152 @@
+//! H.264: AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.3.3.1) and the picture
+//! size from the SPS (ITU-T H.264 §7.3.2.1.1, §7.4.2.1.1 cropping).
+
+use super::bits::{rbsp, BitReader};
+
+/// A parsed AVCDecoderConfigurationRecord.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvcConfig {
+    /// Bytes in each NAL unit length prefix (1, 2 or 4).
+    pub nal_length_size: u8,
+    /// Sequence parameter sets.
+    pub sps: Vec<Vec<u8>>,
+    /// Picture parameter sets.
+    pub pps: Vec<Vec<u8>>,
+    /// `AVCProfileIndication`, `profile_compatibility`, `AVCLevelIndication`.
+    pub profile: [u8; 3],
+    /// Picture size from the first SPS.
+    pub dimensions: Option<(u32, u32)>,
+    /// The record as received.
+    pub raw: Vec<u8>,
+}
+
+fn sets(data: &[u8], mut at: usize, count: usize) -> Option<(Vec<Vec<u8>>, usize)> {
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let len = usize::from(u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?));
+        out.push(data.get(at + 2..at + 2 + len)?.to_vec());
+        at += 2 + len;
+    }
+    Some((out, at))
+}
+
+/// Parses an AVCDecoderConfigurationRecord.
+pub fn parse_avc_config(raw: &[u8]) -> Option<AvcConfig> {
+    let head: [u8; 6] = raw.get(..6)?.try_into().ok()?;
+    if head[0] != 1 {
+        return None;
+    }
+    let nal_length_size = (head[4] & 0x03) + 1;
+    let (sps, at) = sets(raw, 6, usize::from(head[5] & 0x1F))?;
+    let pps_count = usize::from(*raw.get(at)?);
+    let (pps, _) = sets(raw, at + 1, pps_count)?;
+    let dimensions = sps.first().and_then(|s| sps_dimensions(s));
+    Some(AvcConfig {
+        nal_length_size,
+        sps,
+        pps,
+        profile: [head[1], head[2], head[3]],
+        dimensions,
+        raw: raw.to_vec(),
+    })
+}
+
+fn skip_scaling_list(r: &mut BitReader<'_>, size: usize) -> Option<()> {
+    let (mut last, mut next) = (8i32, 8i32);
+    for _ in 0..size {
+        if next != 0 {
+            next = (last + r.se()? + 256) % 256;
+        }
+        if next != 0 {
+            last = next;
+        }
+    }
+    Some(())
+}
+
+/// Width and height (after cropping) of an SPS NAL unit (with its header byte).
+pub fn sps_dimensions(nal: &[u8]) -> Option<(u32, u32)> {
+    let data = rbsp(nal.get(1..)?);
+    let mut r = BitReader::new(&data);
+    let profile_idc = r.bits(8)?;
+    r.skip(16)?;
+    r.ue()?;
+    let mut chroma_format_idc = 1;
+    if matches!(profile_idc, 100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135) {
+        chroma_format_idc = r.ue()?;
+        if chroma_format_idc == 3 {
+            r.skip(1)?;
+        }
+        r.ue()?;
+        r.ue()?;
+        r.skip(1)?;
+        if r.bit()? == 1 {
+            for i in 0..if chroma_format_idc == 3 { 12 } else { 8 } {
+                if r.bit()? == 1 {
+                    skip_scaling_list(&mut r, if i < 6 { 16 } else { 64 })?;
+                }
+            }
+        }
+    }
+    r.ue()?;
+    match r.ue()? {
+        0 => {
+            r.ue()?;
+        }
+        1 => {
+            r.skip(1)?;
+            r.se()?;
+            r.se()?;
+            for _ in 0..r.ue()?.min(255) {
+                r.se()?;
+            }
+        }
+        _ => {}
+    }
+    r.ue()?;
+    r.skip(1)?;
+    let width_mbs = r.ue()? + 1;
+    let height_units = r.ue()? + 1;
+    let frame_mbs_only = r.bit()?;
+    if frame_mbs_only == 0 {
+        r.skip(1)?;
+    }
+    r.skip(1)?;
+    let (mut crop_x, mut crop_y) = (0, 0);
+    if r.bit()? == 1 {
+        let (l, rt, t, b) = (r.ue()?, r.ue()?, r.ue()?, r.ue()?);
+        let (sub_w, sub_h) = match chroma_format_idc {
+            1 => (2, 2),
+            2 => (2, 1),
+            _ => (1, 1),
+        };
+        let unit_y = sub_h * (2 - frame_mbs_only);
+        crop_x = (l + rt).checked_mul(sub_w)?;
+        crop_y = (t + b).checked_mul(unit_y)?;
+    }
+    let width = (width_mbs * 16).checked_sub(crop_x)?;
+    let height = (height_units * 16 * (2 - frame_mbs_only)).checked_sub(crop_y)?;
+    Some((width, height))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// x264 baseline 320x180 SPS (cropped from 320x192).
+    const SPS_320X180: [u8; 24] = [0x67, 0x42, 0xC0, 0x0D, 0xD9, 0x01, 0x41, 0x9F, 0x9E, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0x20, 0xF1, 0x42, 0xA4, 0x80];
+
+    #[test]
+    fn config_record_and_dimensions() {
+        let mut record = vec![1, 0x42, 0xC0, 0x0D, 0xFF, 0xE1];
+        record.extend_from_slice(&(SPS_320X180.len() as u16).to_be_bytes());
+        record.extend_from_slice(&SPS_320X180);
+        record.extend_from_slice(&[1, 0, 4, 0x68, 0xCB, 0x83, 0xCB]);
+        let c = parse_avc_config(&record).unwrap();
+        assert_eq!((c.nal_length_size, c.sps.len(), c.pps.len()), (4, 1, 1));
+        assert_eq!(c.dimensions, Some((320, 180)));
+        for cut in 0..record.len() {
+            assert_eq!(parse_avc_config(&record[..cut]), None, "cut at {cut}");
+        }
+    }
+}

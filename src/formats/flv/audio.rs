@@ -1,0 +1,83 @@
+//! Audio tag bodies (FLV spec v10.1 §E.4.2; Enhanced RTMP v2 `SoundFormat` 9 with a
+//! FourCC): AAC (SoundFormat 10, FourCC `mp4a`) with its AudioSpecificConfig, MP3
+//! (SoundFormat 2, FourCC `.mp3`), others reported as [`AudioCodec::Other`].
+
+/// Audio codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioCodec {
+    /// AAC.
+    Aac,
+    /// MP3.
+    Mp3,
+    /// Anything else (SoundFormat, or the FourCC for enhanced tags).
+    Other(u32),
+}
+
+/// What an audio tag carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioPacketKind {
+    /// AudioSpecificConfig.
+    SequenceHeader,
+    /// A raw frame.
+    Frame,
+    /// Skipped.
+    Other,
+}
+
+/// A parsed audio tag header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AudioTag {
+    /// Codec.
+    pub codec: AudioCodec,
+    /// Kind.
+    pub kind: AudioPacketKind,
+    /// Where the payload starts.
+    pub payload_start: usize,
+}
+
+/// Parses an audio tag body's header.
+pub fn parse_audio_tag(data: &[u8]) -> Option<AudioTag> {
+    let first = *data.first()?;
+    match first >> 4 {
+        10 => {
+            let packet = *data.get(1)?;
+            let kind = match packet {
+                0 => AudioPacketKind::SequenceHeader,
+                1 => AudioPacketKind::Frame,
+                _ => AudioPacketKind::Other,
+            };
+            Some(AudioTag { codec: AudioCodec::Aac, kind, payload_start: 2 })
+        }
+        2 => Some(AudioTag { codec: AudioCodec::Mp3, kind: AudioPacketKind::Frame, payload_start: 1 }),
+        9 => {
+            let fourcc: [u8; 4] = data.get(1..5)?.try_into().ok()?;
+            let codec = match &fourcc {
+                b"mp4a" => AudioCodec::Aac,
+                b".mp3" => AudioCodec::Mp3,
+                _ => AudioCodec::Other(u32::from_be_bytes(fourcc)),
+            };
+            let kind = match first & 0x0F {
+                0 => AudioPacketKind::SequenceHeader,
+                1 => AudioPacketKind::Frame,
+                _ => AudioPacketKind::Other,
+            };
+            Some(AudioTag { codec, kind, payload_start: 5 })
+        }
+        other => Some(AudioTag { codec: AudioCodec::Other(u32::from(other)), kind: AudioPacketKind::Other, payload_start: 1 }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_headers() {
+        assert_eq!(parse_audio_tag(&[0xAF, 0, 0x12, 0x10]), Some(AudioTag { codec: AudioCodec::Aac, kind: AudioPacketKind::SequenceHeader, payload_start: 2 }));
+        assert_eq!(parse_audio_tag(&[0xAF, 1, 0x21]).map(|t| t.kind), Some(AudioPacketKind::Frame));
+        assert_eq!(parse_audio_tag(&[0x2F, 0xFF]).map(|t| t.codec), Some(AudioCodec::Mp3));
+        assert_eq!(parse_audio_tag(&[0x91, b'm', b'p', b'4', b'a', 1]).map(|t| (t.codec, t.kind, t.payload_start)), Some((AudioCodec::Aac, AudioPacketKind::Frame, 5)));
+        assert_eq!(parse_audio_tag(&[0x6F, 1]).map(|t| t.codec), Some(AudioCodec::Other(6)));
+        assert_eq!(parse_audio_tag(&[0xAF]), None);
+    }
+}

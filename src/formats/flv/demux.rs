@@ -1,0 +1,277 @@
+//! FLV framing (FLV spec v10.1 §E.2–E.4): the 9-byte header, then tags of an 11-byte
+//! header, data, and a 4-byte PreviousTagSize.
+//!
+//! `push(bytes)` appends input; `pull()` returns the next whole tag, `Ok(None)` when more
+//! bytes are needed (consuming nothing), or an error with the byte offset. Tags larger
+//! than [`MAX_TAG_BYTES`] are refused. PreviousTagSize values are not checked: many
+//! writers get them wrong and nothing depends on them. Unknown tag types are returned
+//! (as [`TagKind::Other`]) for the caller to report and skip.
+
+/// Largest tag body accepted: a 4K keyframe at very high bitrate stays below 16 MiB; the
+/// format's own limit is 2^24 − 1.
+pub const MAX_TAG_BYTES: usize = (1 << 24) - 1;
+
+/// Why the input is not FLV.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlvError {
+    /// The file does not start with `FLV`.
+    #[error("byte {offset}: not an FLV file (signature {found:02x?}, expected \"FLV\")")]
+    BadSignature {
+        /// Offset of the header.
+        offset: u64,
+        /// The first bytes seen.
+        found: [u8; 3],
+    },
+    /// The header's data offset is below 9 or absurd.
+    #[error("byte {offset}: FLV header declares a data offset of {data_offset}")]
+    BadHeader {
+        /// Offset of the header.
+        offset: u64,
+        /// Declared offset.
+        data_offset: u32,
+    },
+    /// A tag header with a reserved bit pattern that cannot be a tag.
+    #[error("byte {offset}: tag header is not a tag (type byte {type_byte:#04x})")]
+    BadTag {
+        /// Offset of the tag.
+        offset: u64,
+        /// The type byte.
+        type_byte: u8,
+    },
+    /// A tag over [`MAX_TAG_BYTES`].
+    #[error("byte {offset}: tag of {size} bytes exceeds the limit")]
+    TagTooLarge {
+        /// Offset of the tag.
+        offset: u64,
+        /// Declared size.
+        size: usize,
+    },
+    /// Input ended inside a tag.
+    #[error("byte {offset}: input ends inside a tag ({missing} bytes missing)")]
+    Truncated {
+        /// Offset of the incomplete tag.
+        offset: u64,
+        /// Bytes missing.
+        missing: usize,
+    },
+}
+
+/// The FLV header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlvHeader {
+    /// Version (1).
+    pub version: u8,
+    /// Declares audio tags.
+    pub has_audio: bool,
+    /// Declares video tags.
+    pub has_video: bool,
+}
+
+/// Tag types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagKind {
+    /// 8.
+    Audio,
+    /// 9.
+    Video,
+    /// 18: AMF0 script data (`onMetaData`).
+    Script,
+    /// Anything else (reported and skipped by readers).
+    Other(u8),
+}
+
+/// One tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlvTag {
+    /// Offset of the tag header in the input.
+    pub offset: u64,
+    /// Type.
+    pub kind: TagKind,
+    /// The 32-bit millisecond timestamp (24 bits plus the extension byte).
+    pub timestamp_ms: u32,
+    /// The tag body.
+    pub data: Vec<u8>,
+}
+
+/// The push/pull FLV demuxer; see the module doc.
+#[derive(Debug, Default)]
+pub struct FlvDemuxer {
+    buf: Vec<u8>,
+    start: usize,
+    base: u64,
+    header: Option<FlvHeader>,
+    /// Bytes to skip before the first tag (header data offset + PreviousTagSize0).
+    skip: usize,
+}
+
+const TAG_HEADER: usize = 11;
+const PREVIOUS_TAG_SIZE: usize = 4;
+
+impl FlvDemuxer {
+    /// A demuxer expecting a file header first.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A demuxer for a tag stream without the file header (RTMP message bodies framed as
+    /// FLV tags).
+    pub fn without_header() -> Self {
+        Self {
+            header: Some(FlvHeader {
+                version: 1,
+                has_audio: true,
+                has_video: true,
+            }),
+            ..Self::default()
+        }
+    }
+
+    /// The header, once read.
+    pub fn header(&self) -> Option<FlvHeader> {
+        self.header
+    }
+
+    /// Offset of the next unread byte.
+    pub fn position(&self) -> u64 {
+        self.base + self.start as u64
+    }
+
+    /// Bytes held but not yet consumed.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Appends input.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.base += self.start as u64;
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    fn available(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or_default()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.buf.len());
+    }
+
+    /// The next tag, `Ok(None)` when more input is needed.
+    pub fn pull(&mut self) -> Result<Option<FlvTag>, FlvError> {
+        if self.header.is_none() && !self.read_header()? {
+            return Ok(None);
+        }
+        if self.skip > 0 {
+            let n = self.skip.min(self.available().len());
+            self.consume(n);
+            self.skip -= n;
+            if self.skip > 0 {
+                return Ok(None);
+            }
+        }
+        self.read_tag()
+    }
+
+    fn read_header(&mut self) -> Result<bool, FlvError> {
+        let offset = self.position();
+        let b = self.available();
+        if let Some(sig) = b.get(..3) {
+            if sig != b"FLV" {
+                let found = [sig.first().copied().unwrap_or(0), sig.get(1).copied().unwrap_or(0), sig.get(2).copied().unwrap_or(0)];
+                return Err(FlvError::BadSignature { offset, found });
+            }
+        }
+        let Some(h) = b.get(..9).and_then(|s| <[u8; 9]>::try_from(s).ok()) else {
+            return Ok(false);
+        };
+        let data_offset = u32::from_be_bytes([h[5], h[6], h[7], h[8]]);
+        if !(9..=1024).contains(&data_offset) {
+            return Err(FlvError::BadHeader { offset, data_offset });
+        }
+        self.header = Some(FlvHeader {
+            version: h[3],
+            has_audio: h[4] & 0x04 != 0,
+            has_video: h[4] & 0x01 != 0,
+        });
+        self.consume(9);
+        self.skip = data_offset as usize - 9 + PREVIOUS_TAG_SIZE;
+        Ok(true)
+    }
+
+    fn read_tag(&mut self) -> Result<Option<FlvTag>, FlvError> {
+        let offset = self.position();
+        let b = self.available();
+        let Some(h) = b.get(..TAG_HEADER).and_then(|s| <[u8; TAG_HEADER]>::try_from(s).ok()) else {
+            return Ok(None);
+        };
+        let type_byte = h[0];
+        if type_byte & 0xC0 != 0 {
+            return Err(FlvError::BadTag { offset, type_byte });
+        }
+        let size = usize::from(h[1]) << 16 | usize::from(h[2]) << 8 | usize::from(h[3]);
+        if size > MAX_TAG_BYTES {
+            return Err(FlvError::TagTooLarge { offset, size });
+        }
+        let timestamp_ms = u32::from(h[7]) << 24 | u32::from(h[4]) << 16 | u32::from(h[5]) << 8 | u32::from(h[6]);
+        let total = TAG_HEADER + size + PREVIOUS_TAG_SIZE;
+        let Some(data) = b.get(TAG_HEADER..TAG_HEADER + size) else { return Ok(None) };
+        if b.len() < total {
+            return Ok(None);
+        }
+        let kind = match type_byte & 0x1F {
+            8 => TagKind::Audio,
+            9 => TagKind::Video,
+            18 => TagKind::Script,
+            other => TagKind::Other(other),
+        };
+        let tag = FlvTag {
+            offset,
+            kind,
+            timestamp_ms,
+            data: data.to_vec(),
+        };
+        self.consume(total);
+        Ok(Some(tag))
+    }
+
+    /// At end of input: an error when a tag was cut off.
+    pub fn finish(&self) -> Result<(), FlvError> {
+        let left = self.available().len();
+        if left == 0 || (self.header.is_some() && self.skip > 0) {
+            return Ok(());
+        }
+        let b = self.available();
+        let needed = match b.get(..TAG_HEADER).and_then(|s| <[u8; TAG_HEADER]>::try_from(s).ok()) {
+            Some(h) => TAG_HEADER + (usize::from(h[1]) << 16 | usize::from(h[2]) << 8 | usize::from(h[3])) + PREVIOUS_TAG_SIZE,
+            None => TAG_HEADER,
+        };
+        Err(FlvError::Truncated {
+            offset: self.position(),
+            missing: needed.saturating_sub(left),
+        })
+    }
+}
+
+/// Writes the 9-byte FLV header and PreviousTagSize0.
+pub fn write_header(out: &mut Vec<u8>, has_audio: bool, has_video: bool) {
+    out.extend_from_slice(b"FLV\x01");
+    out.push(u8::from(has_audio) << 2 | u8::from(has_video));
+    out.extend_from_slice(&9u32.to_be_bytes());
+    out.extend_from_slice(&0u32.to_be_bytes());
+}
+
+/// Writes one tag with its PreviousTagSize. `data` longer than [`MAX_TAG_BYTES`] is cut
+/// by the caller's contract; this writes the low 24 bits of the size.
+pub fn write_tag(out: &mut Vec<u8>, type_byte: u8, timestamp_ms: u32, data: &[u8]) {
+    let size = data.len().min(MAX_TAG_BYTES) as u32;
+    out.push(type_byte);
+    out.extend_from_slice(&size.to_be_bytes()[1..]);
+    out.extend_from_slice(&timestamp_ms.to_be_bytes()[1..]);
+    out.push((timestamp_ms >> 24) as u8);
+    out.extend_from_slice(&[0, 0, 0]);
+    out.extend_from_slice(data.get(..size as usize).unwrap_or(data));
+    out.extend_from_slice(&(size + TAG_HEADER as u32).to_be_bytes());
+}

@@ -1,0 +1,164 @@
+//! Video tag bodies (FLV spec v10.1 §E.4.3; Enhanced RTMP v2 "ExVideoTagHeader").
+//!
+//! Legacy: `FrameType(4) CodecID(4)`, then for AVC (7) and the non-standard HEVC (12)
+//! `AVCPacketType(8) CompositionTime(SI24)`. Enhanced (`IsExHeader` bit set):
+//! `IsExHeader(1) FrameType(3) PacketType(4) FourCC(32)`, then for CodedFrames a SI24
+//! composition time; CodedFramesX has none (0).
+
+/// Video codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoCodec {
+    /// H.264 (legacy CodecID 7, FourCC `avc1`).
+    Avc,
+    /// H.265 (legacy CodecID 12, FourCC `hvc1`).
+    Hevc,
+    /// Anything else: legacy CodecID, or the FourCC.
+    Other(u32),
+}
+
+/// What a video tag carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoPacketKind {
+    /// Decoder configuration record (AVCC / HVCC).
+    SequenceHeader,
+    /// Coded frames (length-prefixed NAL units).
+    Frames,
+    /// End of sequence.
+    EndOfSequence,
+    /// Anything else (metadata, command frames): skipped.
+    Other,
+}
+
+/// A parsed video tag header; `payload` is the range of the tag body after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoTag {
+    /// Codec.
+    pub codec: VideoCodec,
+    /// Kind of packet.
+    pub kind: VideoPacketKind,
+    /// Frame type 1 (keyframe) or 4 (generated keyframe).
+    pub keyframe: bool,
+    /// PTS − DTS, ms (signed 24-bit).
+    pub composition_time_ms: i32,
+    /// Where the payload starts in the tag body.
+    pub payload_start: usize,
+}
+
+fn si24(b: [u8; 3]) -> i32 {
+    let v = i32::from(b[0]) << 16 | i32::from(b[1]) << 8 | i32::from(b[2]);
+    if v & 0x80_0000 != 0 {
+        v - 0x100_0000
+    } else {
+        v
+    }
+}
+
+fn array<const N: usize>(data: &[u8], at: usize) -> Option<[u8; N]> {
+    data.get(at..at + N).and_then(|s| s.try_into().ok())
+}
+
+/// Parses a video tag body's header; `None` when it is too short to be one.
+pub fn parse_video_tag(data: &[u8]) -> Option<VideoTag> {
+    let first = *data.first()?;
+    if first & 0x80 != 0 {
+        return parse_enhanced(data, first);
+    }
+    let frame_type = first >> 4;
+    let codec = match first & 0x0F {
+        7 => VideoCodec::Avc,
+        12 => VideoCodec::Hevc,
+        other => VideoCodec::Other(u32::from(other)),
+    };
+    if let VideoCodec::Other(_) = codec {
+        return Some(VideoTag { codec, kind: VideoPacketKind::Other, keyframe: false, composition_time_ms: 0, payload_start: 1 });
+    }
+    let [packet_type] = array::<1>(data, 1)?;
+    let cts = si24(array::<3>(data, 2)?);
+    let kind = match packet_type {
+        0 => VideoPacketKind::SequenceHeader,
+        1 => VideoPacketKind::Frames,
+        2 => VideoPacketKind::EndOfSequence,
+        _ => VideoPacketKind::Other,
+    };
+    Some(VideoTag {
+        codec,
+        kind,
+        keyframe: matches!(frame_type, 1 | 4),
+        composition_time_ms: cts,
+        payload_start: 5,
+    })
+}
+
+fn parse_enhanced(data: &[u8], first: u8) -> Option<VideoTag> {
+    let frame_type = (first >> 4) & 0x07;
+    let packet_type = first & 0x0F;
+    let fourcc = u32::from_be_bytes(array::<4>(data, 1)?);
+    let codec = match &fourcc.to_be_bytes() {
+        b"avc1" => VideoCodec::Avc,
+        b"hvc1" => VideoCodec::Hevc,
+        _ => VideoCodec::Other(fourcc),
+    };
+    let (kind, cts, payload_start) = match packet_type {
+        0 => (VideoPacketKind::SequenceHeader, 0, 5),
+        1 if codec == VideoCodec::Other(fourcc) => (VideoPacketKind::Frames, 0, 5),
+        1 => (VideoPacketKind::Frames, si24(array::<3>(data, 5)?), 8),
+        2 => (VideoPacketKind::EndOfSequence, 0, 5),
+        3 => (VideoPacketKind::Frames, 0, 5),
+        _ => (VideoPacketKind::Other, 0, 5),
+    };
+    Some(VideoTag {
+        codec,
+        kind,
+        keyframe: matches!(frame_type, 1 | 4),
+        composition_time_ms: cts,
+        payload_start,
+    })
+}
+
+/// Builds an Enhanced RTMP video tag body header (`hvc1` or `avc1`).
+pub fn enhanced_header(codec: VideoCodec, kind: VideoPacketKind, keyframe: bool, cts_ms: i32) -> Vec<u8> {
+    let packet_type: u8 = match kind {
+        VideoPacketKind::SequenceHeader => 0,
+        VideoPacketKind::Frames => 1,
+        VideoPacketKind::EndOfSequence => 2,
+        VideoPacketKind::Other => 4,
+    };
+    let frame_type: u8 = if keyframe { 1 } else { 2 };
+    let mut out = vec![0x80 | frame_type << 4 | packet_type];
+    out.extend_from_slice(match codec {
+        VideoCodec::Hevc => b"hvc1",
+        _ => b"avc1",
+    });
+    if kind == VideoPacketKind::Frames {
+        out.extend_from_slice(&cts_ms.to_be_bytes()[1..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_and_enhanced_headers() {
+        let avc_key = [0x17, 1, 0xFF, 0xFF, 0xFE, 0xAA];
+        let t = parse_video_tag(&avc_key).unwrap();
+        assert_eq!((t.codec, t.kind, t.keyframe, t.composition_time_ms, t.payload_start), (VideoCodec::Avc, VideoPacketKind::Frames, true, -2, 5));
+        let hevc_legacy = [0x2C, 0, 0, 0, 0];
+        let t = parse_video_tag(&hevc_legacy).unwrap();
+        assert_eq!((t.codec, t.kind, t.keyframe), (VideoCodec::Hevc, VideoPacketKind::SequenceHeader, false));
+        for (kind, cts) in [(VideoPacketKind::SequenceHeader, 0), (VideoPacketKind::Frames, 40), (VideoPacketKind::EndOfSequence, 0)] {
+            let mut body = enhanced_header(VideoCodec::Hevc, kind, true, cts);
+            body.push(0x55);
+            let t = parse_video_tag(&body).unwrap();
+            assert_eq!((t.codec, t.kind, t.keyframe, t.composition_time_ms), (VideoCodec::Hevc, kind, true, cts));
+            assert_eq!(body.get(t.payload_start), Some(&0x55));
+        }
+        let coded_x = [0x93, b'h', b'v', b'c', b'1', 0x77];
+        let t = parse_video_tag(&coded_x).unwrap();
+        assert_eq!((t.kind, t.keyframe, t.composition_time_ms, t.payload_start), (VideoPacketKind::Frames, true, 0, 5));
+        assert_eq!(parse_video_tag(&[0x17, 1]), None);
+        assert_eq!(parse_video_tag(&[]), None);
+        assert_eq!(parse_video_tag(&[0x12]).map(|t| t.codec), Some(VideoCodec::Other(2)));
+    }
+}
