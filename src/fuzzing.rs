@@ -118,3 +118,47 @@ pub fn playlist(data: &[u8]) {
         );
     }
 }
+
+/// FLV bytes through the demuxer (whole and split in two at a byte the data chooses) and
+/// the frame reader; both feeds must give the same tags.
+pub fn flv_demux(data: &[u8]) {
+    use crate::formats::flv::{FlvDemuxer, FrameReader};
+    let read = |chunks: &[&[u8]]| {
+        let mut demuxer = FlvDemuxer::new();
+        let mut tags = Vec::new();
+        for chunk in chunks {
+            demuxer.push(chunk);
+            while let Ok(Some(tag)) = demuxer.pull() {
+                tags.push(tag);
+            }
+        }
+        let _ = demuxer.finish();
+        tags
+    };
+    let whole = read(&[data]);
+    let cut = data
+        .first()
+        .map_or(0, |b| usize::from(*b) * data.len() / 256);
+    let (a, b) = data.split_at(cut.min(data.len()));
+    assert_eq!(read(&[a, b]), whole, "split feed differs");
+    let mut reader = FrameReader::default();
+    for tag in &whole {
+        let _ = reader.push_tag(tag);
+    }
+}
+
+/// AMF0 bytes through the decoder; whatever decodes must re-encode and decode the same.
+pub fn amf0(data: &[u8]) {
+    use crate::formats::flv::amf0::{decode_all, encode};
+    if let Ok(values) = decode_all(data) {
+        let mut bytes = Vec::new();
+        for v in &values {
+            encode(&mut bytes, v);
+        }
+        let again = decode_all(&bytes);
+        assert!(again.is_ok(), "re-encoded AMF0 does not decode");
+        if let Ok(again) = again {
+            assert_eq!(again.len(), values.len());
+        }
+    }
+}

@@ -37,3 +37,13 @@ fn push_auth_corpus() {
 fn playlist_corpus() {
     replay("playlist", liverec::fuzzing::playlist);
 }
+
+#[test]
+fn flv_demux_corpus() {
+    replay("flv_demux", liverec::fuzzing::flv_demux);
+}
+
+#[test]
+fn amf0_corpus() {
+    replay("amf0", liverec::fuzzing::amf0);
+}

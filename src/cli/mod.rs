@@ -11,6 +11,7 @@
 //! - `liverec playlist inspect|validate|splice|clip` — the HLS playlist toolkit on files
 //!   (see [`playlist`]).
 //!
+//! - `liverec remux INPUT.flv --to aac [--out PATH]` — see [`remux`].
 //! - `liverec serve [--data DIR] [--http ADDR] [--rtmp ADDR] [--config FILE]` — the
 //!   recording server ([`crate::server`]).
 //!
@@ -24,6 +25,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
 mod playlist;
+mod remux;
 
 use crate::config::rule::{resolve, RecordRule, StreamKey};
 use crate::config::template::{validate_template, TemplateIdField};
@@ -111,6 +113,8 @@ enum Command {
     Playlist(playlist::PlaylistCommand),
     /// Run the recording server (the reference API on --http).
     Serve(ServeArgs),
+    /// Remux an FLV file without re-encoding (so far: --to aac).
+    Remux(remux::RemuxArgs),
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +182,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Rule(RuleCommand::Resolve(args)) => rule_resolve(&args),
         Command::Playlist(command) => playlist::run(command),
         Command::Serve(args) => serve(args),
+        Command::Remux(args) => remux::run(&args),
     }
 }
 

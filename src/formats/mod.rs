@@ -1,10 +1,12 @@
 //! Media and playlist formats: pure parsers and writers (no I/O, no clock).
 //!
 //! - [`flv`]: FLV and Enhanced RTMP tags, AMF0, frames with unwrapped timestamps.
+//! - [`adts`]: audio-only AAC output.
 //! - [`codec`]: H.264 / H.265 / AAC configuration records, ADTS.
 //! - [`hls`]: HLS media playlists (RFC 8216): lossless parse, write, validate, splice,
 //!   clip and inspect.
 
+pub mod adts;
 pub mod codec;
 pub mod flv;
 pub mod hls;

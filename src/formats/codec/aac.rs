@@ -1,7 +1,9 @@
 //! AAC: AudioSpecificConfig (ISO/IEC 14496-3 §1.6.2.1) and ADTS headers (§1.A.2.2).
 
 /// Sample rates by `samplingFrequencyIndex`.
-pub const SAMPLE_RATES: [u32; 13] = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+pub const SAMPLE_RATES: [u32; 13] = [
+    96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
+];
 
 /// The parts of an AudioSpecificConfig a remuxer needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +34,13 @@ pub fn parse_audio_specific_config(raw: &[u8]) -> Option<AacConfig> {
         *SAMPLE_RATES.get(usize::from(frequency_index))?
     };
     let channels = r.bits(4)? as u8;
-    Some(AacConfig { object_type, frequency_index, sample_rate, channels, raw: raw.to_vec() })
+    Some(AacConfig {
+        object_type,
+        frequency_index,
+        sample_rate,
+        channels,
+        raw: raw.to_vec(),
+    })
 }
 
 /// Largest raw AAC frame an ADTS header can describe (13-bit length minus the header).
@@ -82,6 +90,9 @@ mod tests {
         assert_eq!(c.adts_header(MAX_ADTS_PAYLOAD + 1), None);
         assert_eq!(parse_audio_specific_config(&[0x11]), None);
         let explicit = parse_audio_specific_config(&[0x17, 0x80, 0x00, 0x7D, 0x00, 0x10]).unwrap();
-        assert_eq!((explicit.frequency_index, explicit.adts_header(10)), (15, None));
+        assert_eq!(
+            (explicit.frequency_index, explicit.adts_header(10)),
+            (15, None)
+        );
     }
 }

@@ -72,7 +72,10 @@ pub fn sps_dimensions(nal: &[u8]) -> Option<(u32, u32)> {
     r.skip(16)?;
     r.ue()?;
     let mut chroma_format_idc = 1;
-    if matches!(profile_idc, 100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135) {
+    if matches!(
+        profile_idc,
+        100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135
+    ) {
         chroma_format_idc = r.ue()?;
         if chroma_format_idc == 3 {
             r.skip(1)?;
@@ -105,8 +108,8 @@ pub fn sps_dimensions(nal: &[u8]) -> Option<(u32, u32)> {
     }
     r.ue()?;
     r.skip(1)?;
-    let width_mbs = r.ue()? + 1;
-    let height_units = r.ue()? + 1;
+    let width_mbs = r.ue()?.checked_add(1)?;
+    let height_units = r.ue()?.checked_add(1)?;
     let frame_mbs_only = r.bit()?;
     if frame_mbs_only == 0 {
         r.skip(1)?;
@@ -121,11 +124,14 @@ pub fn sps_dimensions(nal: &[u8]) -> Option<(u32, u32)> {
             _ => (1, 1),
         };
         let unit_y = sub_h * (2 - frame_mbs_only);
-        crop_x = (l + rt).checked_mul(sub_w)?;
-        crop_y = (t + b).checked_mul(unit_y)?;
+        crop_x = l.checked_add(rt)?.checked_mul(sub_w)?;
+        crop_y = t.checked_add(b)?.checked_mul(unit_y)?;
     }
-    let width = (width_mbs * 16).checked_sub(crop_x)?;
-    let height = (height_units * 16 * (2 - frame_mbs_only)).checked_sub(crop_y)?;
+    let width = width_mbs.checked_mul(16)?.checked_sub(crop_x)?;
+    let height = height_units
+        .checked_mul(16)?
+        .checked_mul(2 - frame_mbs_only)?
+        .checked_sub(crop_y)?;
     Some((width, height))
 }
 
@@ -134,7 +140,10 @@ mod tests {
     use super::*;
 
     /// x264 baseline 320x180 SPS (cropped from 320x192).
-    const SPS_320X180: [u8; 24] = [0x67, 0x42, 0xC0, 0x0D, 0xD9, 0x01, 0x41, 0x9F, 0x9E, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0x20, 0xF1, 0x42, 0xA4, 0x80];
+    const SPS_320X180: [u8; 24] = [
+        0x67, 0x42, 0xC0, 0x0D, 0xD9, 0x01, 0x41, 0x9F, 0x9E, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10,
+        0x00, 0x00, 0x03, 0x03, 0x20, 0xF1, 0x42, 0xA4, 0x80,
+    ];
 
     #[test]
     fn config_record_and_dimensions() {

@@ -75,10 +75,16 @@ mod tests {
     fn exp_golomb_and_rbsp() {
         // 1 | 010 | 011 | 00100 | 00101 → ue 0, 1, 2, 3, 4
         let mut r = BitReader::new(&[0b1010_0110, 0b0100_0010, 0b1000_0000]);
-        assert_eq!((r.ue(), r.ue(), r.ue(), r.ue(), r.ue()), (Some(0), Some(1), Some(2), Some(3), Some(4)));
+        assert_eq!(
+            (r.ue(), r.ue(), r.ue(), r.ue(), r.ue()),
+            (Some(0), Some(1), Some(2), Some(3), Some(4))
+        );
         let mut r = BitReader::new(&[0b0100_1100, 0b1000_0000]);
         assert_eq!((r.se(), r.se(), r.se()), (Some(1), Some(-1), Some(2)));
         assert_eq!(BitReader::new(&[0, 0, 0, 0, 0]).ue(), None);
-        assert_eq!(rbsp(&[0, 0, 3, 1, 0, 0, 3, 0, 3]), vec![0, 0, 1, 0, 0, 0, 3]);
+        assert_eq!(
+            rbsp(&[0, 0, 3, 1, 0, 0, 3, 0, 3]),
+            vec![0, 0, 1, 0, 0, 0, 3]
+        );
     }
 }

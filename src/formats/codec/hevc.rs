@@ -15,7 +15,10 @@ pub struct HevcConfig {
 impl HevcConfig {
     /// NAL units of `nal_type` (32 VPS, 33 SPS, 34 PPS).
     pub fn units(&self, nal_type: u8) -> impl Iterator<Item = &Vec<u8>> {
-        self.arrays.iter().filter(move |(t, _)| *t == nal_type).flat_map(|(_, units)| units.iter())
+        self.arrays
+            .iter()
+            .filter(move |(t, _)| *t == nal_type)
+            .flat_map(|(_, units)| units.iter())
     }
 }
 
@@ -30,7 +33,9 @@ pub fn parse_hevc_config(raw: &[u8]) -> Option<HevcConfig> {
     let mut arrays = Vec::new();
     for _ in 0..head[22] {
         let nal_type = raw.get(at)? & 0x3F;
-        let count = usize::from(u16::from_be_bytes(raw.get(at + 1..at + 3)?.try_into().ok()?));
+        let count = usize::from(u16::from_be_bytes(
+            raw.get(at + 1..at + 3)?.try_into().ok()?,
+        ));
         at += 3;
         let mut units = Vec::new();
         for _ in 0..count {
@@ -40,7 +45,11 @@ pub fn parse_hevc_config(raw: &[u8]) -> Option<HevcConfig> {
         }
         arrays.push((nal_type, units));
     }
-    Some(HevcConfig { nal_length_size, arrays, raw: raw.to_vec() })
+    Some(HevcConfig {
+        nal_length_size,
+        arrays,
+        raw: raw.to_vec(),
+    })
 }
 
 #[cfg(test)]

@@ -54,8 +54,14 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], Amf0Error> {
-        let end = self.pos.checked_add(n).ok_or(Amf0Error::Truncated(self.pos))?;
-        let slice = self.data.get(self.pos..end).ok_or(Amf0Error::Truncated(self.pos))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(Amf0Error::Truncated(self.pos))?;
+        let slice = self
+            .data
+            .get(self.pos..end)
+            .ok_or(Amf0Error::Truncated(self.pos))?;
         self.pos = end;
         Ok(slice)
     }
@@ -66,21 +72,34 @@ impl<'a> Reader<'a> {
 
     fn u16(&mut self) -> Result<u16, Amf0Error> {
         let b = self.take(2)?;
-        Ok(u16::from_be_bytes([b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0)]))
+        Ok(u16::from_be_bytes([
+            b.first().copied().unwrap_or(0),
+            b.get(1).copied().unwrap_or(0),
+        ]))
     }
 
     fn u32(&mut self) -> Result<u32, Amf0Error> {
-        let b: [u8; 4] = self.take(4)?.try_into().map_err(|_| Amf0Error::Truncated(self.pos))?;
+        let b: [u8; 4] = self
+            .take(4)?
+            .try_into()
+            .map_err(|_| Amf0Error::Truncated(self.pos))?;
         Ok(u32::from_be_bytes(b))
     }
 
     fn f64(&mut self) -> Result<f64, Amf0Error> {
-        let b: [u8; 8] = self.take(8)?.try_into().map_err(|_| Amf0Error::Truncated(self.pos))?;
+        let b: [u8; 8] = self
+            .take(8)?
+            .try_into()
+            .map_err(|_| Amf0Error::Truncated(self.pos))?;
         Ok(f64::from_be_bytes(b))
     }
 
     fn string(&mut self, long: bool) -> Result<String, Amf0Error> {
-        let len = if long { self.u32()? as usize } else { usize::from(self.u16()?) };
+        let len = if long {
+            self.u32()? as usize
+        } else {
+            usize::from(self.u16()?)
+        };
         Ok(String::from_utf8_lossy(self.take(len)?).into_owned())
     }
 
@@ -199,7 +218,9 @@ impl Amf0 {
     /// Property `name` of an object or ECMA array.
     pub fn get(&self, name: &str) -> Option<&Amf0> {
         match self {
-            Amf0::Object(props) | Amf0::EcmaArray(props) => props.iter().find(|(k, _)| k == name).map(|(_, v)| v),
+            Amf0::Object(props) | Amf0::EcmaArray(props) => {
+                props.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+            }
             _ => None,
         }
     }
@@ -223,8 +244,17 @@ mod tests {
             ("duration".into(), Amf0::Number(12.5)),
             ("stereo".into(), Amf0::Boolean(true)),
             ("encoder".into(), Amf0::String("Lavf".into())),
-            ("nested".into(), Amf0::Object(vec![("a".into(), Amf0::Null), ("b".into(), Amf0::Undefined)])),
-            ("times".into(), Amf0::StrictArray(vec![Amf0::Number(0.0), Amf0::Number(2.0)])),
+            (
+                "nested".into(),
+                Amf0::Object(vec![
+                    ("a".into(), Amf0::Null),
+                    ("b".into(), Amf0::Undefined),
+                ]),
+            ),
+            (
+                "times".into(),
+                Amf0::StrictArray(vec![Amf0::Number(0.0), Amf0::Number(2.0)]),
+            ),
             ("when".into(), Amf0::Date(1.7e12, -480)),
             ("long".into(), Amf0::String("x".repeat(70_000))),
         ]);
@@ -232,20 +262,38 @@ mod tests {
         encode(&mut bytes, &Amf0::String("onMetaData".into()));
         encode(&mut bytes, &value);
         let decoded = decode_all(&bytes).unwrap();
-        assert_eq!(decoded, vec![Amf0::String("onMetaData".into()), value.clone()]);
+        assert_eq!(
+            decoded,
+            vec![Amf0::String("onMetaData".into()), value.clone()]
+        );
         assert_eq!(value.get("duration").and_then(Amf0::as_f64), Some(12.5));
         for cut in 1..bytes.len().min(200) {
             let whole_first_value = cut == 13;
-            assert_eq!(decode_all(&bytes[..cut]).is_err(), !whole_first_value, "cut at {cut}");
+            assert_eq!(
+                decode_all(&bytes[..cut]).is_err(),
+                !whole_first_value,
+                "cut at {cut}"
+            );
         }
     }
 
     #[test]
     fn bounds() {
-        let deep: Vec<u8> = std::iter::repeat_n([0x0A, 0, 0, 0, 1], 40).flatten().collect();
+        let deep: Vec<u8> = std::iter::repeat_n([0x0A, 0, 0, 0, 1], 40)
+            .flatten()
+            .collect();
         assert!(matches!(decode_all(&deep), Err(Amf0Error::TooDeep(_))));
         let huge_count = [0x0A, 0xFF, 0xFF, 0xFF, 0xFF];
-        assert!(matches!(decode_all(&huge_count), Err(Amf0Error::Truncated(_))));
-        assert!(matches!(decode_all(&[0x07, 0, 1]), Err(Amf0Error::Unsupported { marker: 0x07, offset: 0 })));
+        assert!(matches!(
+            decode_all(&huge_count),
+            Err(Amf0Error::Truncated(_))
+        ));
+        assert!(matches!(
+            decode_all(&[0x07, 0, 1]),
+            Err(Amf0Error::Unsupported {
+                marker: 0x07,
+                offset: 0
+            })
+        ));
     }
 }

@@ -46,9 +46,17 @@ pub fn parse_audio_tag(data: &[u8]) -> Option<AudioTag> {
                 1 => AudioPacketKind::Frame,
                 _ => AudioPacketKind::Other,
             };
-            Some(AudioTag { codec: AudioCodec::Aac, kind, payload_start: 2 })
+            Some(AudioTag {
+                codec: AudioCodec::Aac,
+                kind,
+                payload_start: 2,
+            })
         }
-        2 => Some(AudioTag { codec: AudioCodec::Mp3, kind: AudioPacketKind::Frame, payload_start: 1 }),
+        2 => Some(AudioTag {
+            codec: AudioCodec::Mp3,
+            kind: AudioPacketKind::Frame,
+            payload_start: 1,
+        }),
         9 => {
             let fourcc: [u8; 4] = data.get(1..5)?.try_into().ok()?;
             let codec = match &fourcc {
@@ -61,9 +69,17 @@ pub fn parse_audio_tag(data: &[u8]) -> Option<AudioTag> {
                 1 => AudioPacketKind::Frame,
                 _ => AudioPacketKind::Other,
             };
-            Some(AudioTag { codec, kind, payload_start: 5 })
+            Some(AudioTag {
+                codec,
+                kind,
+                payload_start: 5,
+            })
         }
-        other => Some(AudioTag { codec: AudioCodec::Other(u32::from(other)), kind: AudioPacketKind::Other, payload_start: 1 }),
+        other => Some(AudioTag {
+            codec: AudioCodec::Other(u32::from(other)),
+            kind: AudioPacketKind::Other,
+            payload_start: 1,
+        }),
     }
 }
 
@@ -73,11 +89,34 @@ mod tests {
 
     #[test]
     fn audio_headers() {
-        assert_eq!(parse_audio_tag(&[0xAF, 0, 0x12, 0x10]), Some(AudioTag { codec: AudioCodec::Aac, kind: AudioPacketKind::SequenceHeader, payload_start: 2 }));
-        assert_eq!(parse_audio_tag(&[0xAF, 1, 0x21]).map(|t| t.kind), Some(AudioPacketKind::Frame));
-        assert_eq!(parse_audio_tag(&[0x2F, 0xFF]).map(|t| t.codec), Some(AudioCodec::Mp3));
-        assert_eq!(parse_audio_tag(&[0x91, b'm', b'p', b'4', b'a', 1]).map(|t| (t.codec, t.kind, t.payload_start)), Some((AudioCodec::Aac, AudioPacketKind::Frame, 5)));
-        assert_eq!(parse_audio_tag(&[0x6F, 1]).map(|t| t.codec), Some(AudioCodec::Other(6)));
+        assert_eq!(
+            parse_audio_tag(&[0xAF, 0, 0x12, 0x10]),
+            Some(AudioTag {
+                codec: AudioCodec::Aac,
+                kind: AudioPacketKind::SequenceHeader,
+                payload_start: 2
+            })
+        );
+        assert_eq!(
+            parse_audio_tag(&[0xAF, 1, 0x21]).map(|t| t.kind),
+            Some(AudioPacketKind::Frame)
+        );
+        assert_eq!(
+            parse_audio_tag(&[0x2F, 0xFF]).map(|t| t.codec),
+            Some(AudioCodec::Mp3)
+        );
+        assert_eq!(
+            parse_audio_tag(&[0x91, b'm', b'p', b'4', b'a', 1]).map(|t| (
+                t.codec,
+                t.kind,
+                t.payload_start
+            )),
+            Some((AudioCodec::Aac, AudioPacketKind::Frame, 5))
+        );
+        assert_eq!(
+            parse_audio_tag(&[0x6F, 1]).map(|t| t.codec),
+            Some(AudioCodec::Other(6))
+        );
         assert_eq!(parse_audio_tag(&[0xAF]), None);
     }
 }

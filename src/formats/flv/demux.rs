@@ -180,7 +180,11 @@ impl FlvDemuxer {
         let b = self.available();
         if let Some(sig) = b.get(..3) {
             if sig != b"FLV" {
-                let found = [sig.first().copied().unwrap_or(0), sig.get(1).copied().unwrap_or(0), sig.get(2).copied().unwrap_or(0)];
+                let found = [
+                    sig.first().copied().unwrap_or(0),
+                    sig.get(1).copied().unwrap_or(0),
+                    sig.get(2).copied().unwrap_or(0),
+                ];
                 return Err(FlvError::BadSignature { offset, found });
             }
         }
@@ -189,7 +193,10 @@ impl FlvDemuxer {
         };
         let data_offset = u32::from_be_bytes([h[5], h[6], h[7], h[8]]);
         if !(9..=1024).contains(&data_offset) {
-            return Err(FlvError::BadHeader { offset, data_offset });
+            return Err(FlvError::BadHeader {
+                offset,
+                data_offset,
+            });
         }
         self.header = Some(FlvHeader {
             version: h[3],
@@ -204,7 +211,10 @@ impl FlvDemuxer {
     fn read_tag(&mut self) -> Result<Option<FlvTag>, FlvError> {
         let offset = self.position();
         let b = self.available();
-        let Some(h) = b.get(..TAG_HEADER).and_then(|s| <[u8; TAG_HEADER]>::try_from(s).ok()) else {
+        let Some(h) = b
+            .get(..TAG_HEADER)
+            .and_then(|s| <[u8; TAG_HEADER]>::try_from(s).ok())
+        else {
             return Ok(None);
         };
         let type_byte = h[0];
@@ -215,9 +225,12 @@ impl FlvDemuxer {
         if size > MAX_TAG_BYTES {
             return Err(FlvError::TagTooLarge { offset, size });
         }
-        let timestamp_ms = u32::from(h[7]) << 24 | u32::from(h[4]) << 16 | u32::from(h[5]) << 8 | u32::from(h[6]);
+        let timestamp_ms =
+            u32::from(h[7]) << 24 | u32::from(h[4]) << 16 | u32::from(h[5]) << 8 | u32::from(h[6]);
         let total = TAG_HEADER + size + PREVIOUS_TAG_SIZE;
-        let Some(data) = b.get(TAG_HEADER..TAG_HEADER + size) else { return Ok(None) };
+        let Some(data) = b.get(TAG_HEADER..TAG_HEADER + size) else {
+            return Ok(None);
+        };
         if b.len() < total {
             return Ok(None);
         }
@@ -244,8 +257,15 @@ impl FlvDemuxer {
             return Ok(());
         }
         let b = self.available();
-        let needed = match b.get(..TAG_HEADER).and_then(|s| <[u8; TAG_HEADER]>::try_from(s).ok()) {
-            Some(h) => TAG_HEADER + (usize::from(h[1]) << 16 | usize::from(h[2]) << 8 | usize::from(h[3])) + PREVIOUS_TAG_SIZE,
+        let needed = match b
+            .get(..TAG_HEADER)
+            .and_then(|s| <[u8; TAG_HEADER]>::try_from(s).ok())
+        {
+            Some(h) => {
+                TAG_HEADER
+                    + (usize::from(h[1]) << 16 | usize::from(h[2]) << 8 | usize::from(h[3]))
+                    + PREVIOUS_TAG_SIZE
+            }
             None => TAG_HEADER,
         };
         Err(FlvError::Truncated {
@@ -274,4 +294,120 @@ pub fn write_tag(out: &mut Vec<u8>, type_byte: u8, timestamp_ms: u32, data: &[u8
     out.extend_from_slice(&[0, 0, 0]);
     out.extend_from_slice(data.get(..size as usize).unwrap_or(data));
     out.extend_from_slice(&(size + TAG_HEADER as u32).to_be_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<u8> {
+        let mut out = Vec::new();
+        write_header(&mut out, true, true);
+        write_tag(&mut out, 18, 0, &[2, 0, 2, b'h', b'i', 5]);
+        write_tag(&mut out, 9, 0, &[0x17, 0, 0, 0, 0, 1, 2, 3]);
+        write_tag(&mut out, 8, 0x0123_4567, &[0xAF, 1, 9, 9, 9]);
+        write_tag(&mut out, 15, 7, &[]);
+        write_tag(&mut out, 9, 0xFFFF_FFFF, &vec![0x27; 300]);
+        out
+    }
+
+    fn all(d: &mut FlvDemuxer) -> Vec<FlvTag> {
+        let mut tags = Vec::new();
+        while let Some(t) = d.pull().unwrap() {
+            tags.push(t);
+        }
+        tags
+    }
+
+    #[test]
+    fn reads_every_tag_whole() {
+        let bytes = sample();
+        let mut d = FlvDemuxer::new();
+        d.push(&bytes);
+        let tags = all(&mut d);
+        let kinds: Vec<TagKind> = tags.iter().map(|t| t.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                TagKind::Script,
+                TagKind::Video,
+                TagKind::Audio,
+                TagKind::Other(15),
+                TagKind::Video
+            ]
+        );
+        assert_eq!(tags[2].timestamp_ms, 0x0123_4567);
+        assert_eq!(tags[4].timestamp_ms, 0xFFFF_FFFF);
+        assert_eq!(tags[1].offset, 13 + 11 + 6 + 4);
+        assert!(d.finish().is_ok());
+        assert_eq!(
+            d.header().map(|h| (h.has_audio, h.has_video)),
+            Some((true, true))
+        );
+    }
+
+    #[test]
+    fn split_at_every_offset_gives_the_same_tags() {
+        let bytes = sample();
+        let mut whole = FlvDemuxer::new();
+        whole.push(&bytes);
+        let want = all(&mut whole);
+        for cut in 0..=bytes.len() {
+            let mut d = FlvDemuxer::new();
+            d.push(&bytes[..cut]);
+            let mut got = all(&mut d);
+            d.push(&bytes[cut..]);
+            got.extend(all(&mut d));
+            assert_eq!(got, want, "cut at {cut}");
+        }
+        for step in [1, 2, 3, 7] {
+            let mut d = FlvDemuxer::new();
+            let mut got = Vec::new();
+            for chunk in bytes.chunks(step) {
+                d.push(chunk);
+                got.extend(all(&mut d));
+            }
+            assert_eq!(got, want, "chunks of {step}");
+        }
+    }
+
+    #[test]
+    fn garbage_and_truncation_report_offsets() {
+        let mut d = FlvDemuxer::new();
+        d.push(b"GIF89a");
+        assert_eq!(
+            d.pull(),
+            Err(FlvError::BadSignature {
+                offset: 0,
+                found: *b"GIF"
+            })
+        );
+        let mut bytes = sample();
+        bytes.truncate(bytes.len() - 10);
+        let mut d = FlvDemuxer::new();
+        d.push(&bytes);
+        let tags = all(&mut d);
+        assert_eq!(tags.len(), 4, "complete tags before the cut are kept");
+        assert!(matches!(
+            d.finish(),
+            Err(FlvError::Truncated { missing: 10, .. })
+        ));
+        let mut bad = Vec::new();
+        write_header(&mut bad, true, false);
+        bad.extend_from_slice(&[0xC8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let mut d = FlvDemuxer::new();
+        d.push(&bad);
+        assert_eq!(
+            d.pull(),
+            Err(FlvError::BadTag {
+                offset: 13,
+                type_byte: 0xC8
+            })
+        );
+        let mut d = FlvDemuxer::without_header();
+        let mut tag = Vec::new();
+        write_tag(&mut tag, 8, 1, &[0xAF, 1, 5]);
+        d.push(&tag);
+        assert_eq!(all(&mut d).len(), 1);
+    }
 }

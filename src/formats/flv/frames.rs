@@ -189,7 +189,11 @@ impl FrameReader {
             Track::Audio => &mut self.last_audio_dts,
         };
         let previous = last.replace(dts)?;
-        ((dts - previous).abs() > self.jump_threshold_ms).then_some(FrameEvent::Discontinuity { track, from_ms: previous, to_ms: dts })
+        ((dts - previous).abs() > self.jump_threshold_ms).then_some(FrameEvent::Discontinuity {
+            track,
+            from_ms: previous,
+            to_ms: dts,
+        })
     }
 
     fn video_tag(&mut self, tag: &FlvTag, dts: i64) -> Vec<FrameEvent> {
@@ -198,7 +202,10 @@ impl FrameReader {
         };
         let payload = tag.data.get(header.payload_start..).unwrap_or_default();
         match (header.codec, header.kind) {
-            (VideoCodec::Other(c), _) => vec![skipped(tag, format!("unsupported video codec {}", codec_name(c)))],
+            (VideoCodec::Other(c), _) => vec![skipped(
+                tag,
+                format!("unsupported video codec {}", codec_name(c)),
+            )],
             (codec, VideoPacketKind::SequenceHeader) => {
                 let config = match codec {
                     VideoCodec::Avc => parse_avc_config(payload).map(VideoConfig::Avc),
@@ -213,9 +220,12 @@ impl FrameReader {
                     None => vec![skipped(tag, "malformed video decoder configuration".into())],
                 }
             }
-            (_, VideoPacketKind::Frames) if payload.is_empty() => vec![skipped(tag, "empty video frame".into())],
+            (_, VideoPacketKind::Frames) if payload.is_empty() => {
+                vec![skipped(tag, "empty video frame".into())]
+            }
             (_, VideoPacketKind::Frames) => {
-                let mut events: Vec<FrameEvent> = self.jump(Track::Video, dts).into_iter().collect();
+                let mut events: Vec<FrameEvent> =
+                    self.jump(Track::Video, dts).into_iter().collect();
                 events.push(FrameEvent::Frame(MediaFrame {
                     track: Track::Video,
                     dts_ms: dts,
@@ -236,18 +246,24 @@ impl FrameReader {
         };
         let payload = tag.data.get(header.payload_start..).unwrap_or_default();
         match (header.codec, header.kind) {
-            (AudioCodec::Other(c), _) => vec![skipped(tag, format!("unsupported audio codec {}", codec_name(c)))],
-            (AudioCodec::Aac, AudioPacketKind::SequenceHeader) => match parse_audio_specific_config(payload) {
-                Some(config) => {
-                    let changed = self.audio.as_ref().is_some_and(|c| *c != config);
-                    self.audio = Some(config.clone());
-                    vec![FrameEvent::AudioConfig { config, changed }]
+            (AudioCodec::Other(c), _) => vec![skipped(
+                tag,
+                format!("unsupported audio codec {}", codec_name(c)),
+            )],
+            (AudioCodec::Aac, AudioPacketKind::SequenceHeader) => {
+                match parse_audio_specific_config(payload) {
+                    Some(config) => {
+                        let changed = self.audio.as_ref().is_some_and(|c| *c != config);
+                        self.audio = Some(config.clone());
+                        vec![FrameEvent::AudioConfig { config, changed }]
+                    }
+                    None => vec![skipped(tag, "malformed AudioSpecificConfig".into())],
                 }
-                None => vec![skipped(tag, "malformed AudioSpecificConfig".into())],
-            },
+            }
             (codec, AudioPacketKind::Frame) if !payload.is_empty() => {
                 self.audio_mp3 = codec == AudioCodec::Mp3;
-                let mut events: Vec<FrameEvent> = self.jump(Track::Audio, dts).into_iter().collect();
+                let mut events: Vec<FrameEvent> =
+                    self.jump(Track::Audio, dts).into_iter().collect();
                 events.push(FrameEvent::Frame(MediaFrame {
                     track: Track::Audio,
                     dts_ms: dts,
@@ -264,7 +280,10 @@ impl FrameReader {
 }
 
 fn skipped(tag: &FlvTag, reason: String) -> FrameEvent {
-    FrameEvent::Skipped { offset: tag.offset, reason }
+    FrameEvent::Skipped {
+        offset: tag.offset,
+        reason,
+    }
 }
 
 fn codec_name(code: u32) -> String {
@@ -281,23 +300,42 @@ mod tests {
     use super::*;
 
     fn tag(kind: TagKind, ts: u32, data: &[u8]) -> FlvTag {
-        FlvTag { offset: 0, kind, timestamp_ms: ts, data: data.to_vec() }
+        FlvTag {
+            offset: 0,
+            kind,
+            timestamp_ms: ts,
+            data: data.to_vec(),
+        }
     }
 
     #[test]
     fn clock_wraps_and_jumps() {
         let mut r = FrameReader::default();
-        let frame = |r: &mut FrameReader, ts: u32| r.push_tag(&tag(TagKind::Audio, ts, &[0x2F, 0xFF, 0xFB]));
+        let frame = |r: &mut FrameReader, ts: u32| {
+            r.push_tag(&tag(TagKind::Audio, ts, &[0x2F, 0xFF, 0xFB]))
+        };
         let dts = |events: &[FrameEvent]| {
             events.iter().find_map(|e| match e {
                 FrameEvent::Frame(f) => Some(f.dts_ms),
                 _ => None,
             })
         };
-        assert_eq!(dts(&frame(&mut r, u32::MAX - 10)), Some(i64::from(u32::MAX) - 10));
+        assert_eq!(
+            dts(&frame(&mut r, u32::MAX - 10)),
+            Some(i64::from(u32::MAX) - 10)
+        );
         assert_eq!(dts(&frame(&mut r, 5)), Some((1i64 << 32) + 5), "wrapped");
         let events = frame(&mut r, 40_000);
-        assert!(matches!(events.first(), Some(FrameEvent::Discontinuity { track: Track::Audio, .. })), "{events:?}");
+        assert!(
+            matches!(
+                events.first(),
+                Some(FrameEvent::Discontinuity {
+                    track: Track::Audio,
+                    ..
+                })
+            ),
+            "{events:?}"
+        );
         let events = frame(&mut r, 39_990);
         assert_eq!(events.len(), 1, "small step back tolerated");
     }
@@ -306,12 +344,25 @@ mod tests {
     fn configs_frames_and_skips() {
         let mut r = FrameReader::default();
         let events = r.push_tag(&tag(TagKind::Audio, 0, &[0xAF, 0, 0x11, 0x90]));
-        assert!(matches!(&events[..], [FrameEvent::AudioConfig { changed: false, .. }]));
+        assert!(matches!(
+            &events[..],
+            [FrameEvent::AudioConfig { changed: false, .. }]
+        ));
         let events = r.push_tag(&tag(TagKind::Audio, 0, &[0xAF, 0, 0x12, 0x10]));
-        assert!(matches!(&events[..], [FrameEvent::AudioConfig { changed: true, .. }]));
-        let events = r.push_tag(&tag(TagKind::Video, 40, &[0x17, 1, 0, 0, 80, 0, 0, 0, 1, 0x65]));
+        assert!(matches!(
+            &events[..],
+            [FrameEvent::AudioConfig { changed: true, .. }]
+        ));
+        let events = r.push_tag(&tag(
+            TagKind::Video,
+            40,
+            &[0x17, 1, 0, 0, 80, 0, 0, 0, 1, 0x65],
+        ));
         match &events[..] {
-            [FrameEvent::Frame(f)] => assert_eq!((f.dts_ms, f.pts_ms, f.keyframe, f.data.len()), (40, 120, true, 5)),
+            [FrameEvent::Frame(f)] => assert_eq!(
+                (f.dts_ms, f.pts_ms, f.keyframe, f.data.len()),
+                (40, 120, true, 5)
+            ),
             other => panic!("{other:?}"),
         }
         let events = r.push_tag(&tag(TagKind::Video, 0, &[0x13, 0]));
@@ -319,6 +370,9 @@ mod tests {
         let events = r.push_tag(&tag(TagKind::Other(15), 0, &[]));
         assert!(matches!(&events[..], [FrameEvent::Skipped { .. }]));
         let events = r.push_tag(&tag(TagKind::Video, 0, &[0x17, 0, 0, 0, 0, 9]));
-        assert!(matches!(&events[..], [FrameEvent::Skipped { .. }]), "malformed AVCC");
+        assert!(
+            matches!(&events[..], [FrameEvent::Skipped { .. }]),
+            "malformed AVCC"
+        );
     }
 }

@@ -70,7 +70,13 @@ pub fn parse_video_tag(data: &[u8]) -> Option<VideoTag> {
         other => VideoCodec::Other(u32::from(other)),
     };
     if let VideoCodec::Other(_) = codec {
-        return Some(VideoTag { codec, kind: VideoPacketKind::Other, keyframe: false, composition_time_ms: 0, payload_start: 1 });
+        return Some(VideoTag {
+            codec,
+            kind: VideoPacketKind::Other,
+            keyframe: false,
+            composition_time_ms: 0,
+            payload_start: 1,
+        });
     }
     let [packet_type] = array::<1>(data, 1)?;
     let cts = si24(array::<3>(data, 2)?);
@@ -116,7 +122,12 @@ fn parse_enhanced(data: &[u8], first: u8) -> Option<VideoTag> {
 }
 
 /// Builds an Enhanced RTMP video tag body header (`hvc1` or `avc1`).
-pub fn enhanced_header(codec: VideoCodec, kind: VideoPacketKind, keyframe: bool, cts_ms: i32) -> Vec<u8> {
+pub fn enhanced_header(
+    codec: VideoCodec,
+    kind: VideoPacketKind,
+    keyframe: bool,
+    cts_ms: i32,
+) -> Vec<u8> {
     let packet_type: u8 = match kind {
         VideoPacketKind::SequenceHeader => 0,
         VideoPacketKind::Frames => 1,
@@ -143,22 +154,47 @@ mod tests {
     fn legacy_and_enhanced_headers() {
         let avc_key = [0x17, 1, 0xFF, 0xFF, 0xFE, 0xAA];
         let t = parse_video_tag(&avc_key).unwrap();
-        assert_eq!((t.codec, t.kind, t.keyframe, t.composition_time_ms, t.payload_start), (VideoCodec::Avc, VideoPacketKind::Frames, true, -2, 5));
+        assert_eq!(
+            (
+                t.codec,
+                t.kind,
+                t.keyframe,
+                t.composition_time_ms,
+                t.payload_start
+            ),
+            (VideoCodec::Avc, VideoPacketKind::Frames, true, -2, 5)
+        );
         let hevc_legacy = [0x2C, 0, 0, 0, 0];
         let t = parse_video_tag(&hevc_legacy).unwrap();
-        assert_eq!((t.codec, t.kind, t.keyframe), (VideoCodec::Hevc, VideoPacketKind::SequenceHeader, false));
-        for (kind, cts) in [(VideoPacketKind::SequenceHeader, 0), (VideoPacketKind::Frames, 40), (VideoPacketKind::EndOfSequence, 0)] {
+        assert_eq!(
+            (t.codec, t.kind, t.keyframe),
+            (VideoCodec::Hevc, VideoPacketKind::SequenceHeader, false)
+        );
+        for (kind, cts) in [
+            (VideoPacketKind::SequenceHeader, 0),
+            (VideoPacketKind::Frames, 40),
+            (VideoPacketKind::EndOfSequence, 0),
+        ] {
             let mut body = enhanced_header(VideoCodec::Hevc, kind, true, cts);
             body.push(0x55);
             let t = parse_video_tag(&body).unwrap();
-            assert_eq!((t.codec, t.kind, t.keyframe, t.composition_time_ms), (VideoCodec::Hevc, kind, true, cts));
+            assert_eq!(
+                (t.codec, t.kind, t.keyframe, t.composition_time_ms),
+                (VideoCodec::Hevc, kind, true, cts)
+            );
             assert_eq!(body.get(t.payload_start), Some(&0x55));
         }
         let coded_x = [0x93, b'h', b'v', b'c', b'1', 0x77];
         let t = parse_video_tag(&coded_x).unwrap();
-        assert_eq!((t.kind, t.keyframe, t.composition_time_ms, t.payload_start), (VideoPacketKind::Frames, true, 0, 5));
+        assert_eq!(
+            (t.kind, t.keyframe, t.composition_time_ms, t.payload_start),
+            (VideoPacketKind::Frames, true, 0, 5)
+        );
         assert_eq!(parse_video_tag(&[0x17, 1]), None);
         assert_eq!(parse_video_tag(&[]), None);
-        assert_eq!(parse_video_tag(&[0x12]).map(|t| t.codec), Some(VideoCodec::Other(2)));
+        assert_eq!(
+            parse_video_tag(&[0x12]).map(|t| t.codec),
+            Some(VideoCodec::Other(2))
+        );
     }
 }
