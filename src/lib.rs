@@ -17,6 +17,7 @@
 
 pub mod config;
 pub mod formats;
+pub mod record;
 
 #[doc(hidden)]
 pub mod fuzzing;

@@ -46,7 +46,10 @@ fn packets(path: &Path, stream: &str) -> usize {
         .arg(path)
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no packet count for {}: {text:?}", path.display()))
 }
 
 fn remux(input: &Path, out: &Path) -> Output {
@@ -192,5 +195,193 @@ fn truncated_input_keeps_what_was_complete_and_garbage_fails_with_an_offset() {
         stderr.contains("byte 0") && stderr.contains("not an FLV file"),
         "{stderr}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// ffprobe's packets of one stream: (pts_time, dts_time).
+fn packet_times(path: &Path, stream: &str) -> Vec<(f64, f64)> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            stream,
+            "-show_entries",
+            "packet=pts_time,dts_time",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["packets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let t = |k: &str| {
+                p[k].as_str()
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .unwrap_or(f64::NAN)
+            };
+            (t("pts_time"), t("dts_time"))
+        })
+        .collect()
+}
+
+fn remux_to(input: &Path, to: &str, out: &Path, extra: &[&str]) -> Value {
+    let o = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .arg("remux")
+        .arg(input)
+        .args(["--to", to, "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Same packet count and the same PTS/DTS (plus the documented 1.4 s) per stream.
+fn assert_same_timestamps(input: &Path, output: &Path) {
+    for stream in ["v", "a"] {
+        let a = packet_times(input, stream);
+        let b = packet_times(output, stream);
+        assert_eq!(
+            a.len(),
+            b.len(),
+            "{stream} packet count of {}",
+            output.display()
+        );
+        for (i, ((pa, da), (pb, db))) in a.iter().zip(&b).enumerate() {
+            assert!(
+                (pb - 1.4 - pa).abs() < 0.0005 && (db - 1.4 - da).abs() < 0.0005,
+                "{stream} packet {i}: in {pa}/{da} out {pb}/{db}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ts_and_hls_keep_every_packet_and_timestamp() {
+    let dir = work_dir("ts");
+    let (av, _) = inputs(&dir);
+    let ts = dir.join("out.ts");
+    let summary = remux_to(&av, "ts", &ts, &[]);
+    assert_eq!(summary["files"].as_array().unwrap().len(), 1);
+    assert_same_timestamps(&av, &ts);
+    ffmpeg(&["-v", "error", "-i", ts.to_str().unwrap(), "-f", "null", "-"]);
+    let m3u8 = dir.join("hls/out.m3u8");
+    let summary = remux_to(&av, "hls", &m3u8, &["--segment", "1"]);
+    let files = summary["files"].as_array().unwrap();
+    assert_eq!(
+        files.len(),
+        4,
+        "1-second segments cut at the 1-second keyframes"
+    );
+    assert_same_timestamps(&av, &m3u8);
+    for f in files {
+        let path = PathBuf::from(f["path"].as_str().unwrap());
+        ffmpeg(&[
+            "-v",
+            "error",
+            "-i",
+            path.to_str().unwrap(),
+            "-f",
+            "null",
+            "-",
+        ]);
+    }
+    let text = std::fs::read_to_string(&m3u8).unwrap();
+    assert!(
+        text.contains("#EXT-X-PLAYLIST-TYPE:VOD\n") && text.ends_with("#EXT-X-ENDLIST\n"),
+        "{text}"
+    );
+    let validate = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args(["playlist", "validate"])
+        .arg(&m3u8)
+        .output()
+        .unwrap();
+    assert!(
+        validate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validate.stdout)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// An FLV whose tags continue with those of `next` (its header dropped).
+fn concat_flv(first: &Path, next: &Path, out: &Path) {
+    let mut bytes = std::fs::read(first).unwrap();
+    bytes.extend_from_slice(&std::fs::read(next).unwrap()[13..]);
+    std::fs::write(out, bytes).unwrap();
+}
+
+#[test]
+fn timestamp_jumps_and_resolution_changes_start_a_discontinuity() {
+    let dir = work_dir("jumps");
+    let part = |name: &str, size: &str, offset: &str| {
+        let path = dir.join(name);
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=size={size}:rate=25"),
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=sample_rate=44100",
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-c:a",
+            "aac",
+            "-output_ts_offset",
+            offset,
+            "-f",
+            "flv",
+            path.to_str().unwrap(),
+        ]);
+        path
+    };
+    let a = part("a.flv", "320x180", "0");
+    let jump = part("b_plus_60s.flv", "320x180", "60");
+    let bigger = part("c_640x360.flv", "640x360", "2");
+    for (name, next) in [
+        ("timestamp_jump_60s.flv", &jump),
+        ("resolution_change.flv", &bigger),
+    ] {
+        let input = dir.join(name);
+        concat_flv(&a, next, &input);
+        let m3u8 = dir.join(format!("{name}.hls/index.m3u8"));
+        let summary = remux_to(&input, "hls", &m3u8, &["--segment", "1"]);
+        let flags: Vec<bool> = summary["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["discontinuity"].as_bool().unwrap())
+            .collect();
+        assert_eq!(flags, [false, false, true, false], "{name}: {summary}");
+        let text = std::fs::read_to_string(&m3u8).unwrap();
+        assert_eq!(text.matches("#EXT-X-DISCONTINUITY\n").count(), 1, "{text}");
+        for f in summary["files"].as_array().unwrap() {
+            ffmpeg(&[
+                "-v",
+                "error",
+                "-i",
+                f["path"].as_str().unwrap(),
+                "-f",
+                "null",
+                "-",
+            ]);
+        }
+        assert_eq!(packets(&input, "v"), packets(&m3u8, "v"), "{name}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,11 +1,13 @@
-//! `liverec remux INPUT.flv --to aac [--out PATH]`: offline remuxing of an FLV file with
-//! the same sans-IO core the server uses. Streams the input in fixed-size reads (memory
-//! does not grow with its length), prints a JSON summary of the files written on stdout,
-//! and exits non-zero with the byte offset when the input is not FLV. A truncated input
-//! still yields a valid file of what was complete (reported in the summary).
+//! `liverec remux INPUT.flv --to aac|ts|hls [--segment SECONDS] [--out PATH]`: offline
+//! remuxing of an FLV file with the same sans-IO core the server uses. Streams the input
+//! in fixed-size reads (memory does not grow with its length), prints a JSON summary of
+//! the files written on stdout, and exits non-zero with the byte offset when the input is
+//! not FLV. A truncated input still yields valid files of what was complete (reported in
+//! the summary).
 //!
-//! Formats so far: `aac` (ADTS). FLV, MPEG-TS/HLS and MP4 outputs follow (media core
-//! issue, open).
+//! Formats so far: `aac` (ADTS), `ts` (one MPEG-TS file, or segments with `--segment`),
+//! `hls` (`.m3u8` + `NAME_00000.ts` segments, default 6 s). FLV and MP4 outputs follow
+//! (media core issue, open).
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -13,19 +15,29 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{print_json, CliError};
 use crate::formats::adts::AdtsMuxer;
 use crate::formats::flv::{FlvDemuxer, FlvError, FrameEvent, FrameReader};
+use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
+use crate::formats::hls::Micros;
+use crate::record::ts::TsSegmenter;
+use crate::record::{SegmentEvent, SegmentInfo};
 
 /// Bytes read per step.
 pub const READ_BYTES: usize = 256 * 1024;
+/// Default HLS segment duration, seconds.
+pub const DEFAULT_HLS_SEGMENT_S: f64 = 6.0;
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Output {
     /// Audio-only AAC (ADTS).
     Aac,
+    /// MPEG-TS: one file, or segments with --segment.
+    Ts,
+    /// HLS: an .m3u8 playlist and MPEG-TS segments.
+    Hls,
 }
 
 #[derive(Debug, Args)]
@@ -35,7 +47,10 @@ pub(super) struct RemuxArgs {
     /// Output format.
     #[arg(long, value_enum)]
     to: Output,
-    /// Output file (default: the input's name with the format's extension).
+    /// Seconds per file (cut at the first keyframe at or after the boundary).
+    #[arg(long)]
+    segment: Option<f64>,
+    /// Output file (HLS: the playlist); default: the input's name with the format's extension.
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -47,21 +62,188 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {
     }
 }
 
-pub(super) fn run(args: &RemuxArgs) -> Result<ExitCode, CliError> {
-    let out_path = args
+/// Where frame events go.
+trait Sink {
+    fn event(&mut self, event: &FrameEvent) -> Result<(), CliError>;
+    fn finish(&mut self) -> Result<Value, CliError>;
+}
+
+struct AacSink {
+    path: PathBuf,
+    file: BufWriter<File>,
+    muxer: AdtsMuxer,
+    bytes: Vec<u8>,
+}
+
+impl Sink for AacSink {
+    fn event(&mut self, event: &FrameEvent) -> Result<(), CliError> {
+        self.muxer.push(event, &mut self.bytes);
+        self.file
+            .write_all(&self.bytes)
+            .map_err(io_err(&self.path))?;
+        self.bytes.clear();
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Value, CliError> {
+        self.file.flush().map_err(io_err(&self.path))?;
+        let stats = self.muxer.stats();
+        Ok(json!({
+            "files": [{
+                "path": self.path.display().to_string(), "bytes": stats.bytes, "frames": stats.frames,
+                "durationSeconds": self.muxer.duration_ms() as f64 / 1000.0, "startMs": stats.first_dts_ms, "endMs": stats.last_dts_ms,
+                "sampleRate": self.muxer.config().map(|c| c.sample_rate), "channels": self.muxer.config().map(|c| c.channels),
+            }],
+            "droppedFrames": stats.dropped,
+            "discontinuities": stats.discontinuities,
+        }))
+    }
+}
+
+struct TsSink {
+    segmenter: TsSegmenter,
+    /// Path of segment `index`.
+    name: Box<dyn Fn(u32) -> PathBuf>,
+    playlist_path: Option<PathBuf>,
+    playlist: RecordingPlaylist,
+    file: Option<(PathBuf, BufWriter<File>)>,
+    files: Vec<Value>,
+    events: Vec<SegmentEvent>,
+}
+
+impl TsSink {
+    fn apply(&mut self) -> Result<(), CliError> {
+        for event in std::mem::take(&mut self.events) {
+            match event {
+                SegmentEvent::Open { index, .. } => {
+                    let path = (self.name)(index);
+                    let file = File::create(&path).map_err(io_err(&path))?;
+                    self.file = Some((path, BufWriter::new(file)));
+                }
+                SegmentEvent::Data(bytes) => {
+                    if let Some((path, file)) = self.file.as_mut() {
+                        file.write_all(&bytes).map_err(io_err(path))?;
+                    }
+                }
+                SegmentEvent::Close(info) => self.closed(&info)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn closed(&mut self, info: &SegmentInfo) -> Result<(), CliError> {
+        let Some((path, mut file)) = self.file.take() else {
+            return Ok(());
+        };
+        file.flush().map_err(io_err(&path))?;
+        let duration = Micros::from_millis(info.end_ms - info.start_ms);
+        self.files.push(json!({
+            "path": path.display().to_string(), "bytes": info.bytes, "frames": info.frames, "startMs": info.start_ms,
+            "endMs": info.end_ms, "durationSeconds": duration.as_secs_f64(), "discontinuity": info.discontinuity,
+        }));
+        if let Some(playlist_path) = &self.playlist_path {
+            let uri = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            self.playlist.push(RecordedSegment {
+                uri,
+                duration,
+                program_date_time_ms: None,
+                discontinuity: info.discontinuity,
+            });
+            std::fs::write(playlist_path, self.playlist.render(false))
+                .map_err(io_err(playlist_path))?;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for TsSink {
+    fn event(&mut self, event: &FrameEvent) -> Result<(), CliError> {
+        self.segmenter.push(event, &mut self.events);
+        self.apply()
+    }
+
+    fn finish(&mut self) -> Result<Value, CliError> {
+        self.segmenter.finish(&mut self.events);
+        self.apply()?;
+        if let Some(playlist_path) = &self.playlist_path {
+            std::fs::write(playlist_path, self.playlist.render(true))
+                .map_err(io_err(playlist_path))?;
+        }
+        Ok(json!({
+            "playlist": self.playlist_path.as_ref().map(|p| p.display().to_string()),
+            "files": self.files,
+            "droppedFrames": self.segmenter.dropped(),
+        }))
+    }
+}
+
+fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
+    let extension = match args.to {
+        Output::Aac => "aac",
+        Output::Ts => "ts",
+        Output::Hls => "m3u8",
+    };
+    let out = args
         .out
         .clone()
-        .unwrap_or_else(|| args.input.with_extension("aac"));
+        .unwrap_or_else(|| args.input.with_extension(extension));
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+    }
+    if args.to == Output::Aac {
+        let file = BufWriter::new(File::create(&out).map_err(io_err(&out))?);
+        return Ok(Box::new(AacSink {
+            path: out,
+            file,
+            muxer: AdtsMuxer::new(),
+            bytes: Vec::new(),
+        }));
+    }
+    let seconds = match (args.to, args.segment) {
+        (_, Some(s)) if !(s.is_finite() && s > 0.0) => {
+            return Err(CliError::Usage(
+                "--segment must be a positive number of seconds".into(),
+            ))
+        }
+        (Output::Hls, None) => Some(DEFAULT_HLS_SEGMENT_S),
+        (_, s) => s,
+    };
+    let target_ms = seconds.map(|s| (s * 1000.0).round() as i64);
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
+    let single = target_ms.is_none();
+    let single_path = out.clone();
+    let name: Box<dyn Fn(u32) -> PathBuf> = if single {
+        Box::new(move |_| single_path.clone())
+    } else {
+        Box::new(move |i| dir.join(format!("{stem}_{i:05}.ts")))
+    };
+    Ok(Box::new(TsSink {
+        segmenter: TsSegmenter::new(target_ms),
+        name,
+        playlist_path: (args.to == Output::Hls).then_some(out),
+        playlist: RecordingPlaylist::new(),
+        file: None,
+        files: Vec::new(),
+        events: Vec::new(),
+    }))
+}
+
+pub(super) fn run(args: &RemuxArgs) -> Result<ExitCode, CliError> {
     let mut input = File::open(&args.input).map_err(io_err(&args.input))?;
-    let mut output = BufWriter::new(File::create(&out_path).map_err(io_err(&out_path))?);
+    let mut sink = sink(args)?;
     let mut demuxer = FlvDemuxer::new();
     let mut reader = FrameReader::default();
-    let mut muxer = AdtsMuxer::new();
     let mut chunk = vec![0u8; READ_BYTES];
-    let mut bytes = Vec::with_capacity(READ_BYTES);
     let mut skipped = 0u64;
     let mut failure: Option<FlvError> = None;
-    loop {
+    'read: loop {
         let n = input.read(&mut chunk).map_err(io_err(&args.input))?;
         if n == 0 {
             break;
@@ -72,48 +254,39 @@ pub(super) fn run(args: &RemuxArgs) -> Result<ExitCode, CliError> {
                 Ok(Some(tag)) => {
                     for event in reader.push_tag(&tag) {
                         skipped += u64::from(matches!(event, FrameEvent::Skipped { .. }));
-                        muxer.push(&event, &mut bytes);
+                        sink.event(&event)?;
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
                     failure = Some(e);
-                    break;
+                    break 'read;
                 }
             }
         }
-        output.write_all(&bytes).map_err(io_err(&out_path))?;
-        bytes.clear();
-        if failure.is_some() {
-            break;
-        }
     }
-    output.flush().map_err(io_err(&out_path))?;
     let truncated = if failure.is_none() {
         demuxer.finish().err()
     } else {
         None
     };
-    let stats = muxer.stats();
-    let summary = json!({
-        "input": args.input.display().to_string(),
-        "format": "aac",
-        "files": [{
-            "path": out_path.display().to_string(),
-            "bytes": stats.bytes,
-            "frames": stats.frames,
-            "durationSeconds": muxer.duration_ms() as f64 / 1000.0,
-            "startMs": stats.first_dts_ms,
-            "endMs": stats.last_dts_ms,
-            "sampleRate": muxer.config().map(|c| c.sample_rate),
-            "channels": muxer.config().map(|c| c.channels),
-        }],
-        "droppedFrames": stats.dropped,
-        "skippedTags": skipped,
-        "discontinuities": stats.discontinuities,
-        "truncated": truncated.as_ref().map(ToString::to_string),
-        "error": failure.as_ref().map(ToString::to_string),
-    });
+    let mut summary = sink.finish()?;
+    if let Value::Object(map) = &mut summary {
+        map.insert("input".into(), json!(args.input.display().to_string()));
+        map.insert(
+            "format".into(),
+            json!(format!("{:?}", args.to).to_lowercase()),
+        );
+        map.insert("skippedTags".into(), json!(skipped));
+        map.insert(
+            "truncated".into(),
+            json!(truncated.as_ref().map(ToString::to_string)),
+        );
+        map.insert(
+            "error".into(),
+            json!(failure.as_ref().map(ToString::to_string)),
+        );
+    }
     print_json(&summary)?;
     match failure {
         Some(e) => Err(CliError::Usage(format!("{}: {e}", args.input.display()))),

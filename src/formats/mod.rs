@@ -3,6 +3,7 @@
 //! - [`flv`]: FLV and Enhanced RTMP tags, AMF0, frames with unwrapped timestamps.
 //! - [`adts`]: audio-only AAC output.
 //! - [`codec`]: H.264 / H.265 / AAC configuration records, ADTS.
+//! - [`mpegts`]: MPEG-TS muxing (HLS segments, `.ts`).
 //! - [`hls`]: HLS media playlists (RFC 8216): lossless parse, write, validate, splice,
 //!   clip and inspect.
 
@@ -10,3 +11,4 @@ pub mod adts;
 pub mod codec;
 pub mod flv;
 pub mod hls;
+pub mod mpegts;

@@ -1,0 +1,84 @@
+//! Length-prefixed NAL units (ISO/IEC 14496-15) to Annex B byte streams (ITU-T H.264
+//! Annex B), with an access unit delimiter first and parameter sets before keyframes.
+
+use crate::formats::flv::frames::VideoConfig;
+
+const START: [u8; 4] = [0, 0, 0, 1];
+/// H.264 AUD, primary_pic_type 7 (any).
+const AVC_AUD: [u8; 2] = [0x09, 0xF0];
+/// H.265 AUD (nal_unit_type 35, layer 0, tid 1), pic_type 2 (any).
+const HEVC_AUD: [u8; 3] = [0x46, 0x01, 0x50];
+
+fn nal_type(config: &VideoConfig, nal: &[u8]) -> u8 {
+    let first = nal.first().copied().unwrap_or(0);
+    match config {
+        VideoConfig::Avc(_) => first & 0x1F,
+        VideoConfig::Hevc(_) => (first >> 1) & 0x3F,
+    }
+}
+
+fn is_aud(config: &VideoConfig, t: u8) -> bool {
+    matches!(
+        (config, t),
+        (VideoConfig::Avc(_), 9) | (VideoConfig::Hevc(_), 35)
+    )
+}
+
+fn is_parameter_set(config: &VideoConfig, t: u8) -> bool {
+    matches!(
+        (config, t),
+        (VideoConfig::Avc(_), 7 | 8) | (VideoConfig::Hevc(_), 32..=34)
+    )
+}
+
+/// Splits a length-prefixed access unit into NAL units; `None` when a length overruns.
+pub fn split_nals(data: &[u8], length_size: u8) -> Option<Vec<&[u8]>> {
+    let n = usize::from(length_size.clamp(1, 4));
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < data.len() {
+        let len = data
+            .get(at..at + n)?
+            .iter()
+            .fold(0usize, |acc, b| acc << 8 | usize::from(*b));
+        out.push(data.get(at + n..at + n + len)?);
+        at += n + len;
+    }
+    Some(out)
+}
+
+/// Appends the Annex B form of one access unit to `out`. Returns false (and appends
+/// nothing) when the length prefixes are inconsistent.
+pub fn to_annex_b(config: &VideoConfig, data: &[u8], keyframe: bool, out: &mut Vec<u8>) -> bool {
+    let Some(nals) = split_nals(data, config.nal_length_size()) else {
+        return false;
+    };
+    let (aud, rest) = match nals.split_first() {
+        Some((first, rest)) if is_aud(config, nal_type(config, first)) => (Some(*first), rest),
+        _ => (None, nals.as_slice()),
+    };
+    out.extend_from_slice(&START);
+    out.extend_from_slice(aud.unwrap_or(match config {
+        VideoConfig::Avc(_) => &AVC_AUD,
+        VideoConfig::Hevc(_) => &HEVC_AUD,
+    }));
+    if keyframe
+        && !rest
+            .iter()
+            .any(|n| is_parameter_set(config, nal_type(config, n)))
+    {
+        let sets: Vec<&Vec<u8>> = match config {
+            VideoConfig::Avc(c) => c.sps.iter().chain(c.pps.iter()).collect(),
+            VideoConfig::Hevc(c) => c.units(32).chain(c.units(33)).chain(c.units(34)).collect(),
+        };
+        for set in sets {
+            out.extend_from_slice(&START);
+            out.extend_from_slice(set);
+        }
+    }
+    for nal in rest {
+        out.extend_from_slice(&START);
+        out.extend_from_slice(nal);
+    }
+    true
+}

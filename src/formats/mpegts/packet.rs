@@ -1,0 +1,256 @@
+//! Transport packets: PSI tables, PES packetisation, adaptation fields.
+
+use super::{
+    crc32_mpeg2, AUDIO_PID, PACKET_BYTES, PCR_DELAY_MS, PMT_PID, TIMESTAMP_OFFSET_MS, VIDEO_PID,
+};
+use crate::formats::flv::frames::{MediaFrame, Track};
+
+/// 2^33: PTS/DTS/PCR base wrap.
+const WRAP_90K: i64 = 1 << 33;
+
+/// Which elementary streams the program has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TsTracks {
+    /// Video codec, if any: `true` for H.265.
+    pub video: Option<bool>,
+    /// Audio: `Some(true)` AAC (ADTS), `Some(false)` MP3.
+    pub audio: Option<bool>,
+}
+
+/// Writes one program of up to one video and one audio stream.
+#[derive(Debug)]
+pub struct TsMuxer {
+    tracks: TsTracks,
+    counters: [u8; 4],
+    pes: Vec<u8>,
+}
+
+fn ticks(ms: i64) -> i64 {
+    (ms + TIMESTAMP_OFFSET_MS)
+        .saturating_mul(90)
+        .rem_euclid(WRAP_90K)
+}
+
+fn timestamp_field(prefix: u8, t: i64) -> [u8; 5] {
+    let t = t as u64;
+    [
+        prefix << 4 | ((t >> 29) as u8 & 0x0E) | 1,
+        (t >> 22) as u8,
+        ((t >> 14) as u8 & 0xFE) | 1,
+        (t >> 7) as u8,
+        ((t << 1) as u8 & 0xFE) | 1,
+    ]
+}
+
+impl TsMuxer {
+    /// A muxer for `tracks`.
+    pub fn new(tracks: TsTracks) -> Self {
+        Self {
+            tracks,
+            counters: [0; 4],
+            pes: Vec::new(),
+        }
+    }
+
+    fn counter(&mut self, pid: u16) -> u8 {
+        let slot = match pid {
+            0 => 0,
+            PMT_PID => 1,
+            VIDEO_PID => 2,
+            _ => 3,
+        };
+        let c = self.counters.get_mut(slot).map_or(0, |c| {
+            let v = *c;
+            *c = (v + 1) & 0x0F;
+            v
+        });
+        c
+    }
+
+    /// Writes PAT and PMT (at the start of every segment).
+    pub fn write_tables(&mut self, out: &mut Vec<u8>) {
+        let pat = [
+            0x00,
+            0xB0,
+            0x0D,
+            0x00,
+            0x01,
+            0xC1,
+            0x00,
+            0x00,
+            0x00,
+            0x01,
+            0xE0 | (PMT_PID >> 8) as u8,
+            PMT_PID as u8,
+        ];
+        self.write_section(0, &pat, out);
+        let pcr_pid = if self.tracks.video.is_some() {
+            VIDEO_PID
+        } else {
+            AUDIO_PID
+        };
+        let mut streams = Vec::new();
+        if let Some(hevc) = self.tracks.video {
+            streams.extend_from_slice(&[
+                if hevc { 0x24 } else { 0x1B },
+                0xE0 | (VIDEO_PID >> 8) as u8,
+                VIDEO_PID as u8,
+                0xF0,
+                0x00,
+            ]);
+        }
+        if let Some(aac) = self.tracks.audio {
+            streams.extend_from_slice(&[
+                if aac { 0x0F } else { 0x03 },
+                0xE0 | (AUDIO_PID >> 8) as u8,
+                AUDIO_PID as u8,
+                0xF0,
+                0x00,
+            ]);
+        }
+        let length = (9 + streams.len() + 4) as u16;
+        let mut pmt = vec![
+            0x02,
+            0xB0 | (length >> 8) as u8,
+            length as u8,
+            0x00,
+            0x01,
+            0xC1,
+            0x00,
+            0x00,
+        ];
+        pmt.extend_from_slice(&[0xE0 | (pcr_pid >> 8) as u8, pcr_pid as u8, 0xF0, 0x00]);
+        pmt.extend_from_slice(&streams);
+        self.write_section(PMT_PID, &pmt, out);
+    }
+
+    fn write_section(&mut self, pid: u16, section: &[u8], out: &mut Vec<u8>) {
+        let cc = self.counter(pid);
+        let start = out.len();
+        out.extend_from_slice(&[0x47, 0x40 | (pid >> 8) as u8, pid as u8, 0x10 | cc, 0x00]);
+        out.extend_from_slice(section);
+        out.extend_from_slice(&crc32_mpeg2(section).to_be_bytes());
+        out.resize(start + PACKET_BYTES, 0xFF);
+    }
+
+    /// Writes one video access unit (`annex_b` already converted) or one audio frame
+    /// (`annex_b` holds the ADTS frame or MP3 frame).
+    pub fn write_frame(&mut self, frame: &MediaFrame, payload: &[u8], out: &mut Vec<u8>) {
+        let (pid, stream_id) = match frame.track {
+            Track::Video => (VIDEO_PID, 0xE0),
+            Track::Audio => (AUDIO_PID, 0xC0),
+        };
+        let pts = ticks(frame.pts_ms);
+        let dts = ticks(frame.dts_ms);
+        let mut pes = std::mem::take(&mut self.pes);
+        pes.clear();
+        pes.extend_from_slice(&[0, 0, 1, stream_id, 0, 0, 0x80]);
+        if pts != dts {
+            pes.extend_from_slice(&[0xC0, 10]);
+            pes.extend_from_slice(&timestamp_field(3, pts));
+            pes.extend_from_slice(&timestamp_field(1, dts));
+        } else {
+            pes.extend_from_slice(&[0x80, 5]);
+            pes.extend_from_slice(&timestamp_field(2, pts));
+        }
+        let length = pes.len() - 6 + payload.len();
+        let field = if length > 0xFFFF { 0 } else { length as u16 };
+        if let Some(bytes) = pes.get_mut(4..6) {
+            bytes.copy_from_slice(&field.to_be_bytes());
+        }
+        let pcr_track = if self.tracks.video.is_some() {
+            Track::Video
+        } else {
+            Track::Audio
+        };
+        let pcr = (frame.track == pcr_track).then(|| ticks(frame.dts_ms - PCR_DELAY_MS));
+        self.packetize(
+            pid,
+            &pes,
+            payload,
+            pcr,
+            frame.keyframe && frame.track == Track::Video,
+            out,
+        );
+        self.pes = pes;
+    }
+
+    fn packetize(
+        &mut self,
+        pid: u16,
+        header: &[u8],
+        payload: &[u8],
+        pcr: Option<i64>,
+        random_access: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let total = header.len() + payload.len();
+        let mut written = 0;
+        let mut first = true;
+        loop {
+            let left = total - written;
+            let mut adaptation: Option<Vec<u8>> = None;
+            if first && (pcr.is_some() || random_access) {
+                let mut field = vec![
+                    if random_access { 0x40 } else { 0 } | if pcr.is_some() { 0x10 } else { 0 },
+                ];
+                if let Some(pcr) = pcr {
+                    let base = pcr as u64;
+                    field.extend_from_slice(&[
+                        (base >> 25) as u8,
+                        (base >> 17) as u8,
+                        (base >> 9) as u8,
+                        (base >> 1) as u8,
+                        ((base & 1) as u8) << 7 | 0x7E,
+                        0,
+                    ]);
+                }
+                adaptation = Some(field);
+            }
+            let room = PACKET_BYTES - 4 - adaptation.as_ref().map_or(0, |a| 1 + a.len());
+            if left < room {
+                let stuffing = room - left;
+                match adaptation.as_mut() {
+                    Some(field) => field.resize(field.len() + stuffing, 0xFF),
+                    None if stuffing == 1 => adaptation = Some(Vec::new()),
+                    None => {
+                        let mut field = vec![0x00];
+                        field.resize(stuffing - 1, 0xFF);
+                        adaptation = Some(field);
+                    }
+                }
+            }
+            let cc = self.counter(pid);
+            let start = out.len();
+            let control = if adaptation.is_some() { 0x30 } else { 0x10 };
+            out.extend_from_slice(&[
+                0x47,
+                if first { 0x40 } else { 0 } | (pid >> 8) as u8,
+                pid as u8,
+                control | cc,
+            ]);
+            if let Some(field) = adaptation {
+                out.push(field.len() as u8);
+                out.extend_from_slice(&field);
+            }
+            let n = (PACKET_BYTES - (out.len() - start)).min(left);
+            self.copy(header, payload, written, n, out);
+            written += n;
+            first = false;
+            if written >= total {
+                return;
+            }
+        }
+    }
+
+    fn copy(&self, header: &[u8], payload: &[u8], from: usize, n: usize, out: &mut Vec<u8>) {
+        let end = from + n;
+        if from < header.len() {
+            out.extend_from_slice(header.get(from..end.min(header.len())).unwrap_or_default());
+        }
+        if end > header.len() {
+            let p0 = from.saturating_sub(header.len());
+            out.extend_from_slice(payload.get(p0..end - header.len()).unwrap_or_default());
+        }
+    }
+}
