@@ -385,3 +385,104 @@ fn timestamp_jumps_and_resolution_changes_start_a_discontinuity() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Splits an Annex B stream into NAL units.
+fn annex_b_nals(data: &[u8]) -> Vec<&[u8]> {
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + 3 <= data.len() {
+        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
+            starts.push(i + 3);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, &s)| {
+            let mut end = starts.get(k + 1).map_or(data.len(), |n| n - 3);
+            while end > s && data[end - 1] == 0 {
+                end -= 1;
+            }
+            &data[s..end]
+        })
+        .collect()
+}
+
+/// Builds an Enhanced RTMP HEVC FLV (FourCC `hvc1`: SequenceStart, then CodedFramesX)
+/// from libx265's Annex B output, as an OBS-style publisher sends it. Debian's ffmpeg 5.1
+/// cannot write HEVC into FLV, so the tags are made here. Returns the frame count.
+fn enhanced_hevc_flv(hevc: &Path, out: &Path) -> usize {
+    use liverec::formats::flv::demux::{write_header, write_tag};
+    use liverec::formats::flv::video::{enhanced_header, VideoCodec, VideoPacketKind};
+    let data = std::fs::read(hevc).unwrap();
+    let nal_type = |n: &[u8]| (n[0] >> 1) & 0x3F;
+    let mut units: Vec<Vec<&[u8]>> = Vec::new();
+    for nal in annex_b_nals(&data) {
+        if nal_type(nal) == 35 || units.is_empty() {
+            units.push(Vec::new());
+        }
+        units.last_mut().unwrap().push(nal);
+    }
+    let mut record = vec![1u8];
+    record.extend_from_slice(&[0; 20]);
+    record.push(0xFC | 3);
+    let sets: Vec<&[u8]> = units[0].iter().copied().filter(|n| (32..=34).contains(&nal_type(n))).collect();
+    record.push(sets.len() as u8);
+    for set in &sets {
+        record.extend_from_slice(&[0x80 | nal_type(set), 0, 1]);
+        record.extend_from_slice(&(set.len() as u16).to_be_bytes());
+        record.extend_from_slice(set);
+    }
+    let mut flv = Vec::new();
+    write_header(&mut flv, false, true);
+    let mut body = enhanced_header(VideoCodec::Hevc, VideoPacketKind::SequenceHeader, true, 0);
+    body.extend_from_slice(&record);
+    write_tag(&mut flv, 9, 0, &body);
+    for (i, unit) in units.iter().enumerate() {
+        let keyframe = unit.iter().any(|n| (16..=21).contains(&nal_type(n)));
+        let mut body = enhanced_header(VideoCodec::Hevc, VideoPacketKind::Frames, keyframe, 0);
+        body[0] = (body[0] & 0xF0) | 3; // CodedFramesX: no composition time
+        body.truncate(5);
+        for nal in unit.iter().filter(|n| !(32..=35).contains(&nal_type(n))) {
+            body.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+            body.extend_from_slice(nal);
+        }
+        write_tag(&mut flv, 9, (i * 40) as u32, &body);
+    }
+    std::fs::write(out, flv).unwrap();
+    units.len()
+}
+
+#[test]
+fn enhanced_rtmp_hevc_remuxes_to_ts_and_hls() {
+    let dir = work_dir("hevc");
+    let raw = dir.join("x265.hevc");
+    ffmpeg(&[
+        "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-t", "2", "-c:v", "libx265",
+        "-x265-params", "keyint=25:bframes=0:aud=1:log-level=error", "-f", "hevc", raw.to_str().unwrap(),
+    ]);
+    let flv = dir.join("hevc_enhanced_rtmp.flv");
+    let frames = enhanced_hevc_flv(&raw, &flv);
+    let ts = dir.join("hevc.ts");
+    let summary = remux_to(&flv, "ts", &ts, &[]);
+    assert_eq!(summary["files"][0]["frames"].as_u64().unwrap() as usize, frames);
+    let probe = Command::new("ffprobe").args(["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0"]).arg(&ts).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).lines().next(), Some("hevc,320,180"));
+    let times = packet_times(&ts, "v");
+    assert_eq!(times.len(), frames);
+    for (i, (pts, dts)) in times.iter().enumerate() {
+        let want = i as f64 * 0.040 + 1.4;
+        assert!((pts - want).abs() < 0.0005 && (dts - want).abs() < 0.0005, "frame {i}: {pts}/{dts}");
+    }
+    ffmpeg(&["-v", "error", "-i", ts.to_str().unwrap(), "-f", "null", "-"]);
+    let m3u8 = dir.join("hls/index.m3u8");
+    let summary = remux_to(&flv, "hls", &m3u8, &["--segment", "1"]);
+    assert_eq!(summary["files"].as_array().unwrap().len(), 2);
+    for f in summary["files"].as_array().unwrap() {
+        ffmpeg(&["-v", "error", "-i", f["path"].as_str().unwrap(), "-f", "null", "-"]);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
