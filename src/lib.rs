@@ -4,14 +4,18 @@
 //! Layers, dependencies pointing down only (see `../shared/STYLE.md`):
 //!
 //! ```text
-//! config (templates, rules, tasks, naming, push auth, plan)   pure: no I/O, no clock
-//!    ^                     ^
-//! cli (native, feature "server")     wasm (bindings only, wasm32)
+//! formats (flv, amf0, codec, adts, mpegts, hls)   config (templates, rules, tasks, plan)
+//!    pure: bytes in, bytes and values out           pure: no I/O, no clock
+//!    ^                                              ^
+//! record (frames -> segment/file events)            |
+//!    pure: stream time comes with the frames        |
+//!    ^                                              |
+//! server (tokio, axum, sqlx)    cli (native)    wasm (bindings only, wasm32)
 //! ```
 //!
-//! Later layers (formats, ingest, record, server) slot in beside `config` and above it
-//! without changing that rule. The pure layers never touch sockets, files, clocks or
-//! tokio: time is an argument. `wasm` and `cli` are thin shells over them.
+//! The pure layers never touch sockets, files, clocks or tokio: time is an argument.
+//! `server`, `cli` and `wasm` are shells over them; ingest (RTMP) will slot in beside
+//! `formats` under the same rule.
 
 #![deny(missing_docs)]
 

@@ -429,7 +429,11 @@ fn enhanced_hevc_flv(hevc: &Path, out: &Path) -> usize {
     let mut record = vec![1u8];
     record.extend_from_slice(&[0; 20]);
     record.push(0xFC | 3);
-    let sets: Vec<&[u8]> = units[0].iter().copied().filter(|n| (32..=34).contains(&nal_type(n))).collect();
+    let sets: Vec<&[u8]> = units[0]
+        .iter()
+        .copied()
+        .filter(|n| (32..=34).contains(&nal_type(n)))
+        .collect();
     record.push(sets.len() as u8);
     for set in &sets {
         record.extend_from_slice(&[0x80 | nal_type(set), 0, 1]);
@@ -461,28 +465,67 @@ fn enhanced_rtmp_hevc_remuxes_to_ts_and_hls() {
     let dir = work_dir("hevc");
     let raw = dir.join("x265.hevc");
     ffmpeg(&[
-        "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-t", "2", "-c:v", "libx265",
-        "-x265-params", "keyint=25:bframes=0:aud=1:log-level=error", "-f", "hevc", raw.to_str().unwrap(),
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=25",
+        "-t",
+        "2",
+        "-c:v",
+        "libx265",
+        "-x265-params",
+        "keyint=25:bframes=0:aud=1:log-level=error",
+        "-f",
+        "hevc",
+        raw.to_str().unwrap(),
     ]);
     let flv = dir.join("hevc_enhanced_rtmp.flv");
     let frames = enhanced_hevc_flv(&raw, &flv);
     let ts = dir.join("hevc.ts");
     let summary = remux_to(&flv, "ts", &ts, &[]);
-    assert_eq!(summary["files"][0]["frames"].as_u64().unwrap() as usize, frames);
-    let probe = Command::new("ffprobe").args(["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0"]).arg(&ts).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&probe.stdout).lines().next(), Some("hevc,320,180"));
+    assert_eq!(
+        summary["files"][0]["frames"].as_u64().unwrap() as usize,
+        frames
+    );
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&ts)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&probe.stdout).lines().next(),
+        Some("hevc,320,180")
+    );
     let times = packet_times(&ts, "v");
     assert_eq!(times.len(), frames);
     for (i, (pts, dts)) in times.iter().enumerate() {
         let want = i as f64 * 0.040 + 1.4;
-        assert!((pts - want).abs() < 0.0005 && (dts - want).abs() < 0.0005, "frame {i}: {pts}/{dts}");
+        assert!(
+            (pts - want).abs() < 0.0005 && (dts - want).abs() < 0.0005,
+            "frame {i}: {pts}/{dts}"
+        );
     }
     ffmpeg(&["-v", "error", "-i", ts.to_str().unwrap(), "-f", "null", "-"]);
     let m3u8 = dir.join("hls/index.m3u8");
     let summary = remux_to(&flv, "hls", &m3u8, &["--segment", "1"]);
     assert_eq!(summary["files"].as_array().unwrap().len(), 2);
     for f in summary["files"].as_array().unwrap() {
-        ffmpeg(&["-v", "error", "-i", f["path"].as_str().unwrap(), "-f", "null", "-"]);
+        ffmpeg(&[
+            "-v",
+            "error",
+            "-i",
+            f["path"].as_str().unwrap(),
+            "-f",
+            "null",
+            "-",
+        ]);
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

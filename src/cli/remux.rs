@@ -27,6 +27,8 @@ use crate::record::{SegmentEvent, SegmentInfo};
 
 /// Bytes read per step.
 pub const READ_BYTES: usize = 256 * 1024;
+/// Output buffer: large writes keep system-call time low.
+pub const WRITE_BUFFER_BYTES: usize = 1024 * 1024;
 /// Default HLS segment duration, seconds.
 pub const DEFAULT_HLS_SEGMENT_S: f64 = 6.0;
 
@@ -118,7 +120,7 @@ impl TsSink {
                 SegmentEvent::Open { index, .. } => {
                     let path = (self.name)(index);
                     let file = File::create(&path).map_err(io_err(&path))?;
-                    self.file = Some((path, BufWriter::new(file)));
+                    self.file = Some((path, BufWriter::with_capacity(WRITE_BUFFER_BYTES, file)));
                 }
                 SegmentEvent::Data(bytes) => {
                     if let Some((path, file)) = self.file.as_mut() {
@@ -194,7 +196,10 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
         std::fs::create_dir_all(parent).map_err(io_err(parent))?;
     }
     if args.to == Output::Aac {
-        let file = BufWriter::new(File::create(&out).map_err(io_err(&out))?);
+        let file = BufWriter::with_capacity(
+            WRITE_BUFFER_BYTES,
+            File::create(&out).map_err(io_err(&out))?,
+        );
         return Ok(Box::new(AacSink {
             path: out,
             file,
