@@ -649,3 +649,64 @@ async fn config_file_credentials_and_limits() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn unsigned_mode_refuses_browsers_and_foreign_hosts_signed_mode_refuses_unsigned_queries() {
+    let data = temp_dir("browsers");
+    let s = Server::start(&data, None).await;
+    let send = |name: &'static str, value: &'static str| {
+        s.client
+            .post(s.url())
+            .header("X-TC-Action", "DescribeLiveRecordRules")
+            .header("Content-Type", "application/json")
+            .header(name, value)
+            .body("{}")
+            .send()
+    };
+    for (name, value, want) in [
+        (
+            "Origin",
+            "https://evil.example",
+            "AuthFailure.UnauthorizedOperation",
+        ),
+        (
+            "Sec-Fetch-Site",
+            "cross-site",
+            "AuthFailure.UnauthorizedOperation",
+        ),
+        (
+            "Host",
+            "rebound.example:8080",
+            "AuthFailure.UnauthorizedOperation",
+        ),
+        ("Sec-Fetch-Site", "none", "ok"),
+        ("Host", "localhost:8080", "ok"),
+    ] {
+        let v: Value = send(name, value).await.unwrap().json().await.unwrap();
+        assert_eq!(
+            v["Response"]["Error"]["Code"].as_str().unwrap_or("ok"),
+            want,
+            "{name}: {value}"
+        );
+    }
+    s.stop();
+    let s = Server::start(&temp_dir("signed-query"), Some(("AKIDq", "q-key"))).await;
+    let host = format!("127.0.0.1:{}", s.port);
+    let (timestamp, authorization) = common::sign(&host, "AKIDq", "q-key", b"{}");
+    let v: Value = s
+        .client
+        .post(format!("{}?TemplateId=1", s.url()))
+        .header("X-TC-Action", "DeleteLiveRecordTemplate")
+        .header("Content-Type", "application/json")
+        .header("X-TC-Timestamp", timestamp)
+        .header("Authorization", authorization)
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["Response"]["Error"]["Code"], "InvalidParameter", "{v}");
+    s.stop();
+}

@@ -270,6 +270,14 @@ pub(super) fn run(args: &RemuxArgs) -> Result<ExitCode, CliError> {
             }
         }
     }
+    if failure.is_none() {
+        while let Ok(Some(tag)) = demuxer.pull_final() {
+            for event in reader.push_tag(&tag) {
+                skipped += u64::from(matches!(event, FrameEvent::Skipped { .. }));
+                sink.event(&event)?;
+            }
+        }
+    }
     let truncated = if failure.is_none() {
         demuxer.finish().err()
     } else {

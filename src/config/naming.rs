@@ -312,7 +312,7 @@ fn local_time(
     if !(0..=MAX_TIMESTAMP_MS).contains(&ms) {
         return Err(RenderError::TimeOutOfRange { field, value: ms });
     }
-    if offset_minutes.abs() > MAX_UTC_OFFSET_MINUTES {
+    if offset_minutes.unsigned_abs() > MAX_UTC_OFFSET_MINUTES.unsigned_abs() {
         return Err(RenderError::OffsetOutOfRange(offset_minutes));
     }
     let offset = UtcOffset::from_whole_seconds(offset_minutes * 60)

@@ -60,6 +60,9 @@ pub enum ErrorCode {
     /// No rule with this exact key.
     #[serde(rename = "InternalError.RuleNotFound")]
     RuleNotFound,
+    /// The task quota is used up.
+    #[serde(rename = "LimitExceeded.MaximumTask")]
+    MaximumTask,
     /// Too many tasks would record one stream at the same time.
     #[serde(rename = "LimitExceeded.MaximumRunningTask")]
     MaximumRunningTask,
@@ -101,6 +104,7 @@ impl ErrorCode {
             ConfNotFound => "InternalError.ConfNotFound",
             RuleNotFound => "InternalError.RuleNotFound",
             MaximumRunningTask => "LimitExceeded.MaximumRunningTask",
+            MaximumTask => "LimitExceeded.MaximumTask",
             PushAuthMissing => "AuthFailure.PushAuthMissing",
             InvalidTxTime => "AuthFailure.InvalidTxTime",
             PushSignatureFailure => "AuthFailure.PushSignatureFailure",
@@ -219,6 +223,12 @@ pub enum ConfigError {
         /// The concurrency limit.
         limit: usize,
     },
+    /// The task quota is used up.
+    #[error("at most {limit} record tasks may be kept; delete old ones")]
+    TaskOutLimit {
+        /// The quota.
+        limit: usize,
+    },
     /// The push URL lacks txSecret or txTime.
     #[error("the push URL carries no txSecret and txTime")]
     PushAuthMissing,
@@ -267,6 +277,7 @@ impl ConfigError {
             ConfigError::TemplateIdTaken { .. } => ErrorCode::InvalidParameterValue,
             ConfigError::TaskNotFound { .. } => ErrorCode::TaskNotExist,
             ConfigError::MaximumRunningTask { .. } => ErrorCode::MaximumRunningTask,
+            ConfigError::TaskOutLimit { .. } => ErrorCode::MaximumTask,
             ConfigError::PushAuthMissing => ErrorCode::PushAuthMissing,
             ConfigError::InvalidTxTime { .. } => ErrorCode::InvalidTxTime,
             ConfigError::PushSignatureFailure => ErrorCode::PushSignatureFailure,

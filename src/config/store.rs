@@ -24,6 +24,10 @@ use super::wall_time::beijing_datetime;
 pub const MAX_TEMPLATES: usize = 50;
 /// Recording rules per installation (reference §4: 50 per account).
 pub const MAX_RULES: usize = 50;
+/// Record tasks kept at once (each is small; the bound keeps every check cheap).
+pub const MAX_TASKS: usize = 10_000;
+/// Task records are kept this long after they end, seconds (reference §3.9: 3 months).
+pub const TASK_RETENTION_S: i64 = 90 * 24 * 3600;
 
 /// Templates, rules and tasks.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +158,9 @@ impl ConfigStore {
         if !validation.ok {
             return Err(ConfigError::Invalid(validation.errors));
         }
+        if self.tasks.len() >= MAX_TASKS {
+            return Err(ConfigError::TaskOutLimit { limit: MAX_TASKS });
+        }
         let mut task = validation.task;
         task.task_id = task_id.to_owned();
         check_concurrency(&self.tasks, &task).map_err(|_| ConfigError::MaximumRunningTask {
@@ -164,6 +171,16 @@ impl ConfigStore {
         self.tasks.last().ok_or_else(|| ConfigError::TaskNotFound {
             task_id: task_id.to_owned(),
         })
+    }
+
+    /// Forgets tasks that ended more than [`TASK_RETENTION_S`] before `now`; returns their ids.
+    pub fn purge_tasks(&mut self, now: i64) -> Vec<String> {
+        let horizon = now.saturating_sub(TASK_RETENTION_S);
+        let (old, kept): (Vec<RecordTask>, Vec<RecordTask>) = std::mem::take(&mut self.tasks)
+            .into_iter()
+            .partition(|t| t.effective_end() < horizon);
+        self.tasks = kept;
+        old.into_iter().map(|t| t.task_id).collect()
     }
 
     /// `StopRecordTask` at `now`: the task ends now and never starts again. Stopping a
@@ -342,5 +359,13 @@ mod tests {
             .create_task("e", &json!({"DomainName": "d.com"}), NOW)
             .unwrap_err();
         assert_eq!(invalid.code(), ErrorCode::MissingParameter);
+        assert_eq!(
+            store.purge_tasks(NOW + TASK_RETENTION_S),
+            Vec::<String>::new()
+        );
+        let mut purged = store.purge_tasks(NOW + 700 + TASK_RETENTION_S);
+        purged.sort();
+        assert_eq!(purged, ["a", "c", "d"], "b was deleted already");
+        assert!(store.tasks.is_empty());
     }
 }

@@ -90,12 +90,9 @@ impl TsSegmenter {
         }
     }
 
-    fn frame(&mut self, frame: &MediaFrame, out: &mut Vec<SegmentEvent>) {
-        if frame.track == Track::Audio && self.audio.is_none() && !self.mp3 {
-            self.mp3 = frame.data.first() == Some(&0xFF)
-                && frame.data.get(1).is_some_and(|b| b & 0xE0 == 0xE0);
-        }
-        let tracks = *self.tracks.get_or_insert(TsTracks {
+    /// The program the configurations seen so far call for.
+    fn wanted_tracks(&self) -> TsTracks {
+        TsTracks {
             video: self
                 .video
                 .as_ref()
@@ -107,16 +104,41 @@ impl TsSegmenter {
             } else {
                 None
             },
-        });
+        }
+    }
+
+    fn frame(&mut self, frame: &MediaFrame, out: &mut Vec<SegmentEvent>) {
+        if frame.track == Track::Audio && self.audio.is_none() && !self.mp3 {
+            self.mp3 = frame.data.first() == Some(&0xFF)
+                && frame.data.get(1).is_some_and(|b| b & 0xE0 == 0xE0);
+        }
+        let wanted = self.wanted_tracks();
+        if self.tracks.is_some_and(|t| t != wanted) {
+            // A stream appeared or changed codec: a new program from the next boundary.
+            self.pending_discontinuity = true;
+        }
+        let boundary = wanted.video.is_none() || (frame.track == Track::Video && frame.keyframe);
+        let opening = match &self.open {
+            None => true,
+            Some(open) => {
+                boundary
+                    && (self.pending_discontinuity
+                        || self
+                            .target_ms
+                            .is_some_and(|t| frame.dts_ms - open.info.start_ms >= t))
+            }
+        };
+        let tracks = if opening {
+            wanted
+        } else {
+            self.tracks.unwrap_or(wanted)
+        };
         let carried = match frame.track {
             Track::Video => tracks.video.is_some(),
             Track::Audio => tracks.audio.is_some(),
         };
-        if !carried {
-            self.dropped += 1;
-            return;
-        }
-        if frame.track == Track::Video && self.open.is_none() && !frame.keyframe {
+        // Every file starts decodable: with video, at a keyframe (audio before it waits out).
+        if !carried || (opening && !boundary) {
             self.dropped += 1;
             return;
         }
@@ -124,10 +146,13 @@ impl TsSegmenter {
             self.dropped += 1;
             return;
         };
-        self.maybe_cut(frame, tracks, out);
+        if opening {
+            self.cut(frame, tracks, out);
+        }
         let mux = self.mux.get_or_insert_with(|| TsMuxer::new(tracks));
         self.scratch.clear();
         if self.open.as_ref().is_some_and(|o| o.info.frames == 0) {
+            mux.set_tracks(tracks);
             mux.write_tables(&mut self.scratch);
         }
         mux.write_frame(frame, &payload, &mut self.scratch);
@@ -145,22 +170,9 @@ impl TsSegmenter {
         out.push(SegmentEvent::Data(std::mem::take(&mut self.scratch)));
     }
 
-    fn maybe_cut(&mut self, frame: &MediaFrame, tracks: TsTracks, out: &mut Vec<SegmentEvent>) {
-        let boundary = tracks.video.is_none() || (frame.track == Track::Video && frame.keyframe);
-        let cut = match &self.open {
-            None => true,
-            Some(open) => {
-                boundary
-                    && (self.pending_discontinuity
-                        || self
-                            .target_ms
-                            .is_some_and(|t| frame.dts_ms - open.info.start_ms >= t))
-            }
-        };
-        if !cut {
-            return;
-        }
+    fn cut(&mut self, frame: &MediaFrame, tracks: TsTracks, out: &mut Vec<SegmentEvent>) {
         let discontinuity = self.open.is_some() && std::mem::take(&mut self.pending_discontinuity);
+        self.pending_discontinuity = false;
         self.close(
             if discontinuity {
                 None
@@ -169,6 +181,7 @@ impl TsSegmenter {
             },
             out,
         );
+        self.tracks = Some(tracks);
         let index = self.next_index;
         self.next_index += 1;
         self.open = Some(Open {
@@ -206,5 +219,156 @@ impl TsSegmenter {
     /// Closes the open file at end of input.
     pub fn finish(&mut self, out: &mut Vec<SegmentEvent>) {
         self.close(None, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::codec::aac::parse_audio_specific_config;
+    use crate::formats::codec::avc::parse_avc_config;
+
+    fn avc() -> VideoConfig {
+        let sps = [0x67, 0x42, 0xC0, 0x0D, 0xD9, 0x01, 0x41, 0x9F, 0x9E, 0x10];
+        let mut record = vec![1, 0x42, 0xC0, 0x0D, 0xFF, 0xE1, 0, sps.len() as u8];
+        record.extend_from_slice(&sps);
+        record.extend_from_slice(&[1, 0, 2, 0x68, 0xCE]);
+        VideoConfig::Avc(parse_avc_config(&record).unwrap())
+    }
+
+    fn video(dts: i64, key: bool) -> FrameEvent {
+        FrameEvent::Frame(MediaFrame {
+            track: Track::Video,
+            dts_ms: dts,
+            pts_ms: dts,
+            keyframe: key,
+            data: vec![0, 0, 0, 2, 0x65, 0x88],
+            offset: 0,
+        })
+    }
+
+    fn audio(dts: i64) -> FrameEvent {
+        FrameEvent::Frame(MediaFrame {
+            track: Track::Audio,
+            dts_ms: dts,
+            pts_ms: dts,
+            keyframe: true,
+            data: vec![0x21; 20],
+            offset: 0,
+        })
+    }
+
+    fn run(target: Option<i64>, events: &[FrameEvent]) -> (Vec<SegmentEvent>, Vec<u8>, u64) {
+        let mut s = TsSegmenter::new(target);
+        let mut out = Vec::new();
+        for e in events {
+            s.push(e, &mut out);
+        }
+        s.finish(&mut out);
+        let bytes: Vec<u8> = out
+            .iter()
+            .filter_map(|e| {
+                if let SegmentEvent::Data(d) = e {
+                    Some(d.clone())
+                } else {
+                    None
+                }
+            })
+            .flatten()
+            .collect();
+        (out, bytes, s.dropped())
+    }
+
+    fn closes(events: &[SegmentEvent]) -> Vec<SegmentInfo> {
+        events
+            .iter()
+            .filter_map(|e| {
+                if let SegmentEvent::Close(i) = e {
+                    Some(i.clone())
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stream_joined_mid_gop_starts_at_its_first_keyframe() {
+        let mut events = vec![FrameEvent::VideoConfig {
+            config: avc(),
+            changed: false,
+        }];
+        events.push(FrameEvent::AudioConfig {
+            config: parse_audio_specific_config(&[0x11, 0x90]).unwrap(),
+            changed: false,
+        });
+        events.extend([
+            audio(0),
+            video(0, false),
+            video(40, false),
+            video(1000, true),
+            audio(1000),
+            video(1040, false),
+        ]);
+        let (out, bytes, dropped) = run(None, &events);
+        assert_eq!(dropped, 3);
+        let segments = closes(&out);
+        assert_eq!(
+            (segments.len(), segments[0].start_ms, segments[0].frames),
+            (1, 1000, 3)
+        );
+        assert_eq!(bytes.len() % 188, 0);
+        assert!(bytes.chunks(188).all(|p| p[0] == 0x47));
+    }
+
+    #[test]
+    fn late_audio_starts_a_new_program_at_the_next_keyframe() {
+        let mut events = vec![
+            FrameEvent::VideoConfig {
+                config: avc(),
+                changed: false,
+            },
+            video(0, true),
+            video(40, false),
+        ];
+        events.push(FrameEvent::AudioConfig {
+            config: parse_audio_specific_config(&[0x11, 0x90]).unwrap(),
+            changed: false,
+        });
+        events.extend([audio(60), video(80, false), video(1000, true), audio(1000)]);
+        let (out, bytes, dropped) = run(None, &events);
+        assert_eq!(dropped, 1, "audio before the program carries it");
+        let segments = closes(&out);
+        let flags: Vec<(i64, bool, u64)> = segments
+            .iter()
+            .map(|s| (s.start_ms, s.discontinuity, s.frames))
+            .collect();
+        assert_eq!(flags, [(0, false, 3), (1000, true, 2)]);
+        assert_eq!(bytes.len() % 188, 0);
+        // The second PMT (version 1) lists two streams.
+        let pmts: Vec<&[u8]> = bytes
+            .chunks(188)
+            .filter(|p| p[1] & 0x1F == 0x10 && p[2] == 0x00)
+            .collect();
+        assert_eq!(pmts.len(), 2);
+        assert_eq!((pmts[0][10] >> 1) & 0x1F, 0);
+        assert_eq!((pmts[1][10] >> 1) & 0x1F, 1);
+    }
+
+    #[test]
+    fn segments_cut_at_keyframes_after_the_target() {
+        let mut events = vec![FrameEvent::VideoConfig {
+            config: avc(),
+            changed: false,
+        }];
+        for i in 0..100 {
+            events.push(video(i * 40, i % 25 == 0));
+        }
+        let (out, _, _) = run(Some(2000), &events);
+        let starts: Vec<(i64, i64)> = closes(&out)
+            .iter()
+            .map(|s| (s.start_ms, s.end_ms))
+            .collect();
+        assert_eq!(starts, [(0, 2000), (2000, 4000)]);
     }
 }

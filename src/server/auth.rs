@@ -185,7 +185,7 @@ pub fn verify(
         .iter()
         .find(|c| c.secret_id == auth.secret_id)
         .ok_or_else(|| AuthError::SecretIdNotFound(auth.secret_id.to_owned()))?;
-    if (now - timestamp).abs() > MAX_SKEW_S {
+    if now.abs_diff(timestamp) > MAX_SKEW_S.unsigned_abs() {
         return Err(AuthError::SignatureExpire { timestamp, now });
     }
     if auth.date != utc_date(timestamp) {
@@ -330,6 +330,43 @@ mod tests {
             check(auth(SIG), "soon", body, 1_700_000_000),
             Err("AuthFailure.InvalidAuthorization")
         );
+    }
+
+    #[test]
+    fn host_case_is_kept_as_sent() {
+        let body = br#"{"TaskId": "abc"}"#;
+        let mixed = |authorization: String| {
+            move |name: &str| match name {
+                "content-type" => Some("application/json".into()),
+                "host" => Some("Recorder.LAN:18081".into()),
+                "authorization" => Some(authorization.clone()),
+                "x-tc-timestamp" => Some("1700000000".into()),
+                _ => None,
+            }
+        };
+        let unsigned = mixed(String::new());
+        let parts = SignedParts {
+            method: "POST",
+            query: "",
+            header: &unsigned,
+            payload: body,
+        };
+        let sig = signature(
+            &parts,
+            "content-type;host",
+            "1700000000",
+            "2023-11-14",
+            "live",
+            KEY,
+        );
+        let h = mixed(auth(&sig));
+        let parts = SignedParts {
+            method: "POST",
+            query: "",
+            header: &h,
+            payload: body,
+        };
+        assert_eq!(verify(&parts, &creds(), 1_700_000_000), Ok(ID.to_owned()));
     }
 
     #[test]

@@ -151,7 +151,7 @@ fn decode(
         }
         json_body = Some(value);
     }
-    let (form, common) = form_params(&pairs);
+    let (form, common) = form_params(&pairs)?;
     let params = match json_body {
         Some(Value::Object(mut map)) => {
             if let Value::Object(extra) = form {
@@ -198,6 +198,39 @@ fn strip_common(params: Value) -> Value {
     }
 }
 
+/// Unsigned mode trusts the local machine, not the web pages its browser shows: requests
+/// a browser made for another site (`Origin`, `Sec-Fetch-Site: cross-site`) and requests
+/// naming a non-loopback host (DNS rebinding) are refused.
+fn not_from_a_browser(headers: &HeaderMap) -> Result<(), ApiError> {
+    let refuse = |why: &str| {
+        Err(ApiError::new(
+            "AuthFailure.UnauthorizedOperation",
+            format!("unsigned requests {why}"),
+        ))
+    };
+    if headers.contains_key(header::ORIGIN) {
+        return refuse("must not come from a web page (Origin header present)");
+    }
+    if header_text(headers, "sec-fetch-site").is_some_and(|s| s != "none" && s != "same-origin") {
+        return refuse("must not come from another site (Sec-Fetch-Site)");
+    }
+    let host = header_text(headers, "host").unwrap_or_default();
+    let name = match host.rsplit_once(':') {
+        Some((h, _)) if !h.ends_with(']') && h.contains(':') => host.as_str(),
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host.as_str(),
+    };
+    let bare = name.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return refuse("must name a loopback host (Host header)");
+    }
+    Ok(())
+}
+
 fn authenticate(
     app: &AppState,
     peer: SocketAddr,
@@ -220,7 +253,13 @@ fn authenticate(
                 "unsigned requests are accepted from loopback only",
             ));
         }
-        return Ok(());
+        return not_from_a_browser(headers);
+    }
+    if *method != Method::GET && !decoded.query.is_empty() {
+        return Err(ApiError::new(
+            "InvalidParameter",
+            "a signed POST covers its body only: send the parameters in the body, not the query string",
+        ));
     }
     if !has_authorization {
         return Err(ApiError::new(

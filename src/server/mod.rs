@@ -50,7 +50,7 @@ pub async fn prepare(settings: Settings) -> Result<Arc<AppState>, ServerError> {
     Ok(Arc::new(AppState {
         settings,
         db,
-        control: Mutex::new(control),
+        control: Arc::new(Mutex::new(control)),
         metrics: metrics::Metrics::default(),
         task_counter: AtomicU64::new(0),
     }))

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use sqlx::SqlitePool;
 use tokio::sync::Mutex;
@@ -52,7 +53,7 @@ pub struct AppState {
     /// Metadata DB.
     pub db: SqlitePool,
     /// Configuration (see the module doc).
-    pub control: Mutex<ControlState>,
+    pub control: Arc<Mutex<ControlState>>,
     /// Prometheus metrics.
     pub metrics: Metrics,
     /// Task ids issued by this process (mixed into new ids).

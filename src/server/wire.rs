@@ -20,7 +20,8 @@ use crate::config::problem::{ConfigError, Problem};
 pub const API_VERSION: &str = "2018-08-01";
 
 /// Parameters that are strings even when they look like numbers (form style only).
-pub const STRING_PARAMETERS: [&str; 26] = [
+pub const STRING_PARAMETERS: [&str; 27] = [
+    "FileIds",
     "TemplateName",
     "Description",
     "DomainName",
@@ -128,9 +129,12 @@ pub fn failure(error: &ApiError, request_id: &str) -> Value {
     json!({"Response": {"Error": {"Code": error.code, "Message": error.message}, "RequestId": request_id}})
 }
 
+/// Deepest dotted parameter name accepted (`A.B.0.C`): the API nests three levels at most.
+pub const MAX_PARAMETER_DEPTH: usize = 6;
+
 /// Turns `key=value` pairs (query or form) into JSON parameters; common parameters are
-/// returned separately.
-pub fn form_params(pairs: &[(String, String)]) -> (Value, Map<String, Value>) {
+/// returned separately. Names nested deeper than [`MAX_PARAMETER_DEPTH`] are refused.
+pub fn form_params(pairs: &[(String, String)]) -> Result<(Value, Map<String, Value>), ApiError> {
     let mut params = Value::Object(Map::new());
     let mut common = Map::new();
     for (key, value) in pairs {
@@ -138,10 +142,17 @@ pub fn form_params(pairs: &[(String, String)]) -> (Value, Map<String, Value>) {
             common.insert(key.clone(), json!(value));
             continue;
         }
-        let path: Vec<&str> = key.split('.').collect();
+        let path: Vec<&str> = key.splitn(MAX_PARAMETER_DEPTH + 1, '.').collect();
+        if path.len() > MAX_PARAMETER_DEPTH {
+            let shown: String = key.chars().take(60).collect();
+            return Err(ApiError::new(
+                "InvalidParameter",
+                format!("parameter name {shown:?} is nested too deeply"),
+            ));
+        }
         insert_path(&mut params, &path, typed(&path, value));
     }
-    (arrays(params), common)
+    Ok((arrays(params), common))
 }
 
 fn typed(path: &[&str], value: &str) -> Value {
@@ -227,7 +238,8 @@ mod tests {
             ("RecordExceptionLevels.1", "warning"),
             ("RecordExceptionLevels.0", "error"),
             ("RecordNotifyUrl", "http://h/1"),
-        ]));
+        ]))
+        .unwrap();
         assert_eq!(
             params,
             json!({"TemplateName": "123", "Mp4Param": {"Enable": 1, "RecordInterval": 3600, "VodFileName": "007"},
@@ -237,6 +249,16 @@ mod tests {
             common.get("Action"),
             Some(&json!("CreateLiveRecordTemplate"))
         );
+    }
+
+    #[test]
+    fn deep_names_are_refused() {
+        let deep = format!("a{}", ".a".repeat(500_000));
+        assert_eq!(
+            form_params(&pairs(&[(&deep, "1")])).unwrap_err().code,
+            "InvalidParameter"
+        );
+        assert!(form_params(&pairs(&[("A.B.0.C", "1")])).is_ok());
     }
 
     #[test]

@@ -48,10 +48,14 @@ pub const MAX_ADTS_PAYLOAD: usize = 8191 - 7;
 
 impl AacConfig {
     /// The 7-byte ADTS header for a raw frame of `payload_len` bytes; `None` when ADTS
-    /// cannot describe this configuration (explicit sample rate, object type above 4 —
+    /// cannot describe this configuration (explicit sample rate, channel configuration 0
+    /// (a PCE) or above 7, object type above 4 —
     /// SBR/PS streams are written as their AAC-LC core, which every decoder upsamples).
     pub fn adts_header(&self, payload_len: usize) -> Option<[u8; 7]> {
-        if self.frequency_index > 12 || payload_len > MAX_ADTS_PAYLOAD {
+        if self.frequency_index > 12
+            || payload_len > MAX_ADTS_PAYLOAD
+            || !(1..=7).contains(&self.channels)
+        {
             return None;
         }
         let profile = match self.object_type {

@@ -52,10 +52,10 @@ pub fn parse_avc_config(raw: &[u8]) -> Option<AvcConfig> {
 }
 
 fn skip_scaling_list(r: &mut BitReader<'_>, size: usize) -> Option<()> {
-    let (mut last, mut next) = (8i32, 8i32);
+    let (mut last, mut next) = (8i64, 8i64);
     for _ in 0..size {
         if next != 0 {
-            next = (last + r.se()? + 256) % 256;
+            next = (last + i64::from(r.se()?)).rem_euclid(256);
         }
         if next != 0 {
             last = next;

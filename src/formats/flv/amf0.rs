@@ -4,6 +4,9 @@
 
 /// Deepest nesting accepted (metadata is 2 levels deep in practice).
 pub const MAX_DEPTH: usize = 16;
+/// Most values decoded from one buffer: a keyframe index of a day of 1-second GOPs has
+/// 2 × 86,400; this bounds memory to a few MiB whatever the input.
+pub const MAX_VALUES: usize = 262_144;
 
 /// An AMF0 value.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +45,9 @@ pub enum Amf0Error {
         /// Where.
         offset: usize,
     },
+    /// More than [`MAX_VALUES`] values.
+    #[error("AMF0 data holds more than {MAX_VALUES} values (at byte {0})")]
+    TooMany(usize),
     /// Nesting beyond [`MAX_DEPTH`].
     #[error("AMF0 nesting deeper than {MAX_DEPTH} at byte {0}")]
     TooDeep(usize),
@@ -50,6 +56,7 @@ pub enum Amf0Error {
 struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
+    values: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -119,6 +126,10 @@ impl<'a> Reader<'a> {
         if depth > MAX_DEPTH {
             return Err(Amf0Error::TooDeep(self.pos));
         }
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return Err(Amf0Error::TooMany(self.pos));
+        }
         let offset = self.pos;
         Ok(match self.u8()? {
             0x00 => Amf0::Number(self.f64()?),
@@ -152,7 +163,11 @@ impl<'a> Reader<'a> {
 
 /// Decodes every value in `data` (an FLV script tag holds a name and a value).
 pub fn decode_all(data: &[u8]) -> Result<Vec<Amf0>, Amf0Error> {
-    let mut r = Reader { data, pos: 0 };
+    let mut r = Reader {
+        data,
+        pos: 0,
+        values: 0,
+    };
     let mut out = Vec::new();
     while r.pos < data.len() {
         out.push(r.value(0)?);
@@ -283,6 +298,9 @@ mod tests {
             .flatten()
             .collect();
         assert!(matches!(decode_all(&deep), Err(Amf0Error::TooDeep(_))));
+        let mut flood = vec![0x0A, 0xFF, 0xFF, 0xFF, 0xFF];
+        flood.resize(MAX_VALUES + 10, 0x05);
+        assert!(matches!(decode_all(&flood), Err(Amf0Error::TooMany(_))));
         let huge_count = [0x0A, 0xFF, 0xFF, 0xFF, 0xFF];
         assert!(matches!(
             decode_all(&huge_count),

@@ -172,7 +172,16 @@ impl FlvDemuxer {
                 return Ok(None);
             }
         }
-        self.read_tag()
+        self.read_tag(true)
+    }
+
+    /// At end of input: the last tag even when its 4-byte PreviousTagSize is missing
+    /// (a recording cut right after the tag body). Call after `pull` returns `Ok(None)`.
+    pub fn pull_final(&mut self) -> Result<Option<FlvTag>, FlvError> {
+        if self.header.is_none() || self.skip > 0 {
+            return Ok(None);
+        }
+        self.read_tag(false)
     }
 
     fn read_header(&mut self) -> Result<bool, FlvError> {
@@ -208,7 +217,7 @@ impl FlvDemuxer {
         Ok(true)
     }
 
-    fn read_tag(&mut self) -> Result<Option<FlvTag>, FlvError> {
+    fn read_tag(&mut self, require_trailer: bool) -> Result<Option<FlvTag>, FlvError> {
         let offset = self.position();
         let b = self.available();
         let Some(h) = b
@@ -231,9 +240,10 @@ impl FlvDemuxer {
         let Some(data) = b.get(TAG_HEADER..TAG_HEADER + size) else {
             return Ok(None);
         };
-        if b.len() < total {
+        if require_trailer && b.len() < total {
             return Ok(None);
         }
+        let total = total.min(b.len());
         let kind = match type_byte & 0x1F {
             8 => TagKind::Audio,
             9 => TagKind::Video,
@@ -409,5 +419,17 @@ mod tests {
         write_tag(&mut tag, 8, 1, &[0xAF, 1, 5]);
         d.push(&tag);
         assert_eq!(all(&mut d).len(), 1);
+    }
+
+    #[test]
+    fn last_tag_without_its_trailer_is_kept_at_the_end() {
+        let mut whole = sample();
+        whole.truncate(whole.len() - 4);
+        let mut d = FlvDemuxer::new();
+        d.push(&whole);
+        assert_eq!(all(&mut d).len(), 4);
+        assert_eq!(d.pull_final().unwrap().map(|t| t.data.len()), Some(300));
+        assert_eq!(d.pull_final(), Ok(None));
+        assert!(d.finish().is_ok());
     }
 }

@@ -399,7 +399,8 @@ struct Parser<'t> {
     pending: Pending,
     map_line: Option<u32>,
     key_line: Option<u32>,
-    seen: Vec<Tag>,
+    /// Playlist tags seen, one bit per `Tag` (duplicates are diagnosed in O(1)).
+    seen: u64,
     previous_range: Option<(u32, u64)>,
     verbatim: bool,
 }
@@ -418,7 +419,7 @@ impl<'t> Parser<'t> {
             pending: Pending::default(),
             map_line: None,
             key_line: None,
-            seen: Vec::new(),
+            seen: 0,
             previous_range: None,
             verbatim: true,
         }
@@ -657,14 +658,15 @@ impl<'t> Parser<'t> {
     }
 
     fn playlist_tag(&mut self, tag: Tag, value: &str, number: u32) {
-        if tag != Tag::ExtM3u && self.seen.contains(&tag) {
+        let bit = 1u64 << (tag as u32 % 64);
+        if tag != Tag::ExtM3u && self.seen & bit != 0 {
             self.diagnostics.push(Diagnostic::error(
                 Code::DuplicateTag,
                 number,
                 format!("#{} may appear only once", tag.name()),
             ));
         }
-        self.seen.push(tag);
+        self.seen |= bit;
         if self.header.end_list && tag != Tag::EndList {
             self.diagnostics.push(Diagnostic::warning(
                 Code::TagAfterEndList,

@@ -23,6 +23,7 @@ pub struct TsMuxer {
     tracks: TsTracks,
     counters: [u8; 4],
     pes: Vec<u8>,
+    version: u8,
 }
 
 fn ticks(ms: i64) -> i64 {
@@ -49,6 +50,15 @@ impl TsMuxer {
             tracks,
             counters: [0; 4],
             pes: Vec::new(),
+            version: 0,
+        }
+    }
+
+    /// Changes the program's streams; the next PMT carries a new version number.
+    pub fn set_tracks(&mut self, tracks: TsTracks) {
+        if tracks != self.tracks {
+            self.tracks = tracks;
+            self.version = (self.version + 1) & 0x1F;
         }
     }
 
@@ -115,7 +125,7 @@ impl TsMuxer {
             length as u8,
             0x00,
             0x01,
-            0xC1,
+            0xC1 | self.version << 1,
             0x00,
             0x00,
         ];
@@ -140,8 +150,9 @@ impl TsMuxer {
             Track::Video => (VIDEO_PID, 0xE0),
             Track::Audio => (AUDIO_PID, 0xC0),
         };
+        // MPEG-TS needs DTS <= PTS: a negative composition offset moves DTS back to PTS.
         let pts = ticks(frame.pts_ms);
-        let dts = ticks(frame.dts_ms);
+        let dts = ticks(frame.dts_ms.min(frame.pts_ms));
         let mut pes = std::mem::take(&mut self.pes);
         pes.clear();
         pes.extend_from_slice(&[0, 0, 1, stream_id, 0, 0, 0x80]);

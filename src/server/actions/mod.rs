@@ -96,17 +96,30 @@ pub async fn mutate<F>(ctx: &Ctx<'_>, f: F) -> Result<Value, ApiError>
 where
     F: FnOnce(&mut ControlState) -> Result<(Value, Vec<Change>), ApiError>,
 {
-    let mut guard = ctx.app.control.lock().await;
+    let mut guard = ctx.app.control.clone().lock_owned().await;
     let mut next = guard.clone();
     let (output, changes) = f(&mut next)?;
-    db::apply(&ctx.app.db, &changes).await.map_err(|e| {
-        ApiError::new(
+    // Persist and swap in a task of their own: if the client goes away mid-write, the
+    // request future is dropped, but memory still follows what the database committed.
+    let db = ctx.app.db.clone();
+    let stored = tokio::spawn(async move {
+        let result = db::apply(&db, &changes).await;
+        if result.is_ok() {
+            *guard = next;
+        }
+        result.map_err(|e| e.to_string())
+    });
+    match stored.await {
+        Ok(Ok(())) => Ok(output),
+        Ok(Err(e)) => Err(ApiError::new(
             "InternalError",
             format!("the change could not be stored: {e}"),
-        )
-    })?;
-    *guard = next;
-    Ok(output)
+        )),
+        Err(e) => Err(ApiError::new(
+            "InternalError",
+            format!("the change could not be stored: {e}"),
+        )),
+    }
 }
 
 /// Reads parameters with `read`, then reports unknown ones; problems become an error.
