@@ -142,8 +142,21 @@ pub fn flv_demux(data: &[u8]) {
     let (a, b) = data.split_at(cut.min(data.len()));
     assert_eq!(read(&[a, b]), whole, "split feed differs");
     let mut reader = FrameReader::default();
+    let mut segmenter = crate::record::ts::TsSegmenter::new(Some(1000));
+    let mut flv = crate::record::flv::FlvWriter::new(Some(1000), 2, false, false);
+    let (mut ts_out, mut flv_out) = (Vec::new(), Vec::new());
     for tag in &whole {
-        let _ = reader.push_tag(tag);
+        for event in reader.push_tag(tag) {
+            segmenter.push(&event, &mut ts_out);
+        }
+        flv.push(tag, &mut flv_out);
+    }
+    segmenter.finish(&mut ts_out);
+    flv.finish(&mut flv_out);
+    for event in &ts_out {
+        if let crate::record::SegmentEvent::Data(bytes) = event {
+            assert_eq!(bytes.len() % 188, 0, "transport packets are 188 bytes");
+        }
     }
 }
 

@@ -529,3 +529,65 @@ fn enhanced_rtmp_hevc_remuxes_to_ts_and_hls() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn flv_output_keeps_tags_and_timestamps_and_indexes_keyframes() {
+    let dir = work_dir("flv");
+    let (av, audio) = inputs(&dir);
+    for input in [&av, &audio] {
+        let out = input.with_extension("out.flv");
+        let summary = remux_to(input, "flv", &out, &[]);
+        assert_eq!(summary["files"].as_array().unwrap().len(), 1);
+        for stream in ["v", "a"] {
+            let a = packet_times(input, stream);
+            let b = packet_times(&out, stream);
+            assert_eq!(a.len(), b.len(), "{stream} of {}", input.display());
+            assert!(
+                a.iter()
+                    .zip(&b)
+                    .all(|(x, y)| (x.0 - y.0).abs() < 1e-6 && (x.1 - y.1).abs() < 1e-6),
+                "timestamps unchanged"
+            );
+        }
+        let probe = Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "format=duration,size",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&probe.stdout);
+        let (duration, size) = text.trim().split_once(',').unwrap();
+        assert_eq!(
+            size.parse::<u64>().unwrap(),
+            std::fs::metadata(&out).unwrap().len()
+        );
+        assert!(
+            (duration.parse::<f64>().unwrap() - 4.0).abs() < 0.1,
+            "{duration}"
+        );
+        ffmpeg(&[
+            "-v",
+            "error",
+            "-i",
+            out.to_str().unwrap(),
+            "-f",
+            "null",
+            "-",
+        ]);
+    }
+    let segments = remux_to(&av, "flv", &dir.join("seg/out.flv"), &["--segment", "1"]);
+    let files = segments["files"].as_array().unwrap();
+    assert_eq!(files.len(), 4);
+    let total: usize = files
+        .iter()
+        .map(|f| packets(Path::new(f["path"].as_str().unwrap()), "v"))
+        .sum();
+    assert_eq!(total, packets(&av, "v"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

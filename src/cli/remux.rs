@@ -1,13 +1,13 @@
-//! `liverec remux INPUT.flv --to aac|ts|hls [--segment SECONDS] [--out PATH]`: offline
+//! `liverec remux INPUT.flv --to flv|aac|ts|hls [--segment SECONDS] [--out PATH]`: offline
 //! remuxing of an FLV file with the same sans-IO core the server uses. Streams the input
 //! in fixed-size reads (memory does not grow with its length), prints a JSON summary of
 //! the files written on stdout, and exits non-zero with the byte offset when the input is
 //! not FLV. A truncated input still yields valid files of what was complete (reported in
 //! the summary).
 //!
-//! Formats so far: `aac` (ADTS), `ts` (one MPEG-TS file, or segments with `--segment`),
-//! `hls` (`.m3u8` + `NAME_00000.ts` segments, default 6 s). FLV and MP4 outputs follow
-//! (media core issue, open).
+//! Formats so far: `flv` (tags as received + onMetaData index; files of `--segment`),
+//! `aac` (ADTS), `ts` (one MPEG-TS file, or segments with `--segment`), `hls` (`.m3u8` +
+//! `NAME_00000.ts` segments, default 6 s). MP4 output follows (media core issue, open).
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -19,9 +19,11 @@ use serde_json::{json, Value};
 
 use super::{print_json, CliError};
 use crate::formats::adts::AdtsMuxer;
+use crate::formats::flv::FlvTag;
 use crate::formats::flv::{FlvDemuxer, FlvError, FrameEvent, FrameReader};
 use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
 use crate::formats::hls::Micros;
+use crate::record::flv::{FlvEvent, FlvWriter};
 use crate::record::ts::TsSegmenter;
 use crate::record::{SegmentEvent, SegmentInfo};
 
@@ -40,6 +42,8 @@ enum Output {
     Ts,
     /// HLS: an .m3u8 playlist and MPEG-TS segments.
     Hls,
+    /// FLV: the tags as received, with onMetaData (duration, filesize, keyframe index).
+    Flv,
 }
 
 #[derive(Debug, Args)]
@@ -64,10 +68,125 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {
     }
 }
 
-/// Where frame events go.
+/// Where tags and frame events go.
 trait Sink {
+    fn tag(&mut self, _tag: &FlvTag) -> Result<(), CliError> {
+        Ok(())
+    }
     fn event(&mut self, event: &FrameEvent) -> Result<(), CliError>;
     fn finish(&mut self) -> Result<Value, CliError>;
+}
+
+/// Index entries reserved in place in each FLV file's onMetaData: two per second of the
+/// interval, or an hour of one-per-second GOPs for a single file; beyond that the head is
+/// rewritten at close.
+fn flv_reserve(target_ms: Option<i64>) -> usize {
+    target_ms.map_or(3600, |t| (t / 500).clamp(16, 86_400) as usize + 16)
+}
+
+struct FlvSink {
+    writer: Option<FlvWriter>,
+    target_ms: Option<i64>,
+    name: Box<dyn Fn(u32) -> PathBuf>,
+    file: Option<(PathBuf, BufWriter<File>)>,
+    files: Vec<Value>,
+    events: Vec<FlvEvent>,
+    flags: (bool, bool),
+}
+
+impl FlvSink {
+    fn apply(&mut self) -> Result<(), CliError> {
+        use std::io::{Seek, SeekFrom};
+        for event in std::mem::take(&mut self.events) {
+            match event {
+                FlvEvent::Open { index } => {
+                    let path = (self.name)(index);
+                    let file = File::create(&path).map_err(io_err(&path))?;
+                    self.file = Some((path, BufWriter::with_capacity(WRITE_BUFFER_BYTES, file)));
+                }
+                FlvEvent::Data(bytes) => {
+                    if let Some((path, file)) = self.file.as_mut() {
+                        file.write_all(&bytes).map_err(io_err(path))?;
+                    }
+                }
+                FlvEvent::Patch { offset, bytes } => {
+                    if let Some((path, file)) = self.file.as_mut() {
+                        file.seek(SeekFrom::Start(offset)).map_err(io_err(path))?;
+                        file.write_all(&bytes).map_err(io_err(path))?;
+                        file.seek(SeekFrom::End(0)).map_err(io_err(path))?;
+                    }
+                }
+                FlvEvent::Rewrite { head, replace } => {
+                    if let Some((path, mut file)) = self.file.take() {
+                        file.flush().map_err(io_err(&path))?;
+                        drop(file);
+                        rewrite_head(&path, &head, replace)?;
+                        let reopened = std::fs::OpenOptions::new()
+                            .append(true)
+                            .open(&path)
+                            .map_err(io_err(&path))?;
+                        self.file = Some((path, BufWriter::new(reopened)));
+                    }
+                }
+                FlvEvent::Close(info) => {
+                    if let Some((path, mut file)) = self.file.take() {
+                        file.flush().map_err(io_err(&path))?;
+                        let bytes = std::fs::metadata(&path)
+                            .map(|m| m.len())
+                            .unwrap_or(info.bytes);
+                        self.files.push(json!({
+                            "path": path.display().to_string(), "bytes": bytes, "frames": info.frames,
+                            "startMs": info.start_ms, "endMs": info.end_ms,
+                            "durationSeconds": (info.end_ms - info.start_ms) as f64 / 1000.0,
+                        }));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Replaces the first `replace` bytes of `path` by `head`, copying the rest behind it.
+fn rewrite_head(path: &Path, head: &[u8], replace: u64) -> Result<(), CliError> {
+    use std::io::{Seek, SeekFrom};
+    let temp = path.with_extension("flv.tmp");
+    let mut source = File::open(path).map_err(io_err(path))?;
+    source
+        .seek(SeekFrom::Start(replace))
+        .map_err(io_err(path))?;
+    let mut target = BufWriter::with_capacity(
+        WRITE_BUFFER_BYTES,
+        File::create(&temp).map_err(io_err(&temp))?,
+    );
+    target.write_all(head).map_err(io_err(&temp))?;
+    std::io::copy(&mut source, &mut target).map_err(io_err(&temp))?;
+    target.flush().map_err(io_err(&temp))?;
+    std::fs::rename(&temp, path).map_err(io_err(path))
+}
+
+impl Sink for FlvSink {
+    fn tag(&mut self, tag: &FlvTag) -> Result<(), CliError> {
+        let (video, audio) = self.flags;
+        let target = self.target_ms;
+        let writer = self
+            .writer
+            .get_or_insert_with(|| FlvWriter::new(target, flv_reserve(target), video, audio));
+        writer.push(tag, &mut self.events);
+        self.apply()
+    }
+
+    fn event(&mut self, _event: &FrameEvent) -> Result<(), CliError> {
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Value, CliError> {
+        if let Some(writer) = self.writer.as_mut() {
+            writer.finish(&mut self.events);
+        }
+        self.apply()?;
+        Ok(json!({"files": self.files}))
+    }
 }
 
 struct AacSink {
@@ -187,6 +306,7 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
         Output::Aac => "aac",
         Output::Ts => "ts",
         Output::Hls => "m3u8",
+        Output::Flv => "flv",
     };
     let out = args
         .out
@@ -206,6 +326,9 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
             muxer: AdtsMuxer::new(),
             bytes: Vec::new(),
         }));
+    }
+    if args.to == Output::Flv && args.out.as_deref() == Some(args.input.as_path()) {
+        return Err(CliError::Usage("the output must not be the input".into()));
     }
     let seconds = match (args.to, args.segment) {
         (_, Some(s)) if !(s.is_finite() && s > 0.0) => {
@@ -227,8 +350,20 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
     let name: Box<dyn Fn(u32) -> PathBuf> = if single {
         Box::new(move |_| single_path.clone())
     } else {
-        Box::new(move |i| dir.join(format!("{stem}_{i:05}.ts")))
+        let extension = if args.to == Output::Flv { "flv" } else { "ts" };
+        Box::new(move |i| dir.join(format!("{stem}_{i:05}.{extension}")))
     };
+    if args.to == Output::Flv {
+        return Ok(Box::new(FlvSink {
+            writer: None,
+            target_ms,
+            name,
+            file: None,
+            files: Vec::new(),
+            events: Vec::new(),
+            flags: (false, false),
+        }));
+    }
     Ok(Box::new(TsSink {
         segmenter: TsSegmenter::new(target_ms),
         name,
@@ -257,6 +392,7 @@ pub(super) fn run(args: &RemuxArgs) -> Result<ExitCode, CliError> {
         loop {
             match demuxer.pull() {
                 Ok(Some(tag)) => {
+                    sink.tag(&tag)?;
                     for event in reader.push_tag(&tag) {
                         skipped += u64::from(matches!(event, FrameEvent::Skipped { .. }));
                         sink.event(&event)?;
@@ -272,6 +408,7 @@ pub(super) fn run(args: &RemuxArgs) -> Result<ExitCode, CliError> {
     }
     if failure.is_none() {
         while let Ok(Some(tag)) = demuxer.pull_final() {
+            sink.tag(&tag)?;
             for event in reader.push_tag(&tag) {
                 skipped += u64::from(matches!(event, FrameEvent::Skipped { .. }));
                 sink.event(&event)?;

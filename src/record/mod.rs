@@ -2,7 +2,9 @@
 //! in through the frames (never the wall clock).
 //!
 //! - [`ts`]: MPEG-TS files and HLS segments, cut at keyframes.
+//! - [`flv`]: FLV files with an `onMetaData` keyframe index, cut by interval.
 
+pub mod flv;
 pub mod ts;
 
 /// A finished file or segment.

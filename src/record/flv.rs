@@ -1,0 +1,459 @@
+//! FLV files: the tags as received, cut by `RecordInterval`, each file with a complete
+//! `onMetaData` (duration, filesize, keyframe index) so players show the length and seek.
+//!
+//! A file opens with the FLV header, a placeholder `onMetaData` of a reserved size, and
+//! the sequence headers in effect; tags follow byte for byte (timestamps unchanged). At
+//! close the real `onMetaData` is built; when it fits the reservation (padded with a
+//! `liverecPadding` array of nulls) it is a same-size [`FlvEvent::Patch`] at offset 13, otherwise
+//! a [`FlvEvent::Rewrite`] of the head (the caller copies the body behind it). Cuts fall on
+//! the first video keyframe at or after the interval (audio-only: any audio frame),
+//! measured on the stream's own clock.
+
+use super::SegmentInfo;
+use crate::formats::flv::amf0::{encode, Amf0};
+use crate::formats::flv::audio::{parse_audio_tag, AudioPacketKind};
+use crate::formats::flv::demux::{write_header, write_tag, FlvTag, TagKind};
+use crate::formats::flv::video::{parse_video_tag, VideoPacketKind};
+
+/// What the writer produces, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlvEvent {
+    /// A new file starts.
+    Open {
+        /// Sequence number.
+        index: u32,
+    },
+    /// Bytes to append.
+    Data(Vec<u8>),
+    /// Overwrite `bytes.len()` bytes at `offset` (the final `onMetaData`).
+    Patch {
+        /// Byte offset in the file.
+        offset: u64,
+        /// New bytes, same length as those they replace.
+        bytes: Vec<u8>,
+    },
+    /// Replace the file's first `replace` bytes by `head` (the reservation was too small).
+    Rewrite {
+        /// New head.
+        head: Vec<u8>,
+        /// Bytes of the old head to drop.
+        replace: u64,
+    },
+    /// The file is complete.
+    Close(SegmentInfo),
+}
+
+#[derive(Debug)]
+struct OpenFile {
+    info: SegmentInfo,
+    size: u64,
+    head_bytes: u64,
+    /// Body length of the placeholder onMetaData.
+    meta_len: usize,
+    keyframes: Vec<(f64, u64)>,
+    last_ms: i64,
+    step_ms: i64,
+}
+
+/// See the module doc.
+#[derive(Debug)]
+pub struct FlvWriter {
+    target_ms: Option<i64>,
+    reserve_keyframes: usize,
+    has_video: bool,
+    has_audio: bool,
+    video_header: Option<FlvTag>,
+    audio_header: Option<FlvTag>,
+    open: Option<OpenFile>,
+    next_index: u32,
+    epoch: i64,
+    last_raw: Option<u32>,
+}
+
+impl FlvWriter {
+    /// Files of `target_ms` (`None`: one file), with room for `reserve_keyframes` index
+    /// entries in place.
+    pub fn new(
+        target_ms: Option<i64>,
+        reserve_keyframes: usize,
+        has_video: bool,
+        has_audio: bool,
+    ) -> Self {
+        Self {
+            target_ms,
+            reserve_keyframes,
+            has_video,
+            has_audio,
+            video_header: None,
+            audio_header: None,
+            open: None,
+            next_index: 0,
+            epoch: 0,
+            last_raw: None,
+        }
+    }
+
+    fn clock(&mut self, raw: u32) -> i64 {
+        const RANGE: i64 = 1 << 32;
+        if self
+            .last_raw
+            .is_some_and(|last| i64::from(last) - i64::from(raw) > RANGE / 2)
+        {
+            self.epoch += RANGE;
+        }
+        self.last_raw = Some(raw);
+        self.epoch + i64::from(raw)
+    }
+
+    /// Feeds one tag as received. A track counts as present from its first tag on (the
+    /// constructor's flags are hints for the FLV header).
+    pub fn push(&mut self, tag: &FlvTag, out: &mut Vec<FlvEvent>) {
+        let ms = self.clock(tag.timestamp_ms);
+        self.has_video |= tag.kind == TagKind::Video;
+        self.has_audio |= tag.kind == TagKind::Audio;
+        let (keyframe, header, frame) = match tag.kind {
+            TagKind::Video => match parse_video_tag(&tag.data) {
+                Some(v) => (
+                    v.keyframe && v.kind == VideoPacketKind::Frames,
+                    v.kind == VideoPacketKind::SequenceHeader,
+                    v.kind == VideoPacketKind::Frames,
+                ),
+                None => return,
+            },
+            TagKind::Audio => match parse_audio_tag(&tag.data) {
+                Some(a) => (
+                    false,
+                    a.kind == AudioPacketKind::SequenceHeader,
+                    a.kind == AudioPacketKind::Frame,
+                ),
+                None => return,
+            },
+            _ => return,
+        };
+        if header {
+            let slot = if tag.kind == TagKind::Video {
+                &mut self.video_header
+            } else {
+                &mut self.audio_header
+            };
+            *slot = Some(tag.clone());
+        }
+        let boundary = if self.has_video { keyframe } else { frame };
+        let due = match &self.open {
+            None => boundary,
+            Some(file) => boundary && self.target_ms.is_some_and(|t| ms - file.info.start_ms >= t),
+        };
+        if due {
+            self.close(Some(ms), out);
+            self.open_file(ms, out);
+        }
+        if let Some(file) = self.open.as_mut() {
+            if header && file.info.frames == 0 {
+                return; // already written by open_file
+            }
+            if keyframe {
+                file.keyframes
+                    .push(((ms - file.info.start_ms) as f64 / 1000.0, file.size));
+            }
+            let mut bytes = Vec::with_capacity(tag.data.len() + 15);
+            write_tag(&mut bytes, tag_type(tag.kind), tag.timestamp_ms, &tag.data);
+            file.size += bytes.len() as u64;
+            file.info.bytes = file.size;
+            file.info.frames += u64::from(frame);
+            let clock = if self.has_video {
+                tag.kind == TagKind::Video && frame
+            } else {
+                frame
+            };
+            if clock && ms > file.last_ms {
+                file.step_ms = ms - file.last_ms;
+                file.last_ms = ms;
+            }
+            out.push(FlvEvent::Data(bytes));
+        }
+    }
+
+    fn open_file(&mut self, ms: i64, out: &mut Vec<FlvEvent>) {
+        let index = self.next_index;
+        self.next_index += 1;
+        out.push(FlvEvent::Open { index });
+        let mut head = Vec::new();
+        write_header(&mut head, self.has_audio, self.has_video);
+        let placeholder = self.metadata(0.0, 0, &[], self.reserved_body());
+        let meta_len = placeholder.len();
+        write_tag(&mut head, 18, 0, &placeholder);
+        let head_bytes = head.len() as u64;
+        for tag in [&self.video_header, &self.audio_header]
+            .into_iter()
+            .flatten()
+        {
+            write_tag(&mut head, tag_type(tag.kind), tag.timestamp_ms, &tag.data);
+        }
+        let size = head.len() as u64;
+        out.push(FlvEvent::Data(head));
+        self.open = Some(OpenFile {
+            info: SegmentInfo {
+                index,
+                start_ms: ms,
+                end_ms: ms,
+                bytes: size,
+                frames: 0,
+                discontinuity: false,
+            },
+            size,
+            head_bytes,
+            meta_len,
+            keyframes: Vec::new(),
+            last_ms: ms,
+            step_ms: 0,
+        });
+    }
+
+    fn reserved_body(&self) -> usize {
+        self.metadata_len(self.reserve_keyframes)
+    }
+
+    fn metadata_len(&self, keyframes: usize) -> usize {
+        self.metadata(0.0, 0, &vec![(0.0, 0); keyframes], 0).len()
+    }
+
+    /// The `onMetaData` body; with `pad_to` > 0, padded to exactly that many bytes when
+    /// it fits.
+    fn metadata(
+        &self,
+        duration_s: f64,
+        filesize: u64,
+        keyframes: &[(f64, u64)],
+        pad_to: usize,
+    ) -> Vec<u8> {
+        let mut props = vec![
+            ("duration".to_owned(), Amf0::Number(duration_s)),
+            ("filesize".to_owned(), Amf0::Number(filesize as f64)),
+            ("hasVideo".to_owned(), Amf0::Boolean(self.has_video)),
+            ("hasAudio".to_owned(), Amf0::Boolean(self.has_audio)),
+            (
+                "hasKeyframes".to_owned(),
+                Amf0::Boolean(!keyframes.is_empty()),
+            ),
+            (
+                "keyframes".to_owned(),
+                Amf0::Object(vec![
+                    (
+                        "times".to_owned(),
+                        Amf0::StrictArray(keyframes.iter().map(|k| Amf0::Number(k.0)).collect()),
+                    ),
+                    (
+                        "filepositions".to_owned(),
+                        Amf0::StrictArray(
+                            keyframes.iter().map(|k| Amf0::Number(k.1 as f64)).collect(),
+                        ),
+                    ),
+                ]),
+            ),
+        ];
+        let mut body = Vec::new();
+        encode(&mut body, &Amf0::String("onMetaData".into()));
+        encode(&mut body, &Amf0::EcmaArray(props.clone()));
+        // "liverecPadding": a strict array of nulls (one byte each), so the metadata can
+        // be padded to the byte; players skip it (a long string would trip ffmpeg's
+        // 256-byte string buffer). Overhead: 2 + 14 name bytes, marker, 4-byte count.
+        const PAD_OVERHEAD: usize = 21;
+        if pad_to >= body.len() + PAD_OVERHEAD {
+            let nulls = vec![Amf0::Null; pad_to - body.len() - PAD_OVERHEAD];
+            props.push(("liverecPadding".to_owned(), Amf0::StrictArray(nulls)));
+            body.clear();
+            encode(&mut body, &Amf0::String("onMetaData".into()));
+            encode(&mut body, &Amf0::EcmaArray(props));
+        }
+        body
+    }
+
+    fn close(&mut self, next_ms: Option<i64>, out: &mut Vec<FlvEvent>) {
+        let Some(file) = self.open.take() else { return };
+        let end_ms = next_ms
+            .unwrap_or(file.last_ms + file.step_ms)
+            .max(file.info.start_ms);
+        let duration_s = (end_ms - file.info.start_ms) as f64 / 1000.0;
+        let reserved = file.meta_len;
+        let needed = self.metadata_len(file.keyframes.len());
+        if needed == reserved || needed + 21 <= reserved {
+            let body = self.metadata(duration_s, file.size, &file.keyframes, reserved);
+            let mut tag = Vec::new();
+            write_tag(&mut tag, 18, 0, &body);
+            out.push(FlvEvent::Patch {
+                offset: 13,
+                bytes: tag,
+            });
+        } else {
+            // Positions move by the growth of the metadata tag (numbers have a fixed size).
+            let plain = needed;
+            let shift = (plain as u64).saturating_sub(reserved as u64);
+            let moved: Vec<(f64, u64)> = file
+                .keyframes
+                .iter()
+                .map(|(t, p)| (*t, p + shift))
+                .collect();
+            let body = self.metadata(duration_s, file.size + shift, &moved, plain);
+            let mut head = Vec::new();
+            write_header(&mut head, self.has_audio, self.has_video);
+            write_tag(&mut head, 18, 0, &body);
+            out.push(FlvEvent::Rewrite {
+                head,
+                replace: file.head_bytes,
+            });
+        }
+        out.push(FlvEvent::Close(SegmentInfo {
+            end_ms,
+            bytes: file.size,
+            ..file.info
+        }));
+    }
+
+    /// Closes the open file at end of input.
+    pub fn finish(&mut self, out: &mut Vec<FlvEvent>) {
+        self.close(None, out);
+    }
+}
+
+fn tag_type(kind: TagKind) -> u8 {
+    match kind {
+        TagKind::Audio => 8,
+        TagKind::Video => 9,
+        TagKind::Script => 18,
+        TagKind::Other(t) => t,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::flv::amf0::decode_all;
+    use crate::formats::flv::FlvDemuxer;
+
+    fn tag(kind: TagKind, ts: u32, data: Vec<u8>) -> FlvTag {
+        FlvTag {
+            offset: 0,
+            kind,
+            timestamp_ms: ts,
+            data,
+        }
+    }
+
+    /// A stream: AVC and AAC sequence headers, then 100 frames at 25 fps with a keyframe
+    /// every 25, and audio between.
+    fn stream() -> Vec<FlvTag> {
+        let mut tags = vec![
+            tag(TagKind::Video, 0, vec![0x17, 0, 0, 0, 0, 1, 2]),
+            tag(TagKind::Audio, 0, vec![0xAF, 0, 0x11, 0x90]),
+        ];
+        for i in 0..100u32 {
+            let key = i % 25 == 0;
+            tags.push(tag(
+                TagKind::Video,
+                i * 40,
+                vec![if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 0, 0, 0, 1, 0x65],
+            ));
+            tags.push(tag(TagKind::Audio, i * 40 + 5, vec![0xAF, 1, 0x21, 0x22]));
+        }
+        tags
+    }
+
+    /// Applies the events to in-memory files.
+    fn files(reserve: usize, target: Option<i64>) -> (Vec<Vec<u8>>, Vec<FlvEvent>) {
+        let mut w = FlvWriter::new(target, reserve, false, false);
+        let mut events = Vec::new();
+        for t in stream() {
+            w.push(&t, &mut events);
+        }
+        w.finish(&mut events);
+        let mut files: Vec<Vec<u8>> = Vec::new();
+        for e in &events {
+            match e {
+                FlvEvent::Open { .. } => files.push(Vec::new()),
+                FlvEvent::Data(d) => files.last_mut().unwrap().extend_from_slice(d),
+                FlvEvent::Patch { offset, bytes } => {
+                    let f = files.last_mut().unwrap();
+                    let at = *offset as usize;
+                    assert_eq!(
+                        f[at..at + 4],
+                        bytes[..4],
+                        "same tag type and size as the placeholder"
+                    );
+                    f[at..at + bytes.len()].copy_from_slice(bytes);
+                }
+                FlvEvent::Rewrite { head, replace } => {
+                    let f = files.last_mut().unwrap();
+                    f.splice(..*replace as usize, head.iter().copied());
+                }
+                FlvEvent::Close(_) => {}
+            }
+        }
+        (files, events)
+    }
+
+    fn check(file: &[u8]) -> (f64, usize) {
+        let mut d = FlvDemuxer::new();
+        d.push(file);
+        let mut tags = Vec::new();
+        while let Some(t) = d.pull().unwrap() {
+            tags.push(t);
+        }
+        assert!(d.finish().is_ok());
+        let meta = decode_all(&tags[0].data).unwrap();
+        assert_eq!(meta[0], Amf0::String("onMetaData".into()));
+        assert_eq!(
+            meta[1].get("filesize").and_then(Amf0::as_f64),
+            Some(file.len() as f64)
+        );
+        let positions = match meta[1]
+            .get("keyframes")
+            .and_then(|k| k.get("filepositions"))
+        {
+            Some(Amf0::StrictArray(p)) => p
+                .iter()
+                .filter_map(Amf0::as_f64)
+                .map(|p| p as u64)
+                .collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        for p in &positions {
+            let t = tags
+                .iter()
+                .find(|t| t.offset == *p)
+                .expect("a tag starts at each keyframe position");
+            assert_eq!((t.kind, t.data[0]), (TagKind::Video, 0x17));
+        }
+        assert_eq!(
+            tags[1].data[..2],
+            [0x17, 0],
+            "sequence headers right after the metadata"
+        );
+        (
+            meta[1].get("duration").and_then(Amf0::as_f64).unwrap(),
+            positions.len(),
+        )
+    }
+
+    #[test]
+    fn one_file_with_the_index_patched_in_place() {
+        let (files, events) = files(100, None);
+        assert_eq!(files.len(), 1);
+        assert!(events.iter().any(|e| matches!(e, FlvEvent::Patch { .. })));
+        assert_eq!(check(&files[0]), (4.0, 4));
+    }
+
+    #[test]
+    fn a_small_reservation_rewrites_the_head() {
+        let (files, events) = files(1, None);
+        assert!(events.iter().any(|e| matches!(e, FlvEvent::Rewrite { .. })));
+        assert_eq!(check(&files[0]), (4.0, 4));
+    }
+
+    #[test]
+    fn files_cut_at_keyframes_each_with_headers_and_index() {
+        let (files, _) = files(16, Some(2000));
+        assert_eq!(files.len(), 2);
+        assert_eq!(check(&files[0]), (2.0, 2));
+        assert_eq!(check(&files[1]), (2.0, 2));
+    }
+}
