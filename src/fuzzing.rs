@@ -142,6 +142,7 @@ pub fn flv_demux(data: &[u8]) {
     let (a, b) = data.split_at(cut.min(data.len()));
     assert_eq!(read(&[a, b]), whole, "split feed differs");
     let mut reader = FrameReader::default();
+    use crate::record::Segmenter;
     let mut segmenter = crate::record::ts::TsSegmenter::new(Some(1000));
     let mut flv = crate::record::flv::FlvWriter::new(Some(1000), 2, false, false);
     let (mut ts_out, mut flv_out) = (Vec::new(), Vec::new());

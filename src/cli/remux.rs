@@ -18,14 +18,14 @@ use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 
 use super::{print_json, CliError};
-use crate::formats::adts::AdtsMuxer;
 use crate::formats::flv::FlvTag;
 use crate::formats::flv::{FlvDemuxer, FlvError, FrameEvent, FrameReader};
 use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
 use crate::formats::hls::Micros;
+use crate::record::aac::AacSegmenter;
 use crate::record::flv::{FlvEvent, FlvWriter};
 use crate::record::ts::TsSegmenter;
-use crate::record::{SegmentEvent, SegmentInfo};
+use crate::record::{SegmentEvent, SegmentInfo, Segmenter};
 
 /// Bytes read per step.
 pub const READ_BYTES: usize = 256 * 1024;
@@ -189,40 +189,8 @@ impl Sink for FlvSink {
     }
 }
 
-struct AacSink {
-    path: PathBuf,
-    file: BufWriter<File>,
-    muxer: AdtsMuxer,
-    bytes: Vec<u8>,
-}
-
-impl Sink for AacSink {
-    fn event(&mut self, event: &FrameEvent) -> Result<(), CliError> {
-        self.muxer.push(event, &mut self.bytes);
-        self.file
-            .write_all(&self.bytes)
-            .map_err(io_err(&self.path))?;
-        self.bytes.clear();
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<Value, CliError> {
-        self.file.flush().map_err(io_err(&self.path))?;
-        let stats = self.muxer.stats();
-        Ok(json!({
-            "files": [{
-                "path": self.path.display().to_string(), "bytes": stats.bytes, "frames": stats.frames,
-                "durationSeconds": self.muxer.duration_ms() as f64 / 1000.0, "startMs": stats.first_dts_ms, "endMs": stats.last_dts_ms,
-                "sampleRate": self.muxer.config().map(|c| c.sample_rate), "channels": self.muxer.config().map(|c| c.channels),
-            }],
-            "droppedFrames": stats.dropped,
-            "discontinuities": stats.discontinuities,
-        }))
-    }
-}
-
-struct TsSink {
-    segmenter: TsSegmenter,
+struct SegmentSink {
+    segmenter: Box<dyn Segmenter>,
     /// Path of segment `index`.
     name: Box<dyn Fn(u32) -> PathBuf>,
     playlist_path: Option<PathBuf>,
@@ -232,7 +200,7 @@ struct TsSink {
     events: Vec<SegmentEvent>,
 }
 
-impl TsSink {
+impl SegmentSink {
     fn apply(&mut self) -> Result<(), CliError> {
         for event in std::mem::take(&mut self.events) {
             match event {
@@ -280,7 +248,7 @@ impl TsSink {
     }
 }
 
-impl Sink for TsSink {
+impl Sink for SegmentSink {
     fn event(&mut self, event: &FrameEvent) -> Result<(), CliError> {
         self.segmenter.push(event, &mut self.events);
         self.apply()
@@ -315,18 +283,6 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(io_err(parent))?;
     }
-    if args.to == Output::Aac {
-        let file = BufWriter::with_capacity(
-            WRITE_BUFFER_BYTES,
-            File::create(&out).map_err(io_err(&out))?,
-        );
-        return Ok(Box::new(AacSink {
-            path: out,
-            file,
-            muxer: AdtsMuxer::new(),
-            bytes: Vec::new(),
-        }));
-    }
     if args.to == Output::Flv && args.out.as_deref() == Some(args.input.as_path()) {
         return Err(CliError::Usage("the output must not be the input".into()));
     }
@@ -350,7 +306,11 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
     let name: Box<dyn Fn(u32) -> PathBuf> = if single {
         Box::new(move |_| single_path.clone())
     } else {
-        let extension = if args.to == Output::Flv { "flv" } else { "ts" };
+        let extension = match args.to {
+            Output::Flv => "flv",
+            Output::Aac => "aac",
+            _ => "ts",
+        };
         Box::new(move |i| dir.join(format!("{stem}_{i:05}.{extension}")))
     };
     if args.to == Output::Flv {
@@ -364,8 +324,12 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
             flags: (false, false),
         }));
     }
-    Ok(Box::new(TsSink {
-        segmenter: TsSegmenter::new(target_ms),
+    let segmenter: Box<dyn Segmenter> = match args.to {
+        Output::Aac => Box::new(AacSegmenter::new(target_ms)),
+        _ => Box::new(TsSegmenter::new(target_ms)),
+    };
+    Ok(Box::new(SegmentSink {
+        segmenter,
         name,
         playlist_path: (args.to == Output::Hls).then_some(out),
         playlist: RecordingPlaylist::new(),
@@ -375,8 +339,23 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
     }))
 }
 
+/// A byte progress bar on a terminal; hidden otherwise (indicatif draws only to a TTY).
+fn progress(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
 pub(super) fn run(args: &RemuxArgs) -> Result<ExitCode, CliError> {
     let mut input = File::open(&args.input).map_err(io_err(&args.input))?;
+    let bar = progress(input.metadata().map(|m| m.len()).unwrap_or(0));
     let mut sink = sink(args)?;
     let mut demuxer = FlvDemuxer::new();
     let mut reader = FrameReader::default();
@@ -388,6 +367,7 @@ pub(super) fn run(args: &RemuxArgs) -> Result<ExitCode, CliError> {
         if n == 0 {
             break;
         }
+        bar.inc(n as u64);
         demuxer.push(chunk.get(..n).unwrap_or_default());
         loop {
             match demuxer.pull() {
@@ -415,6 +395,7 @@ pub(super) fn run(args: &RemuxArgs) -> Result<ExitCode, CliError> {
             }
         }
     }
+    bar.finish_and_clear();
     let truncated = if failure.is_none() {
         demuxer.finish().err()
     } else {

@@ -2,10 +2,24 @@
 //! in through the frames (never the wall clock).
 //!
 //! - [`ts`]: MPEG-TS files and HLS segments, cut at keyframes.
+//! - [`aac`]: audio-only ADTS files, cut at any frame.
 //! - [`flv`]: FLV files with an `onMetaData` keyframe index, cut by interval.
 
+pub mod aac;
 pub mod flv;
 pub mod ts;
+
+use crate::formats::flv::frames::FrameEvent;
+
+/// Frame events in, [`SegmentEvent`]s out: what every file-per-interval recorder does.
+pub trait Segmenter {
+    /// Feeds one reader event.
+    fn push(&mut self, event: &FrameEvent, out: &mut Vec<SegmentEvent>);
+    /// Closes the open file at end of input.
+    fn finish(&mut self, out: &mut Vec<SegmentEvent>);
+    /// Frames that could not be written (no configuration yet, unsupported).
+    fn dropped(&self) -> u64;
+}
 
 /// A finished file or segment.
 #[derive(Debug, Clone, PartialEq, Eq)]

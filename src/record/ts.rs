@@ -7,7 +7,7 @@
 //! segment and opens the next as a discontinuity. Frames that arrive before their codec
 //! configuration are dropped and counted.
 
-use super::{SegmentEvent, SegmentInfo};
+use super::{SegmentEvent, SegmentInfo, Segmenter};
 use crate::formats::codec::aac::AacConfig;
 use crate::formats::flv::frames::{FrameEvent, MediaFrame, Track, VideoConfig};
 use crate::formats::mpegts::{to_annex_b, TsMuxer, TsTracks};
@@ -44,18 +44,12 @@ impl TsSegmenter {
         }
     }
 
-    /// Frames dropped so far.
-    pub fn dropped(&self) -> u64 {
-        self.dropped
-    }
-
     /// The video configuration in effect (for reports).
     pub fn video_config(&self) -> Option<&VideoConfig> {
         self.video.as_ref()
     }
 
-    /// Feeds one reader event.
-    pub fn push(&mut self, event: &FrameEvent, out: &mut Vec<SegmentEvent>) {
+    fn push_event(&mut self, event: &FrameEvent, out: &mut Vec<SegmentEvent>) {
         match event {
             FrameEvent::VideoConfig { config, changed } => {
                 self.pending_discontinuity |= *changed && self.open.is_some();
@@ -215,10 +209,19 @@ impl TsSegmenter {
             }));
         }
     }
+}
 
-    /// Closes the open file at end of input.
-    pub fn finish(&mut self, out: &mut Vec<SegmentEvent>) {
+impl Segmenter for TsSegmenter {
+    fn push(&mut self, event: &FrameEvent, out: &mut Vec<SegmentEvent>) {
+        self.push_event(event, out);
+    }
+
+    fn finish(&mut self, out: &mut Vec<SegmentEvent>) {
         self.close(None, out);
+    }
+
+    fn dropped(&self) -> u64 {
+        self.dropped
     }
 }
 
@@ -227,6 +230,7 @@ mod tests {
     use super::*;
     use crate::formats::codec::aac::parse_audio_specific_config;
     use crate::formats::codec::avc::parse_avc_config;
+    use crate::record::Segmenter;
 
     fn avc() -> VideoConfig {
         let sps = [0x67, 0x42, 0xC0, 0x0D, 0xD9, 0x01, 0x41, 0x9F, 0x9E, 0x10];
