@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Remux benchmark (on demand, not part of the tests): liverec remux against ffmpeg -c copy
+# (FLV, fragmented MP4, MPEG-TS, HLS, ADTS)
 # on the anchor inputs (../shared/anchors/make-media.sh: 10-minute 720p H.264+AAC FLV,
 # its 60-minute concatenation, 10-minute audio-only), same machine, same run, A/B
 # interleaved. Prints CPU seconds (user+sys), peak RSS and the ratios ffmpeg / liverec.
@@ -30,8 +31,10 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf '%-8s %-5s %12s %12s %8s %12s %12s\n' input to ffmpeg_cpu_s liverec_cpu_s ratio ffmpeg_rss liverec_rss
 for input in $INPUTS; do
   in="$MEDIA/$input.flv"
-  for to in ts hls aac; do
+  for to in flv mp4 ts hls aac; do
     case $to in
+      flv) ff=(-c copy -f flv "$OUT/ff.flv"); lr=(--to flv --out "$OUT/lr.flv") ;;
+      mp4) ff=(-c copy -f mp4 -movflags frag_keyframe+empty_moov+default_base_moof "$OUT/ff.mp4"); lr=(--to mp4 --out "$OUT/lr.mp4") ;;
       ts)  ff=(-c copy -f mpegts "$OUT/ff.ts"); lr=(--to ts --out "$OUT/lr.ts") ;;
       hls) rm -rf "$OUT/ffhls" "$OUT/lrhls"; mkdir -p "$OUT/ffhls"
            ff=(-c copy -f hls -hls_time 6 -hls_list_size 0 "$OUT/ffhls/i.m3u8"); lr=(--to hls --segment 6 --out "$OUT/lrhls/i.m3u8") ;;

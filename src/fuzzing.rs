@@ -145,14 +145,17 @@ pub fn flv_demux(data: &[u8]) {
     use crate::record::Segmenter;
     let mut segmenter = crate::record::ts::TsSegmenter::new(Some(1000));
     let mut flv = crate::record::flv::FlvWriter::new(Some(1000), 2, false, false);
-    let (mut ts_out, mut flv_out) = (Vec::new(), Vec::new());
+    let mut mp4 = crate::record::mp4::Mp4Segmenter::new(Some(1000));
+    let (mut ts_out, mut flv_out, mut mp4_out) = (Vec::new(), Vec::new(), Vec::new());
     for tag in &whole {
         for event in reader.push_tag(tag) {
             segmenter.push(&event, &mut ts_out);
+            mp4.push(&event, &mut mp4_out);
         }
         flv.push(tag, &mut flv_out);
     }
     segmenter.finish(&mut ts_out);
+    mp4.finish(&mut mp4_out);
     flv.finish(&mut flv_out);
     for event in &ts_out {
         if let crate::record::SegmentEvent::Data(bytes) = event {

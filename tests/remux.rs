@@ -513,6 +513,34 @@ fn enhanced_rtmp_hevc_remuxes_to_ts_and_hls() {
         );
     }
     ffmpeg(&["-v", "error", "-i", ts.to_str().unwrap(), "-f", "null", "-"]);
+    let mp4 = dir.join("hevc.mp4");
+    remux_to(&flv, "mp4", &mp4, &[]);
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,codec_tag_string",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&mp4)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&probe.stdout).lines().next(),
+        Some("hevc,hvc1")
+    );
+    assert_eq!(packet_times(&mp4, "v").len(), frames);
+    ffmpeg(&[
+        "-v",
+        "error",
+        "-i",
+        mp4.to_str().unwrap(),
+        "-f",
+        "null",
+        "-",
+    ]);
     let m3u8 = dir.join("hls/index.m3u8");
     let summary = remux_to(&flv, "hls", &m3u8, &["--segment", "1"]);
     assert_eq!(summary["files"].as_array().unwrap().len(), 2);
@@ -584,6 +612,66 @@ fn flv_output_keeps_tags_and_timestamps_and_indexes_keyframes() {
     let segments = remux_to(&av, "flv", &dir.join("seg/out.flv"), &["--segment", "1"]);
     let files = segments["files"].as_array().unwrap();
     assert_eq!(files.len(), 4);
+    let total: usize = files
+        .iter()
+        .map(|f| packets(Path::new(f["path"].as_str().unwrap()), "v"))
+        .sum();
+    assert_eq!(total, packets(&av, "v"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn mp4_output_is_fragmented_exact_and_crash_tolerant() {
+    let dir = work_dir("mp4");
+    let (av, audio) = inputs(&dir);
+    for input in [&av, &audio] {
+        let out = input.with_extension("out.mp4");
+        let summary = remux_to(input, "mp4", &out, &[]);
+        assert_eq!(summary["files"].as_array().unwrap().len(), 1);
+        for stream in ["v", "a"] {
+            let a = packet_times(input, stream);
+            let b = packet_times(&out, stream);
+            assert_eq!(a.len(), b.len(), "{stream} of {}", input.display());
+            assert!(
+                a.iter()
+                    .zip(&b)
+                    .all(|(x, y)| (x.0 - y.0).abs() < 5e-4 && (x.1 - y.1).abs() < 5e-4),
+                "timestamps unchanged"
+            );
+        }
+        ffmpeg(&[
+            "-v",
+            "error",
+            "-i",
+            out.to_str().unwrap(),
+            "-f",
+            "null",
+            "-",
+        ]);
+        // Killed mid-recording: everything before the cut fragment is still there.
+        let bytes = std::fs::read(&out).unwrap();
+        let cut = dir.join("killed.mp4");
+        std::fs::write(&cut, &bytes[..bytes.len() * 7 / 10]).unwrap();
+        let kept = packets(&cut, "a");
+        assert!(
+            kept * 10 >= packets(input, "a") * 5,
+            "{kept} audio packets survive the cut"
+        );
+    }
+    let parts = remux_to(&av, "mp4", &dir.join("parts/out.mp4"), &["--segment", "1"]);
+    let files = parts["files"].as_array().unwrap();
+    assert_eq!(files.len(), 4);
+    for f in files {
+        ffmpeg(&[
+            "-v",
+            "error",
+            "-i",
+            f["path"].as_str().unwrap(),
+            "-f",
+            "null",
+            "-",
+        ]);
+    }
     let total: usize = files
         .iter()
         .map(|f| packets(Path::new(f["path"].as_str().unwrap()), "v"))

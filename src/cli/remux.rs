@@ -1,4 +1,4 @@
-//! `liverec remux INPUT.flv --to flv|aac|ts|hls [--segment SECONDS] [--out PATH]`: offline
+//! `liverec remux INPUT.flv --to flv|mp4|aac|ts|hls [--segment SECONDS] [--out PATH]`: offline
 //! remuxing of an FLV file with the same sans-IO core the server uses. Streams the input
 //! in fixed-size reads (memory does not grow with its length), prints a JSON summary of
 //! the files written on stdout, and exits non-zero with the byte offset when the input is
@@ -7,7 +7,8 @@
 //!
 //! Formats so far: `flv` (tags as received + onMetaData index; files of `--segment`),
 //! `aac` (ADTS), `ts` (one MPEG-TS file, or segments with `--segment`), `hls` (`.m3u8` +
-//! `NAME_00000.ts` segments, default 6 s). MP4 output follows (media core issue, open).
+//! `NAME_00000.ts` segments, default 6 s), `mp4` (fragmented). The progressive MP4 rewrite
+//! at finalize follows (media core issue, open).
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -24,6 +25,7 @@ use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
 use crate::formats::hls::Micros;
 use crate::record::aac::AacSegmenter;
 use crate::record::flv::{FlvEvent, FlvWriter};
+use crate::record::mp4::Mp4Segmenter;
 use crate::record::ts::TsSegmenter;
 use crate::record::{SegmentEvent, SegmentInfo, Segmenter};
 
@@ -44,6 +46,8 @@ enum Output {
     Hls,
     /// FLV: the tags as received, with onMetaData (duration, filesize, keyframe index).
     Flv,
+    /// MP4, fragmented (about one fragment per second).
+    Mp4,
 }
 
 #[derive(Debug, Args)]
@@ -275,6 +279,7 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
         Output::Ts => "ts",
         Output::Hls => "m3u8",
         Output::Flv => "flv",
+        Output::Mp4 => "mp4",
     };
     let out = args
         .out
@@ -301,18 +306,23 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
+    // One file unless --segment; a codec change or timestamp jump continues in
+    // NAME_00001.ext (and so on) rather than overwriting it.
     let single = target_ms.is_none();
     let single_path = out.clone();
-    let name: Box<dyn Fn(u32) -> PathBuf> = if single {
-        Box::new(move |_| single_path.clone())
-    } else {
-        let extension = match args.to {
-            Output::Flv => "flv",
-            Output::Aac => "aac",
-            _ => "ts",
-        };
-        Box::new(move |i| dir.join(format!("{stem}_{i:05}.{extension}")))
+    let extension = match args.to {
+        Output::Flv => "flv",
+        Output::Aac => "aac",
+        Output::Mp4 => "mp4",
+        _ => "ts",
     };
+    let name: Box<dyn Fn(u32) -> PathBuf> = Box::new(move |i| {
+        if single && i == 0 {
+            single_path.clone()
+        } else {
+            dir.join(format!("{stem}_{i:05}.{extension}"))
+        }
+    });
     if args.to == Output::Flv {
         return Ok(Box::new(FlvSink {
             writer: None,
@@ -326,6 +336,7 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
     }
     let segmenter: Box<dyn Segmenter> = match args.to {
         Output::Aac => Box::new(AacSegmenter::new(target_ms)),
+        Output::Mp4 => Box::new(Mp4Segmenter::new(target_ms)),
         _ => Box::new(TsSegmenter::new(target_ms)),
     };
     Ok(Box::new(SegmentSink {

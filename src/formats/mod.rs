@@ -11,4 +11,5 @@ pub mod adts;
 pub mod codec;
 pub mod flv;
 pub mod hls;
+pub mod mp4;
 pub mod mpegts;

@@ -3,10 +3,12 @@
 //!
 //! - [`ts`]: MPEG-TS files and HLS segments, cut at keyframes.
 //! - [`aac`]: audio-only ADTS files, cut at any frame.
+//! - [`mp4`]: fragmented MP4 files, cut by interval and on codec changes.
 //! - [`flv`]: FLV files with an `onMetaData` keyframe index, cut by interval.
 
 pub mod aac;
 pub mod flv;
+pub mod mp4;
 pub mod ts;
 
 use crate::formats::flv::frames::FrameEvent;

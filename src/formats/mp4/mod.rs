@@ -1,0 +1,393 @@
+//! MP4 (ISO/IEC 14496-12) written as fragmented MP4 while a recording grows: an
+//! initialization segment (`ftyp` + `moov` with `mvex`, ISO/IEC 14496-12 §8.8) and then
+//! about one `moof` + `mdat` per second (§8.8.4), each starting at a video keyframe. A
+//! process killed at any moment leaves a file that players read up to the last complete
+//! fragment. Boxes are mp4-atom's; the sample tables are liverec's own.
+//!
+//! Payloads are untouched: video samples are the FLV's length-prefixed NAL units (the
+//! `avcC`/`hvcC` is the FLV sequence header itself), audio samples the raw AAC frames
+//! (the `esds` carries the AudioSpecificConfig verbatim). Both tracks use a 1 ms timescale,
+//! so every decode and composition time is the source millisecond value, unchanged.
+//! A sample's duration is the next sample's DTS minus its own (the last one repeats the
+//! previous duration).
+
+use mp4_atom::esds::{DecoderConfig, DecoderSpecific, EsDescriptor, SLConfig};
+use mp4_atom::{
+    Atom, Audio, Avc1, Avcc, Codec, Dinf, Dref, Encode, Esds, FourCC, Ftyp, Hdlr, Hvc1, Hvcc, Mdat,
+    Mdhd, Mdia, Mfhd, Minf, Moof, Moov, Mp4a, Mvex, Mvhd, Smhd, Stbl, Stsd, Tfdt, Tfhd, Tkhd, Traf,
+    Trak, Trex, Trun, TrunEntry, Url, Visual, Vmhd,
+};
+
+use crate::formats::codec::aac::AacConfig;
+use crate::formats::flv::frames::{MediaFrame, Track, VideoConfig};
+
+/// Timescale of both tracks: milliseconds, the unit FLV and RTMP timestamps come in.
+pub const TIMESCALE: u32 = 1000;
+/// Target fragment length, ms (the crash-loss bound).
+pub const FRAGMENT_MS: i64 = 1000;
+const VIDEO_TRACK: u32 = 1;
+const AUDIO_TRACK: u32 = 2;
+const SYNC_FLAGS: u32 = 0x0200_0000;
+const NON_SYNC_FLAGS: u32 = 0x0101_0000;
+
+/// Why an MP4 cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Mp4Error {
+    /// A decoder configuration mp4-atom cannot read or write.
+    #[error("MP4 box: {0}")]
+    Box(String),
+    /// Nothing to write a track for.
+    #[error("no video or AAC audio configuration")]
+    NoTracks,
+}
+
+fn box_err(e: mp4_atom::Error) -> Mp4Error {
+    Mp4Error::Box(e.to_string())
+}
+
+/// The tracks of one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mp4Tracks {
+    /// Video configuration (track 1).
+    pub video: Option<VideoConfig>,
+    /// AAC configuration (track 2).
+    pub audio: Option<AacConfig>,
+}
+
+fn trak(id: u32, handler: &[u8; 4], codec: Codec, size: (u16, u16), audio: bool) -> Trak {
+    Trak {
+        tkhd: Tkhd {
+            track_id: id,
+            enabled: true,
+            in_movie: true,
+            volume: if audio { 1.into() } else { 0.into() },
+            width: size.0.into(),
+            height: size.1.into(),
+            ..Default::default()
+        },
+        mdia: Mdia {
+            mdhd: Mdhd {
+                timescale: TIMESCALE,
+                language: "und".into(),
+                ..Default::default()
+            },
+            hdlr: Hdlr {
+                handler: FourCC::new(handler),
+                name: if audio {
+                    "SoundHandler".into()
+                } else {
+                    "VideoHandler".into()
+                },
+            },
+            minf: Minf {
+                vmhd: (!audio).then(Vmhd::default),
+                smhd: audio.then(Smhd::default),
+                dinf: Dinf {
+                    dref: Dref {
+                        urls: vec![Url::default()],
+                    },
+                },
+                stbl: Stbl {
+                    stsd: Stsd {
+                        codecs: vec![codec],
+                    },
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        },
+        ..Default::default()
+    }
+}
+
+fn video_trak(config: &VideoConfig) -> Result<Trak, Mp4Error> {
+    let (size, codec) = match config {
+        VideoConfig::Avc(c) => {
+            let (w, h) = c.dimensions.unwrap_or((0, 0));
+            let size = (u16::try_from(w).unwrap_or(0), u16::try_from(h).unwrap_or(0));
+            let avcc = Avcc::decode_body(&mut c.raw.as_slice()).map_err(box_err)?;
+            let visual = Visual {
+                data_reference_index: 1,
+                width: size.0,
+                height: size.1,
+                ..Default::default()
+            };
+            (
+                size,
+                Codec::Avc1(Avc1 {
+                    visual,
+                    avcc,
+                    ..Default::default()
+                }),
+            )
+        }
+        VideoConfig::Hevc(c) => {
+            let hvcc = Hvcc::decode_body(&mut c.raw.as_slice()).map_err(box_err)?;
+            let visual = Visual {
+                data_reference_index: 1,
+                ..Default::default()
+            };
+            (
+                (0, 0),
+                Codec::Hvc1(Hvc1 {
+                    visual,
+                    hvcc,
+                    ..Default::default()
+                }),
+            )
+        }
+    };
+    Ok(trak(VIDEO_TRACK, b"vide", codec, size, false))
+}
+
+fn audio_trak(config: &AacConfig) -> Trak {
+    let dec_config = DecoderConfig {
+        object_type_indication: 0x40,
+        stream_type: 0x05,
+        up_stream: 0,
+        buffer_size_db: Default::default(),
+        max_bitrate: 0,
+        avg_bitrate: 0,
+        dec_specific: Some(DecoderSpecific {
+            profile: config.object_type,
+            freq_index: config.frequency_index,
+            chan_conf: config.channels,
+            raw: config.raw.clone(),
+        }),
+    };
+    let mp4a = Mp4a {
+        audio: Audio {
+            data_reference_index: 1,
+            channel_count: u16::from(config.channels.max(1)),
+            sample_size: 16,
+            sample_rate: u16::try_from(config.sample_rate).unwrap_or(0).into(),
+        },
+        esds: Esds {
+            es_desc: EsDescriptor {
+                es_id: AUDIO_TRACK as u16,
+                dec_config,
+                sl_config: SLConfig {},
+            },
+        },
+        btrt: None,
+        taic: None,
+    };
+    trak(AUDIO_TRACK, b"soun", Codec::Mp4a(mp4a), (0, 0), true)
+}
+
+/// `ftyp` + `moov` for a fragmented file.
+pub fn init_segment(tracks: &Mp4Tracks) -> Result<Vec<u8>, Mp4Error> {
+    let mut traks = Vec::new();
+    if let Some(v) = &tracks.video {
+        traks.push(video_trak(v)?);
+    }
+    if let Some(a) = &tracks.audio {
+        traks.push(audio_trak(a));
+    }
+    if traks.is_empty() {
+        return Err(Mp4Error::NoTracks);
+    }
+    let trex = traks
+        .iter()
+        .map(|t| Trex {
+            track_id: t.tkhd.track_id,
+            default_sample_description_index: 1,
+            ..Default::default()
+        })
+        .collect();
+    let ftyp = Ftyp {
+        major_brand: FourCC::new(b"isom"),
+        minor_version: 512,
+        compatible_brands: vec![
+            FourCC::new(b"isom"),
+            FourCC::new(b"iso6"),
+            FourCC::new(b"mp41"),
+        ],
+    };
+    let moov = Moov {
+        mvhd: Mvhd {
+            timescale: TIMESCALE,
+            rate: 1.into(),
+            volume: 1.into(),
+            next_track_id: AUDIO_TRACK + 1,
+            ..Default::default()
+        },
+        mvex: Some(Mvex { mehd: None, trex }),
+        trak: traks,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    ftyp.encode(&mut out).map_err(box_err)?;
+    moov.encode(&mut out).map_err(box_err)?;
+    Ok(out)
+}
+
+#[derive(Debug, Clone)]
+struct Sample {
+    dts_ms: i64,
+    cts_ms: i64,
+    duration_ms: i64,
+    sync: bool,
+    data: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct TrackQueue {
+    ready: Vec<Sample>,
+    last: Option<Sample>,
+    previous_duration: i64,
+}
+
+impl TrackQueue {
+    fn add(&mut self, frame: &MediaFrame) {
+        if let Some(mut last) = self.last.take() {
+            last.duration_ms = (frame.dts_ms - last.dts_ms).max(1);
+            self.previous_duration = last.duration_ms;
+            self.ready.push(last);
+        }
+        self.last = Some(Sample {
+            dts_ms: frame.dts_ms,
+            cts_ms: frame.pts_ms - frame.dts_ms,
+            duration_ms: 0,
+            sync: frame.keyframe,
+            data: frame.data.clone(),
+        });
+    }
+
+    fn drain_all(&mut self) {
+        if let Some(mut last) = self.last.take() {
+            last.duration_ms = self.previous_duration.max(1);
+            self.ready.push(last);
+        }
+    }
+}
+
+/// Frames in, fragments out; see the module doc.
+#[derive(Debug)]
+pub struct Fragmenter {
+    has_video: bool,
+    sequence: u32,
+    video: TrackQueue,
+    audio: TrackQueue,
+    fragment_start_ms: Option<i64>,
+}
+
+impl Fragmenter {
+    /// A fragmenter for a file with (or without) a video track.
+    pub fn new(has_video: bool) -> Self {
+        Self {
+            has_video,
+            sequence: 0,
+            video: TrackQueue::default(),
+            audio: TrackQueue::default(),
+            fragment_start_ms: None,
+        }
+    }
+
+    /// Adds a frame; returns a finished fragment when this frame starts the next one.
+    pub fn push(&mut self, frame: &MediaFrame) -> Result<Option<Vec<u8>>, Mp4Error> {
+        let queue = match frame.track {
+            Track::Video => &mut self.video,
+            Track::Audio => &mut self.audio,
+        };
+        if let Some(last) = queue.last.as_mut() {
+            last.duration_ms = (frame.dts_ms - last.dts_ms).max(1);
+        }
+        let boundary = if self.has_video {
+            frame.track == Track::Video && frame.keyframe
+        } else {
+            true
+        };
+        let start = *self.fragment_start_ms.get_or_insert(frame.dts_ms);
+        let mut fragment = None;
+        if boundary && frame.dts_ms - start >= FRAGMENT_MS {
+            let queue = match frame.track {
+                Track::Video => &mut self.video,
+                Track::Audio => &mut self.audio,
+            };
+            if let Some(last) = queue.last.take() {
+                queue.previous_duration = last.duration_ms;
+                queue.ready.push(last);
+            }
+            fragment = self.fragment()?;
+            self.fragment_start_ms = Some(frame.dts_ms);
+        }
+        match frame.track {
+            Track::Video => self.video.add(frame),
+            Track::Audio => self.audio.add(frame),
+        }
+        Ok(fragment)
+    }
+
+    /// Everything still queued, as a last fragment.
+    pub fn finish(&mut self) -> Result<Option<Vec<u8>>, Mp4Error> {
+        self.video.drain_all();
+        self.audio.drain_all();
+        self.fragment()
+    }
+
+    fn fragment(&mut self) -> Result<Option<Vec<u8>>, Mp4Error> {
+        let tracks: Vec<(u32, Vec<Sample>)> = [
+            (VIDEO_TRACK, &mut self.video),
+            (AUDIO_TRACK, &mut self.audio),
+        ]
+        .into_iter()
+        .filter(|(_, q)| !q.ready.is_empty())
+        .map(|(id, q)| (id, std::mem::take(&mut q.ready)))
+        .collect();
+        if tracks.is_empty() {
+            return Ok(None);
+        }
+        self.sequence += 1;
+        let mut moof = Moof {
+            mfhd: Mfhd {
+                sequence_number: self.sequence,
+            },
+            traf: Vec::new(),
+        };
+        for (id, samples) in &tracks {
+            let entries = samples
+                .iter()
+                .map(|s| TrunEntry {
+                    duration: Some(u32::try_from(s.duration_ms).unwrap_or(0)),
+                    size: Some(u32::try_from(s.data.len()).unwrap_or(u32::MAX)),
+                    flags: Some(if s.sync { SYNC_FLAGS } else { NON_SYNC_FLAGS }),
+                    cts: Some(i32::try_from(s.cts_ms).unwrap_or(0)),
+                })
+                .collect();
+            let base = samples.first().map_or(0, |s| s.dts_ms.max(0) as u64);
+            moof.traf.push(Traf {
+                tfhd: Tfhd {
+                    track_id: *id,
+                    default_base_is_moof: true,
+                    ..Default::default()
+                },
+                tfdt: Some(Tfdt {
+                    base_media_decode_time: base,
+                }),
+                trun: vec![Trun {
+                    data_offset: Some(0),
+                    entries,
+                }],
+                ..Default::default()
+            });
+        }
+        let mut probe = Vec::new();
+        moof.encode(&mut probe).map_err(box_err)?;
+        let mut offset = probe.len() as i64 + 8;
+        for (traf, (_, samples)) in moof.traf.iter_mut().zip(&tracks) {
+            if let Some(trun) = traf.trun.first_mut() {
+                trun.data_offset = Some(i32::try_from(offset).unwrap_or(i32::MAX));
+            }
+            offset += samples.iter().map(|s| s.data.len() as i64).sum::<i64>();
+        }
+        let data: Vec<u8> = tracks
+            .iter()
+            .flat_map(|(_, s)| s.iter().flat_map(|x| x.data.iter().copied()))
+            .collect();
+        let mut out = Vec::with_capacity(probe.len() + data.len() + 16);
+        moof.encode(&mut out).map_err(box_err)?;
+        Mdat { data }.encode(&mut out).map_err(box_err)?;
+        Ok(Some(out))
+    }
+}

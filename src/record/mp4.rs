@@ -1,0 +1,199 @@
+//! MP4 files (fragmented, see [`crate::formats::mp4`]), cut by interval at the first video
+//! keyframe at or after each boundary (audio-only: any frame). A codec configuration
+//! change or a timestamp jump starts a new file, as a new `moov` is needed.
+
+use super::{SegmentEvent, SegmentInfo, Segmenter};
+use crate::formats::codec::aac::AacConfig;
+use crate::formats::flv::frames::{FrameEvent, MediaFrame, Track, VideoConfig};
+use crate::formats::mp4::{init_segment, Fragmenter, Mp4Tracks};
+
+#[derive(Debug)]
+struct Open {
+    info: SegmentInfo,
+    fragmenter: Fragmenter,
+    has_video: bool,
+    has_audio: bool,
+    last_ms: i64,
+    step_ms: i64,
+}
+
+/// See the module doc.
+#[derive(Debug, Default)]
+pub struct Mp4Segmenter {
+    target_ms: Option<i64>,
+    video: Option<VideoConfig>,
+    audio: Option<AacConfig>,
+    open: Option<Open>,
+    next_index: u32,
+    restart: bool,
+    dropped: u64,
+    errors: Vec<String>,
+}
+
+impl Mp4Segmenter {
+    /// One file (`None`) or files of `target_ms`.
+    pub fn new(target_ms: Option<i64>) -> Self {
+        Self {
+            target_ms,
+            ..Self::default()
+        }
+    }
+
+    /// Box errors met (a configuration mp4-atom could not encode).
+    pub fn errors(&self) -> &[String] {
+        &self.errors
+    }
+
+    fn emit(
+        &mut self,
+        result: Result<Option<Vec<u8>>, crate::formats::mp4::Mp4Error>,
+        out: &mut Vec<SegmentEvent>,
+    ) {
+        match result {
+            Ok(Some(bytes)) => {
+                if let Some(open) = self.open.as_mut() {
+                    open.info.bytes += bytes.len() as u64;
+                }
+                out.push(SegmentEvent::Data(bytes));
+            }
+            Ok(None) => {}
+            Err(e) => self.errors.push(e.to_string()),
+        }
+    }
+
+    fn close(&mut self, next_ms: Option<i64>, out: &mut Vec<SegmentEvent>) {
+        let Some(mut open) = self.open.take() else {
+            return;
+        };
+        let last = open.fragmenter.finish();
+        let end_ms = next_ms
+            .unwrap_or(open.last_ms + open.step_ms)
+            .max(open.info.start_ms);
+        let info = open.info.clone();
+        self.open = Some(open);
+        self.emit(last, out);
+        let bytes = self.open.take().map_or(info.bytes, |o| o.info.bytes);
+        out.push(SegmentEvent::Close(SegmentInfo {
+            end_ms,
+            bytes,
+            ..info
+        }));
+    }
+
+    fn open_file(&mut self, frame: &MediaFrame, discontinuity: bool, out: &mut Vec<SegmentEvent>) {
+        let tracks = Mp4Tracks {
+            video: self.video.clone(),
+            audio: self.audio.clone(),
+        };
+        let init = match init_segment(&tracks) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.errors.push(e.to_string());
+                return;
+            }
+        };
+        let index = self.next_index;
+        self.next_index += 1;
+        out.push(SegmentEvent::Open {
+            index,
+            discontinuity,
+        });
+        let has_video = tracks.video.is_some();
+        self.open = Some(Open {
+            info: SegmentInfo {
+                index,
+                start_ms: frame.dts_ms,
+                end_ms: frame.dts_ms,
+                bytes: init.len() as u64,
+                frames: 0,
+                discontinuity,
+            },
+            fragmenter: Fragmenter::new(has_video),
+            has_video,
+            has_audio: tracks.audio.is_some(),
+            last_ms: frame.dts_ms,
+            step_ms: 0,
+        });
+        out.push(SegmentEvent::Data(init));
+    }
+
+    fn frame(&mut self, frame: &MediaFrame, out: &mut Vec<SegmentEvent>) {
+        let has_video = self.video.is_some();
+        let boundary = if has_video {
+            frame.track == Track::Video && frame.keyframe
+        } else {
+            frame.track == Track::Audio
+        };
+        let due = match &self.open {
+            None => boundary,
+            Some(open) => {
+                boundary
+                    && (self.restart
+                        || self
+                            .target_ms
+                            .is_some_and(|t| frame.dts_ms - open.info.start_ms >= t))
+            }
+        };
+        if due {
+            let discontinuity = self.open.is_some() && std::mem::take(&mut self.restart);
+            self.close(
+                if discontinuity {
+                    None
+                } else {
+                    Some(frame.dts_ms)
+                },
+                out,
+            );
+            self.open_file(frame, discontinuity, out);
+        }
+        let carried = self.open.as_ref().is_some_and(|o| match frame.track {
+            Track::Video => o.has_video,
+            Track::Audio => o.has_audio,
+        });
+        if !carried {
+            self.dropped += 1;
+            return;
+        }
+        let result = self.open.as_mut().map_or(Ok(None), |o| {
+            o.info.frames += 1;
+            let clock = if o.has_video {
+                frame.track == Track::Video
+            } else {
+                true
+            };
+            if clock && frame.dts_ms > o.last_ms {
+                o.step_ms = frame.dts_ms - o.last_ms;
+                o.last_ms = frame.dts_ms;
+            }
+            o.fragmenter.push(frame)
+        });
+        self.emit(result, out);
+    }
+}
+
+impl Segmenter for Mp4Segmenter {
+    fn push(&mut self, event: &FrameEvent, out: &mut Vec<SegmentEvent>) {
+        match event {
+            FrameEvent::VideoConfig { config, changed } => {
+                self.restart |= *changed && self.open.is_some();
+                self.video = Some(config.clone());
+            }
+            FrameEvent::AudioConfig { config, changed } => {
+                self.restart |= (*changed || self.open.as_ref().is_some_and(|o| !o.has_audio))
+                    && self.open.is_some();
+                self.audio = Some(config.clone());
+            }
+            FrameEvent::Discontinuity { .. } => self.restart |= self.open.is_some(),
+            FrameEvent::Frame(frame) => self.frame(frame, out),
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<SegmentEvent>) {
+        self.close(None, out);
+    }
+
+    fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
