@@ -648,14 +648,24 @@ fn mp4_output_is_fragmented_exact_and_crash_tolerant() {
             "null",
             "-",
         ]);
-        // Killed mid-recording: everything before the cut fragment is still there.
-        let bytes = std::fs::read(&out).unwrap();
+        assert_eq!(
+            top_level_boxes(&out),
+            ["ftyp", "moov", "mdat"],
+            "progressive after finalize"
+        );
+        // Killed mid-recording: the fragmented file as it grows, cut at 70 %.
+        let growing = fragmented_only(input);
+        assert_eq!(&top_level_boxes_of(&growing)[..3], ["ftyp", "moov", "moof"]);
         let cut = dir.join("killed.mp4");
-        std::fs::write(&cut, &bytes[..bytes.len() * 7 / 10]).unwrap();
-        let kept = packets(&cut, "a");
+        std::fs::write(&cut, &growing[..growing.len() * 7 / 10]).unwrap();
+        // Everything up to the last complete fragment before the cut is readable.
+        let boundary = fragment_boundary(&growing, growing.len() * 7 / 10);
+        let clean = dir.join("clean.mp4");
+        std::fs::write(&clean, &growing[..boundary]).unwrap();
+        let (kept, complete) = (packets(&cut, "a"), packets(&clean, "a"));
         assert!(
-            kept * 10 >= packets(input, "a") * 5,
-            "{kept} audio packets survive the cut"
+            complete > 0 && kept >= complete,
+            "{kept} packets after the kill, {complete} in complete fragments"
         );
     }
     let parts = remux_to(&av, "mp4", &dir.join("parts/out.mp4"), &["--segment", "1"]);
@@ -678,4 +688,73 @@ fn mp4_output_is_fragmented_exact_and_crash_tolerant() {
         .sum();
     assert_eq!(total, packets(&av, "v"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn top_level_boxes_of(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at + 8 <= bytes.len() {
+        let size = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as u64;
+        out.push(String::from_utf8_lossy(&bytes[at + 4..at + 8]).into_owned());
+        let size = if size == 1 {
+            u64::from_be_bytes(bytes[at + 8..at + 16].try_into().unwrap())
+        } else {
+            size
+        };
+        if size < 8 {
+            break;
+        }
+        at += size as usize;
+    }
+    out
+}
+
+fn top_level_boxes(path: &Path) -> Vec<String> {
+    top_level_boxes_of(&std::fs::read(path).unwrap())
+}
+
+/// The bytes the MP4 recorder has written before its finalize rewrite: what a killed
+/// process leaves behind.
+fn fragmented_only(input: &Path) -> Vec<u8> {
+    use liverec::formats::flv::{FlvDemuxer, FrameReader};
+    use liverec::record::mp4::Mp4Segmenter;
+    use liverec::record::{SegmentEvent, Segmenter};
+    let mut demuxer = FlvDemuxer::new();
+    demuxer.push(&std::fs::read(input).unwrap());
+    let mut reader = FrameReader::default();
+    let mut segmenter = Mp4Segmenter::new(None);
+    let mut events = Vec::new();
+    while let Some(tag) = demuxer.pull().unwrap() {
+        for event in reader.push_tag(&tag) {
+            segmenter.push(&event, &mut events);
+        }
+    }
+    events
+        .into_iter()
+        .filter_map(|e| {
+            if let SegmentEvent::Data(d) = e {
+                Some(d)
+            } else {
+                None
+            }
+        })
+        .flatten()
+        .collect()
+}
+
+/// End of the last complete top-level box at or before `limit`.
+fn fragment_boundary(bytes: &[u8], limit: usize) -> usize {
+    let mut at = 0usize;
+    let mut last = 0;
+    while at + 8 <= bytes.len() {
+        let size = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if size < 8 || at + size > limit {
+            break;
+        }
+        at += size;
+        if &bytes[at - size + 4..at - size + 8] == b"mdat" {
+            last = at;
+        }
+    }
+    last
 }

@@ -7,8 +7,8 @@
 //!
 //! Formats so far: `flv` (tags as received + onMetaData index; files of `--segment`),
 //! `aac` (ADTS), `ts` (one MPEG-TS file, or segments with `--segment`), `hls` (`.m3u8` +
-//! `NAME_00000.ts` segments, default 6 s), `mp4` (fragmented). The progressive MP4 rewrite
-//! at finalize follows (media core issue, open).
+//! `NAME_00000.ts` segments, default 6 s), `mp4` (fragmented while written, rewritten
+//! moov-first when each file closes).
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -151,6 +151,34 @@ impl FlvSink {
     }
 }
 
+/// Rebuilds `path` as `head` followed by the byte `ranges` of its current content.
+fn rewrite(path: &Path, head: &[u8], ranges: &[(u64, u64)]) -> Result<(), CliError> {
+    use std::io::{Seek, SeekFrom};
+    let temp = path.with_extension("rewrite.tmp");
+    let mut source = File::open(path).map_err(io_err(path))?;
+    let mut target = BufWriter::with_capacity(
+        WRITE_BUFFER_BYTES,
+        File::create(&temp).map_err(io_err(&temp))?,
+    );
+    target.write_all(head).map_err(io_err(&temp))?;
+    for (offset, len) in ranges {
+        source
+            .seek(SeekFrom::Start(*offset))
+            .map_err(io_err(path))?;
+        let copied =
+            std::io::copy(&mut (&mut source).take(*len), &mut target).map_err(io_err(&temp))?;
+        if copied != *len {
+            return Err(CliError::Usage(format!(
+                "{}: {} bytes missing while rewriting",
+                path.display(),
+                len - copied
+            )));
+        }
+    }
+    target.flush().map_err(io_err(&temp))?;
+    std::fs::rename(&temp, path).map_err(io_err(path))
+}
+
 /// Replaces the first `replace` bytes of `path` by `head`, copying the rest behind it.
 fn rewrite_head(path: &Path, head: &[u8], replace: u64) -> Result<(), CliError> {
     use std::io::{Seek, SeekFrom};
@@ -216,6 +244,18 @@ impl SegmentSink {
                 SegmentEvent::Data(bytes) => {
                     if let Some((path, file)) = self.file.as_mut() {
                         file.write_all(&bytes).map_err(io_err(path))?;
+                    }
+                }
+                SegmentEvent::Rewrite { head, ranges } => {
+                    if let Some((path, mut file)) = self.file.take() {
+                        file.flush().map_err(io_err(&path))?;
+                        drop(file);
+                        rewrite(&path, &head, &ranges)?;
+                        let reopened = std::fs::OpenOptions::new()
+                            .append(true)
+                            .open(&path)
+                            .map_err(io_err(&path))?;
+                        self.file = Some((path, BufWriter::new(reopened)));
                     }
                 }
                 SegmentEvent::Close(info) => self.closed(&info)?,

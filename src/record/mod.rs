@@ -52,6 +52,15 @@ pub enum SegmentEvent {
     },
     /// Bytes for the open file.
     Data(Vec<u8>),
+    /// Rebuild the open file: write `head`, then copy the byte `ranges` (offset, length)
+    /// of the file as written so far, in order; the result replaces the file (MP4's
+    /// progressive rewrite at finalize).
+    Rewrite {
+        /// New first bytes.
+        head: Vec<u8>,
+        /// Ranges of the current file to append after `head`.
+        ranges: Vec<(u64, u64)>,
+    },
     /// The open file is complete.
     Close(SegmentInfo),
 }

@@ -1,15 +1,19 @@
-//! MP4 files (fragmented, see [`crate::formats::mp4`]), cut by interval at the first video
-//! keyframe at or after each boundary (audio-only: any frame). A codec configuration
-//! change or a timestamp jump starts a new file, as a new `moov` is needed.
+//! MP4 files, cut by interval at the first video keyframe at or after each boundary
+//! (audio-only: any frame). While a file grows it is fragmented MP4 (see
+//! [`crate::formats::mp4`]: crash-tolerant, every complete fragment readable); when it is
+//! closed a [`SegmentEvent::Rewrite`] turns it into a progressive, moov-first MP4 with
+//! complete sample tables, for players that seek poorly in fragmented files. A codec
+//! configuration change or a timestamp jump starts a new file, as a new `moov` is needed.
 
 use super::{SegmentEvent, SegmentInfo, Segmenter};
 use crate::formats::codec::aac::AacConfig;
 use crate::formats::flv::frames::{FrameEvent, MediaFrame, Track, VideoConfig};
-use crate::formats::mp4::{init_segment, Fragmenter, Mp4Tracks};
+use crate::formats::mp4::{init_segment, progressive, Fragmenter, Mp4Tracks};
 
 #[derive(Debug)]
 struct Open {
     info: SegmentInfo,
+    tracks: Mp4Tracks,
     fragmenter: Fragmenter,
     has_video: bool,
     has_audio: bool,
@@ -72,7 +76,17 @@ impl Mp4Segmenter {
         let info = open.info.clone();
         self.open = Some(open);
         self.emit(last, out);
-        let bytes = self.open.take().map_or(info.bytes, |o| o.info.bytes);
+        let Some(open) = self.open.take() else {
+            return;
+        };
+        let mut bytes = open.info.bytes;
+        match progressive(&open.tracks, open.fragmenter.chunks()) {
+            Ok((head, ranges)) => {
+                bytes = head.len() as u64 + ranges.iter().map(|r| r.1).sum::<u64>();
+                out.push(SegmentEvent::Rewrite { head, ranges });
+            }
+            Err(e) => self.errors.push(e.to_string()),
+        }
         out.push(SegmentEvent::Close(SegmentInfo {
             end_ms,
             bytes,
@@ -108,7 +122,8 @@ impl Mp4Segmenter {
                 frames: 0,
                 discontinuity,
             },
-            fragmenter: Fragmenter::new(has_video),
+            fragmenter: Fragmenter::new(has_video, init.len() as u64),
+            tracks: tracks.clone(),
             has_video,
             has_audio: tracks.audio.is_some(),
             last_ms: frame.dts_ms,

@@ -13,9 +13,10 @@
 
 use mp4_atom::esds::{DecoderConfig, DecoderSpecific, EsDescriptor, SLConfig};
 use mp4_atom::{
-    Atom, Audio, Avc1, Avcc, Codec, Dinf, Dref, Encode, Esds, FourCC, Ftyp, Hdlr, Hvc1, Hvcc, Mdat,
-    Mdhd, Mdia, Mfhd, Minf, Moof, Moov, Mp4a, Mvex, Mvhd, Smhd, Stbl, Stsd, Tfdt, Tfhd, Tkhd, Traf,
-    Trak, Trex, Trun, TrunEntry, Url, Visual, Vmhd,
+    Atom, Audio, Avc1, Avcc, Co64, Codec, Ctts, CttsEntry, Dinf, Dref, Edts, Elst, ElstEntry,
+    Encode, Esds, FourCC, Ftyp, Hdlr, Hvc1, Hvcc, Mdat, Mdhd, Mdia, Mfhd, Minf, Moof, Moov, Mp4a,
+    Mvex, Mvhd, Smhd, Stbl, Stco, Stsc, StscEntry, Stsd, Stss, Stsz, StszSamples, Stts, SttsEntry,
+    Tfdt, Tfhd, Tkhd, Traf, Trak, Trex, Trun, TrunEntry, Url, Visual, Vmhd,
 };
 
 use crate::formats::codec::aac::AacConfig;
@@ -175,8 +176,19 @@ fn audio_trak(config: &AacConfig) -> Trak {
     trak(AUDIO_TRACK, b"soun", Codec::Mp4a(mp4a), (0, 0), true)
 }
 
-/// `ftyp` + `moov` for a fragmented file.
-pub fn init_segment(tracks: &Mp4Tracks) -> Result<Vec<u8>, Mp4Error> {
+fn ftyp() -> Ftyp {
+    Ftyp {
+        major_brand: FourCC::new(b"isom"),
+        minor_version: 512,
+        compatible_brands: vec![
+            FourCC::new(b"isom"),
+            FourCC::new(b"iso6"),
+            FourCC::new(b"mp41"),
+        ],
+    }
+}
+
+fn traks(tracks: &Mp4Tracks) -> Result<Vec<Trak>, Mp4Error> {
     let mut traks = Vec::new();
     if let Some(v) = &tracks.video {
         traks.push(video_trak(v)?);
@@ -187,6 +199,12 @@ pub fn init_segment(tracks: &Mp4Tracks) -> Result<Vec<u8>, Mp4Error> {
     if traks.is_empty() {
         return Err(Mp4Error::NoTracks);
     }
+    Ok(traks)
+}
+
+/// `ftyp` + `moov` for a fragmented file.
+pub fn init_segment(tracks: &Mp4Tracks) -> Result<Vec<u8>, Mp4Error> {
+    let traks = traks(tracks)?;
     let trex = traks
         .iter()
         .map(|t| Trex {
@@ -195,15 +213,7 @@ pub fn init_segment(tracks: &Mp4Tracks) -> Result<Vec<u8>, Mp4Error> {
             ..Default::default()
         })
         .collect();
-    let ftyp = Ftyp {
-        major_brand: FourCC::new(b"isom"),
-        minor_version: 512,
-        compatible_brands: vec![
-            FourCC::new(b"isom"),
-            FourCC::new(b"iso6"),
-            FourCC::new(b"mp41"),
-        ],
-    };
+    let ftyp = ftyp();
     let moov = Moov {
         mvhd: Mvhd {
             timescale: TIMESCALE,
@@ -262,22 +272,61 @@ impl TrackQueue {
     }
 }
 
+/// One sample as the sample tables describe it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleInfo {
+    /// Bytes.
+    pub size: u32,
+    /// Duration, ms.
+    pub duration: u32,
+    /// Composition offset, ms.
+    pub cts: i32,
+    /// A sync sample (keyframe).
+    pub sync: bool,
+}
+
+/// One track's run of samples in one fragment: a chunk of the progressive file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// Track id.
+    pub track: u32,
+    /// Its samples.
+    pub samples: Vec<SampleInfo>,
+    /// Where its bytes are in the fragmented file.
+    pub source_offset: u64,
+    /// Decode time of its first sample, ms.
+    pub first_dts_ms: i64,
+    /// Bytes.
+    pub len: u64,
+}
+
 /// Frames in, fragments out; see the module doc.
 #[derive(Debug)]
 pub struct Fragmenter {
     has_video: bool,
     sequence: u32,
+    /// Bytes of the fragmented file so far (init segment included).
+    written: u64,
+    chunks: Vec<ChunkInfo>,
     video: TrackQueue,
     audio: TrackQueue,
     fragment_start_ms: Option<i64>,
 }
 
 impl Fragmenter {
-    /// A fragmenter for a file with (or without) a video track.
-    pub fn new(has_video: bool) -> Self {
+    /// The chunks written so far (for the progressive rewrite).
+    pub fn chunks(&self) -> &[ChunkInfo] {
+        &self.chunks
+    }
+
+    /// A fragmenter for a file with (or without) a video track whose init segment is
+    /// `init_len` bytes.
+    pub fn new(has_video: bool, init_len: u64) -> Self {
         Self {
             has_video,
             sequence: 0,
+            written: init_len,
+            chunks: Vec::new(),
             video: TrackQueue::default(),
             audio: TrackQueue::default(),
             fragment_start_ms: None,
@@ -375,11 +424,27 @@ impl Fragmenter {
         let mut probe = Vec::new();
         moof.encode(&mut probe).map_err(box_err)?;
         let mut offset = probe.len() as i64 + 8;
-        for (traf, (_, samples)) in moof.traf.iter_mut().zip(&tracks) {
+        for (traf, (id, samples)) in moof.traf.iter_mut().zip(&tracks) {
             if let Some(trun) = traf.trun.first_mut() {
                 trun.data_offset = Some(i32::try_from(offset).unwrap_or(i32::MAX));
             }
-            offset += samples.iter().map(|s| s.data.len() as i64).sum::<i64>();
+            let len = samples.iter().map(|s| s.data.len() as u64).sum::<u64>();
+            self.chunks.push(ChunkInfo {
+                track: *id,
+                samples: samples
+                    .iter()
+                    .map(|s| SampleInfo {
+                        size: u32::try_from(s.data.len()).unwrap_or(u32::MAX),
+                        duration: u32::try_from(s.duration_ms).unwrap_or(0),
+                        cts: i32::try_from(s.cts_ms).unwrap_or(0),
+                        sync: s.sync,
+                    })
+                    .collect(),
+                source_offset: self.written + offset as u64,
+                first_dts_ms: samples.first().map_or(0, |s| s.dts_ms),
+                len,
+            });
+            offset += len as i64;
         }
         let data: Vec<u8> = tracks
             .iter()
@@ -388,6 +453,258 @@ impl Fragmenter {
         let mut out = Vec::with_capacity(probe.len() + data.len() + 16);
         moof.encode(&mut out).map_err(box_err)?;
         Mdat { data }.encode(&mut out).map_err(box_err)?;
+        self.written += out.len() as u64;
         Ok(Some(out))
+    }
+}
+
+/// A byte range of a file: (offset, length).
+pub type ByteRange = (u64, u64);
+
+/// The progressive (moov-first) form of a finished fragmented file: the bytes to write
+/// first (`ftyp`, a `moov` with complete sample tables, the `mdat` header), then the
+/// ranges of the fragmented file to copy after them, in order — the sample data itself,
+/// untouched. Chunk offsets are 64-bit (`co64`) when the file passes 4 GiB.
+pub fn progressive(
+    tracks: &Mp4Tracks,
+    chunks: &[ChunkInfo],
+) -> Result<(Vec<u8>, Vec<ByteRange>), Mp4Error> {
+    let payload: u64 = chunks.iter().map(|c| c.len).sum();
+    let mdat_header: u64 = if payload + 8 > u64::from(u32::MAX) {
+        16
+    } else {
+        8
+    };
+    let wide = payload + (1 << 20) > u64::from(u32::MAX);
+    let first_dts = |id: u32| {
+        chunks
+            .iter()
+            .find(|c| c.track == id)
+            .map(|c| c.first_dts_ms)
+    };
+    let movie_start = [VIDEO_TRACK, AUDIO_TRACK]
+        .into_iter()
+        .filter_map(first_dts)
+        .min()
+        .unwrap_or(0);
+    let build = |head_len: u64| -> Result<Vec<u8>, Mp4Error> {
+        let mut traks = traks(tracks)?;
+        let mut movie_ms = 0u64;
+        for trak in &mut traks {
+            let id = trak.tkhd.track_id;
+            let duration = fill_tables(trak, chunks, id, head_len + mdat_header, wide);
+            // A track that starts after the other keeps its offset: an empty edit first
+            // (ISO/IEC 14496-12 §8.6.6), then the media.
+            let delay = first_dts(id).map_or(0, |d| (d - movie_start).max(0) as u64);
+            let presented = duration + delay;
+            if delay > 0 {
+                let edit = |segment_duration, media_time| ElstEntry {
+                    segment_duration,
+                    media_time,
+                    media_rate: 1.into(),
+                };
+                trak.edts = Some(Edts {
+                    elst: Some(Elst {
+                        entries: vec![edit(delay, None), edit(duration, Some(0))],
+                    }),
+                });
+            }
+            trak.tkhd.duration = presented;
+            trak.mdia.mdhd.duration = duration;
+            movie_ms = movie_ms.max(presented);
+        }
+        let mvhd = Mvhd {
+            timescale: TIMESCALE,
+            duration: movie_ms,
+            rate: 1.into(),
+            volume: 1.into(),
+            next_track_id: AUDIO_TRACK + 1,
+            ..Default::default()
+        };
+        let moov = Moov {
+            mvhd,
+            trak: traks,
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        ftyp().encode(&mut out).map_err(box_err)?;
+        moov.encode(&mut out).map_err(box_err)?;
+        Ok(out)
+    };
+    let probe = build(0)?;
+    let mut head = build(probe.len() as u64)?;
+    if mdat_header == 16 {
+        head.extend_from_slice(&1u32.to_be_bytes());
+        head.extend_from_slice(b"mdat");
+        head.extend_from_slice(&(payload + 16).to_be_bytes());
+    } else {
+        head.extend_from_slice(&((payload + 8) as u32).to_be_bytes());
+        head.extend_from_slice(b"mdat");
+    }
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for c in chunks {
+        match ranges.last_mut() {
+            Some((start, len)) if *start + *len == c.source_offset => *len += c.len,
+            _ => ranges.push((c.source_offset, c.len)),
+        }
+    }
+    Ok((head, ranges))
+}
+
+/// Fills `trak`'s sample tables from the chunks of track `id`; `data_start` is where the
+/// mdat payload begins. Returns the track duration, ms.
+fn fill_tables(trak: &mut Trak, chunks: &[ChunkInfo], id: u32, data_start: u64, wide: bool) -> u64 {
+    let mut position = data_start;
+    let mut offsets = Vec::new();
+    let mut stsc: Vec<StscEntry> = Vec::new();
+    let mut samples: Vec<SampleInfo> = Vec::new();
+    for chunk in chunks {
+        if chunk.track == id {
+            offsets.push(position);
+            let per_chunk = chunk.samples.len() as u32;
+            if stsc.last().is_none_or(|e| e.samples_per_chunk != per_chunk) {
+                stsc.push(StscEntry {
+                    first_chunk: offsets.len() as u32,
+                    samples_per_chunk: per_chunk,
+                    sample_description_index: 1,
+                });
+            }
+            samples.extend_from_slice(&chunk.samples);
+        }
+        position += chunk.len;
+    }
+    let stbl = &mut trak.mdia.minf.stbl;
+    let durations = run_lengths(samples.iter().map(|s| i64::from(s.duration)));
+    stbl.stts = Stts {
+        entries: durations
+            .into_iter()
+            .map(|(n, d)| SttsEntry {
+                sample_count: n,
+                sample_delta: d as u32,
+            })
+            .collect(),
+    };
+    if samples.iter().any(|s| s.cts != 0) {
+        let offsets = run_lengths(samples.iter().map(|s| i64::from(s.cts)));
+        stbl.ctts = Some(Ctts {
+            entries: offsets
+                .into_iter()
+                .map(|(n, o)| CttsEntry {
+                    sample_count: n,
+                    sample_offset: o,
+                })
+                .collect(),
+        });
+    }
+    if samples.iter().any(|s| !s.sync) {
+        let sync = samples
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.sync)
+            .map(|(i, _)| i as u32 + 1)
+            .collect();
+        stbl.stss = Some(Stss { entries: sync });
+    }
+    stbl.stsc = Stsc { entries: stsc };
+    stbl.stsz = Stsz {
+        samples: StszSamples::Different {
+            sizes: samples.iter().map(|s| s.size).collect(),
+        },
+    };
+    if wide {
+        stbl.co64 = Some(Co64 { entries: offsets });
+    } else {
+        stbl.stco = Some(Stco {
+            entries: offsets
+                .iter()
+                .map(|o| u32::try_from(*o).unwrap_or(u32::MAX))
+                .collect(),
+        });
+    }
+    samples.iter().map(|s| u64::from(s.duration)).sum()
+}
+
+fn run_lengths(values: impl Iterator<Item = i64>) -> Vec<(u32, i64)> {
+    let mut out: Vec<(u32, i64)> = Vec::new();
+    for v in values {
+        match out.last_mut() {
+            Some((n, last)) if *last == v => *n += 1,
+            _ => out.push((1, v)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::codec::aac::parse_audio_specific_config;
+
+    fn chunk(track: u32, samples: usize, len: u64, source_offset: u64) -> ChunkInfo {
+        let sample = SampleInfo {
+            size: (len / samples as u64) as u32,
+            duration: 21,
+            cts: 0,
+            sync: true,
+        };
+        ChunkInfo {
+            track,
+            samples: vec![sample; samples],
+            source_offset,
+            first_dts_ms: 0,
+            len,
+        }
+    }
+
+    fn tracks() -> Mp4Tracks {
+        Mp4Tracks {
+            video: None,
+            audio: parse_audio_specific_config(&[0x11, 0x90]),
+        }
+    }
+
+    fn find(head: &[u8], name: &[u8; 4]) -> bool {
+        head.windows(4).any(|w| w == name)
+    }
+
+    #[test]
+    fn small_files_use_stco_and_a_32_bit_mdat() {
+        let chunks = vec![
+            chunk(AUDIO_TRACK, 10, 1000, 500),
+            chunk(AUDIO_TRACK, 10, 1000, 1600),
+        ];
+        let (head, ranges) = progressive(&tracks(), &chunks).unwrap();
+        assert!(find(&head, b"stco") && !find(&head, b"co64"));
+        assert_eq!(&head[head.len() - 4..], b"mdat");
+        assert_eq!(
+            u32::from_be_bytes(head[head.len() - 8..head.len() - 4].try_into().unwrap()),
+            2008
+        );
+        assert_eq!(ranges, [(500, 1000), (1600, 1000)]);
+    }
+
+    #[test]
+    fn files_over_4_gib_use_co64_and_a_64_bit_mdat() {
+        let gib = 1u64 << 30;
+        let chunks: Vec<ChunkInfo> = (0..5)
+            .map(|i| chunk(AUDIO_TRACK, 4, gib, 100 + i * gib))
+            .collect();
+        let (head, ranges) = progressive(&tracks(), &chunks).unwrap();
+        assert!(find(&head, b"co64") && !find(&head, b"stco"));
+        assert_eq!(&head[head.len() - 12..head.len() - 8], b"mdat");
+        assert_eq!(
+            u32::from_be_bytes(head[head.len() - 16..head.len() - 12].try_into().unwrap()),
+            1,
+            "largesize follows"
+        );
+        assert_eq!(
+            u64::from_be_bytes(head[head.len() - 8..].try_into().unwrap()),
+            5 * gib + 16
+        );
+        assert_eq!(
+            ranges,
+            [(100, 5 * gib)],
+            "adjacent chunks are copied as one range"
+        );
     }
 }
