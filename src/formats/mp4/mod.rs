@@ -14,9 +14,9 @@
 use mp4_atom::esds::{DecoderConfig, DecoderSpecific, EsDescriptor, SLConfig};
 use mp4_atom::{
     Atom, Audio, Avc1, Avcc, Co64, Codec, Ctts, CttsEntry, Dinf, Dref, Edts, Elst, ElstEntry,
-    Encode, Esds, FourCC, Ftyp, Hdlr, Hvc1, Hvcc, Mdat, Mdhd, Mdia, Mfhd, Minf, Moof, Moov, Mp4a,
-    Mvex, Mvhd, Smhd, Stbl, Stco, Stsc, StscEntry, Stsd, Stss, Stsz, StszSamples, Stts, SttsEntry,
-    Tfdt, Tfhd, Tkhd, Traf, Trak, Trex, Trun, TrunEntry, Url, Visual, Vmhd,
+    Encode, Esds, FourCC, Ftyp, Hdlr, Hvc1, Hvcc, Mdhd, Mdia, Mfhd, Minf, Moof, Moov, Mp4a, Mvex,
+    Mvhd, Smhd, Stbl, Stco, Stsc, StscEntry, Stsd, Stss, Stsz, StszSamples, Stts, SttsEntry, Tfdt,
+    Tfhd, Tkhd, Traf, Trak, Trex, Trun, TrunEntry, Url, Visual, Vmhd,
 };
 
 use crate::formats::codec::aac::AacConfig;
@@ -446,13 +446,22 @@ impl Fragmenter {
             });
             offset += len as i64;
         }
-        let data: Vec<u8> = tracks
+        let payload: usize = tracks
             .iter()
-            .flat_map(|(_, s)| s.iter().flat_map(|x| x.data.iter().copied()))
-            .collect();
-        let mut out = Vec::with_capacity(probe.len() + data.len() + 16);
+            .flat_map(|(_, s)| s.iter())
+            .map(|x| x.data.len())
+            .sum();
+        let mut out = Vec::with_capacity(probe.len() + payload + 16);
         moof.encode(&mut out).map_err(box_err)?;
-        Mdat { data }.encode(&mut out).map_err(box_err)?;
+        // The mdat header by hand, then each sample copied once (fragments stay far below
+        // 4 GiB, so the 32-bit size form always fits).
+        out.extend_from_slice(&u32::try_from(payload + 8).unwrap_or(u32::MAX).to_be_bytes());
+        out.extend_from_slice(b"mdat");
+        for (_, samples) in &tracks {
+            for sample in samples {
+                out.extend_from_slice(&sample.data);
+            }
+        }
         self.written += out.len() as u64;
         Ok(Some(out))
     }
