@@ -4,12 +4,14 @@
 # on the anchor inputs (../shared/anchors/make-media.sh: 10-minute 720p H.264+AAC FLV,
 # its 60-minute concatenation, 10-minute audio-only), same machine, same run, A/B
 # interleaved. Prints CPU seconds (user+sys), peak RSS and the ratios ffmpeg / liverec.
-# Env: WORK (default /tmp/liverec-bench), RUNS (default 3), INPUTS (default "in10 in60").
+# Env: WORK (default /tmp/liverec-bench), RUNS (default 3), INPUTS (default "in10 in60"),
+# FORMATS (default "flv mp4 ts hls aac").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-/tmp/liverec-bench}
 RUNS=${RUNS:-3}
 INPUTS=${INPUTS:-"in10 in60"}
+FORMATS=${FORMATS:-"flv mp4 ts hls aac"}
 MEDIA=$WORK/media
 OUT=$WORK/out
 mkdir -p "$MEDIA" "$OUT"
@@ -31,10 +33,11 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf '%-8s %-5s %12s %12s %8s %12s %12s\n' input to ffmpeg_cpu_s liverec_cpu_s ratio ffmpeg_rss liverec_rss
 for input in $INPUTS; do
   in="$MEDIA/$input.flv"
-  for to in flv mp4 ts hls aac; do
+  for to in $FORMATS; do
     case $to in
       flv) ff=(-c copy -f flv "$OUT/ff.flv"); lr=(--to flv --out "$OUT/lr.flv") ;;
-      mp4) ff=(-c copy -f mp4 -movflags frag_keyframe+empty_moov+default_base_moof "$OUT/ff.mp4"); lr=(--to mp4 --out "$OUT/lr.mp4") ;;
+      # liverec's MP4 ends moov-first (rewritten at close), so the anchor is ffmpeg's +faststart.
+      mp4) ff=(-c copy -f mp4 -movflags +faststart "$OUT/ff.mp4"); lr=(--to mp4 --out "$OUT/lr.mp4") ;;
       ts)  ff=(-c copy -f mpegts "$OUT/ff.ts"); lr=(--to ts --out "$OUT/lr.ts") ;;
       hls) rm -rf "$OUT/ffhls" "$OUT/lrhls"; mkdir -p "$OUT/ffhls"
            ff=(-c copy -f hls -hls_time 6 -hls_list_size 0 "$OUT/ffhls/i.m3u8"); lr=(--to hls --segment 6 --out "$OUT/lrhls/i.m3u8") ;;
