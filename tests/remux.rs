@@ -415,6 +415,12 @@ fn annex_b_nals(data: &[u8]) -> Vec<&[u8]> {
 /// from libx265's Annex B output, as an OBS-style publisher sends it. Debian's ffmpeg 5.1
 /// cannot write HEVC into FLV, so the tags are made here. Returns the frame count.
 fn enhanced_hevc_flv(hevc: &Path, out: &Path) -> usize {
+    hevc_flv(hevc, out, false)
+}
+
+/// Like [`enhanced_hevc_flv`], or with `legacy` the non-standard CodecID 12 tags some
+/// Chinese CDNs and OBS forks send (`FrameType|12`, AVCPacketType, composition time).
+fn hevc_flv(hevc: &Path, out: &Path, legacy: bool) -> usize {
     use liverec::formats::flv::demux::{write_header, write_tag};
     use liverec::formats::flv::video::{enhanced_header, VideoCodec, VideoPacketKind};
     let data = std::fs::read(hevc).unwrap();
@@ -442,14 +448,23 @@ fn enhanced_hevc_flv(hevc: &Path, out: &Path) -> usize {
     }
     let mut flv = Vec::new();
     write_header(&mut flv, false, true);
-    let mut body = enhanced_header(VideoCodec::Hevc, VideoPacketKind::SequenceHeader, true, 0);
+    let mut body = if legacy {
+        vec![0x1C, 0, 0, 0, 0]
+    } else {
+        enhanced_header(VideoCodec::Hevc, VideoPacketKind::SequenceHeader, true, 0)
+    };
     body.extend_from_slice(&record);
     write_tag(&mut flv, 9, 0, &body);
     for (i, unit) in units.iter().enumerate() {
         let keyframe = unit.iter().any(|n| (16..=21).contains(&nal_type(n)));
-        let mut body = enhanced_header(VideoCodec::Hevc, VideoPacketKind::Frames, keyframe, 0);
-        body[0] = (body[0] & 0xF0) | 3; // CodedFramesX: no composition time
-        body.truncate(5);
+        let mut body = if legacy {
+            vec![if keyframe { 0x1C } else { 0x2C }, 1, 0, 0, 0]
+        } else {
+            let mut b = enhanced_header(VideoCodec::Hevc, VideoPacketKind::Frames, keyframe, 0);
+            b[0] = (b[0] & 0xF0) | 3; // CodedFramesX: no composition time
+            b.truncate(5);
+            b
+        };
         for nal in unit.iter().filter(|n| !(32..=35).contains(&nal_type(n))) {
             body.extend_from_slice(&(nal.len() as u32).to_be_bytes());
             body.extend_from_slice(nal);
@@ -757,4 +772,42 @@ fn fragment_boundary(bytes: &[u8], limit: usize) -> usize {
         }
     }
     last
+}
+
+#[test]
+fn legacy_codec_id_12_hevc_is_read_too() {
+    let dir = work_dir("hevc-legacy");
+    let raw = dir.join("x265.hevc");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=25",
+        "-t",
+        "1",
+        "-c:v",
+        "libx265",
+        "-x265-params",
+        "keyint=25:bframes=0:aud=1:log-level=error",
+        "-f",
+        "hevc",
+        raw.to_str().unwrap(),
+    ]);
+    let flv = dir.join("hevc_legacy_codec_id_12.flv");
+    let frames = hevc_flv(&raw, &flv, true);
+    for (to, name) in [("ts", "out.ts"), ("mp4", "out.mp4")] {
+        let out = dir.join(name);
+        remux_to(&flv, to, &out, &[]);
+        assert_eq!(packet_times(&out, "v").len(), frames, "{to}");
+        ffmpeg(&[
+            "-v",
+            "error",
+            "-i",
+            out.to_str().unwrap(),
+            "-f",
+            "null",
+            "-",
+        ]);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

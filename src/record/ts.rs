@@ -376,3 +376,91 @@ mod tests {
         assert_eq!(starts, [(0, 2000), (2000, 4000)]);
     }
 }
+
+#[cfg(test)]
+mod pcr_tests {
+    use super::*;
+    use crate::formats::codec::aac::parse_audio_specific_config;
+    use crate::formats::codec::avc::parse_avc_config;
+    use crate::record::Segmenter;
+
+    /// PCRs on the video PID (0x100) of a 5 fps stream with audio, in source ms.
+    #[test]
+    fn low_frame_rate_video_still_gets_a_pcr_every_100_ms() {
+        let sps = [0x67, 0x42, 0xC0, 0x0D, 0xD9, 0x01, 0x41, 0x9F, 0x9E, 0x10];
+        let mut record = vec![1, 0x42, 0xC0, 0x0D, 0xFF, 0xE1, 0, sps.len() as u8];
+        record.extend_from_slice(&sps);
+        record.extend_from_slice(&[1, 0, 2, 0x68, 0xCE]);
+        let mut s = TsSegmenter::new(None);
+        let mut out = Vec::new();
+        s.push(
+            &FrameEvent::VideoConfig {
+                config: VideoConfig::Avc(parse_avc_config(&record).unwrap()),
+                changed: false,
+            },
+            &mut out,
+        );
+        s.push(
+            &FrameEvent::AudioConfig {
+                config: parse_audio_specific_config(&[0x11, 0x90]).unwrap(),
+                changed: false,
+            },
+            &mut out,
+        );
+        let frame = |track, dts: i64, key| {
+            FrameEvent::Frame(MediaFrame {
+                track,
+                dts_ms: dts,
+                pts_ms: dts,
+                keyframe: key,
+                data: if track == Track::Video {
+                    vec![0, 0, 0, 2, 0x65, 0x88]
+                } else {
+                    vec![0x21; 30]
+                },
+                offset: 0,
+            })
+        };
+        for i in 0..50i64 {
+            if i % 10 == 0 {
+                s.push(&frame(Track::Video, i * 21, i % 50 == 0), &mut out);
+            }
+            s.push(&frame(Track::Audio, i * 21, true), &mut out);
+        }
+        s.finish(&mut out);
+        let bytes: Vec<u8> = out
+            .iter()
+            .filter_map(|e| {
+                if let SegmentEvent::Data(d) = e {
+                    Some(d.clone())
+                } else {
+                    None
+                }
+            })
+            .flatten()
+            .collect();
+        let pcrs: Vec<i64> = bytes
+            .chunks(188)
+            .filter(|p| {
+                p[1] & 0x1F == 0x01
+                    && p[2] == 0x00
+                    && p[3] & 0x20 != 0
+                    && p[4] > 0
+                    && p[5] & 0x10 != 0
+            })
+            .map(|p| {
+                let base = (u64::from(p[6]) << 25)
+                    | (u64::from(p[7]) << 17)
+                    | (u64::from(p[8]) << 9)
+                    | (u64::from(p[9]) << 1)
+                    | u64::from(p[10] >> 7);
+                base as i64 / 90
+            })
+            .collect();
+        assert!(pcrs.len() > 10, "{pcrs:?}");
+        assert!(
+            pcrs.windows(2).all(|w| w[1] > w[0] && w[1] - w[0] <= 100),
+            "{pcrs:?}"
+        );
+    }
+}

@@ -24,7 +24,13 @@ pub struct TsMuxer {
     counters: [u8; 4],
     pes: Vec<u8>,
     version: u8,
+    /// Source ms of the last PCR written (PCRs never go backwards).
+    last_pcr_ms: Option<i64>,
 }
+
+/// Longest gap between PCRs, ms: ISO/IEC 13818-1 §2.7.2 allows 100; low-frame-rate video
+/// gets PCR-only packets in between, driven by the audio clock.
+pub const MAX_PCR_GAP_MS: i64 = 80;
 
 fn ticks(ms: i64) -> i64 {
     (ms + TIMESTAMP_OFFSET_MS)
@@ -51,6 +57,7 @@ impl TsMuxer {
             counters: [0; 4],
             pes: Vec::new(),
             version: 0,
+            last_pcr_ms: None,
         }
     }
 
@@ -174,7 +181,18 @@ impl TsMuxer {
         } else {
             Track::Audio
         };
-        let pcr = (frame.track == pcr_track).then(|| ticks(frame.dts_ms - PCR_DELAY_MS));
+        let pcr_ms = frame.dts_ms - PCR_DELAY_MS;
+        let forward = self.last_pcr_ms.is_none_or(|last| pcr_ms > last);
+        let due = self
+            .last_pcr_ms
+            .is_none_or(|last| pcr_ms - last > MAX_PCR_GAP_MS);
+        if frame.track != pcr_track && forward && due && self.tracks.video.is_some() {
+            self.pcr_only_packet(pcr_ms, out);
+        }
+        let pcr = (frame.track == pcr_track && forward).then(|| ticks(pcr_ms));
+        if pcr.is_some() {
+            self.last_pcr_ms = Some(pcr_ms);
+        }
         self.packetize(
             pid,
             &pes,
@@ -184,6 +202,32 @@ impl TsMuxer {
             out,
         );
         self.pes = pes;
+    }
+
+    /// A packet on the video PID carrying only a PCR (adaptation field, no payload: the
+    /// continuity counter does not advance, §2.4.3.3).
+    fn pcr_only_packet(&mut self, pcr_ms: i64, out: &mut Vec<u8>) {
+        let cc = self.counters.get(2).map_or(0, |c| (c + 15) & 0x0F);
+        let base = ticks(pcr_ms) as u64;
+        let start = out.len();
+        out.extend_from_slice(&[
+            0x47,
+            (VIDEO_PID >> 8) as u8,
+            VIDEO_PID as u8,
+            0x20 | cc,
+            183,
+            0x10,
+        ]);
+        out.extend_from_slice(&[
+            (base >> 25) as u8,
+            (base >> 17) as u8,
+            (base >> 9) as u8,
+            (base >> 1) as u8,
+            ((base & 1) as u8) << 7 | 0x7E,
+            0,
+        ]);
+        out.resize(start + PACKET_BYTES, 0xFF);
+        self.last_pcr_ms = Some(pcr_ms);
     }
 
     fn packetize(
