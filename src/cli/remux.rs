@@ -63,6 +63,9 @@ pub(super) struct RemuxArgs {
     /// Output file (HLS: the playlist); default: the input's name with the format's extension.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// MP4: keep the files fragmented (skip the moov-first rewrite at close).
+    #[arg(long)]
+    fragmented: bool,
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {
@@ -376,7 +379,7 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
     }
     let segmenter: Box<dyn Segmenter> = match args.to {
         Output::Aac => Box::new(AacSegmenter::new(target_ms)),
-        Output::Mp4 => Box::new(Mp4Segmenter::new(target_ms)),
+        Output::Mp4 => Box::new(Mp4Segmenter::new(target_ms).keep_fragmented(args.fragmented)),
         _ => Box::new(TsSegmenter::new(target_ms)),
     };
     Ok(Box::new(SegmentSink {

@@ -32,6 +32,7 @@ pub struct Mp4Segmenter {
     restart: bool,
     dropped: u64,
     errors: Vec<String>,
+    keep_fragmented: bool,
 }
 
 impl Mp4Segmenter {
@@ -41,6 +42,12 @@ impl Mp4Segmenter {
             target_ms,
             ..Self::default()
         }
+    }
+
+    /// Leaves closed files fragmented (no progressive rewrite).
+    pub fn keep_fragmented(mut self, keep: bool) -> Self {
+        self.keep_fragmented = keep;
+        self
     }
 
     /// Box errors met (a configuration mp4-atom could not encode).
@@ -80,7 +87,13 @@ impl Mp4Segmenter {
             return;
         };
         let mut bytes = open.info.bytes;
-        match progressive(&open.tracks, open.fragmenter.chunks()) {
+        let rewrite = if self.keep_fragmented {
+            None
+        } else {
+            Some(progressive(&open.tracks, open.fragmenter.chunks()))
+        };
+        match rewrite.unwrap_or(Ok((Vec::new(), Vec::new()))) {
+            Ok((head, _)) if head.is_empty() => {}
             Ok((head, ranges)) => {
                 bytes = head.len() as u64 + ranges.iter().map(|r| r.1).sum::<u64>();
                 out.push(SegmentEvent::Rewrite { head, ranges });
