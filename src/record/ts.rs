@@ -375,27 +375,15 @@ mod tests {
             .collect();
         assert_eq!(starts, [(0, 2000), (2000, 4000)]);
     }
-}
-
-#[cfg(test)]
-mod pcr_tests {
-    use super::*;
-    use crate::formats::codec::aac::parse_audio_specific_config;
-    use crate::formats::codec::avc::parse_avc_config;
-    use crate::record::Segmenter;
 
     /// PCRs on the video PID (0x100) of a 5 fps stream with audio, in source ms.
     #[test]
     fn low_frame_rate_video_still_gets_a_pcr_every_100_ms() {
-        let sps = [0x67, 0x42, 0xC0, 0x0D, 0xD9, 0x01, 0x41, 0x9F, 0x9E, 0x10];
-        let mut record = vec![1, 0x42, 0xC0, 0x0D, 0xFF, 0xE1, 0, sps.len() as u8];
-        record.extend_from_slice(&sps);
-        record.extend_from_slice(&[1, 0, 2, 0x68, 0xCE]);
         let mut s = TsSegmenter::new(None);
         let mut out = Vec::new();
         s.push(
             &FrameEvent::VideoConfig {
-                config: VideoConfig::Avc(parse_avc_config(&record).unwrap()),
+                config: avc(),
                 changed: false,
             },
             &mut out,
