@@ -10,12 +10,14 @@
 //! record (frames -> segment/file events)            |
 //!    pure: stream time comes with the frames        |
 //!    ^                                              |
-//! server (tokio, axum, sqlx)    cli (native)    wasm (bindings only, wasm32)
+//! storage (object_store + scratch files)           |
+//!    ^                                              |
+//! server (tokio, axum, sqlx, rml_rtmp)    cli (native)    wasm (bindings only, wasm32)
 //! ```
 //!
 //! The pure layers never touch sockets, files, clocks or tokio: time is an argument.
-//! `server`, `cli` and `wasm` are shells over them; ingest (RTMP) will slot in beside
-//! `formats` under the same rule.
+//! `server`, `cli` and `wasm` are shells over them. RTMP ingest uses `rml_rtmp`'s
+//! sans-IO sessions; the server only moves their bytes.
 
 #![deny(missing_docs)]
 
@@ -28,6 +30,9 @@ pub mod fuzzing;
 
 #[cfg(feature = "server")]
 pub mod cli;
+
+#[cfg(feature = "server")]
+pub mod storage;
 
 #[cfg(feature = "server")]
 pub mod server;

@@ -127,7 +127,8 @@ impl FlvSink {
                     if let Some((path, mut file)) = self.file.take() {
                         file.flush().map_err(io_err(&path))?;
                         drop(file);
-                        rewrite_head(&path, &head, replace)?;
+                        crate::storage::scratch::rewrite_head(&path, &head, replace)
+                            .map_err(io_err(&path))?;
                         let reopened = std::fs::OpenOptions::new()
                             .append(true)
                             .open(&path)
@@ -152,52 +153,6 @@ impl FlvSink {
         }
         Ok(())
     }
-}
-
-/// Rebuilds `path` as `head` followed by the byte `ranges` of its current content.
-fn rewrite(path: &Path, head: &[u8], ranges: &[(u64, u64)]) -> Result<(), CliError> {
-    use std::io::{Seek, SeekFrom};
-    let temp = path.with_extension("rewrite.tmp");
-    let mut source = File::open(path).map_err(io_err(path))?;
-    let mut target = BufWriter::with_capacity(
-        WRITE_BUFFER_BYTES,
-        File::create(&temp).map_err(io_err(&temp))?,
-    );
-    target.write_all(head).map_err(io_err(&temp))?;
-    for (offset, len) in ranges {
-        source
-            .seek(SeekFrom::Start(*offset))
-            .map_err(io_err(path))?;
-        let copied =
-            std::io::copy(&mut (&mut source).take(*len), &mut target).map_err(io_err(&temp))?;
-        if copied != *len {
-            return Err(CliError::Usage(format!(
-                "{}: {} bytes missing while rewriting",
-                path.display(),
-                len - copied
-            )));
-        }
-    }
-    target.flush().map_err(io_err(&temp))?;
-    std::fs::rename(&temp, path).map_err(io_err(path))
-}
-
-/// Replaces the first `replace` bytes of `path` by `head`, copying the rest behind it.
-fn rewrite_head(path: &Path, head: &[u8], replace: u64) -> Result<(), CliError> {
-    use std::io::{Seek, SeekFrom};
-    let temp = path.with_extension("flv.tmp");
-    let mut source = File::open(path).map_err(io_err(path))?;
-    source
-        .seek(SeekFrom::Start(replace))
-        .map_err(io_err(path))?;
-    let mut target = BufWriter::with_capacity(
-        WRITE_BUFFER_BYTES,
-        File::create(&temp).map_err(io_err(&temp))?,
-    );
-    target.write_all(head).map_err(io_err(&temp))?;
-    std::io::copy(&mut source, &mut target).map_err(io_err(&temp))?;
-    target.flush().map_err(io_err(&temp))?;
-    std::fs::rename(&temp, path).map_err(io_err(path))
 }
 
 impl Sink for FlvSink {
@@ -253,7 +208,8 @@ impl SegmentSink {
                     if let Some((path, mut file)) = self.file.take() {
                         file.flush().map_err(io_err(&path))?;
                         drop(file);
-                        rewrite(&path, &head, &ranges)?;
+                        crate::storage::scratch::rebuild(&path, &head, &ranges)
+                            .map_err(io_err(&path))?;
                         let reopened = std::fs::OpenOptions::new()
                             .append(true)
                             .open(&path)

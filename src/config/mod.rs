@@ -9,12 +9,14 @@
 //! ([`problem::Problem`]), operations fail with [`problem::ConfigError`].
 
 pub mod callback;
+pub mod callback_event;
 pub mod json;
 pub mod modify;
 pub mod naming;
 pub mod plan;
 pub mod problem;
 pub mod push_auth;
+pub mod push_url;
 pub mod rule;
 pub mod store;
 pub mod task;

@@ -9,12 +9,13 @@
 pub mod aac;
 pub mod flv;
 pub mod mp4;
+pub mod session;
 pub mod ts;
 
 use crate::formats::flv::frames::FrameEvent;
 
 /// Frame events in, [`SegmentEvent`]s out: what every file-per-interval recorder does.
-pub trait Segmenter {
+pub trait Segmenter: std::fmt::Debug {
     /// Feeds one reader event.
     fn push(&mut self, event: &FrameEvent, out: &mut Vec<SegmentEvent>);
     /// Closes the open file at end of input.

@@ -25,6 +25,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/", get(api).post(api))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
+        .route("/vod/{*path}", get(super::vod::serve_file))
         .with_state(app)
 }
 

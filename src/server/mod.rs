@@ -9,10 +9,17 @@ mod actions;
 pub mod auth;
 pub mod db;
 mod http;
+pub mod ingest;
+pub mod live;
 mod metrics;
+pub mod notify;
+pub mod recorder;
 pub mod recordings;
+mod recovery;
+pub mod retention;
 pub mod settings;
 pub mod state;
+pub mod vod;
 pub mod wire;
 
 use std::sync::atomic::AtomicU64;
@@ -47,47 +54,84 @@ pub enum ServerError {
 pub async fn prepare(settings: Settings) -> Result<Arc<AppState>, ServerError> {
     let db = db::open(&settings.data_dir).await?;
     let control = db::load(&db).await?;
+    let storage = crate::storage::Storage::local(&settings.data_dir)
+        .map_err(|e| ServerError::Config(format!("storage: {e}")))?;
+    let notifier = notify::Notifier::new(db.clone(), settings.file.callbacks.clone());
     Ok(Arc::new(AppState {
         settings,
         db,
         control: Arc::new(Mutex::new(control)),
         metrics: metrics::Metrics::default(),
         task_counter: AtomicU64::new(0),
+        storage,
+        notifier,
+        live: Arc::new(live::Live::default()),
     }))
 }
 
-/// Serves until SIGINT or SIGTERM, then finishes in-flight requests and returns.
+/// Serves the API and RTMP ingest until SIGINT or SIGTERM, then ends every push (their
+/// files are finalised, indexed and announced), finalises parked HLS recordings, and
+/// returns.
 pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     let http = settings.http;
+    let rtmp = settings.rtmp;
     let data_dir = settings.data_dir.clone();
     let credentials = settings.file.credentials.len();
     let app = prepare(settings).await?;
-    let listener = tokio::net::TcpListener::bind(http)
-        .await
-        .map_err(|source| ServerError::Io {
-            context: format!("listening on {http}"),
-            source,
-        })?;
+    let bind = |addr: std::net::SocketAddr, what: &'static str| async move {
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Io {
+                context: format!("listening for {what} on {addr}"),
+                source,
+            })
+    };
+    let listener = bind(http, "HTTP").await?;
+    let rtmp_listener = bind(rtmp, "RTMP").await?;
     let local = listener.local_addr().map_err(|source| ServerError::Io {
         context: "reading the listening address".into(),
         source,
     })?;
-    tracing::info!(%local, data = %data_dir.display(), credentials, "liverec API listening");
+    let rtmp_local = rtmp_listener
+        .local_addr()
+        .map_err(|source| ServerError::Io {
+            context: "reading the RTMP address".into(),
+            source,
+        })?;
+    tracing::info!(%local, rtmp = %rtmp_local, data = %data_dir.display(), credentials, "liverec listening");
     if credentials == 0 {
         tracing::warn!(
             "no API credentials configured: unsigned requests are accepted from loopback only"
         );
     }
-    axum::serve(
+    recovery::recover(&app).await;
+    tokio::spawn(app.notifier.clone().run());
+    tokio::spawn(retention::sweep_forever(Arc::clone(&app)));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let ingest = tokio::spawn(ingest::serve_rtmp(
+        Arc::clone(&app),
+        rtmp_listener,
+        stop_rx.clone(),
+    ));
+    let mut http_stop = stop_rx;
+    let served = axum::serve(
         listener,
-        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router(Arc::clone(&app)).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|source| ServerError::Io {
+    .with_graceful_shutdown(async move {
+        let _ = http_stop.changed().await;
+    });
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    let (served, ()) = tokio::join!(served, signal);
+    served.map_err(|source| ServerError::Io {
         context: "serving HTTP".into(),
         source,
     })?;
+    let _ = ingest.await;
+    app.live.finish_all_parked(&app).await;
     tracing::info!("liverec stopped");
     Ok(())
 }

@@ -8,10 +8,15 @@
 //! secret_key = "..."
 //! [limits]
 //! max_body_bytes = 1048576
+//! public_url = "http://127.0.0.1:8080"  # base of recording URLs (default: http://HTTP-ADDR)
 //! [callbacks]
 //! timeout_seconds = 20
 //! retry_interval_seconds = 60
 //! max_retries = 12
+//! [retention]
+//! sweep_interval_seconds = 60
+//! [testing]                              # test-only: every RecordInterval becomes this
+//! record_interval_seconds = 2            # (the reference's minimum is 60 s)
 //! ```
 //!
 //! `LIVEREC_SECRET_ID` / `LIVEREC_SECRET_KEY` add one more credential. With none at all,
@@ -75,6 +80,33 @@ impl Default for CallbackSettings {
     }
 }
 
+/// Retention sweeper.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct RetentionSettings {
+    /// Seconds between sweeps.
+    pub sweep_interval_seconds: u64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            sweep_interval_seconds: 60,
+        }
+    }
+}
+
+/// Test-only overrides (documented in the README).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TestingSettings {
+    /// Replaces every RecordInterval (seconds), below the reference's 60 s minimum.
+    pub record_interval_seconds: Option<u64>,
+}
+
+/// Push domain when the push URL's host is an address and none is configured.
+pub const FALLBACK_DOMAIN: &str = "localhost";
+
 /// The file's contents.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -87,6 +119,12 @@ pub struct FileSettings {
     pub limits: Limits,
     /// Callback delivery.
     pub callbacks: CallbackSettings,
+    /// Base URL of recording links (`…/vod/PATH`); default `http://HTTP-ADDR`.
+    pub public_url: Option<String>,
+    /// Retention sweeper.
+    pub retention: RetentionSettings,
+    /// Test-only overrides.
+    pub testing: TestingSettings,
 }
 
 /// Everything the server runs with.
@@ -103,6 +141,24 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The push domain for address pushes without `domain=`.
+    pub fn default_domain(&self) -> String {
+        self.file
+            .default_domain
+            .clone()
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| FALLBACK_DOMAIN.to_owned())
+            .to_ascii_lowercase()
+    }
+
+    /// Base of recording URLs, without a trailing `/`.
+    pub fn public_url(&self) -> String {
+        match &self.file.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.http),
+        }
+    }
+
     /// Builds settings from flags, the optional file and the environment.
     pub fn load(
         data_dir: PathBuf,

@@ -13,11 +13,14 @@ use std::sync::Arc;
 use sqlx::SqlitePool;
 use tokio::sync::Mutex;
 
+use super::live::Live;
 use super::metrics::Metrics;
+use super::notify::Notifier;
 use super::settings::Settings;
 use crate::config::callback::CallbackStore;
 use crate::config::push_auth::PushAuthKey;
 use crate::config::store::ConfigStore;
+use crate::storage::Storage;
 
 /// The configuration the API manages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,9 +61,20 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Task ids issued by this process (mixed into new ids).
     pub task_counter: AtomicU64,
+    /// Recordings storage.
+    pub storage: Storage,
+    /// Callback outbox.
+    pub notifier: Notifier,
+    /// Live pushes and parked HLS recordings.
+    pub live: Arc<Live>,
 }
 
 impl AppState {
+    /// Base of recording URLs.
+    pub fn public_url(&self) -> String {
+        self.settings.public_url()
+    }
+
     /// A fresh, unique, opaque task id.
     pub fn new_task_id(&self) -> String {
         let n = self.task_counter.fetch_add(1, Ordering::Relaxed);

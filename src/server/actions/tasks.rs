@@ -19,6 +19,7 @@ pub async fn create(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         Ok((json!({"TaskId": id}), vec![Change::PutTask(task)]))
     })
     .await
+    .inspect(|_| ctx.app.live.replan_all())
 }
 
 pub async fn stop(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
@@ -33,6 +34,7 @@ pub async fn stop(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         Ok((json!({}), vec![Change::PutTask(task)]))
     })
     .await
+    .inspect(|_| ctx.app.live.replan_all())
 }
 
 pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
@@ -45,6 +47,7 @@ pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         Ok((json!({}), vec![Change::DeleteTask(id.clone())]))
     })
     .await
+    .inspect(|_| ctx.app.live.replan_all())
 }
 
 pub async fn describe(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {

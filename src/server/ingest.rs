@@ -1,0 +1,692 @@
+//! RTMP ingest: one task per connection moving bytes between the socket, `rml_rtmp`'s
+//! sans-IO handshake and server session, and the push's [`PushSession`].
+//!
+//! `rml_rtmp` does not expose the `connect` command's `tcUrl`, which names the push
+//! domain; until `connect` arrives the same bytes also go through its chunk
+//! deserializer (a few hundred bytes per connection) to read it.
+//!
+//! Publish: the domain comes from the tcUrl ([`push_domain`]); push authentication is
+//! checked when the domain has an enabled key (a bad or expired `txSecret` is rejected
+//! with `NetStream.Publish.Unauthorized`, logged); a second publisher on a live stream
+//! key is rejected with `NetStream.Publish.BadName`; then the recording plan is resolved
+//! once (rule + active tasks) and the push's outputs are fixed — except tasks, which are
+//! re-planned when the task configuration changes or a scheduled task's start arrives.
+//!
+//! Limits (a connection breaking one is dropped; nothing else is affected):
+//! [`HANDSHAKE_TIMEOUT`], [`IDLE_TIMEOUT`], [`MAX_CHUNK_SIZE`], [`MAX_PENDING_BYTES`]
+//! (bytes received without completing a message), [`MAX_PUBLISHES_PER_CONNECTION`].
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rml_rtmp::chunk_io::ChunkDeserializer;
+use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
+use rml_rtmp::messages::RtmpMessage;
+use rml_rtmp::rml_amf0::Amf0Value;
+use rml_rtmp::sessions::{
+    ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+
+use super::live::Control;
+use super::notify::now_ms;
+use super::recorder::{finish_parked, PushStream, Recorder};
+use super::state::AppState;
+use crate::config::callback_event::{push_event, PushEvent, StreamRef};
+use crate::config::plan::{plan_recording, OutputPlan, RecordingPlan};
+use crate::config::push_auth::{verify_push, PushCredentials};
+use crate::config::push_url::{push_domain, query_param, split_stream_key, MAX_STREAM_KEY_BYTES};
+use crate::config::rule::StreamKey;
+use crate::config::template::Format;
+use crate::formats::flv::demux::{FlvTag, TagKind};
+use crate::record::session::{Action, OutputSpec, PushSession};
+
+/// The handshake must complete within this.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection that sends nothing for this long is dropped.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest chunk size a client may announce.
+pub const MAX_CHUNK_SIZE: u32 = 1024 * 1024;
+/// Most bytes received without a complete message (bounds a message's size).
+pub const MAX_PENDING_BYTES: usize = 16 * 1024 * 1024;
+/// Publishes per connection.
+pub const MAX_PUBLISHES_PER_CONNECTION: usize = 1;
+/// Socket read size.
+pub const READ_BYTES: usize = 64 * 1024;
+
+/// Why a connection ended early.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Socket failure.
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+    /// Handshake failure.
+    #[error("handshake: {0}")]
+    Handshake(String),
+    /// RTMP protocol failure.
+    #[error("protocol: {0}")]
+    Protocol(String),
+    /// A limit was exceeded.
+    #[error("limit: {0}")]
+    Limit(String),
+    /// Timed out.
+    #[error("timeout: {0}")]
+    Timeout(&'static str),
+}
+
+/// Accepts RTMP connections until `shutdown` turns true.
+pub async fn serve_rtmp(
+    app: Arc<AppState>,
+    listener: TcpListener,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut stop = shutdown.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, peer)) => {
+                    let app = Arc::clone(&app);
+                    let shutdown = shutdown.clone();
+                    tasks.spawn(async move {
+                        let _ = socket.set_nodelay(true);
+                        if let Err(e) = connection(app, socket, peer, shutdown).await {
+                            tracing::info!(%peer, error = %e, "RTMP connection closed");
+                        }
+                    });
+                }
+                Err(e) => tracing::warn!(error = %e, "RTMP accept"),
+            },
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            _ = stop.changed() => break,
+        }
+    }
+    // Let every connection finalise its recordings.
+    while tasks.join_next().await.is_some() {}
+}
+
+async fn read_some(
+    socket: &mut TcpStream,
+    buf: &mut [u8],
+    limit: Duration,
+    what: &'static str,
+) -> Result<usize, IngestError> {
+    match tokio::time::timeout(limit, socket.read(buf)).await {
+        Ok(Ok(n)) => Ok(n),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(IngestError::Timeout(what)),
+    }
+}
+
+async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>, IngestError> {
+    let mut hs = Handshake::new(PeerType::Server);
+    let mut buf = vec![0u8; 4096];
+    let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let n = read_some(socket, &mut buf, left, "handshake").await?;
+        if n == 0 {
+            return Err(IngestError::Handshake("closed during the handshake".into()));
+        }
+        let input = buf.get(..n).unwrap_or_default();
+        match hs
+            .process_bytes(input)
+            .map_err(|e| IngestError::Handshake(format!("{e:?}")))?
+        {
+            HandshakeProcessResult::InProgress { response_bytes } => {
+                socket.write_all(&response_bytes).await?;
+            }
+            HandshakeProcessResult::Completed {
+                response_bytes,
+                remaining_bytes,
+            } => {
+                socket.write_all(&response_bytes).await?;
+                return Ok(remaining_bytes);
+            }
+        }
+    }
+}
+
+struct Push {
+    stream: PushStream,
+    registration: u64,
+    session: PushSession,
+    recorder: Recorder,
+    started_ms: i64,
+    sequence: String,
+    tasks: HashSet<String>,
+    next_replan_ms: Option<i64>,
+}
+
+struct Conn {
+    app: Arc<AppState>,
+    peer: SocketAddr,
+    local: SocketAddr,
+    rtmp: ServerSession,
+    tc_url: Option<String>,
+    shadow: Option<ChunkDeserializer>,
+    publishes: usize,
+    push: Option<Push>,
+    control_tx: mpsc::UnboundedSender<Control>,
+    out: Vec<u8>,
+    pending_bytes: usize,
+}
+
+async fn connection(
+    app: Arc<AppState>,
+    mut socket: TcpStream,
+    peer: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), IngestError> {
+    let remaining = handshake(&mut socket).await?;
+    let (rtmp, first) = ServerSession::new(ServerSessionConfig::new())
+        .map_err(|e| IngestError::Protocol(format!("{e:?}")))?;
+    let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+    let local = socket.local_addr()?;
+    let mut conn = Conn {
+        app,
+        peer,
+        local,
+        rtmp,
+        tc_url: None,
+        shadow: Some(ChunkDeserializer::new()),
+        publishes: 0,
+        push: None,
+        control_tx,
+        out: Vec::new(),
+        pending_bytes: 0,
+    };
+    let result = async {
+        conn.results(first).await?;
+        conn.input(&remaining).await?;
+        socket.write_all(&std::mem::take(&mut conn.out)).await?;
+        let mut buf = vec![0u8; READ_BYTES];
+        loop {
+            let replan_in = conn.replan_delay();
+            tokio::select! {
+                read = read_some(&mut socket, &mut buf, IDLE_TIMEOUT, "idle connection") => {
+                    let n = read?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    conn.input(buf.get(..n).unwrap_or_default()).await?;
+                    if !conn.out.is_empty() {
+                        socket.write_all(&std::mem::take(&mut conn.out)).await?;
+                    }
+                }
+                Some(Control::Replan) = control_rx.recv() => conn.replan().await,
+                () = tokio::time::sleep(replan_in) => conn.replan().await,
+                _ = shutdown.changed() => return Ok(()),
+            }
+        }
+    }
+    .await;
+    conn.end_push("connection closed").await;
+    result
+}
+
+impl Conn {
+    async fn input(&mut self, bytes: &[u8]) -> Result<(), IngestError> {
+        self.pending_bytes += bytes.len();
+        if self.pending_bytes > MAX_PENDING_BYTES {
+            return Err(IngestError::Limit(format!(
+                "{} bytes without a complete message",
+                self.pending_bytes
+            )));
+        }
+        if let Some(shadow) = self.shadow.as_mut() {
+            self.tc_url = self.tc_url.take().or_else(|| connect_tc_url(shadow, bytes));
+            if self.tc_url.is_some() {
+                self.shadow = None;
+            }
+        }
+        let results = self
+            .rtmp
+            .handle_input(bytes)
+            .map_err(|e| IngestError::Protocol(format!("{e:?}")))?;
+        self.results(results).await
+    }
+
+    async fn results(&mut self, results: Vec<ServerSessionResult>) -> Result<(), IngestError> {
+        let mut queue = std::collections::VecDeque::from(results);
+        while let Some(result) = queue.pop_front() {
+            match result {
+                ServerSessionResult::OutboundResponse(packet) => {
+                    self.out.extend_from_slice(&packet.bytes)
+                }
+                ServerSessionResult::RaisedEvent(event) => {
+                    self.pending_bytes = 0;
+                    queue.extend(self.event(event).await?);
+                }
+                ServerSessionResult::UnhandleableMessageReceived(_) => self.pending_bytes = 0,
+            }
+        }
+        Ok(())
+    }
+
+    async fn event(
+        &mut self,
+        event: ServerSessionEvent,
+    ) -> Result<Vec<ServerSessionResult>, IngestError> {
+        let protocol =
+            |e: rml_rtmp::sessions::ServerSessionError| IngestError::Protocol(format!("{e:?}"));
+        match event {
+            ServerSessionEvent::ClientChunkSizeChanged { new_chunk_size }
+                if new_chunk_size > MAX_CHUNK_SIZE =>
+            {
+                Err(IngestError::Limit(format!(
+                    "chunk size {new_chunk_size} > {MAX_CHUNK_SIZE}"
+                )))
+            }
+            ServerSessionEvent::ConnectionRequested { request_id, .. } => {
+                self.rtmp.accept_request(request_id).map_err(protocol)
+            }
+            ServerSessionEvent::PublishStreamRequested {
+                request_id,
+                app_name,
+                stream_key,
+                ..
+            } => self.publish(request_id, &app_name, &stream_key).await,
+            ServerSessionEvent::PublishStreamFinished { .. } => {
+                self.end_push("unpublished").await;
+                Ok(Vec::new())
+            }
+            ServerSessionEvent::VideoDataReceived {
+                data, timestamp, ..
+            } => {
+                self.media(TagKind::Video, timestamp.value, &data).await;
+                Ok(Vec::new())
+            }
+            ServerSessionEvent::AudioDataReceived {
+                data, timestamp, ..
+            } => {
+                self.media(TagKind::Audio, timestamp.value, &data).await;
+                Ok(Vec::new())
+            }
+            ServerSessionEvent::PlayStreamRequested { request_id, .. } => self
+                .rtmp
+                .reject_request(
+                    request_id,
+                    "NetStream.Play.Failed",
+                    "liverec records; it does not play",
+                )
+                .map_err(protocol),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    async fn reject(
+        &mut self,
+        request_id: u32,
+        code: &str,
+        why: &str,
+    ) -> Result<Vec<ServerSessionResult>, IngestError> {
+        tracing::warn!(peer = %self.peer, code, why, "publish rejected");
+        self.rtmp
+            .reject_request(request_id, code, why)
+            .map_err(|e| IngestError::Protocol(format!("{e:?}")))
+    }
+
+    async fn publish(
+        &mut self,
+        request_id: u32,
+        app_name: &str,
+        stream_key: &str,
+    ) -> Result<Vec<ServerSessionResult>, IngestError> {
+        if self.publishes >= MAX_PUBLISHES_PER_CONNECTION || self.push.is_some() {
+            return self
+                .reject(
+                    request_id,
+                    "NetStream.Publish.BadName",
+                    "one publish per connection",
+                )
+                .await;
+        }
+        if stream_key.len() > MAX_STREAM_KEY_BYTES {
+            return self
+                .reject(
+                    request_id,
+                    "NetStream.Publish.BadName",
+                    "stream key too long",
+                )
+                .await;
+        }
+        self.publishes += 1;
+        let (name, query) = split_stream_key(stream_key);
+        let default_domain = self.app.settings.default_domain();
+        let tc_url = self.tc_url.clone().unwrap_or_default();
+        let Some(domain) = push_domain(&tc_url, query, &default_domain) else {
+            return self
+                .reject(
+                    request_id,
+                    "NetStream.Publish.BadName",
+                    "no valid push domain in the URL",
+                )
+                .await;
+        };
+        if name.is_empty()
+            || !crate::config::rule::is_valid_path_name(name)
+            || !crate::config::rule::is_valid_path_name(app_name)
+        {
+            return self
+                .reject(
+                    request_id,
+                    "NetStream.Publish.BadName",
+                    "invalid AppName or StreamName",
+                )
+                .await;
+        }
+        let stream = PushStream {
+            domain,
+            app: app_name.to_owned(),
+            stream: name.to_owned(),
+            stream_param: query.to_owned(),
+        };
+        let now = now_ms();
+        let (plan, auth) = {
+            let control = self.app.control.lock().await;
+            let auth = control
+                .push_auth
+                .get(&stream.domain)
+                .filter(|k| k.enable == 1)
+                .map(|key| {
+                    let keys = key.keys();
+                    verify_push(
+                        &PushCredentials {
+                            keys: &keys,
+                            auth_delta_s: key.auth_delta,
+                            stream_name: name,
+                            tx_secret: &query_param(query, "txSecret").unwrap_or_default(),
+                            tx_time: &query_param(query, "txTime").unwrap_or_default(),
+                        },
+                        now / 1000,
+                    )
+                });
+            let key = StreamKey::new(&stream.domain, &stream.app, &stream.stream);
+            (plan_recording(&control.config, &key, now / 1000), auth)
+        };
+        if let Some(Err(e)) = auth {
+            return self
+                .reject(request_id, "NetStream.Publish.Unauthorized", &e.to_string())
+                .await;
+        }
+        let Some(registration) = self.app.live.register(&stream, self.control_tx.clone()) else {
+            return self
+                .reject(
+                    request_id,
+                    "NetStream.Publish.BadName",
+                    "the stream is already being pushed",
+                )
+                .await;
+        };
+        let results = self
+            .rtmp
+            .accept_request(request_id)
+            .map_err(|e| IngestError::Protocol(format!("{e:?}")))?;
+        self.start_push(stream, registration, plan, now).await;
+        Ok(results)
+    }
+
+    async fn start_push(
+        &mut self,
+        stream: PushStream,
+        registration: u64,
+        plan: RecordingPlan,
+        now: i64,
+    ) {
+        let override_s = self.app.settings.file.testing.record_interval_seconds;
+        let mut specs = Vec::new();
+        if let Some(rule) = &plan.rule {
+            for output in &rule.outputs {
+                specs.push(spec_of(output, "", rule.rule.template_id, None, override_s));
+            }
+        }
+        let mut tasks = HashSet::new();
+        for task in &plan.tasks {
+            tasks.insert(task.task.task_id.clone());
+            for output in &task.outputs {
+                specs.push(spec_of(
+                    output,
+                    &task.task.task_id,
+                    task.task.template_id,
+                    Some(task.end_time * 1000),
+                    override_s,
+                ));
+            }
+        }
+        // Auto-splice: continue the parked HLS recordings this push's plan still asks for.
+        let mut resumed = Vec::new();
+        for parked in self.app.live.take_parked(&stream) {
+            let same = specs.iter().position(|s| {
+                s.format == Format::Hls
+                    && s.task_id == parked.spec.task_id
+                    && s.template_id == parked.spec.template_id
+            });
+            match same {
+                Some(i) => {
+                    specs.remove(i);
+                    resumed.push(parked);
+                }
+                None => finish_parked(&self.app, &stream, &parked).await,
+            }
+        }
+        tracing::info!(peer = %self.peer, stream = %stream.key(), outputs = specs.len() + resumed.len(),
+            spliced = resumed.len(), "push started");
+        let session = PushSession::new(&stream.stream, specs, resumed);
+        let sequence = uuid::Uuid::new_v4().simple().to_string();
+        let next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
+        self.push = Some(Push {
+            recorder: Recorder::new(Arc::clone(&self.app), stream.clone()),
+            stream,
+            registration,
+            session,
+            started_ms: now,
+            sequence,
+            tasks,
+            next_replan_ms,
+        });
+        self.push_callback(None).await;
+    }
+
+    async fn media(&mut self, kind: TagKind, timestamp_ms: u32, data: &[u8]) {
+        let Some(push) = self.push.as_mut() else {
+            return;
+        };
+        let tag = FlvTag {
+            offset: 0,
+            kind,
+            timestamp_ms,
+            data: data.to_vec(),
+        };
+        let mut actions = Vec::new();
+        push.session.push_tag(&tag, now_ms(), &mut actions);
+        apply(push, actions).await;
+    }
+
+    fn replan_delay(&self) -> Duration {
+        match self.push.as_ref().and_then(|p| p.next_replan_ms) {
+            Some(at) => Duration::from_millis((at - now_ms()).max(0) as u64),
+            None => Duration::from_secs(3600),
+        }
+    }
+
+    /// Re-plans tasks: starts outputs of tasks that became active, stops those that ended.
+    async fn replan(&mut self) {
+        let Some(push) = self.push.as_mut() else {
+            return;
+        };
+        let now = now_ms();
+        let plan = {
+            let control = self.app.control.lock().await;
+            let key = StreamKey::new(&push.stream.domain, &push.stream.app, &push.stream.stream);
+            plan_recording(&control.config, &key, now / 1000)
+        };
+        push.next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
+        let override_s = self.app.settings.file.testing.record_interval_seconds;
+        let mut actions = Vec::new();
+        let active: HashSet<String> = plan.tasks.iter().map(|t| t.task.task_id.clone()).collect();
+        for stopped in push.tasks.difference(&active) {
+            push.session.stop_task(stopped, &mut actions);
+        }
+        for task in &plan.tasks {
+            if push.tasks.contains(&task.task.task_id) {
+                continue;
+            }
+            tracing::info!(stream = %push.stream.key(), task = %task.task.task_id, "task starts recording");
+            for output in &task.outputs {
+                let spec = spec_of(
+                    output,
+                    &task.task.task_id,
+                    task.task.template_id,
+                    Some(task.end_time * 1000),
+                    override_s,
+                );
+                push.session.add_output(spec, now, &mut actions);
+            }
+        }
+        push.tasks = active.union(&push.tasks).cloned().collect();
+        apply(push, actions).await;
+    }
+
+    async fn end_push(&mut self, why: &str) {
+        let Some(mut push) = self.push.take() else {
+            return;
+        };
+        let mut actions = Vec::new();
+        let parked = push.session.finish(&mut actions);
+        apply(&mut push, actions).await;
+        push.recorder.abandon();
+        self.app.live.unregister(&push.stream, push.registration);
+        for hls in parked {
+            self.app
+                .live
+                .park(Arc::clone(&self.app), push.stream.clone(), hls);
+        }
+        tracing::info!(peer = %self.peer, stream = %push.stream.key(), why, files = push.recorder.committed, "push ended");
+        let (stream, sequence, started) =
+            (push.stream.clone(), push.sequence.clone(), push.started_ms);
+        let dims = push.session.media().dimensions.unwrap_or((0, 0));
+        self.push_event_for(&stream, &sequence, Some(now_ms() - started), dims)
+            .await;
+    }
+
+    async fn push_callback(&mut self, duration: Option<i64>) {
+        let Some(push) = self.push.as_ref() else {
+            return;
+        };
+        let (stream, sequence) = (push.stream.clone(), push.sequence.clone());
+        self.push_event_for(&stream, &sequence, duration, (0, 0))
+            .await;
+    }
+
+    async fn push_event_for(
+        &self,
+        stream: &PushStream,
+        sequence: &str,
+        duration: Option<i64>,
+        dims: (u32, u32),
+    ) {
+        let template = {
+            let control = self.app.control.lock().await;
+            control
+                .callbacks
+                .template_for(&stream.domain, &stream.app)
+                .cloned()
+        };
+        let Some(template) = template else {
+            return;
+        };
+        let url = if duration.is_some() {
+            &template.stream_end_notify_url
+        } else {
+            &template.stream_begin_notify_url
+        };
+        if url.is_empty() {
+            return;
+        }
+        let event_id = format!("push-{}-{sequence}", if duration.is_some() { 0 } else { 1 });
+        let body = push_event(&PushEvent {
+            event_id: &event_id,
+            stream: StreamRef {
+                domain: &stream.domain,
+                app: &stream.app,
+                stream: &stream.stream,
+                stream_param: &stream.stream_param,
+            },
+            event_time: now_ms() / 1000,
+            sequence,
+            node: &self.local.ip().to_string(),
+            user_ip: &self.peer.ip().to_string(),
+            push_duration_ms: duration,
+            errmsg: "ok",
+            dimensions: dims,
+        });
+        if let Err(e) = self
+            .app
+            .notifier
+            .enqueue(url, &template.callback_key, &body)
+            .await
+        {
+            tracing::warn!(error = %e, "queueing a push callback");
+        }
+    }
+}
+
+async fn apply(push: &mut Push, actions: Vec<Action>) {
+    if actions.is_empty() {
+        return;
+    }
+    push.recorder.apply(actions, &push.session).await;
+}
+
+fn spec_of(
+    output: &OutputPlan,
+    task_id: &str,
+    template_id: i64,
+    ends_at_ms: Option<i64>,
+    override_s: Option<u64>,
+) -> OutputSpec {
+    let interval = output
+        .record_interval_seconds
+        .map(|s| override_s.map_or(s, |o| o as i64) * 1000);
+    OutputSpec {
+        format: output.format,
+        interval_ms: interval,
+        vod_file_name: output.vod_file_name.clone(),
+        task_id: task_id.to_owned(),
+        template_id,
+        storage_time_s: output.storage_time_seconds,
+        flow_continue_s: output.flow_continue_seconds.unwrap_or(0),
+        ends_at_ms,
+        recording_id: uuid::Uuid::new_v4().simple().to_string(),
+    }
+}
+
+/// Reads the `connect` command's tcUrl from the first messages, if complete.
+fn connect_tc_url(shadow: &mut ChunkDeserializer, bytes: &[u8]) -> Option<String> {
+    let mut input = bytes;
+    loop {
+        let payload = shadow.get_next_message(input).ok()??;
+        input = &[];
+        match payload.to_rtmp_message().ok()? {
+            RtmpMessage::SetChunkSize { size } => {
+                shadow.set_max_chunk_size(size as usize).ok()?;
+            }
+            RtmpMessage::Amf0Command {
+                command_name,
+                command_object: Amf0Value::Object(properties),
+                ..
+            } if command_name == "connect" => {
+                return match properties.get("tcUrl") {
+                    Some(Amf0Value::Utf8String(url)) => Some(url.clone()),
+                    _ => Some(String::new()),
+                };
+            }
+            _ => {}
+        }
+    }
+}

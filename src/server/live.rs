@@ -1,0 +1,142 @@
+//! Who is pushing now, and which HLS recordings wait for their push to come back.
+//!
+//! - One publisher per stream key (`domain/app/stream`): a second `publish` on a live key
+//!   is rejected (`NetStream.Publish.BadName`), the first push keeps recording.
+//! - Control messages reach a live push's connection: the task configuration changed
+//!   (a real-time task created, a task stopped or deleted) — the connection re-plans its
+//!   tasks, which never changes what the rule records mid-push (reference §3.9).
+//! - Parked HLS recordings (auto-splice, reference §7): each has a deadline; a push of the
+//!   same stream before it takes it over, otherwise a timer finalises and announces it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::mpsc;
+
+use super::recorder::{finish_parked, PushStream};
+use super::state::AppState;
+use crate::record::session::ParkedHls;
+
+/// What a live push is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Tasks changed: re-plan them now.
+    Replan,
+}
+
+struct Entry {
+    id: u64,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+struct Parked {
+    id: u64,
+    stream: PushStream,
+    hls: ParkedHls,
+}
+
+/// See the module doc.
+#[derive(Default)]
+pub struct Live {
+    streams: Mutex<HashMap<String, Entry>>,
+    parked: Mutex<HashMap<String, Vec<Parked>>>,
+    next_id: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Live {
+    /// Registers a publisher; `None` when the key is already live.
+    pub fn register(
+        &self,
+        stream: &PushStream,
+        control: mpsc::UnboundedSender<Control>,
+    ) -> Option<u64> {
+        let mut streams = lock(&self.streams);
+        let key = stream.key();
+        if streams.contains_key(&key) {
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        streams.insert(key, Entry { id, control });
+        Some(id)
+    }
+
+    /// Removes a publisher (only the registration `id` made).
+    pub fn unregister(&self, stream: &PushStream, id: u64) {
+        let mut streams = lock(&self.streams);
+        if streams.get(&stream.key()).is_some_and(|e| e.id == id) {
+            streams.remove(&stream.key());
+        }
+    }
+
+    /// Live pushes.
+    pub fn count(&self) -> usize {
+        lock(&self.streams).len()
+    }
+
+    /// Tells every live push to re-plan its tasks (the task configuration changed).
+    pub fn replan_all(&self) {
+        for entry in lock(&self.streams).values() {
+            let _ = entry.control.send(Control::Replan);
+        }
+    }
+
+    /// Parks an HLS recording until `flow_continue_s` passes without a push.
+    pub fn park(self: &Arc<Self>, app: Arc<AppState>, stream: PushStream, hls: ParkedHls) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let wait_ms = hls.spec.flow_continue_s.max(0) * 1000;
+        let key = stream.key();
+        lock(&self.parked)
+            .entry(key.clone())
+            .or_default()
+            .push(Parked { id, stream, hls });
+        let live = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64)).await;
+            if let Some(parked) = live.take_one(&key, id) {
+                finish_parked(&app, &parked.stream, &parked.hls).await;
+            }
+        });
+    }
+
+    fn take_one(&self, key: &str, id: u64) -> Option<Parked> {
+        let mut parked = lock(&self.parked);
+        let list = parked.get_mut(key)?;
+        let at = list.iter().position(|p| p.id == id)?;
+        let found = list.remove(at);
+        if list.is_empty() {
+            parked.remove(key);
+        }
+        Some(found)
+    }
+
+    /// Takes the parked recordings of a stream (a push came back before their timeout).
+    pub fn take_parked(&self, stream: &PushStream) -> Vec<ParkedHls> {
+        lock(&self.parked)
+            .remove(&stream.key())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.hls)
+            .collect()
+    }
+
+    /// Finalises every parked recording now (shutdown).
+    pub async fn finish_all_parked(&self, app: &Arc<AppState>) {
+        let all: Vec<Parked> = lock(&self.parked)
+            .drain()
+            .flat_map(|(_, list)| list)
+            .collect();
+        for parked in all {
+            finish_parked(app, &parked.stream, &parked.hls).await;
+        }
+    }
+
+    /// Parked recordings (for metrics and tests).
+    pub fn parked_count(&self) -> usize {
+        lock(&self.parked).values().map(Vec::len).sum()
+    }
+}

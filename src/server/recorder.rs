@@ -1,0 +1,346 @@
+//! Carries out a push session's [`Action`]s: scratch-file writes, commits to storage,
+//! recordings-index rows and record callbacks (event 100).
+//!
+//! A storage error on one output (disk full, permissions) stops that output only: it is
+//! logged, its scratch file removed, and the push and the other outputs carry on.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::notify::now_ms;
+use super::recordings::{self, Recording};
+use super::state::AppState;
+use crate::config::callback_event::{record_file_event, RecordFile, StreamRef};
+use crate::config::naming::sanitize_stream_id;
+use crate::config::template::Format;
+use crate::record::session::{
+    extension, live_playlist_name, segment_name, Action, DoneFile, FileRef, OutputSpec, ParkedHls,
+    PushSession,
+};
+use crate::storage::scratch::{ScratchFile, SERVER_WRITE_BUFFER_BYTES};
+
+/// The stream being recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushStream {
+    /// Push domain (lower case).
+    pub domain: String,
+    /// AppName.
+    pub app: String,
+    /// StreamName.
+    pub stream: String,
+    /// The push URL's query string.
+    pub stream_param: String,
+}
+
+impl PushStream {
+    /// Storage directory: `domain/app/stream` (the stream name made path-safe).
+    pub fn dir(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.domain,
+            sanitize_stream_id(&self.app),
+            sanitize_stream_id(&self.stream)
+        )
+    }
+
+    /// Registry key: one publisher per key.
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}", self.domain, self.app, self.stream)
+    }
+
+    fn as_ref(&self) -> StreamRef<'_> {
+        StreamRef {
+            domain: &self.domain,
+            app: &self.app,
+            stream: &self.stream,
+            stream_param: &self.stream_param,
+        }
+    }
+}
+
+struct OpenFile {
+    file_id: String,
+    scratch_name: String,
+    file: ScratchFile,
+}
+
+/// The data plane's side of one push.
+pub struct Recorder {
+    app: Arc<AppState>,
+    stream: PushStream,
+    open: HashMap<FileRef, OpenFile>,
+    failed: HashSet<usize>,
+    /// Files committed, by format (for logs and tests).
+    pub committed: u64,
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Flv => "flv",
+        Format::Hls => "hls",
+        Format::Mp4 => "mp4",
+        Format::Aac => "aac",
+    }
+}
+
+impl Recorder {
+    /// A recorder for `stream`.
+    pub fn new(app: Arc<AppState>, stream: PushStream) -> Self {
+        Self {
+            app,
+            stream,
+            open: HashMap::new(),
+            failed: HashSet::new(),
+            committed: 0,
+        }
+    }
+
+    /// Applies actions in order; `spec` maps an output index to its spec.
+    pub async fn apply(&mut self, actions: Vec<Action>, session: &PushSession) {
+        for action in actions {
+            let output = match &action {
+                Action::Open(f) | Action::Append(f, _) | Action::Patch(f, ..) => f.output,
+                Action::RewriteHead(f, ..) | Action::Rebuild(f, ..) | Action::Close(f, _) => {
+                    f.output
+                }
+                Action::Playlist(o, _) | Action::HlsFinished(o, ..) | Action::OutputEnded(o) => *o,
+            };
+            if self.failed.contains(&output) {
+                continue;
+            }
+            let Some(spec) = session.spec(output) else {
+                continue;
+            };
+            if let Err(message) = self.apply_one(action, spec).await {
+                tracing::error!(stream = %self.stream.key(), format = format_name(spec.format), error = %message,
+                    "recording output stopped");
+                self.fail(output);
+            }
+        }
+    }
+
+    fn fail(&mut self, output: usize) {
+        self.failed.insert(output);
+        let refs: Vec<FileRef> = self
+            .open
+            .keys()
+            .filter(|f| f.output == output)
+            .copied()
+            .collect();
+        for r in refs {
+            if let Some(open) = self.open.remove(&r) {
+                let _ = std::fs::remove_file(open.file.path());
+            }
+        }
+    }
+
+    fn file(&mut self, f: FileRef) -> Result<&mut ScratchFile, String> {
+        self.open
+            .get_mut(&f)
+            .map(|o| &mut o.file)
+            .ok_or_else(|| format!("file {f:?} is not open"))
+    }
+
+    async fn apply_one(&mut self, action: Action, spec: &OutputSpec) -> Result<(), String> {
+        let io = |e: std::io::Error| e.to_string();
+        match action {
+            Action::Open(f) => {
+                let (file_id, scratch_name) = if spec.format == Format::Hls {
+                    let name = segment_name(&spec.recording_id, f.seq);
+                    (spec.recording_id.clone(), name)
+                } else {
+                    let id = uuid::Uuid::new_v4().simple().to_string();
+                    let name = format!("{id}.{}", extension(spec.format));
+                    (id, name)
+                };
+                let path = self.app.storage.scratch_path(&scratch_name);
+                let file = ScratchFile::create(path, SERVER_WRITE_BUFFER_BYTES).map_err(io)?;
+                self.open.insert(
+                    f,
+                    OpenFile {
+                        file_id,
+                        scratch_name,
+                        file,
+                    },
+                );
+            }
+            Action::Append(f, bytes) => self.file(f)?.append(&bytes).map_err(io)?,
+            Action::Patch(f, offset, bytes) => self.file(f)?.patch(offset, &bytes).map_err(io)?,
+            Action::RewriteHead(f, head, replace) => {
+                self.file(f)?.rewrite_head(&head, replace).map_err(io)?
+            }
+            Action::Rebuild(f, head, ranges) => {
+                self.file(f)?.rebuild(&head, &ranges).map_err(io)?
+            }
+            Action::Close(f, done) => self.close(f, &done, spec).await?,
+            Action::Playlist(_, text) => {
+                let path = format!(
+                    "{}/{}",
+                    self.stream.dir(),
+                    live_playlist_name(&spec.recording_id)
+                );
+                self.app
+                    .storage
+                    .put(&path, text.into_bytes())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Action::HlsFinished(_, done, text) => {
+                finish_hls(&self.app, &self.stream, spec, &done, text).await?;
+            }
+            Action::OutputEnded(_) => {}
+        }
+        Ok(())
+    }
+
+    async fn close(
+        &mut self,
+        f: FileRef,
+        done: &DoneFile,
+        spec: &OutputSpec,
+    ) -> Result<(), String> {
+        let Some(open) = self.open.remove(&f) else {
+            return Ok(());
+        };
+        let OpenFile {
+            file_id,
+            scratch_name,
+            file,
+        } = open;
+        let path = file.close().map_err(|e| e.to_string())?;
+        // FLV heads may have been rewritten: the file's size is the truth.
+        let mut done = done.clone();
+        done.bytes = std::fs::metadata(&path).map_or(done.bytes, |m| m.len());
+        let dir = self.stream.dir();
+        let key = self
+            .app
+            .storage
+            .commit(&scratch_name, &dir, &done.name)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.committed += 1;
+        if spec.format == Format::Hls {
+            return Ok(());
+        }
+        index_and_announce(&self.app, &self.stream, spec, &file_id, &key, &done).await
+    }
+
+    /// Removes the scratch files still open (the push ended without closing them).
+    pub fn abandon(&mut self) {
+        for (_, open) in self.open.drain() {
+            let _ = std::fs::remove_file(open.file.path());
+        }
+    }
+}
+
+/// Stores a finished HLS recording's final playlist, removes the growing one, indexes
+/// and announces it.
+pub async fn finish_hls(
+    app: &Arc<AppState>,
+    stream: &PushStream,
+    spec: &OutputSpec,
+    done: &DoneFile,
+    text: String,
+) -> Result<(), String> {
+    let dir = stream.dir();
+    let key = format!("{dir}/{}", done.name);
+    let key = if app.storage.size(&key).await.is_ok() {
+        format!(
+            "{dir}/{}_{}.m3u8",
+            done.name.trim_end_matches(".m3u8"),
+            spec.recording_id
+        )
+    } else {
+        key
+    };
+    app.storage
+        .put(&key, text.into_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let live = format!("{dir}/{}", live_playlist_name(&spec.recording_id));
+    if let Err(e) = app.storage.delete(&live).await {
+        tracing::warn!(error = %e, "removing the growing playlist");
+    }
+    index_and_announce(app, stream, spec, &spec.recording_id, &key, done).await
+}
+
+/// Finalises a parked HLS recording whose splice timeout passed.
+pub async fn finish_parked(app: &Arc<AppState>, stream: &PushStream, parked: &ParkedHls) {
+    let (done, text) = parked.finalize();
+    if let Err(e) = finish_hls(app, stream, &parked.spec, &done, text).await {
+        tracing::error!(stream = %stream.key(), error = %e, "finalising an HLS recording");
+    }
+}
+
+async fn index_and_announce(
+    app: &Arc<AppState>,
+    stream: &PushStream,
+    spec: &OutputSpec,
+    file_id: &str,
+    key: &str,
+    done: &DoneFile,
+) -> Result<(), String> {
+    let now = now_ms();
+    let url = format!("{}/vod/{key}", app.public_url());
+    let format = format_name(spec.format);
+    let row = Recording {
+        file_id: file_id.to_owned(),
+        domain_name: stream.domain.clone(),
+        app_name: stream.app.clone(),
+        stream_name: stream.stream.clone(),
+        format: format.to_owned(),
+        start_ms: done.start_wall_ms,
+        end_ms: done.end_wall_ms,
+        duration_ms: done.duration_ms,
+        size_bytes: done.bytes as i64,
+        video_codec: done.media.video_codec.clone(),
+        audio_codec: done.media.audio_codec.clone(),
+        width: done.media.dimensions.map(|d| i64::from(d.0)),
+        height: done.media.dimensions.map(|d| i64::from(d.1)),
+        task_id: spec.task_id.clone(),
+        template_id: spec.template_id,
+        storage_path: key.to_owned(),
+        url: url.clone(),
+        created_ms: now,
+        expires_ms: (spec.storage_time_s > 0).then(|| now + spec.storage_time_s * 1000),
+    };
+    recordings::insert(&app.db, &row)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(stream = %stream.key(), format, file = %key, bytes = done.bytes,
+        duration_ms = done.duration_ms, "recording file ready");
+    let template = {
+        let control = app.control.lock().await;
+        control
+            .callbacks
+            .template_for(&stream.domain, &stream.app)
+            .cloned()
+    };
+    let Some(template) = template.filter(|t| !t.record_notify_url.is_empty()) else {
+        return Ok(());
+    };
+    let resolution = done.media.resolution();
+    let file = RecordFile {
+        file_id,
+        format,
+        task_id: &spec.task_id,
+        template_id: spec.task_id.is_empty().then_some(spec.template_id),
+        start_ms: done.start_wall_ms,
+        end_ms: done.end_wall_ms,
+        duration_ms: done.duration_ms,
+        size: done.bytes,
+        url: &url,
+        media_start_ms: done.media_start_ms,
+        video_codec: done.media.video_codec.as_deref(),
+        audio_codec: done.media.audio_codec.as_deref(),
+        resolution: &resolution,
+    };
+    let event_id = format!("rec-{file_id}");
+    let body = record_file_event(&event_id, &stream.as_ref(), &file);
+    app.notifier
+        .enqueue(&template.record_notify_url, &template.callback_key, &body)
+        .await
+        .map_err(|e| e.to_string())
+}

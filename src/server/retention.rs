@@ -1,0 +1,69 @@
+//! Retention (template `StorageTime`): rows whose `expires_ms` has passed are deleted
+//! with their files — an HLS recording's playlist and every `FILEID_NNNNN.ts` segment.
+//! The deadline is in the index, so the sweeper survives restarts: it runs at start and
+//! then every `retention.sweep_interval_seconds`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::Row;
+
+use super::notify::now_ms;
+use super::state::AppState;
+use super::ServerError;
+
+/// Rows deleted per sweep pass.
+pub const SWEEP_BATCH: i64 = 500;
+
+/// Deletes what expired before `now_ms`; returns how many recordings.
+pub async fn sweep(app: &AppState, now_ms: i64) -> Result<usize, ServerError> {
+    let rows = sqlx::query(
+        "SELECT file_id, format, storage_path FROM recordings WHERE expires_ms IS NOT NULL AND expires_ms <= ? LIMIT ?",
+    )
+    .bind(now_ms)
+    .bind(SWEEP_BATCH)
+    .fetch_all(&app.db)
+    .await
+    .map_err(|e| ServerError::Database(format!("retention: {e}")))?;
+    let mut deleted = 0;
+    for row in rows {
+        let file_id: String = row.get("file_id");
+        let format: String = row.get("format");
+        let path: String = row.get("storage_path");
+        if let Err(e) = app.storage.delete(&path).await {
+            tracing::warn!(%path, error = %e, "retention: deleting a file");
+            continue;
+        }
+        if format == "hls" {
+            if let Some((dir, _)) = path.rsplit_once('/') {
+                if let Err(e) = app
+                    .storage
+                    .delete_prefixed(dir, &format!("{file_id}_"))
+                    .await
+                {
+                    tracing::warn!(%path, error = %e, "retention: deleting segments");
+                    continue;
+                }
+            }
+        }
+        sqlx::query("DELETE FROM recordings WHERE file_id = ?")
+            .bind(&file_id)
+            .execute(&app.db)
+            .await
+            .map_err(|e| ServerError::Database(format!("retention: {e}")))?;
+        tracing::info!(%path, "retention: recording deleted");
+        deleted += 1;
+    }
+    Ok(deleted)
+}
+
+/// Sweeps forever.
+pub async fn sweep_forever(app: Arc<AppState>) {
+    let every = Duration::from_secs(app.settings.file.retention.sweep_interval_seconds.max(1));
+    loop {
+        if let Err(e) = sweep(&app, now_ms()).await {
+            tracing::warn!(error = %e, "retention sweep");
+        }
+        tokio::time::sleep(every).await;
+    }
+}

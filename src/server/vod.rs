@@ -1,0 +1,171 @@
+//! `GET /vod/DOMAIN/APP/STREAM/FILE`: recordings for playback and download, from
+//! storage, with single `Range` requests (RFC 9110 §14) and the format's MIME type.
+//!
+//! Only recording files are served: four path segments, none starting with `.`, and a
+//! recording extension — never the metadata DB or scratch files. Like a CDN link, the
+//! URL is the credential: put a reverse proxy in front to restrict it.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::state::AppState;
+use crate::storage::StorageError;
+
+/// MIME type of a recording file by extension; `None` for anything else.
+pub fn mime_type(path: &str) -> Option<&'static str> {
+    let ext = path.rsplit_once('.')?.1;
+    Some(match ext {
+        "flv" => "video/x-flv",
+        "m3u8" => "application/vnd.apple.mpegurl",
+        "ts" => "video/mp2t",
+        "mp4" => "video/mp4",
+        "aac" => "audio/aac",
+        _ => return None,
+    })
+}
+
+fn servable(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| !p.is_empty() && !p.starts_with('.'))
+        && mime_type(path).is_some()
+}
+
+/// A `Range` header that cannot be satisfied (answered with 416).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsatisfiable;
+
+/// A byte range request against a `size`-byte object: `Ok(None)` for the whole object.
+pub fn parse_range(value: &str, size: u64) -> Result<Option<std::ops::Range<u64>>, Unsatisfiable> {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None); // several ranges: answer with the whole object (allowed)
+    }
+    let (a, b) = spec.trim().split_once('-').ok_or(Unsatisfiable)?;
+    let range = match (a.trim(), b.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().map_err(|_| Unsatisfiable)?;
+            if n == 0 {
+                return Err(Unsatisfiable);
+            }
+            size.saturating_sub(n)..size
+        }
+        (start, "") => start.parse().map_err(|_| Unsatisfiable)?..size,
+        (start, end) => {
+            let (s, e): (u64, u64) = (
+                start.parse().map_err(|_| Unsatisfiable)?,
+                end.parse().map_err(|_| Unsatisfiable)?,
+            );
+            if e < s {
+                return Err(Unsatisfiable);
+            }
+            s..(e + 1).min(size)
+        }
+    };
+    if range.start >= size {
+        return Err(Unsatisfiable);
+    }
+    Ok(Some(range))
+}
+
+/// The handler.
+pub async fn serve_file(
+    State(app): State<Arc<AppState>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !servable(&path) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let mime = mime_type(&path).unwrap_or("application/octet-stream");
+    let size = match app.storage.size(&path).await {
+        Ok(size) => size,
+        Err(StorageError::NotFound(_)) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::warn!(%path, error = %e, "serving a recording");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(value) => match parse_range(value, size) {
+            Ok(range) => range,
+            Err(Unsatisfiable) => {
+                return (
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    [(header::CONTENT_RANGE, format!("bytes */{size}"))],
+                )
+                    .into_response()
+            }
+        },
+        None => None,
+    };
+    let result = match app.storage.get(&path, range.clone()).await {
+        Ok(result) => result,
+        Err(StorageError::NotFound(_)) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::warn!(%path, error = %e, "serving a recording");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let served = result.range.clone();
+    let mut response = Response::new(Body::from_stream(result.into_stream()));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    let cache = if path.ends_with(".m3u8") {
+        "no-cache"
+    } else {
+        "max-age=86400"
+    };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(v) = HeaderValue::from_str(&(served.end - served.start).to_string()) {
+        h.insert(header::CONTENT_LENGTH, v);
+    }
+    if range.is_some() {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        let value = format!(
+            "bytes {}-{}/{size}",
+            served.start,
+            served.end.saturating_sub(1)
+        );
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-99", 1000), Ok(Some(0..100)));
+        assert_eq!(parse_range("bytes=900-", 1000), Ok(Some(900..1000)));
+        assert_eq!(parse_range("bytes=-100", 1000), Ok(Some(900..1000)));
+        assert_eq!(parse_range("bytes=-5000", 1000), Ok(Some(0..1000)));
+        assert_eq!(parse_range("bytes=990-2000", 1000), Ok(Some(990..1000)));
+        assert_eq!(parse_range("bytes=1000-", 1000), Err(Unsatisfiable));
+        assert_eq!(parse_range("bytes=5-1", 1000), Err(Unsatisfiable));
+        assert_eq!(parse_range("bytes=a-b", 1000), Err(Unsatisfiable));
+        assert_eq!(parse_range("bytes=0-1,5-6", 1000), Ok(None));
+        assert_eq!(parse_range("items=0-1", 1000), Ok(None));
+    }
+
+    #[test]
+    fn only_recordings_are_served() {
+        assert!(servable("d.com/live/cam/x.mp4"));
+        assert!(!servable("liverec.db"));
+        assert!(!servable(".scratch/a/b/c.flv"));
+        assert!(!servable("d.com/live/cam/.x.mp4"));
+        assert!(!servable("d.com/live/cam/x.db"));
+        assert!(!servable("d.com/live/x.mp4"));
+    }
+}
