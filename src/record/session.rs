@@ -51,7 +51,7 @@ pub const NAME_UTC_OFFSET_MINUTES: i32 = 8 * 60;
 const FLV_INDEX_PER_MS: i64 = 500;
 
 /// What one output records (from [`crate::config::plan::OutputPlan`] plus identity).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutputSpec {
     /// Container.
     pub format: Format,
@@ -291,7 +291,8 @@ pub struct PushSession {
     flv_events: Vec<FlvEvent>,
 }
 
-fn file_name(spec: &OutputSpec, stream_id: &str, start: i64, end: i64, ext: &str) -> String {
+/// The final name of a file of `spec` spanning `start`..`end` (Unix ms).
+pub fn file_name(spec: &OutputSpec, stream_id: &str, start: i64, end: i64, ext: &str) -> String {
     let inputs = NameInputs {
         stream_id,
         start_ms: start.max(0),
@@ -621,7 +622,9 @@ impl Output {
                 let reserve = spec.interval_ms.map_or(3600, |t| {
                     (t / FLV_INDEX_PER_MS).clamp(16, 86_400) as usize + 16
                 });
-                Muxer::Flv(FlvWriter::new(spec.interval_ms, reserve, true, true))
+                // Track flags start false: a track counts from its first tag (audio-only
+                // pushes open their first file at the first audio frame).
+                Muxer::Flv(FlvWriter::new(spec.interval_ms, reserve, false, false))
             }
             Format::Hls => Muxer::Segments(
                 FrameReader::default(),

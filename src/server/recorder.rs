@@ -60,6 +60,37 @@ impl PushStream {
     }
 }
 
+/// What recovery needs to finish a file after a crash, written beside it in scratch
+/// space as `NAME.json` (HLS: `RECORDINGID.hls.json`, for the whole recording).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sidecar {
+    /// The stream.
+    pub stream: PushStream,
+    /// The output.
+    pub spec: OutputSpec,
+    /// File id (HLS: the recording id).
+    pub file_id: String,
+    /// Scratch file name (HLS: empty).
+    pub scratch_name: String,
+    /// When the file (HLS: the recording) was opened, Unix ms.
+    pub opened_ms: i64,
+}
+
+/// Name of the sidecar of an HLS recording.
+pub fn hls_sidecar_name(recording_id: &str) -> String {
+    format!("{recording_id}.hls.json")
+}
+
+fn write_sidecar(app: &AppState, name: &str, sidecar: &Sidecar) -> Result<(), String> {
+    let text = serde_json::to_vec(sidecar).map_err(|e| e.to_string())?;
+    std::fs::write(app.storage.scratch_path(name), text).map_err(|e| format!("writing {name}: {e}"))
+}
+
+fn remove_sidecar(app: &AppState, name: &str) {
+    let _ = std::fs::remove_file(app.storage.scratch_path(name));
+}
+
 struct OpenFile {
     file_id: String,
     scratch_name: String,
@@ -72,9 +103,15 @@ pub struct Recorder {
     stream: PushStream,
     open: HashMap<FileRef, OpenFile>,
     failed: HashSet<usize>,
+    last_flush_ms: i64,
     /// Files committed, by format (for logs and tests).
     pub committed: u64,
 }
+
+/// Open files are flushed to the OS at least this often, which bounds what a crash of
+/// the process loses (the page cache survives it; a power loss is the file system's
+/// business).
+pub const FLUSH_INTERVAL_MS: i64 = 500;
 
 fn format_name(format: Format) -> &'static str {
     match format {
@@ -93,6 +130,7 @@ impl Recorder {
             stream,
             open: HashMap::new(),
             failed: HashSet::new(),
+            last_flush_ms: now_ms(),
             committed: 0,
         }
     }
@@ -119,6 +157,24 @@ impl Recorder {
                 self.fail(output);
             }
         }
+        let now = now_ms();
+        if now - self.last_flush_ms >= FLUSH_INTERVAL_MS {
+            self.last_flush_ms = now;
+            self.flush_all();
+        }
+    }
+
+    fn flush_all(&mut self) {
+        let mut broken = Vec::new();
+        for (f, open) in &mut self.open {
+            if let Err(e) = open.file.flush() {
+                tracing::error!(stream = %self.stream.key(), error = %e, "flushing a recording");
+                broken.push(f.output);
+            }
+        }
+        for output in broken {
+            self.fail(output);
+        }
     }
 
     fn fail(&mut self, output: usize) {
@@ -132,6 +188,7 @@ impl Recorder {
         for r in refs {
             if let Some(open) = self.open.remove(&r) {
                 let _ = std::fs::remove_file(open.file.path());
+                remove_sidecar(&self.app, &format!("{}.json", open.scratch_name));
             }
         }
     }
@@ -157,6 +214,26 @@ impl Recorder {
                 };
                 let path = self.app.storage.scratch_path(&scratch_name);
                 let file = ScratchFile::create(path, SERVER_WRITE_BUFFER_BYTES).map_err(io)?;
+                let hls = spec.format == Format::Hls;
+                let sidecar_name = if hls {
+                    hls_sidecar_name(&spec.recording_id)
+                } else {
+                    format!("{scratch_name}.json")
+                };
+                if !hls || !self.app.storage.scratch_path(&sidecar_name).exists() {
+                    let sidecar = Sidecar {
+                        stream: self.stream.clone(),
+                        spec: spec.clone(),
+                        file_id: file_id.clone(),
+                        scratch_name: if hls {
+                            String::new()
+                        } else {
+                            scratch_name.clone()
+                        },
+                        opened_ms: now_ms(),
+                    };
+                    write_sidecar(&self.app, &sidecar_name, &sidecar)?;
+                }
                 self.open.insert(
                     f,
                     OpenFile {
@@ -224,13 +301,16 @@ impl Recorder {
         if spec.format == Format::Hls {
             return Ok(());
         }
-        index_and_announce(&self.app, &self.stream, spec, &file_id, &key, &done).await
+        index_and_announce(&self.app, &self.stream, spec, &file_id, &key, &done).await?;
+        remove_sidecar(&self.app, &format!("{scratch_name}.json"));
+        Ok(())
     }
 
     /// Removes the scratch files still open (the push ended without closing them).
     pub fn abandon(&mut self) {
         for (_, open) in self.open.drain() {
             let _ = std::fs::remove_file(open.file.path());
+            remove_sidecar(&self.app, &format!("{}.json", open.scratch_name));
         }
     }
 }
@@ -263,7 +343,9 @@ pub async fn finish_hls(
     if let Err(e) = app.storage.delete(&live).await {
         tracing::warn!(error = %e, "removing the growing playlist");
     }
-    index_and_announce(app, stream, spec, &spec.recording_id, &key, done).await
+    index_and_announce(app, stream, spec, &spec.recording_id, &key, done).await?;
+    remove_sidecar(app, &hls_sidecar_name(&spec.recording_id));
+    Ok(())
 }
 
 /// Finalises a parked HLS recording whose splice timeout passed.
@@ -274,7 +356,8 @@ pub async fn finish_parked(app: &Arc<AppState>, stream: &PushStream, parked: &Pa
     }
 }
 
-async fn index_and_announce(
+/// Adds the index row of a final file and queues its record callback.
+pub async fn index_and_announce(
     app: &Arc<AppState>,
     stream: &PushStream,
     spec: &OutputSpec,

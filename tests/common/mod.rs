@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 /// A running server.
 pub struct Server {
     pub port: u16,
+    pub rtmp_port: u16,
     pub data: PathBuf,
     child: Child,
     pub client: reqwest::Client,
@@ -54,6 +55,12 @@ impl Server {
         extra: &[&str],
     ) -> Server {
         let port = free_port();
+        let rtmp_port = free_port();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data.with_extension("log"))
+            .unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_liverec"));
         command
             .args([
@@ -63,12 +70,13 @@ impl Server {
                 "--http",
                 &format!("127.0.0.1:{port}"),
             ])
-            .args(["--rtmp", &format!("127.0.0.1:{}", free_port())])
+            .args(["--rtmp", &format!("127.0.0.1:{rtmp_port}")])
             .args(extra)
             .env_remove("LIVEREC_SECRET_ID")
             .env_remove("LIVEREC_SECRET_KEY")
+            .env("RUST_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(Stdio::from(log));
         if let Some((id, key)) = credentials {
             command
                 .env("LIVEREC_SECRET_ID", id)
@@ -92,6 +100,7 @@ impl Server {
         }
         Server {
             port,
+            rtmp_port,
             data: data.to_owned(),
             child,
             client,
@@ -128,6 +137,17 @@ impl Server {
             .as_str()
             .unwrap_or("ok")
             .to_owned()
+    }
+
+    /// `rtmp://127.0.0.1:PORT/APP/STREAM`.
+    pub fn rtmp(&self, app: &str, stream: &str) -> String {
+        format!("rtmp://127.0.0.1:{}/{app}/{stream}", self.rtmp_port)
+    }
+
+    /// Kills the server with SIGKILL (a crash).
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Stops the server (SIGTERM, then waits).

@@ -1,0 +1,657 @@
+//! The data plane end to end: `liverec serve` on loopback ports, configured through the
+//! API, pushed to with a real ffmpeg, checked with ffprobe, its callbacks received by a
+//! loopback HTTP server. RecordInterval is shortened with the test-only
+//! `[testing] record_interval_seconds` setting.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{temp_dir, Server};
+use serde_json::{json, Value};
+
+const INTERVAL_S: u64 = 2;
+const CALLBACK_KEY: &str = "test-callback-key";
+
+fn config(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("liverec.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[testing]\nrecord_interval_seconds = {INTERVAL_S}\n[callbacks]\nretry_interval_seconds = 1\n\
+             [retention]\nsweep_interval_seconds = 1\n{extra}"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+async fn start(name: &str) -> (Server, PathBuf) {
+    let dir = temp_dir(name);
+    let data = dir.join("data");
+    let cfg = config(&dir, "");
+    let server = Server::start_with(&data, None, &["--config", cfg.to_str().unwrap()]).await;
+    (server, dir)
+}
+
+/// A loopback callback receiver; the first `fail_first` posts get HTTP 500.
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    events: Arc<Mutex<Vec<Value>>>,
+    posts: Arc<Mutex<usize>>,
+}
+
+async fn receiver(fail_first: usize) -> Receiver {
+    use axum::routing::post;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let posts = Arc::new(Mutex::new(0usize));
+    let (e, p) = (events.clone(), posts.clone());
+    let app = axum::Router::new().route(
+        "/cb",
+        post(move |body: String| {
+            let (e, p) = (e.clone(), p.clone());
+            async move {
+                let mut n = p.lock().unwrap();
+                *n += 1;
+                if *n <= fail_first {
+                    return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                e.lock().unwrap().push(serde_json::from_str(&body).unwrap());
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver { url, events, posts }
+}
+
+impl Receiver {
+    fn of_type(&self, event_type: i64) -> Vec<Value> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event_type"] == event_type)
+            .cloned()
+            .collect()
+    }
+
+    async fn wait_for(&self, event_type: i64, count: usize, limit: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let found = self.of_type(event_type);
+            if found.len() >= count || Instant::now() > deadline {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn configure(server: &Server, template: Value, flow_continue: i64, cb: Option<&Receiver>) {
+    let mut body = template;
+    body["TemplateName"] = json!("t");
+    body["HlsSpecialParam"] = json!({"FlowContinueDuration": flow_continue});
+    let created = server.call("CreateLiveRecordTemplate", body).await;
+    let id = created["TemplateId"].as_i64().expect("template id");
+    let rule = server
+        .code(
+            "CreateLiveRecordRule",
+            json!({"DomainName": "localhost", "AppName": "live", "TemplateId": id}),
+        )
+        .await;
+    assert_eq!(rule, "ok");
+    if let Some(cb) = cb {
+        let t = server
+            .call(
+                "CreateLiveCallbackTemplate",
+                json!({"TemplateName": "cb", "RecordNotifyUrl": cb.url, "StreamBeginNotifyUrl": cb.url,
+                    "StreamEndNotifyUrl": cb.url, "CallbackKey": CALLBACK_KEY}),
+            )
+            .await;
+        let id = t["TemplateId"].as_i64().expect("callback template id");
+        let rule = server
+            .code(
+                "CreateLiveCallbackRule",
+                json!({"DomainName": "localhost", "AppName": "live", "TemplateId": id}),
+            )
+            .await;
+        assert_eq!(rule, "ok");
+    }
+}
+
+fn all_formats() -> Value {
+    json!({"FlvParam": {"Enable": 1, "RecordInterval": 60}, "HlsParam": {"Enable": 1},
+        "Mp4Param": {"Enable": 1, "RecordInterval": 60}, "AacParam": {"Enable": 1, "RecordInterval": 60}})
+}
+
+/// Pushes `seconds` of H.264 (B-frames, 1 s GOP) + AAC in real time to `url`, keeping a
+/// local FLV copy of exactly what was sent; returns ffmpeg's success.
+fn push(url: &str, seconds: f64, copy: Option<&Path>, audio_only: bool) -> bool {
+    let mut args: Vec<String> = vec!["-v".into(), "error".into(), "-re".into()];
+    if !audio_only {
+        args.extend(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"].map(String::from));
+    }
+    args.extend(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"].map(String::from));
+    args.extend(["-t".to_owned(), seconds.to_string()]);
+    if audio_only {
+        args.extend(["-map", "0:a"].map(String::from));
+    } else {
+        args.extend(
+            [
+                "-map",
+                "0:v",
+                "-map",
+                "1:a",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-bf",
+                "2",
+                "-g",
+                "25",
+                "-pix_fmt",
+                "yuv420p",
+                "-flags:v",
+                "+global_header",
+            ]
+            .map(String::from),
+        );
+    }
+    args.extend(["-c:a", "aac", "-b:a", "64k"].map(String::from));
+    match copy {
+        Some(copy) => {
+            args.extend(["-f".into(), "tee".into()]);
+            args.push(format!("[f=flv]{url}|[f=flv]{}", copy.display()));
+        }
+        None => args.extend(["-f".into(), "flv".into(), url.to_owned()]),
+    }
+    Command::new("ffmpeg")
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+fn ffprobe(args: &[&str], file: &Path) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error"])
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn duration(file: &Path) -> f64 {
+    ffprobe(
+        &["-show_entries", "format=duration", "-of", "csv=p=0"],
+        file,
+    )
+    .trim()
+    .parse()
+    .unwrap_or(0.0)
+}
+
+/// (codec_type, pts, dts) of every packet.
+fn packets(file: &Path) -> Vec<(String, String, String)> {
+    ffprobe(
+        &[
+            "-show_entries",
+            "packet=codec_type,pts,dts",
+            "-of",
+            "csv=p=0",
+        ],
+        file,
+    )
+    .lines()
+    .map(|l| {
+        let f: Vec<&str> = l.split(',').collect();
+        let field = |i: usize| f.get(i).copied().unwrap_or_default().to_owned();
+        (field(0), field(1), field(2))
+    })
+    // HLS input also prints an empty line per packet for its program section.
+    .filter(|(kind, _, _)| !kind.is_empty())
+    .collect()
+}
+
+fn count_by_type(packets: &[(String, String, String)]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for (t, _, _) in packets {
+        *m.entry(t.clone()).or_default() += 1;
+    }
+    m
+}
+
+fn decodes(file: &Path) {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{} does not decode", file.display());
+    assert!(
+        out.stderr.is_empty(),
+        "{}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == ext))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+fn stream_dir(server: &Server, stream: &str) -> PathBuf {
+    server.data.join("localhost/live").join(stream)
+}
+
+fn check_signature(event: &Value) {
+    use md5::{Digest, Md5};
+    let t = event["t"].as_i64().expect("t");
+    let digest = Md5::digest(format!("{CALLBACK_KEY}{t}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(event["sign"], hex, "signature of {event}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(t > now, "t is the expiry, in the future");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn push_records_every_format_indexed_served_and_announced() {
+    let (server, dir) = start("dp-all").await;
+    let cb = receiver(0).await;
+    configure(&server, all_formats(), 0, Some(&cb)).await;
+    let copy = dir.join("sent.flv");
+    assert!(push(
+        &server.rtmp("live", "cam?extra=1"),
+        5.0,
+        Some(&copy),
+        false
+    ));
+    let pushed = duration(&copy);
+    let sent = packets(&copy);
+    let stream = stream_dir(&server, "cam");
+
+    // One callback per file: FLV, MP4 and AAC cut every 2 s of 5 s → 3 each; HLS → 1.
+    let record = cb.wait_for(100, 10, Duration::from_secs(20)).await;
+    assert_eq!(record.len(), 10, "{record:?}");
+    for format in ["flv", "mp4", "aac"] {
+        let mut list = files(&stream, format);
+        list.retain(|p| p.extension().is_some_and(|e| e == format));
+        assert_eq!(list.len(), 3, "{format}: {list:?}");
+        let total: f64 = list.iter().map(|f| duration(f)).sum();
+        assert!(
+            (total - pushed).abs() <= 1.04,
+            "{format}: {total} s recorded of {pushed} s"
+        );
+        for f in &list {
+            decodes(f);
+        }
+    }
+    let playlists = files(&stream, "m3u8");
+    assert_eq!(playlists.len(), 1, "{playlists:?}");
+    decodes(&playlists[0]);
+    assert!((duration(&playlists[0]) - pushed).abs() <= 1.04);
+    let text = std::fs::read_to_string(&playlists[0]).unwrap();
+    assert!(text.contains("#EXT-X-PLAYLIST-TYPE:VOD") && text.ends_with("#EXT-X-ENDLIST\n"));
+
+    // Packet timestamps unchanged: the FLV files hold exactly the packets sent.
+    let recorded: Vec<_> = files(&stream, "flv")
+        .iter()
+        .flat_map(|f| packets(f))
+        .collect();
+    assert_eq!(recorded, sent, "FLV packets differ from what ffmpeg sent");
+    // The other formats hold as many packets of each kind.
+    let want = count_by_type(&sent);
+    for ext in ["mp4", "m3u8"] {
+        let got: Vec<_> = files(&stream, ext)
+            .iter()
+            .flat_map(|f| packets(f))
+            .collect();
+        assert_eq!(count_by_type(&got), want, "{ext}");
+    }
+    let aac: Vec<_> = files(&stream, "aac")
+        .iter()
+        .flat_map(|f| packets(f))
+        .collect();
+    assert_eq!(aac.len(), want["audio"]);
+
+    // Callbacks: reference fields, valid signatures, URLs that serve the files.
+    for event in &record {
+        check_signature(event);
+        assert_eq!(event["app"], "localhost");
+        assert_eq!(event["appname"], "live");
+        assert_eq!(event["stream_id"], "cam");
+        assert_eq!(event["stream_param"], "extra=1");
+        let url = event["video_url"].as_str().unwrap();
+        let response = server.client.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        let mime = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = response.bytes().await.unwrap();
+        let format = event["file_format"].as_str().unwrap();
+        if format != "hls" {
+            assert_eq!(
+                body.len() as u64,
+                event["file_size"].as_u64().unwrap(),
+                "{url}"
+            );
+        }
+        let expected = match format {
+            "flv" => "video/x-flv",
+            "mp4" => "video/mp4",
+            "aac" => "audio/aac",
+            _ => "application/vnd.apple.mpegurl",
+        };
+        assert_eq!(mime, expected);
+        assert!(event["start_time"].as_i64().unwrap() <= event["end_time"].as_i64().unwrap());
+    }
+    let begin = cb.wait_for(1, 1, Duration::from_secs(5)).await;
+    let end = cb.wait_for(0, 1, Duration::from_secs(5)).await;
+    assert_eq!((begin.len(), end.len()), (1, 1));
+    assert_eq!(begin[0]["sequence"], end[0]["sequence"]);
+    check_signature(&end[0]);
+
+    // Range requests.
+    let url = record.iter().find(|e| e["file_format"] == "mp4").unwrap()["video_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let partial = server
+        .client
+        .get(&url)
+        .header("Range", "bytes=4-11")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(partial.status(), 206);
+    assert_eq!(&partial.bytes().await.unwrap()[..], b"ftypisom");
+
+    // The index.
+    let search = server
+        .call("SearchMedia", json!({"StreamIds": ["cam"], "Limit": 100}))
+        .await;
+    assert_eq!(search["TotalCount"], 10, "{search}");
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_second_push_and_audio_only_push_yield_files() {
+    let (server, dir) = start("dp-short").await;
+    configure(&server, all_formats(), 0, None).await;
+    assert!(push(&server.rtmp("live", "short"), 2.0, None, false));
+    assert!(push(&server.rtmp("live", "radio"), 3.0, None, true));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (stream, formats) in [
+        ("short", vec!["flv", "mp4", "aac", "m3u8"]),
+        ("radio", vec!["flv", "mp4", "aac", "m3u8"]),
+    ] {
+        for ext in formats {
+            let list = files(&stream_dir(&server, stream), ext);
+            assert!(!list.is_empty(), "{stream}: no {ext}");
+            for f in &list {
+                decodes(f);
+            }
+        }
+    }
+    let radio = files(&stream_dir(&server, "radio"), "mp4");
+    assert!(
+        ffprobe(
+            &["-show_entries", "stream=codec_type", "-of", "csv=p=0"],
+            &radio[0]
+        )
+        .trim()
+            == "audio"
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hls_auto_splice_one_playlist_one_callback() {
+    let (server, dir) = start("dp-splice").await;
+    let cb = receiver(0).await;
+    configure(&server, json!({"HlsParam": {"Enable": 1}}), 4, Some(&cb)).await;
+    assert!(push(&server.rtmp("live", "splice"), 3.0, None, false));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        cb.of_type(100).is_empty(),
+        "no callback while the splice timeout runs"
+    );
+    assert!(push(&server.rtmp("live", "splice"), 3.0, None, false));
+    let record = cb.wait_for(100, 1, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(cb.of_type(100).len(), 1, "{record:?}");
+    let playlists = files(&stream_dir(&server, "splice"), "m3u8");
+    assert_eq!(playlists.len(), 1, "{playlists:?}");
+    let text = std::fs::read_to_string(&playlists[0]).unwrap();
+    assert_eq!(text.matches("#EXT-X-DISCONTINUITY\n").count(), 1, "{text}");
+    assert!(text.ends_with("#EXT-X-ENDLIST\n"));
+    // Timestamps restart after the discontinuity (a new push), which ffmpeg's HLS
+    // demuxer reports; each segment decodes on its own.
+    let segments = files(&stream_dir(&server, "splice"), "ts");
+    assert_eq!(segments.len(), 2, "{segments:?}");
+    for s in &segments {
+        decodes(s);
+    }
+    let total = record[0]["duration"].as_i64().unwrap();
+    assert!((5..=7).contains(&total), "{total}");
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn push_auth_and_one_publisher_per_stream() {
+    let (server, dir) = start("dp-auth").await;
+    configure(&server, json!({"FlvParam": {"Enable": 1}}), 0, None).await;
+    let key = "0123456789abcdef";
+    let modify = server
+        .code(
+            "ModifyLivePushAuthKey",
+            json!({"DomainName": "localhost", "Enable": 1, "MasterAuthKey": key, "AuthDelta": 60}),
+        )
+        .await;
+    assert_eq!(modify, "ok");
+    assert!(
+        !push(&server.rtmp("live", "locked"), 1.0, None, false),
+        "unsigned push accepted"
+    );
+    let tx_time = format!(
+        "{:X}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 60
+    );
+    let secret = liverec::config::push_auth::push_secret(key, "locked", &tx_time);
+    let bad = format!("locked?txSecret={}&txTime={tx_time}", "0".repeat(32));
+    assert!(
+        !push(&server.rtmp("live", &bad), 1.0, None, false),
+        "bad secret accepted"
+    );
+    let good = format!("locked?txSecret={secret}&txTime={tx_time}");
+    let url = server.rtmp("live", &good);
+    let first = {
+        let url = url.clone();
+        std::thread::spawn(move || push(&url, 4.0, None, false))
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!push(&url, 1.0, None, false), "second publisher accepted");
+    assert!(first.join().unwrap(), "first publisher disturbed");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!files(&stream_dir(&server, "locked"), "flv").is_empty());
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_then_restart_recovers_and_announces() {
+    let dir = temp_dir("dp-crash");
+    let data = dir.join("data");
+    let cfg = config(&dir, "");
+    let server = Server::start_with(&data, None, &["--config", cfg.to_str().unwrap()]).await;
+    let cb = receiver(0).await;
+    configure(&server, all_formats(), 30, Some(&cb)).await;
+    let url = server.rtmp("live", "crash");
+    let pusher = std::thread::spawn(move || push(&url, 20.0, None, false));
+    // Two 2-second files of FLV, MP4 and AAC, then 1.5 s into the third ones: crash.
+    let before = cb.wait_for(100, 6, Duration::from_secs(15)).await;
+    assert_eq!(before.len(), 6, "{before:?}");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    server.kill9();
+    let _ = pusher.join();
+    let finished = cb.of_type(100).len();
+    let restarted = Server::start_with(&data, None, &["--config", cfg.to_str().unwrap()]).await;
+    // After restart: the open FLV, MP4, AAC files and the HLS recording are recovered.
+    let record = cb
+        .wait_for(100, finished + 4, Duration::from_secs(20))
+        .await;
+    assert_eq!(record.len(), finished + 4, "{record:?}");
+    let stream = stream_dir(&restarted, "crash");
+    let mut recorded = 0.0;
+    for ext in ["flv", "mp4", "aac", "m3u8"] {
+        let list = files(&stream, ext);
+        assert!(!list.is_empty(), "{ext}");
+        for f in &list {
+            decodes(f);
+        }
+        if ext == "flv" {
+            recorded = list.iter().map(|f| duration(f)).sum();
+        }
+    }
+    assert!(
+        recorded >= 4.0 + 1.5 - 1.0,
+        "FLV lost more than ~1 s: {recorded} s of ~5.5 s"
+    );
+    assert!(std::fs::read_dir(data.join(".scratch"))
+        .unwrap()
+        .next()
+        .is_none());
+    let search = restarted
+        .call("SearchMedia", json!({"StreamIds": ["crash"], "Limit": 100}))
+        .await;
+    assert_eq!(search["TotalCount"], record.len(), "{search}");
+    restarted.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn realtime_task_starts_at_the_cached_keyframe_and_stops_at_once() {
+    let (server, dir) = start("dp-task").await;
+    let cb = receiver(0).await;
+    // No rule: only the task records.
+    let t = server
+        .call(
+            "CreateLiveCallbackTemplate",
+            json!({"TemplateName": "cb", "RecordNotifyUrl": cb.url, "CallbackKey": CALLBACK_KEY}),
+        )
+        .await;
+    let id = t["TemplateId"].as_i64().unwrap();
+    server
+        .call(
+            "CreateLiveCallbackRule",
+            json!({"DomainName": "localhost", "AppName": "live", "TemplateId": id}),
+        )
+        .await;
+    let url = server.rtmp("live", "highlight");
+    let pusher = std::thread::spawn(move || push(&url, 8.0, None, false));
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let task = server
+        .call(
+            "CreateRecordTask",
+            json!({"DomainName": "localhost", "AppName": "live", "StreamName": "highlight", "EndTime": now + 600}),
+        )
+        .await;
+    let task_id = task["TaskId"].as_str().expect("task id").to_owned();
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert_eq!(
+        server
+            .code("StopRecordTask", json!({"TaskId": task_id}))
+            .await,
+        "ok"
+    );
+    let record = cb.wait_for(100, 1, Duration::from_secs(5)).await;
+    assert_eq!(record.len(), 1, "stopped at once, before the push ended");
+    let _ = pusher.join();
+    assert_eq!(record[0]["task_id"], task_id.as_str());
+    assert_eq!(record[0]["file_format"], "hls");
+    assert_eq!(record[0]["stream_param"], "");
+    let playlists = files(&stream_dir(&server, "highlight"), "m3u8");
+    assert_eq!(playlists.len(), 1);
+    decodes(&playlists[0]);
+    // From the keyframe before the request (GOP 1 s) to the stop: about 2–3 s.
+    let d = duration(&playlists[0]);
+    assert!((1.9..=3.6).contains(&d), "{d}");
+    let first = packets(&playlists[0]);
+    assert!(!first.is_empty());
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_callbacks_are_retried_and_retention_deletes() {
+    let (server, dir) = start("dp-retry").await;
+    let cb = receiver(2).await;
+    configure(
+        &server,
+        json!({"AacParam": {"Enable": 1, "RecordInterval": 60, "StorageTime": 2}}),
+        0,
+        Some(&cb),
+    )
+    .await;
+    assert!(push(&server.rtmp("live", "retry"), 1.0, None, true));
+    let record = cb.wait_for(100, 1, Duration::from_secs(15)).await;
+    assert_eq!(record.len(), 1, "delivered after the failures");
+    assert!(*cb.posts.lock().unwrap() >= 3, "two failures, then success");
+    let file = files(&stream_dir(&server, "retry"), "aac");
+    assert_eq!(file.len(), 1);
+    // StorageTime 2 s: the sweeper (every 1 s here) deletes file and row.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while file[0].exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!file[0].exists(), "retention did not delete the file");
+    let search = server
+        .call("SearchMedia", json!({"StreamIds": ["retry"]}))
+        .await;
+    assert_eq!(search["TotalCount"], 0);
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
