@@ -655,3 +655,165 @@ async fn failed_callbacks_are_retried_and_retention_deletes() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enhanced_rtmp_hevc_publisher_is_recorded() {
+    let (server, dir) = start("dp-hevc").await;
+    configure(&server, all_formats(), 0, None).await;
+    let raw = dir.join("x265.hevc");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=25",
+            "-t",
+            "3",
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "keyint=25:bframes=0:aud=1:log-level=error",
+            "-f",
+            "hevc",
+        ])
+        .arg(&raw)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let flv = dir.join("hevc.flv");
+    let frames = common::hevc::enhanced_hevc_flv(&raw, &flv);
+    // liverec's own load publisher: rml_rtmp's client session sending the E-RTMP tags.
+    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args(["bench", "publish", "--streams", "1", "--input"])
+        .arg(&flv)
+        .args(["--url", &server.rtmp("live", "hevc")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        summary["framesSent"],
+        frames as u64 + 1,
+        "frames and the sequence start"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stream = stream_dir(&server, "hevc");
+    for ext in ["flv", "mp4", "m3u8"] {
+        let list = files(&stream, ext);
+        assert!(!list.is_empty(), "no {ext}");
+        let mut video = 0;
+        for f in &list {
+            // Debian's ffmpeg 5.1 predates Enhanced RTMP in FLV: the FLV recording is
+            // checked through liverec's own remux to MPEG-TS.
+            let f = &if ext == "flv" {
+                let ts = dir.join("from-flv.ts");
+                let status = Command::new(env!("CARGO_BIN_EXE_liverec"))
+                    .arg("remux")
+                    .arg(f)
+                    .args(["--to", "ts", "--out"])
+                    .arg(&ts)
+                    .stdout(Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+                ts
+            } else {
+                f.clone()
+            };
+            decodes(f);
+            video += count_by_type(&packets(f))
+                .get("video")
+                .copied()
+                .unwrap_or(0);
+        }
+        assert_eq!(video, frames, "{ext}: every HEVC frame");
+    }
+    let mp4 = files(&stream, "mp4");
+    assert_eq!(
+        ffprobe(
+            &["-show_entries", "stream=codec_name", "-of", "csv=p=0"],
+            &mp4[0]
+        )
+        .trim(),
+        "hevc"
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_oversized_chunks_and_idle_sockets_are_dropped_alone() {
+    use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (server, dir) = start("dp-abuse").await;
+    configure(&server, json!({"FlvParam": {"Enable": 1}}), 0, None).await;
+    let addr = format!("127.0.0.1:{}", server.rtmp_port);
+    let opened = Instant::now();
+    // Slowloris: connections that never finish the handshake.
+    let mut idle = Vec::new();
+    for _ in 0..50 {
+        idle.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    // Garbage instead of a handshake.
+    let mut garbage = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    garbage.write_all(&[0x42u8; 4096]).await.unwrap();
+    // A valid handshake, then a SetChunkSize of 1 GiB.
+    let mut big = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut hs = Handshake::new(PeerType::Client);
+    big.write_all(&hs.generate_outbound_p0_and_p1().unwrap())
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 8192];
+    loop {
+        let n = big.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed during the handshake");
+        match hs.process_bytes(&buf[..n]).unwrap() {
+            HandshakeProcessResult::InProgress { response_bytes } => {
+                big.write_all(&response_bytes).await.unwrap()
+            }
+            HandshakeProcessResult::Completed { response_bytes, .. } => {
+                big.write_all(&response_bytes).await.unwrap();
+                break;
+            }
+        }
+    }
+    // Chunk stream 2, type 0 header, timestamp 0, length 4, type 1 (SetChunkSize), stream 0.
+    let mut set_chunk = vec![0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0];
+    set_chunk.extend_from_slice(&(1u32 << 30).to_be_bytes());
+    big.write_all(&set_chunk).await.unwrap();
+    // Meanwhile a real push records normally.
+    assert!(push(&server.rtmp("live", "fine"), 2.0, None, false));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let recorded = files(&stream_dir(&server, "fine"), "flv");
+    assert_eq!(recorded.len(), 1);
+    decodes(&recorded[0]);
+    for (name, socket) in [("garbage", &mut garbage), ("chunk size", &mut big)] {
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "{name} connection not dropped");
+    }
+    // The handshake timeout (10 s) drops the idle ones.
+    tokio::time::sleep(Duration::from_secs(11).saturating_sub(opened.elapsed())).await;
+    for socket in &mut idle {
+        let n = tokio::time::timeout(Duration::from_secs(3), socket.read(&mut buf))
+            .await
+            .expect("idle connection still open")
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+    }
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -11,9 +11,11 @@
 //! - `liverec playlist inspect|validate|splice|clip` — the HLS playlist toolkit on files
 //!   (see [`playlist`]).
 //!
-//! - `liverec remux INPUT.flv --to aac [--out PATH]` — see [`remux`].
+//! - `liverec remux INPUT.flv --to flv|hls|mp4|aac|ts [--segment S] [--out PATH]` — see [`remux`].
 //! - `liverec serve [--data DIR] [--http ADDR] [--rtmp ADDR] [--config FILE]` — the
 //!   recording server ([`crate::server`]).
+//! - `liverec bench publish --streams N --input FILE.flv [--url URL]` — a load publisher
+//!   (see [`bench`]).
 //!
 //! `-` reads standard input.
 
@@ -24,6 +26,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
+mod bench;
 mod playlist;
 mod remux;
 
@@ -113,8 +116,11 @@ enum Command {
     Playlist(playlist::PlaylistCommand),
     /// Run the recording server (the reference API on --http).
     Serve(ServeArgs),
-    /// Remux an FLV file without re-encoding (so far: --to aac).
+    /// Remux an FLV file without re-encoding.
     Remux(remux::RemuxArgs),
+    /// Load generation: `bench publish` replays an FLV over many RTMP connections.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +189,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Playlist(command) => playlist::run(command),
         Command::Serve(args) => serve(args),
         Command::Remux(args) => remux::run(&args),
+        Command::Bench(command) => bench::run(command),
     }
 }
 

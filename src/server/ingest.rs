@@ -2,8 +2,8 @@
 //! sans-IO handshake and server session, and the push's [`PushSession`].
 //!
 //! `rml_rtmp` does not expose the `connect` command's `tcUrl`, which names the push
-//! domain; until `connect` arrives the same bytes also go through its chunk
-//! deserializer (a few hundred bytes per connection) to read it.
+//! domain, nor the chunk sizes a client sets; until `connect` arrives the same bytes also
+//! go through its chunk deserializer (a few hundred bytes per connection) to read them.
 //!
 //! Publish: the domain comes from the tcUrl ([`push_domain`]); push authentication is
 //! checked when the domain has an enabled key (a bad or expired `txSecret` is rejected
@@ -13,8 +13,10 @@
 //! re-planned when the task configuration changes or a scheduled task's start arrives.
 //!
 //! Limits (a connection breaking one is dropped; nothing else is affected):
-//! [`HANDSHAKE_TIMEOUT`], [`IDLE_TIMEOUT`], [`MAX_CHUNK_SIZE`], [`MAX_PENDING_BYTES`]
-//! (bytes received without completing a message), [`MAX_PUBLISHES_PER_CONNECTION`].
+//! [`HANDSHAKE_TIMEOUT`], [`IDLE_TIMEOUT`], [`MAX_CHUNK_SIZE`] (checked up to `connect`,
+//! where clients set it; later a larger chunk size costs no memory, since messages are
+//! bounded anyway), [`MAX_PENDING_BYTES`] (bytes received without completing a message:
+//! bounds a message's size), [`MAX_PUBLISHES_PER_CONNECTION`].
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -239,9 +241,18 @@ impl Conn {
             )));
         }
         if let Some(shadow) = self.shadow.as_mut() {
-            self.tc_url = self.tc_url.take().or_else(|| connect_tc_url(shadow, bytes));
-            if self.tc_url.is_some() {
-                self.shadow = None;
+            match shadow_read(shadow, bytes) {
+                Shadow::Pending => {}
+                Shadow::Connect(url) => {
+                    self.tc_url = Some(url);
+                    self.shadow = None;
+                }
+                Shadow::ChunkTooLarge(size) => {
+                    return Err(IngestError::Limit(format!(
+                        "chunk size {size} > {MAX_CHUNK_SIZE}"
+                    )))
+                }
+                Shadow::Broken => self.shadow = None,
             }
         }
         let results = self
@@ -666,27 +677,50 @@ fn spec_of(
     }
 }
 
-/// Reads the `connect` command's tcUrl from the first messages, if complete.
-fn connect_tc_url(shadow: &mut ChunkDeserializer, bytes: &[u8]) -> Option<String> {
+/// What the shadow deserializer found before `connect`.
+enum Shadow {
+    /// Still waiting for `connect`.
+    Pending,
+    /// The tcUrl (empty when absent).
+    Connect(String),
+    /// A SetChunkSize above [`MAX_CHUNK_SIZE`].
+    ChunkTooLarge(u32),
+    /// Bytes the deserializer rejects (the session will report them).
+    Broken,
+}
+
+/// Reads the `connect` command's tcUrl from the first messages, checking the chunk size
+/// the client announces on the way.
+fn shadow_read(shadow: &mut ChunkDeserializer, bytes: &[u8]) -> Shadow {
     let mut input = bytes;
     loop {
-        let payload = shadow.get_next_message(input).ok()??;
+        let payload = match shadow.get_next_message(input) {
+            Ok(Some(p)) => p,
+            Ok(None) => return Shadow::Pending,
+            Err(_) => return Shadow::Broken,
+        };
         input = &[];
-        match payload.to_rtmp_message().ok()? {
-            RtmpMessage::SetChunkSize { size } => {
-                shadow.set_max_chunk_size(size as usize).ok()?;
+        match payload.to_rtmp_message() {
+            Ok(RtmpMessage::SetChunkSize { size }) if size > MAX_CHUNK_SIZE => {
+                return Shadow::ChunkTooLarge(size)
             }
-            RtmpMessage::Amf0Command {
+            Ok(RtmpMessage::SetChunkSize { size }) => {
+                if shadow.set_max_chunk_size(size as usize).is_err() {
+                    return Shadow::Broken;
+                }
+            }
+            Ok(RtmpMessage::Amf0Command {
                 command_name,
                 command_object: Amf0Value::Object(properties),
                 ..
-            } if command_name == "connect" => {
-                return match properties.get("tcUrl") {
-                    Some(Amf0Value::Utf8String(url)) => Some(url.clone()),
-                    _ => Some(String::new()),
-                };
+            }) if command_name == "connect" => {
+                return Shadow::Connect(match properties.get("tcUrl") {
+                    Some(Amf0Value::Utf8String(url)) => url.clone(),
+                    _ => String::new(),
+                });
             }
-            _ => {}
+            Ok(_) => {}
+            Err(_) => return Shadow::Broken,
         }
     }
 }

@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )]
 
+pub mod hevc;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
