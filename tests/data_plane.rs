@@ -817,3 +817,52 @@ async fn garbage_oversized_chunks_and_idle_sockets_are_dropped_alone() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_storage_error_stops_that_recording_only_and_is_announced() {
+    let (server, dir) = start("dp-storage").await;
+    let cb = receiver(0).await;
+    configure(
+        &server,
+        json!({"FlvParam": {"Enable": 1, "RecordInterval": 60}}),
+        0,
+        None,
+    )
+    .await;
+    let t = server
+        .call(
+            "CreateLiveCallbackTemplate",
+            json!({"TemplateName": "cb", "RecordNotifyUrl": cb.url, "RecordExceptionNotifyUrl": cb.url,
+                "CallbackKey": CALLBACK_KEY}),
+        )
+        .await;
+    let id = t["TemplateId"].as_i64().unwrap();
+    server
+        .call(
+            "CreateLiveCallbackRule",
+            json!({"DomainName": "localhost", "AppName": "live", "TemplateId": id}),
+        )
+        .await;
+    // A file where the stream's directory should be: every commit there fails.
+    let blocked = stream_dir(&server, "blocked");
+    std::fs::create_dir_all(blocked.parent().unwrap()).unwrap();
+    std::fs::write(&blocked, b"not a directory").unwrap();
+    let url = server.rtmp("live", "blocked");
+    let failing = std::thread::spawn(move || push(&url, 5.0, None, false));
+    assert!(push(&server.rtmp("live", "healthy"), 5.0, None, false));
+    let _ = failing.join();
+    let exceptions = cb.wait_for(341, 1, Duration::from_secs(10)).await;
+    assert_eq!(exceptions.len(), 1, "{exceptions:?}");
+    assert_eq!(exceptions[0]["stream_id"], "blocked");
+    assert_eq!(exceptions[0]["exception_level"], "error");
+    check_signature(&exceptions[0]);
+    let files_ok = cb.wait_for(100, 3, Duration::from_secs(10)).await;
+    assert!(files_ok.iter().all(|e| e["stream_id"] == "healthy"));
+    assert_eq!(files_ok.len(), 3, "the other stream records all its files");
+    assert!(std::fs::read_dir(server.data.join(".scratch"))
+        .unwrap()
+        .next()
+        .is_none());
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

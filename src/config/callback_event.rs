@@ -17,6 +17,11 @@ pub const EVENT_RECORD_FILE: i64 = 100;
 pub const EVENT_PUSH_BEGIN: i64 = 1;
 /// `event_type` of a push end.
 pub const EVENT_PUSH_END: i64 = 0;
+/// `event_type` of a recording exception (reference §8.5).
+pub const EVENT_RECORD_EXCEPTION: i64 = 341;
+/// `exception.type` liverec reports when storage fails (the reference lists media
+/// exceptions only: −8 … −120; this one is liverec's own).
+pub const EXCEPTION_STORAGE: i64 = -200;
 
 /// `md5(key + t)`, lower-case hex.
 pub fn callback_sign(key: &str, t: i64) -> String {
@@ -170,6 +175,30 @@ pub fn push_event(e: &PushEvent<'_>) -> Value {
         map.insert("push_duration".into(), json!(ms.to_string()));
     }
     body
+}
+
+/// The event-341 body (without `t`/`sign`) for an output stopped by an error.
+pub fn record_exception_event(
+    event_id: &str,
+    stream: &StreamRef<'_>,
+    session_id: &str,
+    format: &str,
+    now_ms: i64,
+    description: &str,
+) -> Value {
+    json!({
+        "event_id": event_id,
+        "event_type": EVENT_RECORD_EXCEPTION,
+        "appid": 0,
+        "app": stream.domain,
+        "appname": stream.app,
+        "stream_id": stream.stream,
+        "session_id": session_id,
+        "file_format": format,
+        "timestamp": now_ms,
+        "exception_level": "error",
+        "exception": {"type": EXCEPTION_STORAGE, "occurs": 1, "desc": description},
+    })
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::notify::now_ms;
 use super::recordings::{self, Recording};
 use super::state::AppState;
-use crate::config::callback_event::{record_file_event, RecordFile, StreamRef};
+use crate::config::callback_event::{
+    record_exception_event, record_file_event, RecordFile, StreamRef,
+};
 use crate::config::naming::sanitize_stream_id;
 use crate::config::template::Format;
 use crate::record::session::{
@@ -155,6 +157,7 @@ impl Recorder {
                 tracing::error!(stream = %self.stream.key(), format = format_name(spec.format), error = %message,
                     "recording output stopped");
                 self.fail(output);
+                self.announce_exception(spec, &message).await;
             }
         }
         let now = now_ms();
@@ -174,6 +177,41 @@ impl Recorder {
         }
         for output in broken {
             self.fail(output);
+        }
+    }
+
+    /// Queues a recording-exception callback (event 341) where one is configured.
+    async fn announce_exception(&self, spec: &OutputSpec, message: &str) {
+        let template = {
+            let control = self.app.control.lock().await;
+            control
+                .callbacks
+                .template_for(&self.stream.domain, &self.stream.app)
+                .cloned()
+        };
+        let Some(template) = template.filter(|t| !t.record_exception_notify_url.is_empty()) else {
+            return;
+        };
+        let event_id = format!("exc-{}", uuid::Uuid::new_v4().simple());
+        let body = record_exception_event(
+            &event_id,
+            &self.stream.as_ref(),
+            &spec.recording_id,
+            format_name(spec.format),
+            now_ms(),
+            message,
+        );
+        if let Err(e) = self
+            .app
+            .notifier
+            .enqueue(
+                &template.record_exception_notify_url,
+                &template.callback_key,
+                &body,
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "queueing an exception callback");
         }
     }
 
@@ -291,12 +329,23 @@ impl Recorder {
         let mut done = done.clone();
         done.bytes = std::fs::metadata(&path).map_or(done.bytes, |m| m.len());
         let dir = self.stream.dir();
-        let key = self
+        let key = match self
             .app
             .storage
             .commit(&scratch_name, &dir, &done.name)
             .await
-            .map_err(|e| e.to_string())?;
+        {
+            Ok(key) => key,
+            Err(e) => {
+                // The file cannot be stored: drop it rather than leave it to recovery.
+                let _ = std::fs::remove_file(&path);
+                remove_sidecar(&self.app, &format!("{scratch_name}.json"));
+                if spec.format == Format::Hls {
+                    remove_sidecar(&self.app, &hls_sidecar_name(&spec.recording_id));
+                }
+                return Err(e.to_string());
+            }
+        };
         self.committed += 1;
         if spec.format == Format::Hls {
             return Ok(());
