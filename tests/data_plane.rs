@@ -14,10 +14,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{temp_dir, Server};
+use common::{receiver, temp_dir, Receiver, Server};
 use serde_json::{json, Value};
 
 const INTERVAL_S: u64 = 2;
@@ -42,63 +41,6 @@ async fn start(name: &str) -> (Server, PathBuf) {
     let cfg = config(&dir, "");
     let server = Server::start_with(&data, None, &["--config", cfg.to_str().unwrap()]).await;
     (server, dir)
-}
-
-/// A loopback callback receiver; the first `fail_first` posts get HTTP 500.
-#[derive(Clone)]
-struct Receiver {
-    url: String,
-    events: Arc<Mutex<Vec<Value>>>,
-    posts: Arc<Mutex<usize>>,
-}
-
-async fn receiver(fail_first: usize) -> Receiver {
-    use axum::routing::post;
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let posts = Arc::new(Mutex::new(0usize));
-    let (e, p) = (events.clone(), posts.clone());
-    let app = axum::Router::new().route(
-        "/cb",
-        post(move |body: String| {
-            let (e, p) = (e.clone(), p.clone());
-            async move {
-                let mut n = p.lock().unwrap();
-                *n += 1;
-                if *n <= fail_first {
-                    return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
-                }
-                e.lock().unwrap().push(serde_json::from_str(&body).unwrap());
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/cb", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Receiver { url, events, posts }
-}
-
-impl Receiver {
-    fn of_type(&self, event_type: i64) -> Vec<Value> {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| e["event_type"] == event_type)
-            .cloned()
-            .collect()
-    }
-
-    async fn wait_for(&self, event_type: i64, count: usize, limit: Duration) -> Vec<Value> {
-        let deadline = Instant::now() + limit;
-        loop {
-            let found = self.of_type(event_type);
-            if found.len() >= count || Instant::now() > deadline {
-                return found;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
 }
 
 async fn configure(server: &Server, template: Value, flow_continue: i64, cb: Option<&Receiver>) {

@@ -84,3 +84,51 @@ async fn python_sdk_example() {
     assert!(stdout.contains("mp4_hourly"), "{stdout}");
     s.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn record_example_pushes_and_finds_the_files_everywhere() {
+    let dir = temp_dir("readme-record");
+    let data = dir.join("liverec-data");
+    let s = Server::start(&data, None).await;
+    let hook = common::receiver(0).await;
+    let hook_addr = hook
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/cb")
+        .to_owned();
+    let script = example("record", s.port)
+        .replace("127.0.0.1:1935", &format!("127.0.0.1:{}", s.rtmp_port))
+        .replace("127.0.0.1:9000", &hook_addr);
+    let out = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&dir)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains("\"Error\""), "{stdout}");
+    for ext in [".flv", ".mp4", ".m3u8"] {
+        assert!(
+            stdout.contains("cam_") && stdout.contains(ext),
+            "{ext}: {stdout}"
+        );
+    }
+    assert!(stdout.contains(r#""TotalCount":3"#), "{stdout}");
+    let events = hook
+        .wait_for(100, 3, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(events.len(), 3);
+    for event in &events {
+        let url = event["video_url"].as_str().unwrap();
+        let r = s.client.get(url).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+    }
+    s.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

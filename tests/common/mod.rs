@@ -12,6 +12,7 @@ pub mod hevc;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -235,4 +236,61 @@ pub async fn signed_call(
         .unwrap();
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
+}
+
+/// A loopback callback receiver; the first `fail_first` posts get HTTP 500.
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    pub events: Arc<Mutex<Vec<Value>>>,
+    pub posts: Arc<Mutex<usize>>,
+}
+
+pub async fn receiver(fail_first: usize) -> Receiver {
+    use axum::routing::post;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let posts = Arc::new(Mutex::new(0usize));
+    let (e, p) = (events.clone(), posts.clone());
+    let app = axum::Router::new().route(
+        "/cb",
+        post(move |body: String| {
+            let (e, p) = (e.clone(), p.clone());
+            async move {
+                let mut n = p.lock().unwrap();
+                *n += 1;
+                if *n <= fail_first {
+                    return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                e.lock().unwrap().push(serde_json::from_str(&body).unwrap());
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver { url, events, posts }
+}
+
+impl Receiver {
+    pub fn of_type(&self, event_type: i64) -> Vec<Value> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event_type"] == event_type)
+            .cloned()
+            .collect()
+    }
+
+    pub async fn wait_for(&self, event_type: i64, count: usize, limit: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let found = self.of_type(event_type);
+            if found.len() >= count || Instant::now() > deadline {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
