@@ -53,6 +53,8 @@ struct OpenFile {
     keyframes: Vec<(f64, u64)>,
     last_ms: i64,
     step_ms: i64,
+    /// A video keyframe has been written.
+    video_started: bool,
 }
 
 /// See the module doc.
@@ -139,7 +141,11 @@ impl FlvWriter {
             *slot = Some(tag.clone());
         }
         let boundary = if self.has_video { keyframe } else { frame };
+        let audio_frame = frame && tag.kind == TagKind::Audio;
         let due = match &self.open {
+            // The first file starts with the first decodable frame: a keyframe, or audio
+            // received before it (no frame of a push is lost to the wait for a keyframe).
+            None if self.next_index == 0 => boundary || audio_frame,
             None => boundary,
             Some(file) => boundary && self.target_ms.is_some_and(|t| ms - file.info.start_ms >= t),
         };
@@ -152,8 +158,11 @@ impl FlvWriter {
                 return; // already written by open_file
             }
             if keyframe {
+                file.video_started = true;
                 file.keyframes
                     .push(((ms - file.info.start_ms) as f64 / 1000.0, file.size));
+            } else if frame && tag.kind == TagKind::Video && !file.video_started {
+                return; // inter frames before the file's first keyframe cannot be decoded
             }
             let mut bytes = Vec::with_capacity(tag.data.len() + 15);
             write_tag(&mut bytes, tag_type(tag.kind), tag.timestamp_ms, &tag.data);
@@ -206,6 +215,7 @@ impl FlvWriter {
             keyframes: Vec::new(),
             last_ms: ms,
             step_ms: 0,
+            video_started: false,
         });
     }
 

@@ -17,9 +17,9 @@
 //! tag of the push and the instant it arrived — names and index times follow the media,
 //! not scheduling jitter.
 //!
-//! A per-push GOP cache (the sequence headers, the last `onMetaData`, and every tag since
-//! the last video keyframe, at most [`MAX_GOP_CACHE_BYTES`]) lets an output added while
-//! the push is live start from the most recent keyframe.
+//! An output added while the push is live ([`PushSession::add_output`]) is first fed the
+//! server's GOP cache (sequence headers and the tags since the last video keyframe), so it
+//! starts from the most recent keyframe. [`gop_reset`] says when that cache restarts.
 //!
 //! HLS auto-splice (reference §7): when the push ends, an HLS output with a
 //! FlowContinueDuration > 0 is not finalised but returned as a [`ParkedHls`]; a push of
@@ -44,7 +44,49 @@ use crate::record::{SegmentEvent, SegmentInfo, Segmenter};
 /// HLS segment target duration, ms (cut at the first keyframe after it).
 pub const HLS_SEGMENT_MS: i64 = 6_000;
 /// Largest GOP cache per push; beyond it the cache is dropped until the next keyframe.
-pub const MAX_GOP_CACHE_BYTES: usize = 8 * 1024 * 1024;
+pub const MAX_GOP_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+/// Audio-only pushes: the GOP cache restarts after this much audio.
+pub const AUDIO_CACHE_MS: u32 = 1_000;
+
+fn is_audio_header(tag: &FlvTag) -> bool {
+    // SoundFormat 10 (AAC) with AACPacketType 0.
+    matches!(tag.data.first(), Some(b) if b >> 4 == 10) && tag.data.get(1) == Some(&0)
+}
+
+/// How a GOP cache treats one tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GopStep {
+    /// A sequence header or metadata: keep it beside the cache (latest wins).
+    Header,
+    /// Empty the cache, then append this tag (a video keyframe; audio-only: every
+    /// [`AUDIO_CACHE_MS`]).
+    Reset,
+    /// Append.
+    Append,
+    /// Ignore.
+    Skip,
+}
+
+/// The GOP-cache decision for `tag`, given whether the push has video and the timestamp
+/// of the cache's first tag.
+pub fn gop_reset(tag: &FlvTag, has_video: bool, first_ms: Option<u32>) -> GopStep {
+    match tag.kind {
+        TagKind::Script => GopStep::Header,
+        TagKind::Video => match parse_video_tag(&tag.data) {
+            Some(v) if v.kind == VideoPacketKind::SequenceHeader => GopStep::Header,
+            Some(v) if v.keyframe && v.kind == VideoPacketKind::Frames => GopStep::Reset,
+            Some(_) => GopStep::Append,
+            None => GopStep::Skip,
+        },
+        TagKind::Audio if is_audio_header(tag) => GopStep::Header,
+        TagKind::Audio if has_video => GopStep::Append,
+        TagKind::Audio => match first_ms {
+            Some(first) if tag.timestamp_ms.wrapping_sub(first) < AUDIO_CACHE_MS => GopStep::Append,
+            _ => GopStep::Reset,
+        },
+        TagKind::Other(_) => GopStep::Skip,
+    }
+}
 /// Times in file names are Beijing time, as the reference's default (§5).
 pub const NAME_UTC_OFFSET_MINUTES: i32 = 8 * 60;
 /// FLV keyframe index entries reserved in place per second of interval (two per second).
@@ -209,76 +251,6 @@ struct Output {
     ended: bool,
 }
 
-/// The sequence headers, metadata and current GOP of a push.
-#[derive(Debug, Default)]
-struct GopCache {
-    video_header: Option<FlvTag>,
-    audio_header: Option<FlvTag>,
-    metadata: Option<FlvTag>,
-    gop: Vec<FlvTag>,
-    bytes: usize,
-}
-
-impl GopCache {
-    fn push(&mut self, tag: &FlvTag) {
-        match tag.kind {
-            TagKind::Script => self.metadata = Some(tag.clone()),
-            TagKind::Video => match parse_video_tag(&tag.data) {
-                Some(v) if v.kind == VideoPacketKind::SequenceHeader => {
-                    self.video_header = Some(tag.clone())
-                }
-                Some(v) if v.keyframe && v.kind == VideoPacketKind::Frames => {
-                    self.gop.clear();
-                    self.bytes = 0;
-                    self.add(tag);
-                }
-                Some(_) => self.add(tag),
-                None => {}
-            },
-            TagKind::Audio => {
-                if is_audio_header(tag) {
-                    self.audio_header = Some(tag.clone());
-                } else if self.video_header.is_none() {
-                    // Audio only: keep about the last second.
-                    self.add(tag);
-                    while self.gop.first().is_some_and(|first| {
-                        tag.timestamp_ms.wrapping_sub(first.timestamp_ms) > 1_000
-                    }) {
-                        let first = self.gop.remove(0);
-                        self.bytes -= first.data.len();
-                    }
-                } else {
-                    self.add(tag);
-                }
-            }
-            TagKind::Other(_) => {}
-        }
-    }
-
-    fn add(&mut self, tag: &FlvTag) {
-        if self.bytes + tag.data.len() > MAX_GOP_CACHE_BYTES {
-            self.gop.clear();
-            self.bytes = 0;
-            return;
-        }
-        self.bytes += tag.data.len();
-        self.gop.push(tag.clone());
-    }
-
-    fn replay(&self) -> impl Iterator<Item = &FlvTag> {
-        self.metadata
-            .iter()
-            .chain(&self.video_header)
-            .chain(&self.audio_header)
-            .chain(&self.gop)
-    }
-}
-
-fn is_audio_header(tag: &FlvTag) -> bool {
-    // SoundFormat 10 (AAC) with AACPacketType 0.
-    matches!(tag.data.first(), Some(b) if b >> 4 == 10) && tag.data.get(1) == Some(&0)
-}
-
 /// See the module doc.
 #[derive(Debug)]
 pub struct PushSession {
@@ -286,7 +258,7 @@ pub struct PushSession {
     outputs: Vec<Output>,
     origin: Option<(i64, i64)>,
     clock: Option<(u32, i64)>,
-    gop: GopCache,
+    media: MediaInfo,
     actions: Vec<SegmentEvent>,
     flv_events: Vec<FlvEvent>,
 }
@@ -333,7 +305,7 @@ impl PushSession {
             outputs: Vec::new(),
             origin: None,
             clock: None,
-            gop: GopCache::default(),
+            media: MediaInfo::default(),
             actions: Vec::new(),
             flv_events: Vec::new(),
         };
@@ -359,24 +331,23 @@ impl PushSession {
         self.outputs.iter().filter(|o| !o.ended).count()
     }
 
-    /// Codec facts seen so far (first output's view, or the cache's).
+    /// Codec facts of the push so far.
     pub fn media(&self) -> MediaInfo {
-        let mut reader = FrameReader::default();
-        let mut media = MediaInfo::default();
-        for tag in self.gop.replay() {
-            for event in reader.push_tag(tag) {
-                media.observe(&event);
-            }
-        }
-        media
+        self.media.clone()
     }
 
-    /// Adds an output while the push is live; it starts from the cached GOP.
-    pub fn add_output(&mut self, spec: OutputSpec, now_wall_ms: i64, out: &mut Vec<Action>) {
+    /// Adds an output while the push is live, fed first with `replay`: the sequence
+    /// headers and the tags since the last keyframe (the server's GOP cache).
+    pub fn add_output(
+        &mut self,
+        spec: OutputSpec,
+        replay: &[FlvTag],
+        now_wall_ms: i64,
+        out: &mut Vec<Action>,
+    ) {
         let index = self.outputs.len();
         self.outputs.push(Output::new(spec, &self.stream_id, None));
-        let cached: Vec<FlvTag> = self.gop.replay().cloned().collect();
-        for tag in &cached {
+        for tag in replay {
             self.feed(index, tag, now_wall_ms, out);
         }
     }
@@ -402,7 +373,7 @@ impl PushSession {
         if self.origin.is_none() && tag.kind != TagKind::Script {
             self.origin = Some((stream_ms, now_wall_ms));
         }
-        self.gop.push(tag);
+        self.media.observe_tag(tag);
         for i in 0..self.outputs.len() {
             let expired = self.outputs.get(i).is_some_and(|o| {
                 !o.ended && o.spec.ends_at_ms.is_some_and(|end| now_wall_ms >= end)

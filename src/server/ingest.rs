@@ -34,6 +34,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+use super::gop::GopCache;
 use super::live::Control;
 use super::notify::now_ms;
 use super::recorder::{finish_parked, PushStream, Recorder};
@@ -57,8 +58,10 @@ pub const MAX_CHUNK_SIZE: u32 = 1024 * 1024;
 pub const MAX_PENDING_BYTES: usize = 16 * 1024 * 1024;
 /// Publishes per connection.
 pub const MAX_PUBLISHES_PER_CONNECTION: usize = 1;
+/// How often a connection checks its idle time and scheduled task starts.
+pub const HOUSEKEEPING_TICK: Duration = Duration::from_millis(500);
 /// Socket read size.
-pub const READ_BYTES: usize = 64 * 1024;
+pub const READ_BYTES: usize = 16 * 1024;
 
 /// Why a connection ended early.
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +158,8 @@ async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>, IngestError> {
 
 struct Push {
     stream: PushStream,
+    gop: GopCache,
+    actions: Vec<Action>,
     registration: u64,
     session: PushSession,
     recorder: Recorder,
@@ -207,21 +212,34 @@ async fn connection(
         conn.input(&remaining).await?;
         socket.write_all(&std::mem::take(&mut conn.out)).await?;
         let mut buf = vec![0u8; READ_BYTES];
+        // One coarse tick per connection checks idleness and scheduled task starts, so a
+        // read costs no timer registration.
+        let mut tick = tokio::time::interval(HOUSEKEEPING_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut last_read = tokio::time::Instant::now();
         loop {
-            let replan_in = conn.replan_delay();
             tokio::select! {
-                read = read_some(&mut socket, &mut buf, IDLE_TIMEOUT, "idle connection") => {
+                read = socket.read(&mut buf) => {
                     let n = read?;
                     if n == 0 {
                         return Ok(());
                     }
+                    last_read = tokio::time::Instant::now();
                     conn.input(buf.get(..n).unwrap_or_default()).await?;
                     if !conn.out.is_empty() {
-                        socket.write_all(&std::mem::take(&mut conn.out)).await?;
+                        socket.write_all(&conn.out).await?;
+                        conn.out.clear();
                     }
                 }
                 Some(Control::Replan) = control_rx.recv() => conn.replan().await,
-                () = tokio::time::sleep(replan_in) => conn.replan().await,
+                _ = tick.tick() => {
+                    if last_read.elapsed() > IDLE_TIMEOUT {
+                        return Err(IngestError::Timeout("idle connection"));
+                    }
+                    if conn.replan_due() {
+                        conn.replan().await;
+                    }
+                }
                 _ = shutdown.changed() => return Ok(()),
             }
         }
@@ -490,7 +508,14 @@ impl Conn {
         let session = PushSession::new(&stream.stream, specs, resumed);
         let sequence = uuid::Uuid::new_v4().simple().to_string();
         let next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
+        let gop = GopCache::new(
+            self.app
+                .storage
+                .scratch_path(&format!("gop-{sequence}.flv")),
+        );
         self.push = Some(Push {
+            gop,
+            actions: Vec::new(),
             recorder: Recorder::new(Arc::clone(&self.app), stream.clone()),
             stream,
             registration,
@@ -513,16 +538,20 @@ impl Conn {
             timestamp_ms,
             data: data.to_vec(),
         };
-        let mut actions = Vec::new();
+        if let Err(e) = push.gop.push(&tag) {
+            tracing::warn!(stream = %push.stream.key(), error = %e, "GOP cache");
+        }
+        let mut actions = std::mem::take(&mut push.actions);
         push.session.push_tag(&tag, now_ms(), &mut actions);
-        apply(push, actions).await;
+        apply(push, &mut actions).await;
+        push.actions = actions;
     }
 
-    fn replan_delay(&self) -> Duration {
-        match self.push.as_ref().and_then(|p| p.next_replan_ms) {
-            Some(at) => Duration::from_millis((at - now_ms()).max(0) as u64),
-            None => Duration::from_secs(3600),
-        }
+    fn replan_due(&self) -> bool {
+        self.push
+            .as_ref()
+            .and_then(|p| p.next_replan_ms)
+            .is_some_and(|at| at <= now_ms())
     }
 
     /// Re-plans tasks: starts outputs of tasks that became active, stops those that ended.
@@ -539,6 +568,18 @@ impl Conn {
         push.next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
         let override_s = self.app.settings.file.testing.record_interval_seconds;
         let mut actions = Vec::new();
+        let replay = if plan
+            .tasks
+            .iter()
+            .any(|t| !push.tasks.contains(&t.task.task_id))
+        {
+            push.gop.replay().unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "reading the GOP cache");
+                Vec::new()
+            })
+        } else {
+            Vec::new()
+        };
         let active: HashSet<String> = plan.tasks.iter().map(|t| t.task.task_id.clone()).collect();
         for stopped in push.tasks.difference(&active) {
             push.session.stop_task(stopped, &mut actions);
@@ -556,11 +597,11 @@ impl Conn {
                     Some(task.end_time * 1000),
                     override_s,
                 );
-                push.session.add_output(spec, now, &mut actions);
+                push.session.add_output(spec, &replay, now, &mut actions);
             }
         }
         push.tasks = active.union(&push.tasks).cloned().collect();
-        apply(push, actions).await;
+        apply(push, &mut actions).await;
     }
 
     async fn end_push(&mut self, why: &str) {
@@ -569,7 +610,7 @@ impl Conn {
         };
         let mut actions = Vec::new();
         let parked = push.session.finish(&mut actions);
-        apply(&mut push, actions).await;
+        apply(&mut push, &mut actions).await;
         push.recorder.abandon();
         self.app.live.unregister(&push.stream, push.registration);
         for hls in parked {
@@ -647,11 +688,11 @@ impl Conn {
     }
 }
 
-async fn apply(push: &mut Push, actions: Vec<Action>) {
+async fn apply(push: &mut Push, actions: &mut Vec<Action>) {
     if actions.is_empty() {
         return;
     }
-    push.recorder.apply(actions, &push.session).await;
+    push.recorder.apply(actions.drain(..), &push.session).await;
 }
 
 fn spec_of(

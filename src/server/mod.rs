@@ -8,6 +8,7 @@
 mod actions;
 pub mod auth;
 pub mod db;
+pub mod gop;
 mod http;
 pub mod ingest;
 pub mod live;

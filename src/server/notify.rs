@@ -22,8 +22,9 @@ use crate::config::callback_event::sign_body;
 
 /// Rows fetched per worker pass.
 pub const DELIVERY_BATCH: i64 = 32;
-/// Longest sleep of an idle worker before it looks at the table again.
-pub const IDLE_POLL: Duration = Duration::from_secs(1);
+/// Longest sleep of an idle worker before it looks at the table again (new rows wake it
+/// at once; this only bounds the effect of a missed wake-up).
+pub const IDLE_POLL: Duration = Duration::from_secs(30);
 
 /// The outbox.
 #[derive(Debug, Clone)]
@@ -110,7 +111,7 @@ impl Notifier {
         };
         loop {
             let wait = match self.pass(&client).await {
-                Ok(Some(next)) => Duration::from_millis((next - now_ms()).clamp(0, 1000) as u64),
+                Ok(Some(next)) => Duration::from_millis((next - now_ms()).clamp(0, 30_000) as u64),
                 Ok(None) => IDLE_POLL,
                 Err(e) => {
                     tracing::warn!(error = %e, "callback outbox");

@@ -138,7 +138,7 @@ impl Recorder {
     }
 
     /// Applies actions in order; `spec` maps an output index to its spec.
-    pub async fn apply(&mut self, actions: Vec<Action>, session: &PushSession) {
+    pub async fn apply(&mut self, actions: impl Iterator<Item = Action>, session: &PushSession) {
         for action in actions {
             let output = match &action {
                 Action::Open(f) | Action::Append(f, _) | Action::Patch(f, ..) => f.output,

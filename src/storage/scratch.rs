@@ -7,7 +7,7 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// Write buffer per open file: small, because a server holds hundreds of them.
-pub const SERVER_WRITE_BUFFER_BYTES: usize = 64 * 1024;
+pub const SERVER_WRITE_BUFFER_BYTES: usize = 32 * 1024;
 
 /// One open file.
 #[derive(Debug)]

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Live-ingest benchmark (on demand, not part of the tests).
+
+Part 1 — CPU per stream-minute against the anchor, same run, same load: nginx-rtmp
+(Debian libnginx-mod-rtmp, the anchor's config, app `both` = FLV record + HLS) and
+`liverec serve` (a template with FLV + HLS) each receive N streams from the same load
+generator, `liverec bench publish`, replaying a 2.7 Mbit/s 720p H.264+AAC clip in real
+time. Server CPU (utime+stime of the process tree from /proc) is divided by the stream
+minutes pushed; the ratio nginx / liverec is printed.
+
+Part 2 — scale: liverec alone with --big streams for --big-seconds: zero frames lost
+(every audio/video tag the publisher sent is in the FLV recordings, counted by walking
+the tags) and RSS per stream ((peak − idle) / N). Recordings are deleted afterwards.
+
+Usage: scripts/bench-ingest.py [--ns 10,50] [--seconds 45] [--big 500] [--big-seconds 30]
+       [--skip-nginx] [--skip-big] [--work /tmp/liverec-bench/ingest]
+Needs ffmpeg; nginx + libnginx-mod-rtmp are installed with apt-get when missing (root).
+"""
+import argparse, glob, json, os, shutil, signal, struct, subprocess, sys, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ANCHORS = os.path.join(ROOT, "..", "shared", "anchors")
+TCK = os.sysconf("SC_CLK_TCK")
+HTTP = "127.0.0.1:18091"
+RTMP_PORT = 19351
+
+
+def tree(pid):
+    pids, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for stat in glob.glob("/proc/[0-9]*/stat"):
+            try:
+                s = open(stat).read()
+                if int(s[s.rindex(")") + 2:].split()[1]) == parent:
+                    child = int(stat.split("/")[2])
+                    if child not in pids:
+                        pids.add(child)
+                        frontier.append(child)
+            except (OSError, ValueError):
+                pass
+    return pids
+
+
+def cpu(pids):
+    total = 0.0
+    for pid in pids:
+        try:
+            s = open(f"/proc/{pid}/stat").read()
+            f = s[s.rindex(")") + 2:].split()
+            total += (int(f[11]) + int(f[12])) / TCK
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+def rss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def wait_port(port, limit=15):
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        out = subprocess.run(["ss", "-ltn", f"sport = :{port}"], capture_output=True, text=True).stdout
+        if f":{port}" in out:
+            return
+        time.sleep(0.1)
+    sys.exit(f"nothing listens on {port}")
+
+
+def media(work):
+    clip = os.path.join(work, "clip60.flv")
+    if not os.path.exists(clip):
+        os.makedirs(work, exist_ok=True)
+        # As the anchor's make-media.sh: libx264 ultrafast, 2.64 Mbit/s, keyframe every 2 s.
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
+                        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "60",
+                        "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "2500k", "-maxrate", "2500k",
+                        "-bufsize", "5000k", "-g", "60", "-pix_fmt", "yuv420p",
+                        "-c:a", "aac", "-b:a", "128k", "-ac", "2", clip], check=True)
+    return clip
+
+
+def publish(liverec, clip, url, n, seconds):
+    p = subprocess.Popen([liverec, "bench", "publish", "--streams", str(n), "--input", clip, "--url", url,
+                          "--seconds", str(seconds), "--stagger", "2"], stdout=subprocess.PIPE, text=True)
+    return p
+
+
+def measure(server_pid, liverec, clip, url, n, seconds, sample_rss=False):
+    pids = tree(server_pid)
+    rss0 = rss_kib(pids)
+    c0 = cpu(pids)
+    pub = publish(liverec, clip, url, n, seconds)
+    peak = rss0
+    pub_cpu = 0.0
+    while pub.poll() is None:
+        pids = tree(server_pid)
+        if sample_rss:
+            peak = max(peak, rss_kib(pids))
+        pub_cpu = cpu({pub.pid}) or pub_cpu
+        time.sleep(0.5)
+    summary = json.loads(pub.stdout.read() or "{}")
+    time.sleep(3)  # let the server close its files
+    c1 = cpu(tree(server_pid))
+    return dict(cpu=c1 - c0, stream_min=n * seconds / 60, rss0=rss0, peak=peak, publisher=summary, publisher_cpu=pub_cpu)
+
+
+def api(action, body):
+    req = urllib.request.Request(f"http://{HTTP}/", data=json.dumps(body).encode(), method="POST",
+                                 headers={"X-TC-Action": action, "X-TC-Version": "2018-08-01",
+                                          "Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(req).read())["Response"]
+
+
+def start_liverec(liverec, data):
+    shutil.rmtree(data, ignore_errors=True)
+    os.makedirs(data)
+    log = open(data + ".log", "w")
+    p = subprocess.Popen([liverec, "serve", "--data", data, "--http", HTTP, "--rtmp", f"127.0.0.1:{RTMP_PORT}"],
+                         stdout=log, stderr=log, start_new_session=True, env={**os.environ, "RUST_LOG": "warn"})
+    wait_port(RTMP_PORT)
+    t = api("CreateLiveRecordTemplate", {"TemplateName": "flv_hls", "FlvParam": {"Enable": 1, "RecordInterval": 1800},
+                                         "HlsParam": {"Enable": 1}})
+    api("CreateLiveRecordRule", {"DomainName": "localhost", "AppName": "both", "TemplateId": t["TemplateId"]})
+    return p
+
+
+def stop(p):
+    os.killpg(p.pid, signal.SIGTERM)
+    try:
+        p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def start_nginx(base):
+    if not os.path.exists("/usr/lib/nginx/modules/ngx_rtmp_module.so"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "nginx-light", "libnginx-mod-rtmp"], check=True,
+                       stdout=subprocess.DEVNULL)
+    for d in ("nginx", "rec", "hls"):
+        shutil.rmtree(os.path.join(base, d), ignore_errors=True)
+        os.makedirs(os.path.join(base, d))
+        shutil.chown(os.path.join(base, d), "www-data", "www-data")
+    conf = open(os.path.join(ANCHORS, "nginx-rtmp.conf.tmpl")).read().replace("@BASE@", base)
+    path = os.path.join(base, "nginx", "nginx.conf")
+    open(path, "w").write(conf)
+    p = subprocess.Popen(["nginx", "-p", os.path.join(base, "nginx"), "-e", os.path.join(base, "nginx", "error.log"),
+                          "-c", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_port(1935)
+    return p
+
+
+def flv_tags(path):
+    """Audio and video tags in an FLV file (walks the tag headers)."""
+    count = 0
+    with open(path, "rb") as f:
+        head = f.read(9)
+        if head[:3] != b"FLV":
+            return 0
+        f.seek(struct.unpack(">I", head[5:9])[0] + 4)
+        while True:
+            h = f.read(11)
+            if len(h) < 11:
+                return count
+            size = int.from_bytes(h[1:4], "big")
+            if h[0] & 0x1F in (8, 9):
+                count += 1
+            f.seek(size + 4, 1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ns", default="10,50")
+    ap.add_argument("--seconds", type=float, default=45)
+    ap.add_argument("--big", type=int, default=500)
+    ap.add_argument("--big-seconds", type=float, default=30)
+    ap.add_argument("--skip-nginx", action="store_true")
+    ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--work", default="/tmp/liverec-bench/ingest")
+    args = ap.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "liverec"], cwd=ROOT, check=True)
+    liverec = os.path.join(ROOT, "target", "release", "liverec")
+    clip = media(args.work)
+    data = os.path.join(args.work, "data")
+    rows = []
+    for n in [int(x) for x in args.ns.split(",") if x]:
+        row = {"n": n}
+        if not args.skip_nginx:
+            ng = start_nginx(os.path.join(args.work, "nginx"))
+            time.sleep(1)
+            r = measure(ng.pid, liverec, clip, "rtmp://127.0.0.1:1935/both/s", n, args.seconds)
+            stop(ng)
+            row["nginx"] = r["cpu"] / r["stream_min"]
+            shutil.rmtree(os.path.join(args.work, "nginx"), ignore_errors=True)
+        lr = start_liverec(liverec, data)
+        time.sleep(1)
+        r = measure(lr.pid, liverec, clip, f"rtmp://127.0.0.1:{RTMP_PORT}/both/s", n, args.seconds)
+        stop(lr)
+        row["liverec"] = r["cpu"] / r["stream_min"]
+        row["publisher_failures"] = r["publisher"].get("failures")
+        shutil.rmtree(data, ignore_errors=True)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    print("\nFLV + HLS recording, server CPU-s per stream-minute (same publisher, same run)")
+    print(f"{'N':>5} {'nginx-rtmp':>11} {'liverec':>9} {'nginx/liverec':>14}")
+    for row in rows:
+        ng = row.get("nginx")
+        ratio = f"{ng / row['liverec']:.2f}x" if ng else "-"
+        print(f"{row['n']:>5} {ng if ng else float('nan'):>11.4f} {row['liverec']:>9.4f} {ratio:>14}")
+
+    if args.skip_big:
+        return
+    n = args.big
+    lr = start_liverec(liverec, data)
+    time.sleep(2)
+    r = measure(lr.pid, liverec, clip, f"rtmp://127.0.0.1:{RTMP_PORT}/both/s", n, args.big_seconds, sample_rss=True)
+    stop(lr)
+    flvs = glob.glob(os.path.join(data, "localhost", "both", "*", "*.flv"))
+    recorded = sum(flv_tags(f) for f in flvs)
+    sent = r["publisher"].get("framesSent", 0)
+    per_stream = (r["peak"] - r["rss0"]) / 1024 / n
+    print(f"\n{n} streams x {args.big_seconds:.0f} s, FLV + HLS: publisher published {r['publisher'].get('published')}"
+          f" (failures {r['publisher'].get('failures')}), frames sent {sent}, recorded in FLV {recorded},"
+          f" lost {sent - recorded}; {len(flvs)} FLV files")
+    print(f"server RSS idle {r['rss0'] / 1024:.1f} MiB, peak {r['peak'] / 1024:.1f} MiB → {per_stream:.3f} MiB per stream;"
+          f" server CPU {r['cpu']:.1f} s = {r['cpu'] / r['stream_min']:.4f} CPU-s per stream-minute;"
+          f" publisher CPU {r['publisher_cpu']:.1f} s")
+    shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
