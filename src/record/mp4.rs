@@ -90,7 +90,7 @@ impl Mp4Segmenter {
         let rewrite = if self.keep_fragmented {
             None
         } else {
-            Some(progressive(&open.tracks, open.fragmenter.chunks()))
+            Some(progressive(&open.tracks, open.fragmenter.tables()))
         };
         match rewrite.unwrap_or(Ok((Vec::new(), Vec::new()))) {
             Ok((head, _)) if head.is_empty() => {}

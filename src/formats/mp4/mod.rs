@@ -272,17 +272,37 @@ impl TrackQueue {
     }
 }
 
-/// One sample as the sample tables describe it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SampleInfo {
-    /// Bytes.
-    pub size: u32,
-    /// Duration, ms.
-    pub duration: u32,
-    /// Composition offset, ms.
-    pub cts: i32,
-    /// A sync sample (keyframe).
-    pub sync: bool,
+/// Appends `value` to a run-length list.
+fn push_run<T: PartialEq + Copy>(runs: &mut Vec<(u32, T)>, value: T) {
+    match runs.last_mut() {
+        Some((n, last)) if *last == value => *n += 1,
+        _ => runs.push((1, value)),
+    }
+}
+
+/// One track's sample tables, kept compact while the file grows: 4 bytes per sample
+/// (its size) plus run-length lists of durations, composition offsets and sync flags —
+/// constant-rate streams need a handful of runs, video one pair per GOP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackTable {
+    /// Sample sizes, bytes.
+    pub sizes: Vec<u32>,
+    /// (count, duration ms) runs.
+    pub durations: Vec<(u32, u32)>,
+    /// (count, composition offset ms) runs.
+    pub cts: Vec<(u32, i32)>,
+    /// (count, is sync) runs.
+    pub sync: Vec<(u32, bool)>,
+}
+
+impl TrackTable {
+    /// Adds one sample.
+    pub fn push(&mut self, size: u32, duration: u32, cts: i32, sync: bool) {
+        self.sizes.push(size);
+        push_run(&mut self.durations, duration);
+        push_run(&mut self.cts, cts);
+        push_run(&mut self.sync, sync);
+    }
 }
 
 /// One track's run of samples in one fragment: a chunk of the progressive file.
@@ -290,14 +310,35 @@ pub struct SampleInfo {
 pub struct ChunkInfo {
     /// Track id.
     pub track: u32,
-    /// Its samples.
-    pub samples: Vec<SampleInfo>,
+    /// Samples in it.
+    pub samples: u32,
     /// Where its bytes are in the fragmented file.
     pub source_offset: u64,
     /// Decode time of its first sample, ms.
     pub first_dts_ms: i64,
     /// Bytes.
     pub len: u64,
+}
+
+/// What the progressive rewrite needs: the chunks in file order and each track's table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SampleTables {
+    /// Chunks, in file order.
+    pub chunks: Vec<ChunkInfo>,
+    /// Video track (id 1).
+    pub video: TrackTable,
+    /// Audio track (id 2).
+    pub audio: TrackTable,
+}
+
+impl SampleTables {
+    fn track(&self, id: u32) -> &TrackTable {
+        if id == VIDEO_TRACK {
+            &self.video
+        } else {
+            &self.audio
+        }
+    }
 }
 
 /// Frames in, fragments out; see the module doc.
@@ -307,16 +348,16 @@ pub struct Fragmenter {
     sequence: u32,
     /// Bytes of the fragmented file so far (init segment included).
     written: u64,
-    chunks: Vec<ChunkInfo>,
+    tables: SampleTables,
     video: TrackQueue,
     audio: TrackQueue,
     fragment_start_ms: Option<i64>,
 }
 
 impl Fragmenter {
-    /// The chunks written so far (for the progressive rewrite).
-    pub fn chunks(&self) -> &[ChunkInfo] {
-        &self.chunks
+    /// The sample tables so far (for the progressive rewrite).
+    pub fn tables(&self) -> &SampleTables {
+        &self.tables
     }
 
     /// A fragmenter for a file with (or without) a video track whose init segment is
@@ -326,7 +367,7 @@ impl Fragmenter {
             has_video,
             sequence: 0,
             written: init_len,
-            chunks: Vec::new(),
+            tables: SampleTables::default(),
             video: TrackQueue::default(),
             audio: TrackQueue::default(),
             fragment_start_ms: None,
@@ -429,17 +470,22 @@ impl Fragmenter {
                 trun.data_offset = Some(i32::try_from(offset).unwrap_or(i32::MAX));
             }
             let len = samples.iter().map(|s| s.data.len() as u64).sum::<u64>();
-            self.chunks.push(ChunkInfo {
+            let table = if *id == VIDEO_TRACK {
+                &mut self.tables.video
+            } else {
+                &mut self.tables.audio
+            };
+            for s in samples {
+                table.push(
+                    u32::try_from(s.data.len()).unwrap_or(u32::MAX),
+                    u32::try_from(s.duration_ms).unwrap_or(0),
+                    i32::try_from(s.cts_ms).unwrap_or(0),
+                    s.sync,
+                );
+            }
+            self.tables.chunks.push(ChunkInfo {
                 track: *id,
-                samples: samples
-                    .iter()
-                    .map(|s| SampleInfo {
-                        size: u32::try_from(s.data.len()).unwrap_or(u32::MAX),
-                        duration: u32::try_from(s.duration_ms).unwrap_or(0),
-                        cts: i32::try_from(s.cts_ms).unwrap_or(0),
-                        sync: s.sync,
-                    })
-                    .collect(),
+                samples: samples.len() as u32,
                 source_offset: self.written + offset as u64,
                 first_dts_ms: samples.first().map_or(0, |s| s.dts_ms),
                 len,
@@ -476,8 +522,9 @@ pub type ByteRange = (u64, u64);
 /// untouched. Chunk offsets are 64-bit (`co64`) when the file passes 4 GiB.
 pub fn progressive(
     tracks: &Mp4Tracks,
-    chunks: &[ChunkInfo],
+    tables: &SampleTables,
 ) -> Result<(Vec<u8>, Vec<ByteRange>), Mp4Error> {
+    let chunks = &tables.chunks;
     let payload: u64 = chunks.iter().map(|c| c.len).sum();
     let mdat_header: u64 = if payload + 8 > u64::from(u32::MAX) {
         16
@@ -501,7 +548,7 @@ pub fn progressive(
         let mut movie_ms = 0u64;
         for trak in &mut traks {
             let id = trak.tkhd.track_id;
-            let duration = fill_tables(trak, chunks, id, head_len + mdat_header, wide);
+            let duration = fill_tables(trak, tables, id, head_len + mdat_header, wide);
             // A track that starts after the other keeps its offset: an empty edit first
             // (ISO/IEC 14496-12 §8.6.6), then the media.
             let delay = first_dts(id).map_or(0, |d| (d - movie_start).max(0) as u64);
@@ -540,8 +587,10 @@ pub fn progressive(
         moov.encode(&mut out).map_err(box_err)?;
         Ok(out)
     };
-    let probe = build(0)?;
-    let mut head = build(probe.len() as u64)?;
+    // The head's length does not depend on the offsets it holds (fixed-width entries):
+    // build once to measure it, drop that, then build for real.
+    let head_len = build(0)?.len() as u64;
+    let mut head = build(head_len)?;
     if mdat_header == 16 {
         head.extend_from_slice(&1u32.to_be_bytes());
         head.extend_from_slice(b"mdat");
@@ -560,64 +609,66 @@ pub fn progressive(
     Ok((head, ranges))
 }
 
-/// Fills `trak`'s sample tables from the chunks of track `id`; `data_start` is where the
+/// Fills `trak`'s sample tables from `tables` for track `id`; `data_start` is where the
 /// mdat payload begins. Returns the track duration, ms.
-fn fill_tables(trak: &mut Trak, chunks: &[ChunkInfo], id: u32, data_start: u64, wide: bool) -> u64 {
+fn fill_tables(trak: &mut Trak, tables: &SampleTables, id: u32, data_start: u64, wide: bool) -> u64 {
     let mut position = data_start;
     let mut offsets = Vec::new();
     let mut stsc: Vec<StscEntry> = Vec::new();
-    let mut samples: Vec<SampleInfo> = Vec::new();
-    for chunk in chunks {
+    for chunk in &tables.chunks {
         if chunk.track == id {
             offsets.push(position);
-            let per_chunk = chunk.samples.len() as u32;
-            if stsc.last().is_none_or(|e| e.samples_per_chunk != per_chunk) {
+            if stsc.last().is_none_or(|e| e.samples_per_chunk != chunk.samples) {
                 stsc.push(StscEntry {
                     first_chunk: offsets.len() as u32,
-                    samples_per_chunk: per_chunk,
+                    samples_per_chunk: chunk.samples,
                     sample_description_index: 1,
                 });
             }
-            samples.extend_from_slice(&chunk.samples);
         }
         position += chunk.len;
     }
+    let table = tables.track(id);
     let stbl = &mut trak.mdia.minf.stbl;
-    let durations = run_lengths(samples.iter().map(|s| i64::from(s.duration)));
     stbl.stts = Stts {
-        entries: durations
-            .into_iter()
-            .map(|(n, d)| SttsEntry {
+        entries: table
+            .durations
+            .iter()
+            .map(|&(n, d)| SttsEntry {
                 sample_count: n,
-                sample_delta: d as u32,
+                sample_delta: d,
             })
             .collect(),
     };
-    if samples.iter().any(|s| s.cts != 0) {
-        let offsets = run_lengths(samples.iter().map(|s| i64::from(s.cts)));
+    if table.cts.iter().any(|&(_, o)| o != 0) {
         stbl.ctts = Some(Ctts {
-            entries: offsets
-                .into_iter()
-                .map(|(n, o)| CttsEntry {
+            entries: table
+                .cts
+                .iter()
+                .map(|&(n, o)| CttsEntry {
                     sample_count: n,
-                    sample_offset: o,
+                    sample_offset: i64::from(o),
                 })
                 .collect(),
         });
     }
-    if samples.iter().any(|s| !s.sync) {
-        let sync = samples
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.sync)
-            .map(|(i, _)| i as u32 + 1)
-            .collect();
-        stbl.stss = Some(Stss { entries: sync });
+    if table.sync.iter().any(|&(_, sync)| !sync) {
+        let mut number = 1u32;
+        let mut sync_samples = Vec::new();
+        for &(n, sync) in &table.sync {
+            if sync {
+                sync_samples.extend(number..number + n);
+            }
+            number += n;
+        }
+        stbl.stss = Some(Stss {
+            entries: sync_samples,
+        });
     }
     stbl.stsc = Stsc { entries: stsc };
     stbl.stsz = Stsz {
         samples: StszSamples::Different {
-            sizes: samples.iter().map(|s| s.size).collect(),
+            sizes: table.sizes.clone(),
         },
     };
     if wide {
@@ -630,18 +681,11 @@ fn fill_tables(trak: &mut Trak, chunks: &[ChunkInfo], id: u32, data_start: u64, 
                 .collect(),
         });
     }
-    samples.iter().map(|s| u64::from(s.duration)).sum()
-}
-
-fn run_lengths(values: impl Iterator<Item = i64>) -> Vec<(u32, i64)> {
-    let mut out: Vec<(u32, i64)> = Vec::new();
-    for v in values {
-        match out.last_mut() {
-            Some((n, last)) if *last == v => *n += 1,
-            _ => out.push((1, v)),
-        }
-    }
-    out
+    table
+        .durations
+        .iter()
+        .map(|&(n, d)| u64::from(n) * u64::from(d))
+        .sum()
 }
 
 #[cfg(test)]
@@ -649,20 +693,21 @@ mod tests {
     use super::*;
     use crate::formats::codec::aac::parse_audio_specific_config;
 
-    fn chunk(track: u32, samples: usize, len: u64, source_offset: u64) -> ChunkInfo {
-        let sample = SampleInfo {
-            size: (len / samples as u64) as u32,
-            duration: 21,
-            cts: 0,
-            sync: true,
-        };
-        ChunkInfo {
-            track,
-            samples: vec![sample; samples],
-            source_offset,
-            first_dts_ms: 0,
-            len,
+    fn tables(chunks: &[(u32, u64, u64)]) -> SampleTables {
+        let mut t = SampleTables::default();
+        for &(samples, len, source_offset) in chunks {
+            for _ in 0..samples {
+                t.audio.push((len / u64::from(samples)) as u32, 21, 0, true);
+            }
+            t.chunks.push(ChunkInfo {
+                track: AUDIO_TRACK,
+                samples,
+                source_offset,
+                first_dts_ms: 0,
+                len,
+            });
         }
+        t
     }
 
     fn tracks() -> Mp4Tracks {
@@ -678,10 +723,7 @@ mod tests {
 
     #[test]
     fn small_files_use_stco_and_a_32_bit_mdat() {
-        let chunks = vec![
-            chunk(AUDIO_TRACK, 10, 1000, 500),
-            chunk(AUDIO_TRACK, 10, 1000, 1600),
-        ];
+        let chunks = tables(&[(10, 1000, 500), (10, 1000, 1600)]);
         let (head, ranges) = progressive(&tracks(), &chunks).unwrap();
         assert!(find(&head, b"stco") && !find(&head, b"co64"));
         assert_eq!(&head[head.len() - 4..], b"mdat");
@@ -695,10 +737,8 @@ mod tests {
     #[test]
     fn files_over_4_gib_use_co64_and_a_64_bit_mdat() {
         let gib = 1u64 << 30;
-        let chunks: Vec<ChunkInfo> = (0..5)
-            .map(|i| chunk(AUDIO_TRACK, 4, gib, 100 + i * gib))
-            .collect();
-        let (head, ranges) = progressive(&tracks(), &chunks).unwrap();
+        let list: Vec<(u32, u64, u64)> = (0..5).map(|i| (4, gib, 100 + i * gib)).collect();
+        let (head, ranges) = progressive(&tracks(), &tables(&list)).unwrap();
         assert!(find(&head, b"co64") && !find(&head, b"stco"));
         assert_eq!(&head[head.len() - 12..head.len() - 8], b"mdat");
         assert_eq!(
