@@ -116,7 +116,7 @@ pub struct OutputSpec {
 }
 
 /// Codec facts for the index and callbacks.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MediaInfo {
     /// `h264` or `h265`.
     pub video_codec: Option<String>,

@@ -18,8 +18,8 @@ use crate::config::callback_event::{
 use crate::config::naming::sanitize_stream_id;
 use crate::config::template::Format;
 use crate::record::session::{
-    extension, live_playlist_name, segment_name, Action, DoneFile, FileRef, OutputSpec, ParkedHls,
-    PushSession,
+    extension, live_playlist_name, segment_name, Action, DoneFile, FileRef, MediaInfo, OutputSpec,
+    ParkedHls, PushSession,
 };
 use crate::storage::scratch::{ScratchFile, SERVER_WRITE_BUFFER_BYTES};
 
@@ -77,6 +77,9 @@ pub struct Sidecar {
     pub scratch_name: String,
     /// When the file (HLS: the recording) was opened, Unix ms.
     pub opened_ms: i64,
+    /// Codecs and picture size known when it was opened.
+    #[serde(default)]
+    pub media: MediaInfo,
 }
 
 /// Name of the sidecar of an HLS recording.
@@ -153,7 +156,8 @@ impl Recorder {
             let Some(spec) = session.spec(output) else {
                 continue;
             };
-            if let Err(message) = self.apply_one(action, spec).await {
+            let media = matches!(action, Action::Open(_)).then(|| session.media());
+            if let Err(message) = self.apply_one(action, spec, media).await {
                 tracing::error!(stream = %self.stream.key(), format = format_name(spec.format), error = %message,
                     "recording output stopped");
                 self.fail(output);
@@ -238,7 +242,12 @@ impl Recorder {
             .ok_or_else(|| format!("file {f:?} is not open"))
     }
 
-    async fn apply_one(&mut self, action: Action, spec: &OutputSpec) -> Result<(), String> {
+    async fn apply_one(
+        &mut self,
+        action: Action,
+        spec: &OutputSpec,
+        media: Option<MediaInfo>,
+    ) -> Result<(), String> {
         let io = |e: std::io::Error| e.to_string();
         match action {
             Action::Open(f) => {
@@ -269,6 +278,7 @@ impl Recorder {
                             scratch_name.clone()
                         },
                         opened_ms: now_ms(),
+                        media: media.unwrap_or_default(),
                     };
                     write_sidecar(&self.app, &sidecar_name, &sidecar)?;
                 }

@@ -29,7 +29,7 @@ use crate::formats::hls::playlist::Playlist;
 use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
 use crate::formats::hls::Micros;
 use crate::record::flv::{FlvEvent, FlvWriter};
-use crate::record::session::{extension, file_name, live_playlist_name, DoneFile, MediaInfo};
+use crate::record::session::{extension, file_name, live_playlist_name, DoneFile};
 use crate::storage::scratch::ScratchFile;
 
 /// MPEG-TS packet size.
@@ -130,7 +130,7 @@ async fn recover_file(app: &Arc<AppState>, s: &Sidecar) -> Result<(), String> {
         duration_ms,
         bytes,
         frames: 0,
-        media: MediaInfo::default(),
+        media: s.media.clone(),
         media_start_ms: 0,
     };
     index_and_announce(app, &s.stream, &s.spec, &s.file_id, &key, &done).await
@@ -208,7 +208,7 @@ async fn recover_hls(app: &Arc<AppState>, s: &Sidecar) -> Result<(), String> {
         duration_ms,
         bytes,
         frames: 0,
-        media: MediaInfo::default(),
+        media: s.media.clone(),
         media_start_ms: 0,
     };
     finish_hls(app, &s.stream, &s.spec, &done, playlist.render(true)).await

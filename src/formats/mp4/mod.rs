@@ -611,14 +611,23 @@ pub fn progressive(
 
 /// Fills `trak`'s sample tables from `tables` for track `id`; `data_start` is where the
 /// mdat payload begins. Returns the track duration, ms.
-fn fill_tables(trak: &mut Trak, tables: &SampleTables, id: u32, data_start: u64, wide: bool) -> u64 {
+fn fill_tables(
+    trak: &mut Trak,
+    tables: &SampleTables,
+    id: u32,
+    data_start: u64,
+    wide: bool,
+) -> u64 {
     let mut position = data_start;
     let mut offsets = Vec::new();
     let mut stsc: Vec<StscEntry> = Vec::new();
     for chunk in &tables.chunks {
         if chunk.track == id {
             offsets.push(position);
-            if stsc.last().is_none_or(|e| e.samples_per_chunk != chunk.samples) {
+            if stsc
+                .last()
+                .is_none_or(|e| e.samples_per_chunk != chunk.samples)
+            {
                 stsc.push(StscEntry {
                     first_chunk: offsets.len() as u32,
                     samples_per_chunk: chunk.samples,
