@@ -345,6 +345,23 @@ async fn push_records_every_format_indexed_served_and_announced() {
         .call("SearchMedia", json!({"StreamIds": ["cam"], "Limit": 100}))
         .await;
     assert_eq!(search["TotalCount"], 10, "{search}");
+    let metrics = server
+        .client
+        .get(format!("{}metrics", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "liverec_recording_files_total{format=\"flv\"} 3",
+        "liverec_recording_files_total{format=\"hls\"} 1",
+        "liverec_pushes_total 1",
+        "liverec_live_pushes 0",
+    ] {
+        assert!(metrics.contains(line), "{line} not in\n{metrics}");
+    }
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }

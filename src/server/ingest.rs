@@ -506,6 +506,8 @@ impl Conn {
         tracing::info!(peer = %self.peer, stream = %stream.key(), outputs = specs.len() + resumed.len(),
             spliced = resumed.len(), "push started");
         let session = PushSession::new(&stream.stream, specs, resumed);
+        self.app.metrics.pushes.inc();
+        self.app.metrics.live_pushes.inc();
         let sequence = uuid::Uuid::new_v4().simple().to_string();
         let next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
         let gop = GopCache::new(
@@ -613,6 +615,7 @@ impl Conn {
         apply(&mut push, &mut actions).await;
         push.recorder.abandon();
         self.app.live.unregister(&push.stream, push.registration);
+        self.app.metrics.live_pushes.dec();
         for hls in parked {
             self.app
                 .live

@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 /// Labels of an API request.
@@ -14,11 +15,28 @@ pub struct RequestLabels {
     pub result: String,
 }
 
+/// Labels of a recording file.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FormatLabels {
+    /// `flv`, `hls`, `mp4`, `aac`.
+    pub format: String,
+}
+
 /// The server's metrics.
 pub struct Metrics {
     registry: Registry,
     /// API requests by action and result.
     pub requests: Family<RequestLabels, Counter>,
+    /// Pushes being received now.
+    pub live_pushes: Gauge,
+    /// Pushes accepted since start.
+    pub pushes: Counter,
+    /// Publishes refused (auth, duplicate, bad name).
+    pub pushes_rejected: Counter,
+    /// Final files indexed, by format.
+    pub files: Family<FormatLabels, Counter>,
+    /// Outputs stopped by a storage error.
+    pub output_failures: Counter,
 }
 
 impl Default for Metrics {
@@ -30,7 +48,41 @@ impl Default for Metrics {
             "API requests by action and result",
             requests.clone(),
         );
-        Self { registry, requests }
+        let live_pushes = Gauge::default();
+        registry.register(
+            "liverec_live_pushes",
+            "Pushes being received now",
+            live_pushes.clone(),
+        );
+        let pushes = Counter::default();
+        registry.register("liverec_pushes", "Pushes accepted", pushes.clone());
+        let pushes_rejected = Counter::default();
+        registry.register(
+            "liverec_pushes_rejected",
+            "Publishes refused",
+            pushes_rejected.clone(),
+        );
+        let files = Family::<FormatLabels, Counter>::default();
+        registry.register(
+            "liverec_recording_files",
+            "Final recording files by format",
+            files.clone(),
+        );
+        let output_failures = Counter::default();
+        registry.register(
+            "liverec_output_failures",
+            "Recording outputs stopped by a storage error",
+            output_failures.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            live_pushes,
+            pushes,
+            pushes_rejected,
+            files,
+            output_failures,
+        }
     }
 }
 

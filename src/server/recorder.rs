@@ -161,6 +161,7 @@ impl Recorder {
                 tracing::error!(stream = %self.stream.key(), format = format_name(spec.format), error = %message,
                     "recording output stopped");
                 self.fail(output);
+                self.app.metrics.output_failures.inc();
                 self.announce_exception(spec, &message).await;
             }
         }
@@ -451,6 +452,12 @@ pub async fn index_and_announce(
     recordings::insert(&app.db, &row)
         .await
         .map_err(|e| e.to_string())?;
+    app.metrics
+        .files
+        .get_or_create(&super::metrics::FormatLabels {
+            format: format.to_owned(),
+        })
+        .inc();
     tracing::info!(stream = %stream.key(), format, file = %key, bytes = done.bytes,
         duration_ms = done.duration_ms, "recording file ready");
     let template = {
