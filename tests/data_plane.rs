@@ -529,9 +529,30 @@ async fn kill_9_then_restart_recovers_and_announces() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn realtime_task_starts_at_the_cached_keyframe_and_stops_at_once() {
-    let (server, dir) = start("dp-task").await;
+    // No rule: the GOP cache is a scratch file.
+    realtime_task(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn realtime_task_beside_an_flv_rule_replays_from_the_flv_file() {
+    // An FLV rule: its open file is the GOP cache.
+    realtime_task(true).await;
+}
+
+async fn realtime_task(flv_rule: bool) {
+    let (server, dir) = start(if flv_rule { "dp-task-flv" } else { "dp-task" }).await;
     let cb = receiver(0).await;
-    // No rule: only the task records.
+    if flv_rule {
+        let t = server
+            .call(
+                "CreateLiveRecordTemplate",
+                json!({"TemplateName": "flv", "FlvParam": {"Enable": 1, "RecordInterval": 60}}),
+            )
+            .await;
+        let rule =
+            json!({"DomainName": "localhost", "AppName": "live", "TemplateId": t["TemplateId"]});
+        assert_eq!(server.code("CreateLiveRecordRule", rule).await, "ok");
+    }
     let t = server
         .call(
             "CreateLiveCallbackTemplate",
@@ -548,10 +569,10 @@ async fn realtime_task_starts_at_the_cached_keyframe_and_stops_at_once() {
     let url = server.rtmp("live", "highlight");
     let pusher = std::thread::spawn(move || push(&url, 8.0, None, false));
     tokio::time::sleep(Duration::from_millis(3_500)).await;
-    let now = std::time::SystemTime::now()
+    let requested = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+        .unwrap();
+    let now = requested.as_secs();
     let task = server
         .call(
             "CreateRecordTask",
@@ -566,10 +587,28 @@ async fn realtime_task_starts_at_the_cached_keyframe_and_stops_at_once() {
             .await,
         "ok"
     );
-    let record = cb.wait_for(100, 1, Duration::from_secs(5)).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let task_events = || -> Vec<Value> {
+        cb.of_type(100)
+            .into_iter()
+            .filter(|e| e["task_id"] != "")
+            .collect()
+    };
+    while task_events().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let record = task_events();
     assert_eq!(record.len(), 1, "stopped at once, before the push ended");
     let _ = pusher.join();
     assert_eq!(record[0]["task_id"], task_id.as_str());
+    // It starts at the keyframe received before it was asked for (the GOP cache).
+    let start_ms = record[0]["start_time"].as_i64().unwrap() * 1000
+        + record[0]["start_time_usec"].as_i64().unwrap() / 1000;
+    assert!(
+        start_ms < requested.as_millis() as i64,
+        "recording starts at {start_ms}, after the request at {}",
+        requested.as_millis()
+    );
     assert_eq!(record[0]["file_format"], "hls");
     assert_eq!(record[0]["stream_param"], "");
     let playlists = files(&stream_dir(&server, "highlight"), "m3u8");

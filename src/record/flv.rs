@@ -182,6 +182,20 @@ impl FlvWriter {
         }
     }
 
+    /// Where the open file's last video keyframe tag starts, with the sequence headers in
+    /// effect: from there to the end of the file is the current GOP, as received — what
+    /// an output added mid-push replays.
+    pub fn replay_point(&self) -> Option<(u64, Vec<FlvTag>)> {
+        let file = self.open.as_ref()?;
+        let (_, position) = file.keyframes.last()?;
+        let headers = [&self.video_header, &self.audio_header]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        Some((*position, headers))
+    }
+
     fn open_file(&mut self, ms: i64, out: &mut Vec<FlvEvent>) {
         let index = self.next_index;
         self.next_index += 1;

@@ -156,6 +156,18 @@ pub struct FileRef {
     pub seq: u32,
 }
 
+/// Where the current GOP of a push can be read back: from `offset` to the end of the open
+/// FLV file `file`, after `headers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayPoint {
+    /// The FLV file being written.
+    pub file: FileRef,
+    /// Offset of the last keyframe tag in it.
+    pub offset: u64,
+    /// Sequence headers in effect.
+    pub headers: Vec<FlvTag>,
+}
+
 /// What the server does, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -329,6 +341,33 @@ impl PushSession {
     /// Outputs still recording.
     pub fn active_outputs(&self) -> usize {
         self.outputs.iter().filter(|o| !o.ended).count()
+    }
+
+    /// Whether a rule-driven FLV output records this push: it lives as long as the push,
+    /// so its file can serve as the GOP cache ([`PushSession::replay_point`]).
+    pub fn has_rule_flv(&self) -> bool {
+        self.outputs
+            .iter()
+            .any(|o| o.spec.format == Format::Flv && o.spec.task_id.is_empty() && !o.ended)
+    }
+
+    /// The current GOP in an FLV output's open file, if one has a keyframe.
+    pub fn replay_point(&self) -> Option<ReplayPoint> {
+        self.outputs.iter().enumerate().find_map(|(i, o)| {
+            let Muxer::Flv(writer) = &o.muxer else {
+                return None;
+            };
+            if o.ended {
+                return None;
+            }
+            let (offset, headers) = writer.replay_point()?;
+            let seq = o.open?;
+            Some(ReplayPoint {
+                file: FileRef { output: i, seq },
+                offset,
+                headers,
+            })
+        })
     }
 
     /// Codec facts of the push so far.

@@ -45,7 +45,7 @@ use crate::config::push_auth::{verify_push, PushCredentials};
 use crate::config::push_url::{push_domain, query_param, split_stream_key, MAX_STREAM_KEY_BYTES};
 use crate::config::rule::StreamKey;
 use crate::config::template::Format;
-use crate::formats::flv::demux::{FlvTag, TagKind};
+use crate::formats::flv::demux::{FlvDemuxer, FlvTag, TagKind};
 use crate::record::session::{Action, OutputSpec, PushSession};
 
 /// The handshake must complete within this.
@@ -158,7 +158,8 @@ async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>, IngestError> {
 
 struct Push {
     stream: PushStream,
-    gop: GopCache,
+    /// `None` when a rule FLV output's file serves as the GOP cache.
+    gop: Option<GopCache>,
     actions: Vec<Action>,
     registration: u64,
     session: PushSession,
@@ -510,11 +511,13 @@ impl Conn {
         self.app.metrics.live_pushes.inc();
         let sequence = uuid::Uuid::new_v4().simple().to_string();
         let next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
-        let gop = GopCache::new(
-            self.app
-                .storage
-                .scratch_path(&format!("gop-{sequence}.flv")),
-        );
+        let gop = (!session.has_rule_flv()).then(|| {
+            GopCache::new(
+                self.app
+                    .storage
+                    .scratch_path(&format!("gop-{sequence}.flv")),
+            )
+        });
         self.push = Some(Push {
             gop,
             actions: Vec::new(),
@@ -540,7 +543,7 @@ impl Conn {
             timestamp_ms,
             data: data.to_vec(),
         };
-        if let Err(e) = push.gop.push(&tag) {
+        if let Some(Err(e)) = push.gop.as_mut().map(|g| g.push(&tag)) {
             tracing::warn!(stream = %push.stream.key(), error = %e, "GOP cache");
         }
         let mut actions = std::mem::take(&mut push.actions);
@@ -575,7 +578,7 @@ impl Conn {
             .iter()
             .any(|t| !push.tasks.contains(&t.task.task_id))
         {
-            push.gop.replay().unwrap_or_else(|e| {
+            gop_replay(push).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "reading the GOP cache");
                 Vec::new()
             })
@@ -689,6 +692,25 @@ impl Conn {
             tracing::warn!(error = %e, "queueing a push callback");
         }
     }
+}
+
+/// The current GOP: from the rule FLV output's open file when there is one, else from
+/// the GOP cache file.
+fn gop_replay(push: &mut Push) -> std::io::Result<Vec<FlvTag>> {
+    if let Some(gop) = push.gop.as_mut() {
+        return gop.replay();
+    }
+    let Some(point) = push.session.replay_point() else {
+        return Ok(Vec::new());
+    };
+    let bytes = push.recorder.read_from(point.file, point.offset)?;
+    let mut demuxer = FlvDemuxer::without_header();
+    demuxer.push(&bytes);
+    let mut tags = point.headers;
+    while let Ok(Some(tag)) = demuxer.pull() {
+        tags.push(tag);
+    }
+    Ok(tags)
 }
 
 async fn apply(push: &mut Push, actions: &mut Vec<Action>) {

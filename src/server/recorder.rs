@@ -366,6 +366,21 @@ impl Recorder {
         Ok(())
     }
 
+    /// The bytes of open file `f` from `offset` to its end (flushed first).
+    pub fn read_from(&mut self, f: FileRef, offset: u64) -> std::io::Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let open = self
+            .open
+            .get_mut(&f)
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "file not open"))?;
+        open.file.flush()?;
+        let mut file = std::fs::File::open(open.file.path())?;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
     /// Removes the scratch files still open (the push ended without closing them).
     pub fn abandon(&mut self) {
         for (_, open) in self.open.drain() {
