@@ -179,3 +179,67 @@ pub fn amf0(data: &[u8]) {
         }
     }
 }
+
+/// FLV bytes as a live push: every tag through a [`PushSession`] recording all four
+/// formats (1 s files), a task output added mid-push from a replay of the tags so far and
+/// stopped again, then the push ended and its parked HLS recording continued by a second
+/// push and finalised. Checks the session's bookkeeping: every file opened is closed.
+pub fn push_session(data: &[u8]) {
+    use crate::config::template::Format;
+    use crate::formats::flv::FlvDemuxer;
+    use crate::record::session::{Action, OutputSpec, PushSession};
+    let mut demuxer = FlvDemuxer::new();
+    demuxer.push(data);
+    let mut tags = Vec::new();
+    while let Ok(Some(tag)) = demuxer.pull() {
+        tags.push(tag);
+    }
+    let spec = |format: Format, task: &str| OutputSpec {
+        format,
+        interval_ms: (format != Format::Hls).then_some(1000),
+        vod_file_name: "{StreamID}_{StartSecond}".into(),
+        task_id: task.into(),
+        template_id: 1,
+        storage_time_s: 0,
+        flow_continue_s: 5,
+        ends_at_ms: None,
+        recording_id: format!("r{task}{format:?}"),
+    };
+    let outputs = [Format::Flv, Format::Hls, Format::Mp4, Format::Aac]
+        .map(|f| spec(f, ""))
+        .to_vec();
+    let mut session = PushSession::new("fuzz", outputs, Vec::new());
+    let mut actions = Vec::new();
+    let half = tags.len() / 2;
+    for (i, tag) in tags.iter().enumerate() {
+        let now = 1_800_000_000_000 + i as i64 * 10;
+        session.push_tag(tag, now, &mut actions);
+        if i == half {
+            let replay = tags.get(..i).unwrap_or_default();
+            session.add_output(spec(Format::Hls, "task"), replay, now, &mut actions);
+        }
+    }
+    session.stop_task("task", &mut actions);
+    let parked = session.finish(&mut actions);
+    let mut resumed = PushSession::new("fuzz", Vec::new(), parked);
+    for tag in tags.iter().take(8) {
+        resumed.push_tag(tag, 1_900_000_000_000, &mut actions);
+    }
+    for hls in resumed.finish(&mut actions) {
+        let (_, text) = hls.finalize();
+        assert!(text.ends_with("#EXT-X-ENDLIST\n"));
+    }
+    let mut open = std::collections::HashSet::new();
+    for action in &actions {
+        match action {
+            Action::Open(f) => assert!(open.insert(*f), "{f:?} opened twice"),
+            Action::Close(f, _) => assert!(open.remove(f), "{f:?} closed but not open"),
+            _ => {}
+        }
+    }
+    let _ = crate::config::push_url::push_domain(
+        &String::from_utf8_lossy(data.get(..64).unwrap_or(data)),
+        &String::from_utf8_lossy(data),
+        "d.example",
+    );
+}

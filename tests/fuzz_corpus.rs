@@ -47,3 +47,8 @@ fn flv_demux_corpus() {
 fn amf0_corpus() {
     replay("amf0", liverec::fuzzing::amf0);
 }
+
+#[test]
+fn push_session_corpus() {
+    replay("push_session", liverec::fuzzing::push_session);
+}
