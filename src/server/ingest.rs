@@ -58,8 +58,6 @@ pub const MAX_CHUNK_SIZE: u32 = 1024 * 1024;
 pub const MAX_PENDING_BYTES: usize = 16 * 1024 * 1024;
 /// Publishes per connection.
 pub const MAX_PUBLISHES_PER_CONNECTION: usize = 1;
-/// While a push is live, its socket is read at most this often.
-pub const READ_PACE: Duration = Duration::from_millis(40);
 /// How often a connection checks its idle time and scheduled task starts.
 pub const HOUSEKEEPING_TICK: Duration = Duration::from_millis(500);
 /// Socket read size.
@@ -219,31 +217,16 @@ async fn connection(
         // read costs no timer registration.
         let mut tick = tokio::time::interval(HOUSEKEEPING_TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut pace = tokio::time::interval(READ_PACE);
-        pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_read = tokio::time::Instant::now();
         loop {
-            if conn.push.is_some() {
-                // Publishing: at most one read pass per READ_PACE (the socket buffers the
-                // rest), instead of one wake-up per frame the encoder sends.
-                pace.tick().await;
-            }
             tokio::select! {
-                ready = socket.readable() => {
-                    ready?;
-                    loop {
-                        let n = match socket.try_read(&mut buf) {
-                            Ok(0) => return Ok(()),
-                            Ok(n) => n,
-                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                            Err(e) => return Err(e.into()),
-                        };
-                        last_read = tokio::time::Instant::now();
-                        conn.input(buf.get(..n).unwrap_or_default()).await?;
-                        if n < buf.len() {
-                            break; // most likely drained; readiness stays set if not
-                        }
+                read = socket.read(&mut buf) => {
+                    let n = read?;
+                    if n == 0 {
+                        return Ok(());
                     }
+                    last_read = tokio::time::Instant::now();
+                    conn.input(buf.get(..n).unwrap_or_default()).await?;
                     if !conn.out.is_empty() {
                         socket.write_all(&conn.out).await?;
                         conn.out.clear();
