@@ -820,13 +820,9 @@ async fn garbage_oversized_chunks_and_idle_sockets_are_dropped_alone() {
 async fn a_storage_error_stops_that_recording_only_and_is_announced() {
     let (server, dir) = start("dp-storage").await;
     let cb = receiver(0).await;
-    configure(
-        &server,
-        json!({"FlvParam": {"Enable": 1, "RecordInterval": 60}}),
-        0,
-        None,
-    )
-    .await;
+    let formats =
+        json!({"FlvParam": {"Enable": 1, "RecordInterval": 60}, "HlsParam": {"Enable": 1}});
+    configure(&server, formats, 2, None).await;
     let t = server
         .call(
             "CreateLiveCallbackTemplate",
@@ -849,14 +845,23 @@ async fn a_storage_error_stops_that_recording_only_and_is_announced() {
     let failing = std::thread::spawn(move || push(&url, 5.0, None, false));
     assert!(push(&server.rtmp("live", "healthy"), 5.0, None, false));
     let _ = failing.join();
-    let exceptions = cb.wait_for(341, 1, Duration::from_secs(10)).await;
-    assert_eq!(exceptions.len(), 1, "{exceptions:?}");
-    assert_eq!(exceptions[0]["stream_id"], "blocked");
-    assert_eq!(exceptions[0]["exception_level"], "error");
-    check_signature(&exceptions[0]);
-    let files_ok = cb.wait_for(100, 3, Duration::from_secs(10)).await;
-    assert!(files_ok.iter().all(|e| e["stream_id"] == "healthy"));
-    assert_eq!(files_ok.len(), 3, "the other stream records all its files");
+    // One exception per output of the blocked stream (FLV and HLS).
+    let exceptions = cb.wait_for(341, 2, Duration::from_secs(10)).await;
+    assert_eq!(exceptions.len(), 2, "{exceptions:?}");
+    for e in &exceptions {
+        assert_eq!(e["stream_id"], "blocked");
+        assert_eq!(e["exception_level"], "error");
+        check_signature(e);
+    }
+    // The healthy stream: 3 FLV files and its HLS recording after the 2-s splice wait.
+    cb.wait_for(100, 4, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let files_ok = cb.of_type(100);
+    assert!(
+        files_ok.iter().all(|e| e["stream_id"] == "healthy"),
+        "a recording that lost files is not announced: {files_ok:?}"
+    );
+    assert_eq!(files_ok.len(), 4, "the other stream records all its files");
     assert!(std::fs::read_dir(server.data.join(".scratch"))
         .unwrap()
         .next()

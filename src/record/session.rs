@@ -391,6 +391,16 @@ impl PushSession {
         }
     }
 
+    /// Ends output `i` without finalising it: storage failed under it. An HLS recording
+    /// is dropped (neither parked nor announced); no more actions come for it.
+    pub fn abort_output(&mut self, i: usize) {
+        if let Some(output) = self.outputs.get_mut(i) {
+            output.ended = true;
+            output.hls = None;
+            output.open = None;
+        }
+    }
+
     /// Stops the outputs of task `task_id` now; returns whether any was recording.
     pub fn stop_task(&mut self, task_id: &str, out: &mut Vec<Action>) -> bool {
         let found: Vec<usize> = (0..self.outputs.len())

@@ -127,6 +127,20 @@ async fn read_some(
     }
 }
 
+/// Sends what the session produced; a peer that does not read for [`IDLE_TIMEOUT`] is
+/// dropped.
+async fn write_out(socket: &mut TcpStream, out: &mut Vec<u8>) -> Result<(), IngestError> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    match tokio::time::timeout(IDLE_TIMEOUT, socket.write_all(out)).await {
+        Ok(result) => result?,
+        Err(_) => return Err(IngestError::Timeout("peer not reading")),
+    }
+    out.clear();
+    Ok(())
+}
+
 async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>, IngestError> {
     let mut hs = Handshake::new(PeerType::Server);
     let mut buf = vec![0u8; 4096];
@@ -211,7 +225,7 @@ async fn connection(
     let result = async {
         conn.results(first).await?;
         conn.input(&remaining).await?;
-        socket.write_all(&std::mem::take(&mut conn.out)).await?;
+        write_out(&mut socket, &mut conn.out).await?;
         let mut buf = vec![0u8; READ_BYTES];
         // One coarse tick per connection checks idleness and scheduled task starts, so a
         // read costs no timer registration.
@@ -227,10 +241,7 @@ async fn connection(
                     }
                     last_read = tokio::time::Instant::now();
                     conn.input(buf.get(..n).unwrap_or_default()).await?;
-                    if !conn.out.is_empty() {
-                        socket.write_all(&conn.out).await?;
-                        conn.out.clear();
-                    }
+                    write_out(&mut socket, &mut conn.out).await?;
                 }
                 Some(Control::Replan) = control_rx.recv() => conn.replan().await,
                 _ = tick.tick() => {
@@ -453,10 +464,13 @@ impl Conn {
                 )
                 .await;
         };
-        let results = self
-            .rtmp
-            .accept_request(request_id)
-            .map_err(|e| IngestError::Protocol(format!("{e:?}")))?;
+        let results = match self.rtmp.accept_request(request_id) {
+            Ok(results) => results,
+            Err(e) => {
+                self.app.live.unregister(&stream, registration);
+                return Err(IngestError::Protocol(format!("{e:?}")));
+            }
+        };
         self.start_push(stream, registration, plan, now).await;
         Ok(results)
     }
@@ -718,6 +732,9 @@ async fn apply(push: &mut Push, actions: &mut Vec<Action>) {
         return;
     }
     push.recorder.apply(actions.drain(..), &push.session).await;
+    for output in push.recorder.take_failed() {
+        push.session.abort_output(output);
+    }
 }
 
 fn spec_of(

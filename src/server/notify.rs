@@ -165,6 +165,15 @@ impl Notifier {
     }
 
     async fn send(&self, client: &reqwest::Client, due: &Due) -> Result<(), ServerError> {
+        // Claim the row first: if recording the outcome fails, it is retried after the
+        // timeout instead of being re-sent in a tight loop.
+        let claim = now_ms() + (self.settings.timeout_seconds.max(1) as i64 + 1) * 1000;
+        sqlx::query("UPDATE callback_outbox SET next_attempt_ms = ? WHERE event_id = ?")
+            .bind(claim)
+            .bind(&due.event_id)
+            .execute(&self.db)
+            .await
+            .map_err(db_err)?;
         let body: Value = serde_json::from_str(&due.body).unwrap_or(Value::Null);
         let signed = sign_body(&body, &due.key, now_ms() / 1000);
         let result = client

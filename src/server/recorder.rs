@@ -108,6 +108,7 @@ pub struct Recorder {
     stream: PushStream,
     open: HashMap<FileRef, OpenFile>,
     failed: HashSet<usize>,
+    newly_failed: Vec<usize>,
     last_flush_ms: i64,
     /// Files committed, by format (for logs and tests).
     pub committed: u64,
@@ -135,6 +136,7 @@ impl Recorder {
             stream,
             open: HashMap::new(),
             failed: HashSet::new(),
+            newly_failed: Vec::new(),
             last_flush_ms: now_ms(),
             committed: 0,
         }
@@ -158,31 +160,47 @@ impl Recorder {
             };
             let media = matches!(action, Action::Open(_)).then(|| session.media());
             if let Err(message) = self.apply_one(action, spec, media).await {
-                tracing::error!(stream = %self.stream.key(), format = format_name(spec.format), error = %message,
-                    "recording output stopped");
-                self.fail(output);
-                self.app.metrics.output_failures.inc();
-                self.announce_exception(spec, &message).await;
+                self.stop_output(output, spec, &message).await;
             }
         }
         let now = now_ms();
         if now - self.last_flush_ms >= FLUSH_INTERVAL_MS {
             self.last_flush_ms = now;
-            self.flush_all();
+            let mut broken = Vec::new();
+            for (f, open) in &mut self.open {
+                if let Err(e) = open.file.flush() {
+                    broken.push((f.output, format!("flushing: {e}")));
+                }
+            }
+            for (output, message) in broken {
+                if let Some(spec) = session.spec(output) {
+                    self.stop_output(output, spec, &message).await;
+                }
+            }
         }
     }
 
-    fn flush_all(&mut self) {
-        let mut broken = Vec::new();
-        for (f, open) in &mut self.open {
-            if let Err(e) = open.file.flush() {
-                tracing::error!(stream = %self.stream.key(), error = %e, "flushing a recording");
-                broken.push(f.output);
-            }
+    /// Outputs stopped by an error since the last call: the session must end them too
+    /// (an HLS recording with lost segments is neither parked nor announced).
+    pub fn take_failed(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.newly_failed)
+    }
+
+    async fn stop_output(&mut self, output: usize, spec: &OutputSpec, message: &str) {
+        if !self.failed.insert(output) {
+            return;
         }
-        for output in broken {
-            self.fail(output);
+        self.newly_failed.push(output);
+        tracing::error!(stream = %self.stream.key(), format = format_name(spec.format), error = %message,
+            "recording output stopped");
+        self.fail(output);
+        if spec.format == Format::Hls {
+            // What was stored stays (segments and the growing playlist) but is not
+            // indexed; nothing is left for recovery to finish.
+            remove_sidecar(&self.app, &hls_sidecar_name(&spec.recording_id));
         }
+        self.app.metrics.output_failures.inc();
+        self.announce_exception(spec, message).await;
     }
 
     /// Queues a recording-exception callback (event 341) where one is configured.
@@ -221,7 +239,6 @@ impl Recorder {
     }
 
     fn fail(&mut self, output: usize) {
-        self.failed.insert(output);
         let refs: Vec<FileRef> = self
             .open
             .keys()
@@ -281,7 +298,10 @@ impl Recorder {
                         opened_ms: now_ms(),
                         media: media.unwrap_or_default(),
                     };
-                    write_sidecar(&self.app, &sidecar_name, &sidecar)?;
+                    if let Err(e) = write_sidecar(&self.app, &sidecar_name, &sidecar) {
+                        let _ = std::fs::remove_file(file.path());
+                        return Err(e);
+                    }
                 }
                 self.open.insert(
                     f,
@@ -503,8 +523,13 @@ pub async fn index_and_announce(
     };
     let event_id = format!("rec-{file_id}");
     let body = record_file_event(&event_id, &stream.as_ref(), &file);
-    app.notifier
+    if let Err(e) = app
+        .notifier
         .enqueue(&template.record_notify_url, &template.callback_key, &body)
         .await
-        .map_err(|e| e.to_string())
+    {
+        // The file is stored and indexed; a lost notification must not stop the output.
+        tracing::error!(file = %key, error = %e, "queueing a record callback");
+    }
+    Ok(())
 }

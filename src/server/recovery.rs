@@ -14,7 +14,8 @@
 //!   finalised too: the push cannot come back to a process that died).
 //!
 //! The end time of a recovered file is the scratch file's modification time (its last
-//! write), which is what the index and the callback report.
+//! write), which is what the index and the callback report. What cannot be recovered is
+//! moved to `DATA/.failed/` with its sidecar, never deleted.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -31,6 +32,25 @@ use crate::formats::hls::Micros;
 use crate::record::flv::{FlvEvent, FlvWriter};
 use crate::record::session::{extension, file_name, live_playlist_name, DoneFile};
 use crate::storage::scratch::ScratchFile;
+
+/// Where what could not be recovered is kept (under the data directory) for a person to
+/// look at, instead of being deleted.
+pub const FAILED_DIR: &str = ".failed";
+
+fn quarantine(app: &AppState, sidecar_name: &str, s: &Sidecar) {
+    let dir = app.storage.scratch_dir().with_file_name(FAILED_DIR);
+    let _ = std::fs::create_dir_all(&dir);
+    let mut names = vec![sidecar_name.to_owned()];
+    if !s.scratch_name.is_empty() {
+        names.push(s.scratch_name.clone());
+    }
+    for name in names {
+        let from = app.storage.scratch_path(&name);
+        if from.exists() {
+            let _ = std::fs::rename(&from, dir.join(&name));
+        }
+    }
+}
 
 /// MPEG-TS packet size.
 const TS_PACKET: u64 = 188;
@@ -67,13 +87,16 @@ pub async fn recover(app: &Arc<AppState>) {
         };
         match result {
             Ok(()) => {
-                tracing::info!(stream = %sidecar.stream.key(), file = %sidecar.file_id, "recovered an interrupted recording")
+                tracing::info!(stream = %sidecar.stream.key(), file = %sidecar.file_id,
+                    "recovered an interrupted recording");
+                let _ = std::fs::remove_file(&path);
             }
             Err(e) => {
-                tracing::error!(stream = %sidecar.stream.key(), file = %sidecar.file_id, error = %e, "recovery failed")
+                tracing::error!(stream = %sidecar.stream.key(), file = %sidecar.file_id, error = %e,
+                    "recovery failed; kept in {FAILED_DIR}/");
+                quarantine(app, &name, &sidecar);
             }
         }
-        let _ = std::fs::remove_file(&path);
     }
     // Anything left in scratch space has no sidecar: nothing can be said about it.
     if let Ok(entries) = std::fs::read_dir(&dir) {
@@ -106,8 +129,9 @@ async fn recover_file(app: &Arc<AppState>, s: &Sidecar) -> Result<(), String> {
     }
     let bytes = std::fs::metadata(&path).map_err(io)?.len();
     if bytes == 0 {
+        // Interrupted before its first complete frame: nothing to keep.
         let _ = std::fs::remove_file(&path);
-        return Err("nothing complete to recover".into());
+        return Ok(());
     }
     let start = s.opened_ms;
     let end = start + duration_ms;
@@ -178,8 +202,9 @@ async fn recover_hls(app: &Arc<AppState>, s: &Sidecar) -> Result<(), String> {
             let _ = std::fs::remove_file(&path);
             continue;
         }
-        truncate(&path, whole).map_err(|e| e.to_string())?;
+        // The last write time, read before the truncation changes it.
         let end = modified_ms(&path).unwrap_or(last_end);
+        truncate(&path, whole).map_err(|e| e.to_string())?;
         let seconds = Micros::from_millis((end - last_end).clamp(0, 60_000));
         app.storage
             .commit(&name, &dir, &name)
@@ -197,7 +222,7 @@ async fn recover_hls(app: &Arc<AppState>, s: &Sidecar) -> Result<(), String> {
     if playlist.segments().is_empty() {
         let _ = app.storage.delete(&live).await;
         let _ = std::fs::remove_file(app.storage.scratch_path(&hls_sidecar_name(rid)));
-        return Err("no segment to recover".into());
+        return Ok(()); // interrupted before its first segment: nothing to keep
     }
     let start = s.opened_ms;
     let end = start + duration_ms;
@@ -242,10 +267,10 @@ pub fn mp4_complete_prefix(path: &Path) -> std::io::Result<u64> {
             0 | 1 => break, // to end of file: still being written
             s => s,
         };
-        if size < 8 || at + size > len {
-            break;
+        match at.checked_add(size) {
+            Some(end) if size >= 8 && end <= len => at = end,
+            _ => break,
         }
-        at += size;
         match &kind {
             b"moov" => moov = true,
             b"mdat" if moov => good = at,

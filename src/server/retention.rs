@@ -18,7 +18,7 @@ pub const SWEEP_BATCH: i64 = 500;
 /// Deletes what expired before `now_ms`; returns how many recordings.
 pub async fn sweep(app: &AppState, now_ms: i64) -> Result<usize, ServerError> {
     let rows = sqlx::query(
-        "SELECT file_id, format, storage_path FROM recordings WHERE expires_ms IS NOT NULL AND expires_ms <= ? LIMIT ?",
+        "SELECT file_id, format, storage_path FROM recordings WHERE expires_ms IS NOT NULL AND expires_ms <= ? ORDER BY expires_ms LIMIT ?",
     )
     .bind(now_ms)
     .bind(SWEEP_BATCH)

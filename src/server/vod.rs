@@ -65,7 +65,7 @@ pub fn parse_range(value: &str, size: u64) -> Result<Option<std::ops::Range<u64>
             if e < s {
                 return Err(Unsatisfiable);
             }
-            s..(e + 1).min(size)
+            s..e.saturating_add(1).min(size)
         }
     };
     if range.start >= size {
@@ -152,6 +152,10 @@ mod tests {
         assert_eq!(parse_range("bytes=-100", 1000), Ok(Some(900..1000)));
         assert_eq!(parse_range("bytes=-5000", 1000), Ok(Some(0..1000)));
         assert_eq!(parse_range("bytes=990-2000", 1000), Ok(Some(990..1000)));
+        assert_eq!(
+            parse_range("bytes=0-18446744073709551615", 1000),
+            Ok(Some(0..1000))
+        );
         assert_eq!(parse_range("bytes=1000-", 1000), Err(Unsatisfiable));
         assert_eq!(parse_range("bytes=5-1", 1000), Err(Unsatisfiable));
         assert_eq!(parse_range("bytes=a-b", 1000), Err(Unsatisfiable));

@@ -153,6 +153,26 @@ impl Storage {
         Ok(())
     }
 
+    /// Writes a whole object unless one exists; returns false when it does.
+    pub async fn put_new(&self, path: &str, bytes: Vec<u8>) -> Result<bool, StorageError> {
+        let options = object_store::PutOptions {
+            mode: object_store::PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(&key(path)?, PutPayload::from(bytes), options)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(source) => Err(StorageError::Store {
+                context: format!("writing {path}"),
+                source,
+            }),
+        }
+    }
+
     /// Reads `range` (all when `None`) of an object.
     pub async fn get(
         &self,

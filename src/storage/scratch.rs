@@ -88,8 +88,21 @@ fn temp_of(path: &Path) -> PathBuf {
 /// current content, through a temporary file renamed over it.
 pub fn rebuild(path: &Path, head: &[u8], ranges: &[(u64, u64)]) -> std::io::Result<()> {
     let temp = temp_of(path);
+    let result = rebuild_into(path, &temp, head, ranges);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+fn rebuild_into(
+    path: &Path,
+    temp: &Path,
+    head: &[u8],
+    ranges: &[(u64, u64)],
+) -> std::io::Result<()> {
     let mut source = File::open(path)?;
-    let mut target = BufWriter::with_capacity(1024 * 1024, File::create(&temp)?);
+    let mut target = BufWriter::with_capacity(1024 * 1024, File::create(temp)?);
     target.write_all(head)?;
     for (offset, len) in ranges {
         source.seek(SeekFrom::Start(*offset))?;
@@ -107,20 +120,28 @@ pub fn rebuild(path: &Path, head: &[u8], ranges: &[(u64, u64)]) -> std::io::Resu
     }
     target.flush()?;
     drop(target);
-    std::fs::rename(&temp, path)
+    std::fs::rename(temp, path)
 }
 
 /// Replaces the first `replace` bytes of `path` by `head`, copying the rest behind it.
 pub fn rewrite_head(path: &Path, head: &[u8], replace: u64) -> std::io::Result<()> {
     let temp = temp_of(path);
+    let result = rewrite_head_into(path, &temp, head, replace);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+fn rewrite_head_into(path: &Path, temp: &Path, head: &[u8], replace: u64) -> std::io::Result<()> {
     let mut source = File::open(path)?;
     source.seek(SeekFrom::Start(replace))?;
-    let mut target = BufWriter::with_capacity(1024 * 1024, File::create(&temp)?);
+    let mut target = BufWriter::with_capacity(1024 * 1024, File::create(temp)?);
     target.write_all(head)?;
     std::io::copy(&mut source, &mut target)?;
     target.flush()?;
     drop(target);
-    std::fs::rename(&temp, path)
+    std::fs::rename(temp, path)
 }
 
 #[cfg(test)]
