@@ -627,25 +627,26 @@ async fn realtime_task(flv_rule: bool) {
 async fn failed_callbacks_are_retried_and_retention_deletes() {
     let (server, dir) = start("dp-retry").await;
     let cb = receiver(2).await;
-    configure(
-        &server,
-        json!({"AacParam": {"Enable": 1, "RecordInterval": 60, "StorageTime": 2}}),
-        0,
-        Some(&cb),
-    )
-    .await;
+    let formats = json!({"AacParam": {"Enable": 1, "RecordInterval": 60, "StorageTime": 2},
+        "HlsParam": {"Enable": 1, "StorageTime": 2}});
+    configure(&server, formats, 0, Some(&cb)).await;
     assert!(push(&server.rtmp("live", "retry"), 1.0, None, true));
-    let record = cb.wait_for(100, 1, Duration::from_secs(15)).await;
-    assert_eq!(record.len(), 1, "delivered after the failures");
-    assert!(*cb.posts.lock().unwrap() >= 3, "two failures, then success");
-    let file = files(&stream_dir(&server, "retry"), "aac");
-    assert_eq!(file.len(), 1);
-    // StorageTime 2 s: the sweeper (every 1 s here) deletes file and row.
+    let record = cb.wait_for(100, 2, Duration::from_secs(15)).await;
+    assert_eq!(record.len(), 2, "both delivered after the failures");
+    assert!(*cb.posts.lock().unwrap() >= 4, "two failures, then success");
+    let stream = stream_dir(&server, "retry");
+    let mut stored: Vec<PathBuf> = ["aac", "m3u8", "ts"]
+        .iter()
+        .flat_map(|ext| files(&stream, ext))
+        .collect();
+    assert!(stored.len() >= 3, "{stored:?}");
+    // StorageTime 2 s: the sweeper (every 1 s here) deletes files, segments and rows.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while file[0].exists() && Instant::now() < deadline {
+    while stored.iter().any(|f| f.exists()) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(!file[0].exists(), "retention did not delete the file");
+    stored.retain(|f| f.exists());
+    assert!(stored.is_empty(), "retention left {stored:?}");
     let search = server
         .call("SearchMedia", json!({"StreamIds": ["retry"]}))
         .await;

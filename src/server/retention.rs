@@ -1,5 +1,5 @@
 //! Retention (template `StorageTime`): rows whose `expires_ms` has passed are deleted
-//! with their files — an HLS recording's playlist and every `FILEID_NNNNN.ts` segment.
+//! with their files — an HLS recording's playlist and every segment it names.
 //! The deadline is in the index, so the sweeper survives restarts: it runs at start and
 //! then every `retention.sweep_interval_seconds`.
 
@@ -11,6 +11,7 @@ use sqlx::Row;
 use super::notify::now_ms;
 use super::state::AppState;
 use super::ServerError;
+use crate::formats::hls::Playlist;
 
 /// Rows deleted per sweep pass.
 pub const SWEEP_BATCH: i64 = 500;
@@ -30,21 +31,16 @@ pub async fn sweep(app: &AppState, now_ms: i64) -> Result<usize, ServerError> {
         let file_id: String = row.get("file_id");
         let format: String = row.get("format");
         let path: String = row.get("storage_path");
+        // Segments first (they are read from the playlist), then the file itself.
+        if format == "hls" {
+            if let Err(e) = delete_segments(app, &path).await {
+                tracing::warn!(%path, error = %e, "retention: deleting segments");
+                continue;
+            }
+        }
         if let Err(e) = app.storage.delete(&path).await {
             tracing::warn!(%path, error = %e, "retention: deleting a file");
             continue;
-        }
-        if format == "hls" {
-            if let Some((dir, _)) = path.rsplit_once('/') {
-                if let Err(e) = app
-                    .storage
-                    .delete_prefixed(dir, &format!("{file_id}_"))
-                    .await
-                {
-                    tracing::warn!(%path, error = %e, "retention: deleting segments");
-                    continue;
-                }
-            }
         }
         sqlx::query("DELETE FROM recordings WHERE file_id = ?")
             .bind(&file_id)
@@ -55,6 +51,31 @@ pub async fn sweep(app: &AppState, now_ms: i64) -> Result<usize, ServerError> {
         deleted += 1;
     }
     Ok(deleted)
+}
+
+/// Deletes the segments an HLS playlist names (relative URIs in its directory), read from
+/// the playlist itself: no directory listing, whatever the number of recordings.
+async fn delete_segments(app: &AppState, playlist_path: &str) -> Result<(), String> {
+    let Some((dir, _)) = playlist_path.rsplit_once('/') else {
+        return Ok(());
+    };
+    let text = match app.storage.read(playlist_path).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(crate::storage::StorageError::NotFound(_)) => return Ok(()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let playlist = Playlist::parse(&text).map_err(|e| e.to_string())?;
+    for segment in playlist.segments() {
+        let uri = playlist.segment_uri(segment);
+        if uri.contains('/') || uri.starts_with('.') {
+            continue; // never ours: liverec writes plain names beside the playlist
+        }
+        app.storage
+            .delete(&format!("{dir}/{uri}"))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Sweeps forever.

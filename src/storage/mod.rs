@@ -215,25 +215,4 @@ impl Storage {
             }),
         }
     }
-
-    /// Deletes the objects of directory `dir` whose names start with `prefix`.
-    pub async fn delete_prefixed(&self, dir: &str, prefix: &str) -> Result<usize, StorageError> {
-        let listed = self
-            .store
-            .list_with_delimiter(Some(&key(dir)?))
-            .await
-            .map_err(store_err(format!("listing {dir}")))?;
-        let mut deleted = 0;
-        for object in listed.objects {
-            if object
-                .location
-                .filename()
-                .is_some_and(|name| name.starts_with(prefix))
-            {
-                self.delete(object.location.as_ref()).await?;
-                deleted += 1;
-            }
-        }
-        Ok(deleted)
-    }
 }
