@@ -4,7 +4,7 @@
 //! A storage error on one output (disk full, permissions) stops that output only: it is
 //! logged, its scratch file removed, and the push and the other outputs carry on.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -96,6 +96,49 @@ fn remove_sidecar(app: &AppState, name: &str) {
     let _ = std::fs::remove_file(app.storage.scratch_path(name));
 }
 
+/// The open file of each output (an output has at most one), indexed by output: a
+/// lookup per written chunk without hashing.
+#[derive(Default)]
+struct OpenFiles(Vec<Option<(FileRef, OpenFile)>>);
+
+impl OpenFiles {
+    fn get_mut(&mut self, f: &FileRef) -> Option<&mut OpenFile> {
+        match self.0.get_mut(f.output) {
+            Some(Some((at, open))) if at == f => Some(open),
+            _ => None,
+        }
+    }
+
+    fn insert(&mut self, f: FileRef, open: OpenFile) {
+        if self.0.len() <= f.output {
+            self.0.resize_with(f.output + 1, || None);
+        }
+        if let Some(slot) = self.0.get_mut(f.output) {
+            *slot = Some((f, open));
+        }
+    }
+
+    fn remove(&mut self, f: &FileRef) -> Option<OpenFile> {
+        let slot = self.0.get_mut(f.output)?;
+        match slot {
+            Some((at, _)) if at == f => slot.take().map(|(_, open)| open),
+            _ => None,
+        }
+    }
+
+    fn remove_output(&mut self, output: usize) -> Option<OpenFile> {
+        self.0.get_mut(output)?.take().map(|(_, open)| open)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&FileRef, &mut OpenFile)> {
+        self.0.iter_mut().flatten().map(|(f, open)| (&*f, open))
+    }
+
+    fn drain(&mut self) -> impl Iterator<Item = OpenFile> + '_ {
+        self.0.drain(..).flatten().map(|(_, open)| open)
+    }
+}
+
 struct OpenFile {
     file_id: String,
     scratch_name: String,
@@ -106,7 +149,7 @@ struct OpenFile {
 pub struct Recorder {
     app: Arc<AppState>,
     stream: PushStream,
-    open: HashMap<FileRef, OpenFile>,
+    open: OpenFiles,
     failed: HashSet<usize>,
     newly_failed: Vec<usize>,
     last_flush_ms: i64,
@@ -134,7 +177,7 @@ impl Recorder {
         Self {
             app,
             stream,
-            open: HashMap::new(),
+            open: OpenFiles::default(),
             failed: HashSet::new(),
             newly_failed: Vec::new(),
             last_flush_ms: now_ms(),
@@ -167,7 +210,7 @@ impl Recorder {
         if now - self.last_flush_ms >= FLUSH_INTERVAL_MS {
             self.last_flush_ms = now;
             let mut broken = Vec::new();
-            for (f, open) in &mut self.open {
+            for (f, open) in self.open.iter_mut() {
                 if let Err(e) = open.file.flush() {
                     broken.push((f.output, format!("flushing: {e}")));
                 }
@@ -239,17 +282,9 @@ impl Recorder {
     }
 
     fn fail(&mut self, output: usize) {
-        let refs: Vec<FileRef> = self
-            .open
-            .keys()
-            .filter(|f| f.output == output)
-            .copied()
-            .collect();
-        for r in refs {
-            if let Some(open) = self.open.remove(&r) {
-                let _ = std::fs::remove_file(open.file.path());
-                remove_sidecar(&self.app, &format!("{}.json", open.scratch_name));
-            }
+        if let Some(open) = self.open.remove_output(output) {
+            let _ = std::fs::remove_file(open.file.path());
+            remove_sidecar(&self.app, &format!("{}.json", open.scratch_name));
         }
     }
 
@@ -403,7 +438,7 @@ impl Recorder {
 
     /// Removes the scratch files still open (the push ended without closing them).
     pub fn abandon(&mut self) {
-        for (_, open) in self.open.drain() {
+        for open in self.open.drain() {
             let _ = std::fs::remove_file(open.file.path());
             remove_sidecar(&self.app, &format!("{}.json", open.scratch_name));
         }
