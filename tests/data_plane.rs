@@ -409,6 +409,16 @@ async fn hls_auto_splice_one_playlist_one_callback() {
         cb.of_type(100).is_empty(),
         "no callback while the splice timeout runs"
     );
+    // While the recording waits for the push to come back, its EVENT playlist is at
+    // /live/DOMAIN/APP/STREAM.m3u8 (a redirect to the growing playlist).
+    let live = format!("{}live/localhost/live/splice.m3u8", server.url());
+    let growing = server.client.get(&live).send().await.unwrap();
+    assert_eq!(growing.status(), 200);
+    let text = growing.text().await.unwrap();
+    assert!(
+        text.contains("#EXT-X-PLAYLIST-TYPE:EVENT") && !text.contains("ENDLIST"),
+        "{text}"
+    );
     assert!(push(&server.rtmp("live", "splice"), 3.0, None, false));
     let record = cb.wait_for(100, 1, Duration::from_secs(15)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -427,6 +437,8 @@ async fn hls_auto_splice_one_playlist_one_callback() {
     }
     let total = record[0]["duration"].as_i64().unwrap();
     assert!((5..=7).contains(&total), "{total}");
+    let after = server.client.get(&live).send().await.unwrap();
+    assert_eq!(after.status(), 404, "no growing playlist once final");
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }

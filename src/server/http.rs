@@ -26,6 +26,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .route("/vod/{*path}", get(super::vod::serve_file))
+        .route("/live/{*path}", get(super::vod::live_playlist))
         .with_state(app)
 }
 

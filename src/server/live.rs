@@ -7,6 +7,8 @@
 //!   tasks, which never changes what the rule records mid-push (reference §3.9).
 //! - Parked HLS recordings (auto-splice, reference §7): each has a deadline; a push of the
 //!   same stream before it takes it over, otherwise a timer finalises and announces it.
+//! - The growing HLS playlist of each stream, so `GET /live/DOMAIN/APP/STREAM.m3u8` can
+//!   redirect to it while the recording grows (EVENT playlist) — during a splice wait too.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +43,8 @@ struct Parked {
 pub struct Live {
     streams: Mutex<HashMap<String, Entry>>,
     parked: Mutex<HashMap<String, Vec<Parked>>>,
+    /// The growing HLS playlist of each stream (storage key), for `GET /live/…`.
+    playlists: Mutex<HashMap<String, String>>,
     next_id: AtomicU64,
 }
 
@@ -133,6 +137,24 @@ impl Live {
         for parked in all {
             finish_parked(app, &parked.stream, &parked.hls).await;
         }
+    }
+
+    /// Records the growing playlist of a stream's HLS recording (the latest one wins).
+    pub fn set_live_playlist(&self, stream: &PushStream, key: &str) {
+        lock(&self.playlists).insert(stream.key(), key.to_owned());
+    }
+
+    /// Forgets a growing playlist once its recording is final.
+    pub fn clear_live_playlist(&self, stream: &PushStream, key: &str) {
+        let mut playlists = lock(&self.playlists);
+        if playlists.get(&stream.key()).is_some_and(|k| k == key) {
+            playlists.remove(&stream.key());
+        }
+    }
+
+    /// The storage key of the growing HLS playlist of `domain/app/stream`.
+    pub fn live_playlist(&self, stream_key: &str) -> Option<String> {
+        lock(&self.playlists).get(stream_key).cloned()
     }
 
     /// Parked recordings (for metrics and tests).

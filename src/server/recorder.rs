@@ -367,6 +367,7 @@ impl Recorder {
                     .put(&path, text.into_bytes())
                     .await
                     .map_err(|e| e.to_string())?;
+                self.app.live.set_live_playlist(&self.stream, &path);
             }
             Action::HlsFinished(_, done, text) => {
                 finish_hls(&self.app, &self.stream, spec, &done, text).await?;
@@ -470,6 +471,7 @@ pub async fn finish_hls(
         .await
         .map_err(|e| e.to_string())?;
     let live = format!("{dir}/{}", live_playlist_name(&spec.recording_id));
+    app.live.clear_live_playlist(stream, &live);
     if let Err(e) = app.storage.delete(&live).await {
         tracing::warn!(error = %e, "removing the growing playlist");
     }

@@ -141,6 +141,25 @@ pub async fn serve_file(
     response
 }
 
+/// `GET /live/DOMAIN/APP/STREAM.m3u8`: a temporary redirect to the stream's growing HLS
+/// playlist (`/vod/…/RECORDINGID.m3u8`, an EVENT playlist), 404 when it has none.
+pub async fn live_playlist(State(app): State<Arc<AppState>>, Path(path): Path<String>) -> Response {
+    let Some(stream_key) = path.strip_suffix(".m3u8") else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match app.live.live_playlist(stream_key) {
+        Some(key) => (
+            StatusCode::TEMPORARY_REDIRECT,
+            [
+                (header::LOCATION, format!("/vod/{key}")),
+                (header::CACHE_CONTROL, "no-cache".to_owned()),
+            ],
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
