@@ -134,7 +134,8 @@ struct ServeArgs {
     /// RTMP ingest address.
     #[arg(long, default_value = "127.0.0.1:1935")]
     rtmp: std::net::SocketAddr,
-    /// Optional TOML settings file (credentials, limits, default push domain).
+    /// Optional TOML settings file: credentials, limits, default push domain, public URL,
+    /// callback delivery, retention sweep (see src/server/settings.rs).
     #[arg(long)]
     config: Option<PathBuf>,
 }
