@@ -43,35 +43,47 @@ async fn start(name: &str) -> (Server, PathBuf) {
     (server, dir)
 }
 
+/// Creates a template with `create` and binds it to `localhost/live` with `bind`.
+async fn bind(server: &Server, create: &str, bind: &str, body: Value) {
+    let created = server.call(create, body).await;
+    let id = created["TemplateId"].as_i64().expect("template id");
+    let rule = json!({"DomainName": "localhost", "AppName": "live", "TemplateId": id});
+    assert_eq!(server.code(bind, rule).await, "ok");
+}
+
+/// A callback template sending the events named by `fields` to `cb`, bound to `localhost/live`.
+async fn callbacks(server: &Server, cb: &Receiver, fields: &[&str]) {
+    let mut body = json!({"TemplateName": "cb", "CallbackKey": CALLBACK_KEY});
+    for field in fields {
+        body[*field] = json!(cb.url);
+    }
+    bind(
+        server,
+        "CreateLiveCallbackTemplate",
+        "CreateLiveCallbackRule",
+        body,
+    )
+    .await;
+}
+
 async fn configure(server: &Server, template: Value, flow_continue: i64, cb: Option<&Receiver>) {
     let mut body = template;
     body["TemplateName"] = json!("t");
     body["HlsSpecialParam"] = json!({"FlowContinueDuration": flow_continue});
-    let created = server.call("CreateLiveRecordTemplate", body).await;
-    let id = created["TemplateId"].as_i64().expect("template id");
-    let rule = server
-        .code(
-            "CreateLiveRecordRule",
-            json!({"DomainName": "localhost", "AppName": "live", "TemplateId": id}),
-        )
-        .await;
-    assert_eq!(rule, "ok");
+    bind(
+        server,
+        "CreateLiveRecordTemplate",
+        "CreateLiveRecordRule",
+        body,
+    )
+    .await;
     if let Some(cb) = cb {
-        let t = server
-            .call(
-                "CreateLiveCallbackTemplate",
-                json!({"TemplateName": "cb", "RecordNotifyUrl": cb.url, "StreamBeginNotifyUrl": cb.url,
-                    "StreamEndNotifyUrl": cb.url, "CallbackKey": CALLBACK_KEY}),
-            )
-            .await;
-        let id = t["TemplateId"].as_i64().expect("callback template id");
-        let rule = server
-            .code(
-                "CreateLiveCallbackRule",
-                json!({"DomainName": "localhost", "AppName": "live", "TemplateId": id}),
-            )
-            .await;
-        assert_eq!(rule, "ok");
+        let events = [
+            "RecordNotifyUrl",
+            "StreamBeginNotifyUrl",
+            "StreamEndNotifyUrl",
+        ];
+        callbacks(server, cb, &events).await;
     }
 }
 
@@ -555,29 +567,16 @@ async fn realtime_task(flv_rule: bool) {
     let (server, dir) = start(if flv_rule { "dp-task-flv" } else { "dp-task" }).await;
     let cb = receiver(0).await;
     if flv_rule {
-        let t = server
-            .call(
-                "CreateLiveRecordTemplate",
-                json!({"TemplateName": "flv", "FlvParam": {"Enable": 1, "RecordInterval": 60}}),
-            )
-            .await;
-        let rule =
-            json!({"DomainName": "localhost", "AppName": "live", "TemplateId": t["TemplateId"]});
-        assert_eq!(server.code("CreateLiveRecordRule", rule).await, "ok");
+        let flv = json!({"TemplateName": "flv", "FlvParam": {"Enable": 1, "RecordInterval": 60}});
+        bind(
+            &server,
+            "CreateLiveRecordTemplate",
+            "CreateLiveRecordRule",
+            flv,
+        )
+        .await;
     }
-    let t = server
-        .call(
-            "CreateLiveCallbackTemplate",
-            json!({"TemplateName": "cb", "RecordNotifyUrl": cb.url, "CallbackKey": CALLBACK_KEY}),
-        )
-        .await;
-    let id = t["TemplateId"].as_i64().unwrap();
-    server
-        .call(
-            "CreateLiveCallbackRule",
-            json!({"DomainName": "localhost", "AppName": "live", "TemplateId": id}),
-        )
-        .await;
+    callbacks(&server, &cb, &["RecordNotifyUrl"]).await;
     let url = server.rtmp("live", "highlight");
     let pusher = std::thread::spawn(move || push(&url, 8.0, None, false));
     tokio::time::sleep(Duration::from_millis(3_500)).await;
@@ -836,20 +835,12 @@ async fn a_storage_error_stops_that_recording_only_and_is_announced() {
     let formats =
         json!({"FlvParam": {"Enable": 1, "RecordInterval": 60}, "HlsParam": {"Enable": 1}});
     configure(&server, formats, 2, None).await;
-    let t = server
-        .call(
-            "CreateLiveCallbackTemplate",
-            json!({"TemplateName": "cb", "RecordNotifyUrl": cb.url, "RecordExceptionNotifyUrl": cb.url,
-                "CallbackKey": CALLBACK_KEY}),
-        )
-        .await;
-    let id = t["TemplateId"].as_i64().unwrap();
-    server
-        .call(
-            "CreateLiveCallbackRule",
-            json!({"DomainName": "localhost", "AppName": "live", "TemplateId": id}),
-        )
-        .await;
+    callbacks(
+        &server,
+        &cb,
+        &["RecordNotifyUrl", "RecordExceptionNotifyUrl"],
+    )
+    .await;
     // A file where the stream's directory should be: every commit there fails.
     let blocked = stream_dir(&server, "blocked");
     std::fs::create_dir_all(blocked.parent().unwrap()).unwrap();

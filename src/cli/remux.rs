@@ -24,7 +24,7 @@ use crate::formats::flv::{FlvDemuxer, FlvError, FrameEvent, FrameReader};
 use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
 use crate::formats::hls::Micros;
 use crate::record::aac::AacSegmenter;
-use crate::record::flv::{FlvEvent, FlvWriter};
+use crate::record::flv::{index_reserve, FlvEvent, FlvWriter};
 use crate::record::mp4::Mp4Segmenter;
 use crate::record::ts::TsSegmenter;
 use crate::record::{SegmentEvent, SegmentInfo, Segmenter};
@@ -82,13 +82,6 @@ trait Sink {
     }
     fn event(&mut self, event: &FrameEvent) -> Result<(), CliError>;
     fn finish(&mut self) -> Result<Value, CliError>;
-}
-
-/// Index entries reserved in place in each FLV file's onMetaData: two per second of the
-/// interval, or an hour of one-per-second GOPs for a single file; beyond that the head is
-/// rewritten at close.
-fn flv_reserve(target_ms: Option<i64>) -> usize {
-    target_ms.map_or(3600, |t| (t / 500).clamp(16, 86_400) as usize + 16)
 }
 
 struct FlvSink {
@@ -161,7 +154,7 @@ impl Sink for FlvSink {
         let target = self.target_ms;
         let writer = self
             .writer
-            .get_or_insert_with(|| FlvWriter::new(target, flv_reserve(target), video, audio));
+            .get_or_insert_with(|| FlvWriter::new(target, index_reserve(target), video, audio));
         writer.push(tag, &mut self.events);
         self.apply()
     }

@@ -15,6 +15,13 @@ use crate::formats::flv::audio::{parse_audio_tag, AudioPacketKind};
 use crate::formats::flv::demux::{write_header, write_tag, FlvTag, TagKind};
 use crate::formats::flv::video::{parse_video_tag, VideoPacketKind};
 
+/// Index entries to reserve in place in each file's `onMetaData` for files of
+/// `target_ms`: two per second of the interval, or an hour of one-per-second GOPs for a
+/// single file; beyond that the head is rewritten at close.
+pub fn index_reserve(target_ms: Option<i64>) -> usize {
+    target_ms.map_or(3600, |t| (t / 500).clamp(16, 86_400) as usize + 16)
+}
+
 /// What the writer produces, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FlvEvent {

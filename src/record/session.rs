@@ -36,7 +36,7 @@ use crate::formats::flv::FrameReader;
 use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
 use crate::formats::hls::Micros;
 use crate::record::aac::AacSegmenter;
-use crate::record::flv::{FlvEvent, FlvWriter};
+use crate::record::flv::{index_reserve, FlvEvent, FlvWriter};
 use crate::record::mp4::Mp4Segmenter;
 use crate::record::ts::TsSegmenter;
 use crate::record::{SegmentEvent, SegmentInfo, Segmenter};
@@ -89,8 +89,6 @@ pub fn gop_reset(tag: &FlvTag, has_video: bool, first_ms: Option<u32>) -> GopSte
 }
 /// Times in file names are Beijing time, as the reference's default (§5).
 pub const NAME_UTC_OFFSET_MINUTES: i32 = 8 * 60;
-/// FLV keyframe index entries reserved in place per second of interval (two per second).
-const FLV_INDEX_PER_MS: i64 = 500;
 
 /// What one output records (from [`crate::config::plan::OutputPlan`] plus identity).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -639,9 +637,7 @@ impl Output {
     fn new(spec: OutputSpec, stream_id: &str, parked: Option<ParkedHls>) -> Self {
         let muxer = match spec.format {
             Format::Flv => {
-                let reserve = spec.interval_ms.map_or(3600, |t| {
-                    (t / FLV_INDEX_PER_MS).clamp(16, 86_400) as usize + 16
-                });
+                let reserve = index_reserve(spec.interval_ms);
                 // Track flags start false: a track counts from its first tag (audio-only
                 // pushes open their first file at the first audio frame).
                 Muxer::Flv(FlvWriter::new(spec.interval_ms, reserve, false, false))
