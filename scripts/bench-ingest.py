@@ -95,20 +95,53 @@ def publish(liverec, clip, url, n, seconds):
     return p
 
 
-def measure(server_pid, liverec, clip, url, n, seconds, sample_rss=False):
+class FfmpegPushers:
+    """The anchor's own load: N `ffmpeg -re -stream_loop -1 -i CLIP -c copy -f flv URL{k}` processes,
+    started over 2 s, stopped with SIGTERM after `seconds`. Quacks like the bench publisher's Popen."""
+
+    def __init__(self, clip, url, n, seconds):
+        self.procs = []
+        for k in range(n):
+            self.procs.append(subprocess.Popen(
+                ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-re", "-stream_loop", "-1", "-i", clip,
+                 "-c", "copy", "-f", "flv", f"{url}{k}"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL))
+            time.sleep(2 / max(n, 1))
+        self.deadline = time.time() + seconds
+        self.pid = None
+        self.stdout = None
+
+    def cpu(self):
+        return cpu({p.pid for p in self.procs})
+
+    def poll(self):
+        if time.time() < self.deadline:
+            return None
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        return 0
+
+
+def measure(server_pid, liverec, clip, url, n, seconds, sample_rss=False, pusher="bench"):
     pids = tree(server_pid)
     rss0 = rss_kib(pids)
     c0 = cpu(pids)
-    pub = publish(liverec, clip, url, n, seconds)
+    pub = FfmpegPushers(clip, url, n, seconds) if pusher == "ffmpeg" else publish(liverec, clip, url, n, seconds)
     peak = rss0
     pub_cpu = 0.0
     while pub.poll() is None:
         pids = tree(server_pid)
         if sample_rss:
             peak = max(peak, rss_kib(pids))
-        pub_cpu = cpu({pub.pid}) or pub_cpu
+        pub_cpu = (pub.cpu() if pusher == "ffmpeg" else cpu({pub.pid})) or pub_cpu
         time.sleep(0.5)
-    summary = json.loads(pub.stdout.read() or "{}")
+    summary = json.loads(pub.stdout.read() or "{}") if pub.stdout else {}
     time.sleep(3)  # let the server close its files
     c1 = cpu(tree(server_pid))
     return dict(cpu=c1 - c0, stream_min=n * seconds / 60, rss0=rss0, peak=peak, publisher=summary, publisher_cpu=pub_cpu)
@@ -187,6 +220,8 @@ def main():
     ap.add_argument("--skip-nginx", action="store_true")
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--work", default="/tmp/liverec-bench/ingest")
+    ap.add_argument("--pusher", choices=["bench", "ffmpeg"], default="bench",
+                    help="load for part 1: liverec bench publish, or N ffmpeg -re pushers as in the anchor")
     args = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "liverec"], cwd=ROOT, check=True)
     liverec = os.path.join(ROOT, "target", "release", "liverec")
@@ -198,20 +233,22 @@ def main():
         if not args.skip_nginx:
             ng = start_nginx(os.path.join(args.work, "nginx"))
             time.sleep(1)
-            r = measure(ng.pid, liverec, clip, "rtmp://127.0.0.1:1935/both/s", n, args.seconds)
+            r = measure(ng.pid, liverec, clip, "rtmp://127.0.0.1:1935/both/s", n, args.seconds,
+                        pusher=args.pusher)
             stop(ng)
             row["nginx"] = r["cpu"] / r["stream_min"]
             shutil.rmtree(os.path.join(args.work, "nginx"), ignore_errors=True)
         lr = start_liverec(liverec, data)
         time.sleep(1)
-        r = measure(lr.pid, liverec, clip, f"rtmp://127.0.0.1:{RTMP_PORT}/both/s", n, args.seconds)
+        r = measure(lr.pid, liverec, clip, f"rtmp://127.0.0.1:{RTMP_PORT}/both/s", n, args.seconds,
+                    pusher=args.pusher)
         stop(lr)
         row["liverec"] = r["cpu"] / r["stream_min"]
         row["publisher_failures"] = r["publisher"].get("failures")
         shutil.rmtree(data, ignore_errors=True)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    print("\nFLV + HLS recording, server CPU-s per stream-minute (same publisher, same run)")
+    print(f"\nFLV + HLS recording, server CPU-s per stream-minute (same run, load: {args.pusher} pushers)")
     print(f"{'N':>5} {'nginx-rtmp':>11} {'liverec':>9} {'nginx/liverec':>14}")
     for row in rows:
         ng = row.get("nginx")

@@ -60,8 +60,14 @@ pub const MAX_PENDING_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_PUBLISHES_PER_CONNECTION: usize = 1;
 /// How often a connection checks its idle time and scheduled task starts.
 pub const HOUSEKEEPING_TICK: Duration = Duration::from_millis(500);
-/// Socket read size.
+/// Socket read size while commands are exchanged.
 pub const READ_BYTES: usize = 16 * 1024;
+/// Once publishing, each connection's socket is read once per tick (shared by all).
+pub const MEDIA_READ_TICK: Duration = Duration::from_millis(100);
+/// Socket read size once publishing (a tick of a 5 Mbit/s stream in one read).
+pub const MEDIA_READ_BYTES: usize = 64 * 1024;
+/// Most bytes taken from one connection per tick (80 MB/s; a faster sender waits).
+pub const MAX_MEDIA_BYTES_PER_TICK: usize = 8 * 1024 * 1024;
 
 /// Why a connection ended early.
 #[derive(Debug, thiserror::Error)]
@@ -222,43 +228,156 @@ async fn connection(
         out: Vec::new(),
         pending_bytes: 0,
     };
-    let result = async {
+    let commands = async {
         conn.results(first).await?;
         conn.input(&remaining).await?;
         write_out(&mut socket, &mut conn.out).await?;
         let mut buf = vec![0u8; READ_BYTES];
-        // One coarse tick per connection checks idleness and scheduled task starts, so a
-        // read costs no timer registration.
+        // One coarse tick per connection checks idleness, so a read costs no timer
+        // registration.
         let mut tick = tokio::time::interval(HOUSEKEEPING_TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut last_read = tokio::time::Instant::now();
-        loop {
+        while conn.push.is_none() {
             tokio::select! {
                 read = socket.read(&mut buf) => {
                     let n = read?;
                     if n == 0 {
-                        return Ok(());
+                        return Ok(false);
                     }
                     last_read = tokio::time::Instant::now();
                     conn.input(buf.get(..n).unwrap_or_default()).await?;
                     write_out(&mut socket, &mut conn.out).await?;
                 }
-                Some(Control::Replan) = control_rx.recv() => conn.replan().await,
                 _ = tick.tick() => {
                     if last_read.elapsed() > IDLE_TIMEOUT {
                         return Err(IngestError::Timeout("idle connection"));
                     }
-                    if conn.replan_due() {
-                        conn.replan().await;
-                    }
                 }
-                _ = shutdown.changed() => return Ok(()),
+                _ = shutdown.changed() => return Ok(false),
             }
         }
+        Ok(true)
     }
     .await;
+    let result = match commands {
+        Ok(true) => match socket.into_std() {
+            Ok(socket) => media_phase(&mut conn, socket, &mut control_rx, &mut shutdown).await,
+            Err(e) => Err(e.into()),
+        },
+        Ok(false) => Ok(()),
+        Err(e) => Err(e),
+    };
     conn.end_push("connection closed").await;
     result
+}
+
+/// The media phase of a connection, from its first publish to its end. The socket is
+/// taken out of the reactor and read without blocking once per [`MEDIA_READ_TICK`], on
+/// a tick shared by every connection: an encoder sends each audio and video message
+/// as it is made (~70 per second for 30 fps video with AAC), and waking per message
+/// costs more than handling it. Recording does not need the latency, so one wake-up
+/// serves all streams and one read takes a tick's worth of bytes from the kernel's
+/// socket buffer.
+async fn media_phase(
+    conn: &mut Conn,
+    mut socket: std::net::TcpStream,
+    control_rx: &mut mpsc::UnboundedReceiver<Control>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), IngestError> {
+    let mut buf = vec![0u8; MEDIA_READ_BYTES];
+    let mut last_read = tokio::time::Instant::now();
+    let mut last_write = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(next_media_tick()) => {
+                let now = tokio::time::Instant::now();
+                match drain_socket(conn, &mut socket, &mut buf).await? {
+                    Drained::Closed => return Ok(()),
+                    Drained::Bytes(0) => {}
+                    Drained::Bytes(_) => last_read = now,
+                }
+                if write_nonblocking(&mut socket, &mut conn.out)? {
+                    last_write = now;
+                }
+                if now.duration_since(last_read) > IDLE_TIMEOUT {
+                    return Err(IngestError::Timeout("idle connection"));
+                }
+                if now.duration_since(last_write) > IDLE_TIMEOUT {
+                    return Err(IngestError::Timeout("peer not reading"));
+                }
+                if conn.replan_due() {
+                    conn.replan().await;
+                }
+            }
+            Some(Control::Replan) = control_rx.recv() => conn.replan().await,
+            _ = shutdown.changed() => return Ok(()),
+        }
+    }
+}
+
+/// The next instant on the media read tick shared by all connections.
+fn next_media_tick() -> tokio::time::Instant {
+    static EPOCH: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+    let epoch = *EPOCH.get_or_init(tokio::time::Instant::now);
+    let tick = MEDIA_READ_TICK.as_nanos();
+    let elapsed = epoch.elapsed().as_nanos();
+    let next = (elapsed / tick + 1).saturating_mul(tick);
+    epoch + Duration::from_nanos(u64::try_from(next).unwrap_or(u64::MAX))
+}
+
+enum Drained {
+    Closed,
+    Bytes(usize),
+}
+
+/// Reads what the kernel holds for this connection (up to [`MAX_MEDIA_BYTES_PER_TICK`])
+/// and feeds it to the session.
+async fn drain_socket(
+    conn: &mut Conn,
+    socket: &mut std::net::TcpStream,
+    buf: &mut [u8],
+) -> Result<Drained, IngestError> {
+    use std::io::Read;
+    let mut total = 0;
+    while total < MAX_MEDIA_BYTES_PER_TICK {
+        let n = match socket.read(buf) {
+            Ok(0) => return Ok(Drained::Closed),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        total += n;
+        conn.input(buf.get(..n).unwrap_or_default()).await?;
+        if n < buf.len() {
+            // The socket buffer is (almost surely) empty: the next tick reads the rest,
+            // without a read here that would only say "would block".
+            break;
+        }
+    }
+    Ok(Drained::Bytes(total))
+}
+
+/// Writes what the session produced without blocking; keeps the rest for the next
+/// tick. True when everything pending went out.
+fn write_nonblocking(
+    socket: &mut std::net::TcpStream,
+    out: &mut Vec<u8>,
+) -> Result<bool, IngestError> {
+    use std::io::Write;
+    let mut sent = 0;
+    while sent < out.len() {
+        match socket.write(out.get(sent..).unwrap_or_default()) {
+            Ok(0) => return Err(IngestError::Timeout("peer not reading")),
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    out.drain(..sent);
+    Ok(out.is_empty())
 }
 
 impl Conn {
