@@ -458,13 +458,13 @@ impl Conn {
             ServerSessionEvent::VideoDataReceived {
                 data, timestamp, ..
             } => {
-                self.media(TagKind::Video, timestamp.value, &data).await;
+                self.media(TagKind::Video, timestamp.value, data).await;
                 Ok(Vec::new())
             }
             ServerSessionEvent::AudioDataReceived {
                 data, timestamp, ..
             } => {
-                self.media(TagKind::Audio, timestamp.value, &data).await;
+                self.media(TagKind::Audio, timestamp.value, data).await;
                 Ok(Vec::new())
             }
             ServerSessionEvent::PlayStreamRequested { request_id, .. } => self
@@ -666,7 +666,7 @@ impl Conn {
         self.push_callback(None).await;
     }
 
-    async fn media(&mut self, kind: TagKind, timestamp_ms: u32, data: &[u8]) {
+    async fn media(&mut self, kind: TagKind, timestamp_ms: u32, data: bytes::Bytes) {
         let Some(push) = self.push.as_mut() else {
             return;
         };
@@ -674,7 +674,8 @@ impl Conn {
             offset: 0,
             kind,
             timestamp_ms,
-            data: data.to_vec(),
+            // rml_rtmp assembles each message in a buffer of its own: taken, not copied.
+            data: Vec::from(data),
         };
         if let Some(Err(e)) = push.gop.as_mut().map(|g| g.push(&tag)) {
             tracing::warn!(stream = %push.stream.key(), error = %e, "GOP cache");

@@ -6,8 +6,17 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-/// Write buffer per open file: small, because a server holds hundreds of them.
-pub const SERVER_WRITE_BUFFER_BYTES: usize = 32 * 1024;
+/// Write buffer per open file: a server holds hundreds of them, but the kernel's cost
+/// per byte written falls with the write size (ext4: ~30 % less CPU at 128 KiB than at
+/// 32 KiB).
+pub const SERVER_WRITE_BUFFER_BYTES: usize = 128 * 1024;
+
+/// Disk space is reserved ahead of the writes in steps of this (Linux `fallocate` with
+/// `FALLOC_FL_KEEP_SIZE`: the file's length is unchanged, so a crash leaves no zeros
+/// behind the data). ext4 then maps blocks it has already allocated instead of
+/// reserving delayed allocations block by block, which takes about a third off the
+/// kernel's cost of a buffered write. The unused rest is released at close.
+pub const PREALLOCATE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// One open file.
 #[derive(Debug)]
@@ -15,6 +24,11 @@ pub struct ScratchFile {
     path: PathBuf,
     writer: BufWriter<File>,
     buffer_bytes: usize,
+    /// Logical length (written + buffered).
+    end: u64,
+    /// Bytes reserved on disk (0 once reserving failed: not every file system can).
+    reserved: u64,
+    reserving: bool,
 }
 
 impl ScratchFile {
@@ -25,6 +39,9 @@ impl ScratchFile {
             path,
             writer: BufWriter::with_capacity(buffer_bytes, file),
             buffer_bytes,
+            end: 0,
+            reserved: 0,
+            reserving: true,
         })
     }
 
@@ -35,7 +52,44 @@ impl ScratchFile {
 
     /// Appends bytes.
     pub fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.writer.write_all(bytes)
+        let len = bytes.len() as u64;
+        if self.reserving && self.end + len > self.reserved {
+            self.reserve(self.end + len);
+        }
+        self.writer.write_all(bytes)?;
+        self.end += len;
+        Ok(())
+    }
+
+    /// Reserves disk space up to at least `upto` (best effort: a file system that
+    /// cannot simply gets plain writes).
+    fn reserve(&mut self, upto: u64) {
+        let from = self.reserved.max(self.end);
+        let len = (upto - from).max(PREALLOCATE_BYTES);
+        #[cfg(target_os = "linux")]
+        let reserved = rustix::fs::fallocate(
+            self.writer.get_ref(),
+            rustix::fs::FallocateFlags::KEEP_SIZE,
+            from,
+            len,
+        )
+        .is_ok();
+        #[cfg(not(target_os = "linux"))]
+        let reserved = false;
+        if reserved {
+            self.reserved = from + len;
+        } else {
+            self.reserving = false;
+        }
+    }
+
+    /// Releases disk space reserved past the end.
+    fn release(&mut self) -> std::io::Result<()> {
+        if self.reserved > self.end {
+            self.writer.get_ref().set_len(self.end)?;
+            self.reserved = self.end;
+        }
+        Ok(())
     }
 
     /// Overwrites bytes at `offset` (inside what was written).
@@ -49,6 +103,7 @@ impl ScratchFile {
     /// Replaces the first `replace` bytes by `head`.
     pub fn rewrite_head(&mut self, head: &[u8], replace: u64) -> std::io::Result<()> {
         self.writer.flush()?;
+        self.release()?;
         rewrite_head(&self.path, head, replace)?;
         self.reopen()
     }
@@ -56,6 +111,7 @@ impl ScratchFile {
     /// Rebuilds the file as `head` followed by byte `ranges` of its current content.
     pub fn rebuild(&mut self, head: &[u8], ranges: &[(u64, u64)]) -> std::io::Result<()> {
         self.writer.flush()?;
+        self.release()?;
         rebuild(&self.path, head, ranges)?;
         self.reopen()
     }
@@ -68,11 +124,15 @@ impl ScratchFile {
     /// Flushes and closes; returns the path.
     pub fn close(mut self) -> std::io::Result<PathBuf> {
         self.writer.flush()?;
+        self.release()?;
         Ok(self.path)
     }
 
     fn reopen(&mut self) -> std::io::Result<()> {
-        let file = OpenOptions::new().append(true).open(&self.path)?;
+        // Not O_APPEND: `patch` seeks, and an O_APPEND write ignores the position.
+        let mut file = OpenOptions::new().write(true).open(&self.path)?;
+        self.end = file.seek(SeekFrom::End(0))?;
+        self.reserved = self.end;
         self.writer = BufWriter::with_capacity(self.buffer_bytes, file);
         Ok(())
     }
@@ -169,6 +229,35 @@ mod tests {
         let path = f.close().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"H:world!?");
         assert!(rebuild(&path, b"", &[(0, 100)]).is_err(), "short source");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn space_is_reserved_ahead_without_changing_the_length_and_released_at_close() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::env::temp_dir().join(format!("liverec-reserve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.bin");
+        let mut f = ScratchFile::create(path.clone(), 1024).unwrap();
+        let chunk = vec![7u8; 10_000];
+        for _ in 0..50 {
+            f.append(&chunk).unwrap();
+        }
+        f.flush().unwrap();
+        let open = std::fs::metadata(&path).unwrap();
+        assert_eq!(open.len(), 500_000, "the length is what was written");
+        // Every Linux file system liverec targets (ext4, xfs, btrfs, tmpfs) can reserve.
+        assert!(open.blocks() * 512 >= PREALLOCATE_BYTES, "space reserved ahead");
+        let path = f.close().unwrap();
+        let closed = std::fs::metadata(&path).unwrap();
+        assert_eq!(closed.len(), 500_000);
+        assert!(
+            closed.blocks() * 512 < 600_000,
+            "reserved space released ({} bytes allocated)",
+            closed.blocks() * 512
+        );
+        assert!(std::fs::read(&path).unwrap().iter().all(|&b| b == 7));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
