@@ -63,10 +63,15 @@ pub const HOUSEKEEPING_TICK: Duration = Duration::from_millis(500);
 /// Socket read size while commands are exchanged.
 pub const READ_BYTES: usize = 16 * 1024;
 /// Once publishing, each connection's socket is read once per tick (shared by all).
-pub const MEDIA_READ_TICK: Duration = Duration::from_millis(100);
-/// Socket read size once publishing (a tick of a 5 Mbit/s stream in one read).
-pub const MEDIA_READ_BYTES: usize = 64 * 1024;
-/// Most bytes taken from one connection per tick (80 MB/s; a faster sender waits).
+/// Bytes wait in the kernel's socket buffer meanwhile (Linux grows it as needed: a
+/// 30 Mbit/s push keeps real time); they count toward the crash-loss bound.
+pub const MEDIA_READ_TICK: Duration = Duration::from_millis(200);
+/// Socket read size once publishing (a tick of a 10 Mbit/s stream in one read); one
+/// buffer per runtime thread.
+pub const MEDIA_READ_BYTES: usize = 256 * 1024;
+/// Most bytes handed to the RTMP session at once.
+pub const FEED_BYTES: usize = 16 * 1024;
+/// Most bytes taken from one connection per tick (40 MB/s; a faster sender waits).
 pub const MAX_MEDIA_BYTES_PER_TICK: usize = 8 * 1024 * 1024;
 
 /// Why a connection ended early.
@@ -285,14 +290,13 @@ async fn media_phase(
     control_rx: &mut mpsc::UnboundedReceiver<Control>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<(), IngestError> {
-    let mut buf = vec![0u8; MEDIA_READ_BYTES];
     let mut last_read = tokio::time::Instant::now();
     let mut last_write = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next_media_tick()) => {
                 let now = tokio::time::Instant::now();
-                match drain_socket(conn, &mut socket, &mut buf).await? {
+                match drain_socket(conn, &mut socket).await? {
                     Drained::Closed => return Ok(()),
                     Drained::Bytes(0) => {}
                     Drained::Bytes(_) => last_read = now,
@@ -331,26 +335,42 @@ enum Drained {
     Bytes(usize),
 }
 
+thread_local! {
+    /// One media read buffer per runtime thread, not per connection: bytes leave it
+    /// (into the RTMP session) before the connection task can yield.
+    static MEDIA_READ_BUFFER: std::cell::RefCell<Vec<u8>> =
+        std::cell::RefCell::new(vec![0; MEDIA_READ_BYTES]);
+}
+
 /// Reads what the kernel holds for this connection (up to [`MAX_MEDIA_BYTES_PER_TICK`])
 /// and feeds it to the session.
 async fn drain_socket(
     conn: &mut Conn,
     socket: &mut std::net::TcpStream,
-    buf: &mut [u8],
 ) -> Result<Drained, IngestError> {
-    use std::io::Read;
     let mut total = 0;
     while total < MAX_MEDIA_BYTES_PER_TICK {
-        let n = match socket.read(buf) {
-            Ok(0) => return Ok(Drained::Closed),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
+        let mut results = Vec::new();
+        let read = MEDIA_READ_BUFFER.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            let n = loop {
+                match std::io::Read::read(socket, &mut buf) {
+                    Ok(0) => return Ok(None),
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(Some(0)),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(IngestError::from(e)),
+                }
+            };
+            conn.feed(buf.get(..n).unwrap_or_default(), &mut results)?;
+            Ok(Some(n))
+        })?;
+        let Some(n) = read else {
+            return Ok(Drained::Closed);
         };
+        conn.results(results).await?;
         total += n;
-        conn.input(buf.get(..n).unwrap_or_default()).await?;
-        if n < buf.len() {
+        if n < MEDIA_READ_BYTES {
             // The socket buffer is (almost surely) empty: the next tick reads the rest,
             // without a read here that would only say "would block".
             break;
@@ -382,33 +402,54 @@ fn write_nonblocking(
 
 impl Conn {
     async fn input(&mut self, bytes: &[u8]) -> Result<(), IngestError> {
-        self.pending_bytes += bytes.len();
-        if self.pending_bytes > MAX_PENDING_BYTES {
-            return Err(IngestError::Limit(format!(
-                "{} bytes without a complete message",
-                self.pending_bytes
-            )));
-        }
-        if let Some(shadow) = self.shadow.as_mut() {
-            match shadow_read(shadow, bytes) {
-                Shadow::Pending => {}
-                Shadow::Connect(url) => {
-                    self.tc_url = Some(url);
-                    self.shadow = None;
-                }
-                Shadow::ChunkTooLarge(size) => {
-                    return Err(IngestError::Limit(format!(
-                        "chunk size {size} > {MAX_CHUNK_SIZE}"
-                    )))
-                }
-                Shadow::Broken => self.shadow = None,
-            }
-        }
-        let results = self
-            .rtmp
-            .handle_input(bytes)
-            .map_err(|e| IngestError::Protocol(format!("{e:?}")))?;
+        let mut results = Vec::new();
+        self.feed(bytes, &mut results)?;
         self.results(results).await
+    }
+
+    /// Feeds received bytes to the RTMP session, at most [`FEED_BYTES`] at a time (it
+    /// keeps unparsed input in a buffer of its own, which then stays small).
+    fn feed(
+        &mut self,
+        bytes: &[u8],
+        results: &mut Vec<ServerSessionResult>,
+    ) -> Result<(), IngestError> {
+        for piece in bytes.chunks(FEED_BYTES) {
+            self.pending_bytes += piece.len();
+            if self.pending_bytes > MAX_PENDING_BYTES {
+                return Err(IngestError::Limit(format!(
+                    "{} bytes without a complete message",
+                    self.pending_bytes
+                )));
+            }
+            if let Some(shadow) = self.shadow.as_mut() {
+                match shadow_read(shadow, piece) {
+                    Shadow::Pending => {}
+                    Shadow::Connect(url) => {
+                        self.tc_url = Some(url);
+                        self.shadow = None;
+                    }
+                    Shadow::ChunkTooLarge(size) => {
+                        return Err(IngestError::Limit(format!(
+                            "chunk size {size} > {MAX_CHUNK_SIZE}"
+                        )))
+                    }
+                    Shadow::Broken => self.shadow = None,
+                }
+            }
+            let produced = self
+                .rtmp
+                .handle_input(piece)
+                .map_err(|e| IngestError::Protocol(format!("{e:?}")))?;
+            if produced
+                .iter()
+                .any(|r| !matches!(r, ServerSessionResult::OutboundResponse(_)))
+            {
+                self.pending_bytes = 0;
+            }
+            results.extend(produced);
+        }
+        Ok(())
     }
 
     async fn results(&mut self, results: Vec<ServerSessionResult>) -> Result<(), IngestError> {

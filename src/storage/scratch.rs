@@ -248,7 +248,10 @@ mod tests {
         let open = std::fs::metadata(&path).unwrap();
         assert_eq!(open.len(), 500_000, "the length is what was written");
         // Every Linux file system liverec targets (ext4, xfs, btrfs, tmpfs) can reserve.
-        assert!(open.blocks() * 512 >= PREALLOCATE_BYTES, "space reserved ahead");
+        assert!(
+            open.blocks() * 512 >= PREALLOCATE_BYTES,
+            "space reserved ahead"
+        );
         let path = f.close().unwrap();
         let closed = std::fs::metadata(&path).unwrap();
         assert_eq!(closed.len(), 500_000);
