@@ -11,7 +11,7 @@
 //! moov-first when each file closes).
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -28,11 +28,13 @@ use crate::record::flv::{index_reserve, FlvEvent, FlvWriter};
 use crate::record::mp4::Mp4Segmenter;
 use crate::record::ts::TsSegmenter;
 use crate::record::{SegmentEvent, SegmentInfo, Segmenter};
+use crate::storage::scratch::ScratchFile;
 
 /// Bytes read per step.
 pub const READ_BYTES: usize = 256 * 1024;
-/// Output buffer: large writes keep system-call time low.
-pub const WRITE_BUFFER_BYTES: usize = 1024 * 1024;
+/// Bytes gathered per output write: the kernel's cost per byte falls up to about this
+/// size and rises again beyond it (cache misses).
+pub const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 /// Default HLS segment duration, seconds.
 pub const DEFAULT_HLS_SEGMENT_S: f64 = 6.0;
 
@@ -88,7 +90,7 @@ struct FlvSink {
     writer: Option<FlvWriter>,
     target_ms: Option<i64>,
     name: Box<dyn Fn(u32) -> PathBuf>,
-    file: Option<(PathBuf, BufWriter<File>)>,
+    file: Option<ScratchFile>,
     files: Vec<Value>,
     events: Vec<FlvEvent>,
     flags: (bool, bool),
@@ -96,42 +98,35 @@ struct FlvSink {
 
 impl FlvSink {
     fn apply(&mut self) -> Result<(), CliError> {
-        use std::io::{Seek, SeekFrom};
         for event in std::mem::take(&mut self.events) {
             match event {
                 FlvEvent::Open { index } => {
                     let path = (self.name)(index);
-                    let file = File::create(&path).map_err(io_err(&path))?;
-                    self.file = Some((path, BufWriter::with_capacity(WRITE_BUFFER_BYTES, file)));
+                    let file = ScratchFile::create(path.clone(), WRITE_BUFFER_BYTES)
+                        .map_err(io_err(&path))?;
+                    self.file = Some(file);
                 }
                 FlvEvent::Data(bytes) => {
-                    if let Some((path, file)) = self.file.as_mut() {
-                        file.write_all(&bytes).map_err(io_err(path))?;
+                    if let Some(file) = self.file.as_mut() {
+                        file.append(&bytes).map_err(|e| io_err(file.path())(e))?;
                     }
                 }
                 FlvEvent::Patch { offset, bytes } => {
-                    if let Some((path, file)) = self.file.as_mut() {
-                        file.seek(SeekFrom::Start(offset)).map_err(io_err(path))?;
-                        file.write_all(&bytes).map_err(io_err(path))?;
-                        file.seek(SeekFrom::End(0)).map_err(io_err(path))?;
+                    if let Some(file) = self.file.as_mut() {
+                        file.patch(offset, &bytes)
+                            .map_err(|e| io_err(file.path())(e))?;
                     }
                 }
                 FlvEvent::Rewrite { head, replace } => {
-                    if let Some((path, mut file)) = self.file.take() {
-                        file.flush().map_err(io_err(&path))?;
-                        drop(file);
-                        crate::storage::scratch::rewrite_head(&path, &head, replace)
-                            .map_err(io_err(&path))?;
-                        let reopened = std::fs::OpenOptions::new()
-                            .append(true)
-                            .open(&path)
-                            .map_err(io_err(&path))?;
-                        self.file = Some((path, BufWriter::new(reopened)));
+                    if let Some(file) = self.file.as_mut() {
+                        file.rewrite_head(&head, replace)
+                            .map_err(|e| io_err(file.path())(e))?;
                     }
                 }
                 FlvEvent::Close(info) => {
-                    if let Some((path, mut file)) = self.file.take() {
-                        file.flush().map_err(io_err(&path))?;
+                    if let Some(file) = self.file.take() {
+                        let at = file.path().to_owned();
+                        let path = file.close().map_err(io_err(&at))?;
                         let bytes = std::fs::metadata(&path)
                             .map(|m| m.len())
                             .unwrap_or(info.bytes);
@@ -178,7 +173,7 @@ struct SegmentSink {
     name: Box<dyn Fn(u32) -> PathBuf>,
     playlist_path: Option<PathBuf>,
     playlist: RecordingPlaylist,
-    file: Option<(PathBuf, BufWriter<File>)>,
+    file: Option<ScratchFile>,
     files: Vec<Value>,
     events: Vec<SegmentEvent>,
 }
@@ -189,25 +184,19 @@ impl SegmentSink {
             match event {
                 SegmentEvent::Open { index, .. } => {
                     let path = (self.name)(index);
-                    let file = File::create(&path).map_err(io_err(&path))?;
-                    self.file = Some((path, BufWriter::with_capacity(WRITE_BUFFER_BYTES, file)));
+                    let file = ScratchFile::create(path.clone(), WRITE_BUFFER_BYTES)
+                        .map_err(io_err(&path))?;
+                    self.file = Some(file);
                 }
                 SegmentEvent::Data(bytes) => {
-                    if let Some((path, file)) = self.file.as_mut() {
-                        file.write_all(&bytes).map_err(io_err(path))?;
+                    if let Some(file) = self.file.as_mut() {
+                        file.append(&bytes).map_err(|e| io_err(file.path())(e))?;
                     }
                 }
                 SegmentEvent::Rewrite { head, ranges } => {
-                    if let Some((path, mut file)) = self.file.take() {
-                        file.flush().map_err(io_err(&path))?;
-                        drop(file);
-                        crate::storage::scratch::rebuild(&path, &head, &ranges)
-                            .map_err(io_err(&path))?;
-                        let reopened = std::fs::OpenOptions::new()
-                            .append(true)
-                            .open(&path)
-                            .map_err(io_err(&path))?;
-                        self.file = Some((path, BufWriter::new(reopened)));
+                    if let Some(file) = self.file.as_mut() {
+                        file.rebuild(&head, &ranges)
+                            .map_err(|e| io_err(file.path())(e))?;
                     }
                 }
                 SegmentEvent::Close(info) => self.closed(&info)?,
@@ -217,10 +206,11 @@ impl SegmentSink {
     }
 
     fn closed(&mut self, info: &SegmentInfo) -> Result<(), CliError> {
-        let Some((path, mut file)) = self.file.take() else {
+        let Some(file) = self.file.take() else {
             return Ok(());
         };
-        file.flush().map_err(io_err(&path))?;
+        let at = file.path().to_owned();
+        let path = file.close().map_err(io_err(&at))?;
         let duration = Micros::from_millis(info.end_ms - info.start_ms);
         self.files.push(json!({
             "path": path.display().to_string(), "bytes": info.bytes, "frames": info.frames, "startMs": info.start_ms,

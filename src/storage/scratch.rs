@@ -162,10 +162,13 @@ fn rebuild_into(
     ranges: &[(u64, u64)],
 ) -> std::io::Result<()> {
     let mut source = File::open(path)?;
-    let mut target = BufWriter::with_capacity(1024 * 1024, File::create(temp)?);
+    let mut target = File::create(temp)?;
+    let total = head.len() as u64 + ranges.iter().map(|(_, len)| len).sum::<u64>();
+    reserve_exact(&target, total);
     target.write_all(head)?;
     for (offset, len) in ranges {
         source.seek(SeekFrom::Start(*offset))?;
+        // File to file: std copies inside the kernel (copy_file_range), no user buffer.
         let copied = std::io::copy(&mut (&mut source).take(*len), &mut target)?;
         if copied != *len {
             return Err(std::io::Error::new(
@@ -178,9 +181,16 @@ fn rebuild_into(
             ));
         }
     }
-    target.flush()?;
     drop(target);
     std::fs::rename(temp, path)
+}
+
+/// Reserves `len` bytes of disk for a file about to be written whole (best effort).
+fn reserve_exact(file: &File, len: u64) {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, 0, len);
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, len);
 }
 
 /// Replaces the first `replace` bytes of `path` by `head`, copying the rest behind it.
@@ -195,11 +205,12 @@ pub fn rewrite_head(path: &Path, head: &[u8], replace: u64) -> std::io::Result<(
 
 fn rewrite_head_into(path: &Path, temp: &Path, head: &[u8], replace: u64) -> std::io::Result<()> {
     let mut source = File::open(path)?;
+    let rest = source.metadata()?.len().saturating_sub(replace);
     source.seek(SeekFrom::Start(replace))?;
-    let mut target = BufWriter::with_capacity(1024 * 1024, File::create(temp)?);
+    let mut target = File::create(temp)?;
+    reserve_exact(&target, head.len() as u64 + rest);
     target.write_all(head)?;
     std::io::copy(&mut source, &mut target)?;
-    target.flush()?;
     drop(target);
     std::fs::rename(temp, path)
 }
