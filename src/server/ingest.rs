@@ -58,7 +58,8 @@ pub const MAX_CHUNK_SIZE: u32 = 1024 * 1024;
 pub const MAX_PENDING_BYTES: usize = 16 * 1024 * 1024;
 /// Publishes per connection.
 pub const MAX_PUBLISHES_PER_CONNECTION: usize = 1;
-/// How often a connection checks its idle time and scheduled task starts.
+/// How often a connection checks its idle time before it publishes (afterwards the
+/// media read tick also checks idleness and scheduled task starts).
 pub const HOUSEKEEPING_TICK: Duration = Duration::from_millis(500);
 /// Socket read size while commands are exchanged.
 pub const READ_BYTES: usize = 16 * 1024;

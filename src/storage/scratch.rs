@@ -26,8 +26,9 @@ pub struct ScratchFile {
     buffer_bytes: usize,
     /// Logical length (written + buffered).
     end: u64,
-    /// Bytes reserved on disk (0 once reserving failed: not every file system can).
+    /// Bytes reserved on disk from offset 0.
     reserved: u64,
+    /// False once a reservation failed (not every file system can): plain writes.
     reserving: bool,
 }
 
@@ -66,17 +67,7 @@ impl ScratchFile {
     fn reserve(&mut self, upto: u64) {
         let from = self.reserved.max(self.end);
         let len = (upto - from).max(PREALLOCATE_BYTES);
-        #[cfg(target_os = "linux")]
-        let reserved = rustix::fs::fallocate(
-            self.writer.get_ref(),
-            rustix::fs::FallocateFlags::KEEP_SIZE,
-            from,
-            len,
-        )
-        .is_ok();
-        #[cfg(not(target_os = "linux"))]
-        let reserved = false;
-        if reserved {
+        if reserve_keep_size(self.writer.get_ref(), from, len) {
             self.reserved = from + len;
         } else {
             self.reserving = false;
@@ -164,7 +155,7 @@ fn rebuild_into(
     let mut source = File::open(path)?;
     let mut target = File::create(temp)?;
     let total = head.len() as u64 + ranges.iter().map(|(_, len)| len).sum::<u64>();
-    reserve_exact(&target, total);
+    reserve_keep_size(&target, 0, total);
     target.write_all(head)?;
     for (offset, len) in ranges {
         source.seek(SeekFrom::Start(*offset))?;
@@ -185,12 +176,16 @@ fn rebuild_into(
     std::fs::rename(temp, path)
 }
 
-/// Reserves `len` bytes of disk for a file about to be written whole (best effort).
-fn reserve_exact(file: &File, len: u64) {
+/// Reserves disk for bytes `from..from + len` of `file` without changing its length
+/// (see [`PREALLOCATE_BYTES`]). False when the file system cannot.
+fn reserve_keep_size(file: &File, from: u64, len: u64) -> bool {
     #[cfg(target_os = "linux")]
-    let _ = rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, 0, len);
+    return rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, from, len).is_ok();
     #[cfg(not(target_os = "linux"))]
-    let _ = (file, len);
+    return {
+        let _ = (file, from, len);
+        false
+    };
 }
 
 /// Replaces the first `replace` bytes of `path` by `head`, copying the rest behind it.
@@ -208,7 +203,7 @@ fn rewrite_head_into(path: &Path, temp: &Path, head: &[u8], replace: u64) -> std
     let rest = source.metadata()?.len().saturating_sub(replace);
     source.seek(SeekFrom::Start(replace))?;
     let mut target = File::create(temp)?;
-    reserve_exact(&target, head.len() as u64 + rest);
+    reserve_keep_size(&target, 0, head.len() as u64 + rest);
     target.write_all(head)?;
     std::io::copy(&mut source, &mut target)?;
     drop(target);
