@@ -339,6 +339,27 @@ impl SampleTables {
             &self.audio
         }
     }
+
+    /// About how many bytes the progressive head (ftyp + moov) takes: the sample
+    /// tables' encoded sizes plus room for the other boxes. Sizes the output buffer so
+    /// building the head does not double its capacity (the head is the large part of a
+    /// progressive MP4's memory).
+    fn head_size_hint(&self) -> usize {
+        const FIXED_BYTES_PER_TRACK: usize = 4096;
+        let track = |t: &TrackTable| {
+            FIXED_BYTES_PER_TRACK
+                + 4 * t.sizes.len()
+                + 8 * (t.durations.len() + t.cts.len())
+                + 4 * t
+                    .sync
+                    .iter()
+                    .filter(|(_, sync)| *sync)
+                    .map(|&(n, _)| n as usize)
+                    .sum::<usize>()
+        };
+        // Per chunk: an offset (co64) and at worst an stsc entry.
+        track(&self.video) + track(&self.audio) + 20 * self.chunks.len()
+    }
 }
 
 /// Frames in, fragments out; see the module doc.
@@ -582,7 +603,11 @@ pub fn progressive(
             trak: traks,
             ..Default::default()
         };
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(if head_len > 0 {
+            usize::try_from(head_len).unwrap_or(0) + 16
+        } else {
+            tables.head_size_hint()
+        });
         ftyp().encode(&mut out).map_err(box_err)?;
         moov.encode(&mut out).map_err(box_err)?;
         Ok(out)
