@@ -157,6 +157,22 @@ pub fn flv_demux(data: &[u8]) {
     segmenter.finish(&mut ts_out);
     mp4.finish(&mut mp4_out);
     flv.finish(&mut flv_out);
+    // The MP4 finish must take whatever the segmenter wrote.
+    let mut file = Vec::new();
+    for event in mp4_out {
+        match event {
+            crate::record::SegmentEvent::Data(bytes) => file.extend_from_slice(&bytes),
+            crate::record::SegmentEvent::FinishMp4(finish) => {
+                let done = crate::formats::mp4::progressive::finish_in_memory(
+                    std::mem::take(&mut file),
+                    *finish,
+                );
+                assert!(done.is_ok(), "MP4 finish failed: {done:?}");
+            }
+            crate::record::SegmentEvent::Open { .. } => file.clear(),
+            crate::record::SegmentEvent::Close(_) => {}
+        }
+    }
     for event in &ts_out {
         if let crate::record::SegmentEvent::Data(bytes) = event {
             assert_eq!(bytes.len() % 188, 0, "transport packets are 188 bytes");

@@ -271,6 +271,19 @@ async fn push_records_every_format_indexed_served_and_announced() {
             decodes(f);
         }
     }
+    // MP4s end moov-first, with no fragment left.
+    let mp4s = files(&stream, "mp4");
+    for f in mp4s
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+    {
+        let boxes = common::mp4_boxes(f);
+        assert_eq!(boxes[..2], ["ftyp", "moov"], "{}", f.display());
+        assert!(
+            !boxes.iter().any(|b| b == "moof" || b == "mvex"),
+            "{boxes:?}"
+        );
+    }
     let playlists = files(&stream, "m3u8");
     assert_eq!(playlists.len(), 1, "{playlists:?}");
     decodes(&playlists[0]);

@@ -578,10 +578,20 @@ fn mp4_output_is_fragmented_exact_and_crash_tolerant() {
             "null",
             "-",
         ]);
+        // Progressive after finalize: one moov, first; the fragments' mdats stay where
+        // they were, their moofs (and the initialization moov) turned into free boxes.
+        let boxes = top_level_boxes(&out);
+        assert_eq!(boxes[..2], ["ftyp", "moov"], "moov-first");
+        assert!(
+            boxes[2..].iter().all(|b| b == "free" || b == "mdat")
+                && boxes.contains(&"mdat".into())
+                && boxes.contains(&"free".into()),
+            "{boxes:?}"
+        );
+        // Written in place: the summary's size is the file's.
         assert_eq!(
-            top_level_boxes(&out),
-            ["ftyp", "moov", "mdat"],
-            "progressive after finalize"
+            summary["files"][0]["bytes"].as_u64(),
+            Some(std::fs::metadata(&out).unwrap().len())
         );
         // Killed mid-recording: the fragmented file as it grows, cut at 70 %.
         let growing = fragmented_only(input);

@@ -193,9 +193,9 @@ impl SegmentSink {
                         file.append(&bytes).map_err(|e| io_err(file.path())(e))?;
                     }
                 }
-                SegmentEvent::Rewrite { head, ranges } => {
+                SegmentEvent::FinishMp4(finish) => {
                     if let Some(file) = self.file.as_mut() {
-                        file.rebuild(&head, &ranges)
+                        file.finish_mp4(*finish)
                             .map_err(|e| io_err(file.path())(e))?;
                     }
                 }
@@ -211,9 +211,11 @@ impl SegmentSink {
         };
         let at = file.path().to_owned();
         let path = file.close().map_err(io_err(&at))?;
+        // An MP4 finish may have rebuilt the file: its size is the truth.
+        let bytes = std::fs::metadata(&path).map_or(info.bytes, |m| m.len());
         let duration = Micros::from_millis(info.end_ms - info.start_ms);
         self.files.push(json!({
-            "path": path.display().to_string(), "bytes": info.bytes, "frames": info.frames, "startMs": info.start_ms,
+            "path": path.display().to_string(), "bytes": bytes, "frames": info.frames, "startMs": info.start_ms,
             "endMs": info.end_ms, "durationSeconds": duration.as_secs_f64(), "discontinuity": info.discontinuity,
         }));
         if let Some(playlist_path) = &self.playlist_path {
@@ -318,7 +320,14 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
     }
     let segmenter: Box<dyn Segmenter> = match args.to {
         Output::Aac => Box::new(AacSegmenter::new(target_ms)),
-        Output::Mp4 => Box::new(Mp4Segmenter::new(target_ms).keep_fragmented(args.fragmented)),
+        Output::Mp4 => {
+            let input_bytes = std::fs::metadata(&args.input).ok().map(|m| m.len());
+            Box::new(
+                Mp4Segmenter::new(target_ms)
+                    .keep_fragmented(args.fragmented)
+                    .input_bytes(input_bytes),
+            )
+        }
         _ => Box::new(TsSegmenter::new(target_ms)),
     };
     Ok(Box::new(SegmentSink {

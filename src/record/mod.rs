@@ -13,6 +13,7 @@ pub mod session;
 pub mod ts;
 
 use crate::formats::flv::frames::FrameEvent;
+use crate::formats::mp4::Mp4Finish;
 
 /// Frame events in, [`SegmentEvent`]s out: what every file-per-interval recorder does.
 pub trait Segmenter: std::fmt::Debug {
@@ -53,15 +54,9 @@ pub enum SegmentEvent {
     },
     /// Bytes for the open file.
     Data(Vec<u8>),
-    /// Rebuild the open file: write `head`, then copy the byte `ranges` (offset, length)
-    /// of the file as written so far, in order; the result replaces the file (MP4's
-    /// progressive rewrite at finalize).
-    Rewrite {
-        /// New first bytes.
-        head: Vec<u8>,
-        /// Ranges of the current file to append after `head`.
-        ranges: Vec<(u64, u64)>,
-    },
+    /// Finish the open file as a progressive, moov-first MP4: the caller drives
+    /// [`Mp4Finish`] over the file's bytes (see [`crate::formats::mp4::progressive`]).
+    FinishMp4(Box<Mp4Finish>),
     /// The open file is complete.
     Close(SegmentInfo),
 }

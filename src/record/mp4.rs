@@ -1,19 +1,18 @@
 //! MP4 files, cut by interval at the first video keyframe at or after each boundary
 //! (audio-only: any frame). While a file grows it is fragmented MP4 (see
 //! [`crate::formats::mp4`]: crash-tolerant, every complete fragment readable); when it is
-//! closed a [`SegmentEvent::Rewrite`] turns it into a progressive, moov-first MP4 with
+//! closed a [`SegmentEvent::FinishMp4`] turns it into a progressive, moov-first MP4 with
 //! complete sample tables, for players that seek poorly in fragmented files. A codec
 //! configuration change or a timestamp jump starts a new file, as a new `moov` is needed.
 
 use super::{SegmentEvent, SegmentInfo, Segmenter};
 use crate::formats::codec::aac::AacConfig;
 use crate::formats::flv::frames::{FrameEvent, MediaFrame, Track, VideoConfig};
-use crate::formats::mp4::{init_segment, progressive, Fragmenter, Mp4Tracks};
+use crate::formats::mp4::{Fragmenter, MoovRoom, Mp4Tracks};
 
 #[derive(Debug)]
 struct Open {
     info: SegmentInfo,
-    tracks: Mp4Tracks,
     fragmenter: Fragmenter,
     has_video: bool,
     has_audio: bool,
@@ -33,6 +32,8 @@ pub struct Mp4Segmenter {
     dropped: u64,
     errors: Vec<String>,
     keep_fragmented: bool,
+    input_bytes: Option<u64>,
+    chunks: Vec<Vec<u8>>,
 }
 
 impl Mp4Segmenter {
@@ -50,60 +51,57 @@ impl Mp4Segmenter {
         self
     }
 
+    /// The input is `bytes` long (an offline remux): sizes the room left for the
+    /// `moov` at the head of each file, so most files finish in place.
+    pub fn input_bytes(mut self, bytes: Option<u64>) -> Self {
+        self.input_bytes = bytes;
+        self
+    }
+
     /// Box errors met (a configuration mp4-atom could not encode).
     pub fn errors(&self) -> &[String] {
         &self.errors
     }
 
+    /// Hands what the fragmenter wrote (or its error) to `out`.
     fn emit(
         &mut self,
-        result: Result<Option<Vec<u8>>, crate::formats::mp4::Mp4Error>,
+        result: Result<(), crate::formats::mp4::Mp4Error>,
         out: &mut Vec<SegmentEvent>,
     ) {
-        match result {
-            Ok(Some(bytes)) => {
-                if let Some(open) = self.open.as_mut() {
-                    open.info.bytes += bytes.len() as u64;
-                }
-                out.push(SegmentEvent::Data(bytes));
+        if let Err(e) = result {
+            self.errors.push(e.to_string());
+        }
+        for bytes in self.chunks.drain(..) {
+            if let Some(open) = self.open.as_mut() {
+                open.info.bytes += bytes.len() as u64;
             }
-            Ok(None) => {}
-            Err(e) => self.errors.push(e.to_string()),
+            out.push(SegmentEvent::Data(bytes));
         }
     }
 
     fn close(&mut self, next_ms: Option<i64>, out: &mut Vec<SegmentEvent>) {
-        let Some(mut open) = self.open.take() else {
+        let Some(open) = self.open.as_mut() else {
             return;
         };
-        let last = open.fragmenter.finish();
-        let end_ms = next_ms
-            .unwrap_or(open.last_ms + open.step_ms)
-            .max(open.info.start_ms);
-        let info = open.info.clone();
-        self.open = Some(open);
+        let last = open.fragmenter.finish(&mut self.chunks);
         self.emit(last, out);
         let Some(open) = self.open.take() else {
             return;
         };
-        let mut bytes = open.info.bytes;
-        let rewrite = if self.keep_fragmented {
-            None
-        } else {
-            Some(progressive(&open.tracks, open.fragmenter.tables()))
-        };
-        match rewrite.unwrap_or(Ok((Vec::new(), Vec::new()))) {
-            Ok((head, _)) if head.is_empty() => {}
-            Ok((head, ranges)) => {
-                bytes = head.len() as u64 + ranges.iter().map(|r| r.1).sum::<u64>();
-                out.push(SegmentEvent::Rewrite { head, ranges });
-            }
-            Err(e) => self.errors.push(e.to_string()),
+        let end_ms = next_ms
+            .unwrap_or(open.last_ms + open.step_ms)
+            .max(open.info.start_ms);
+        if !self.keep_fragmented {
+            out.push(SegmentEvent::FinishMp4(Box::new(
+                open.fragmenter.finish_plan(),
+            )));
         }
+        // The byte count is the fragmented file's; finishing in place keeps it, a
+        // rebuild changes it (the caller has the file).
         out.push(SegmentEvent::Close(SegmentInfo {
             end_ms,
-            bytes,
-            ..info
+            ..open.info
         }));
     }
 
@@ -112,8 +110,14 @@ impl Mp4Segmenter {
             video: self.video.clone(),
             audio: self.audio.clone(),
         };
-        let init = match init_segment(&tracks) {
-            Ok(bytes) => bytes,
+        let room = MoovRoom {
+            max_ms: self.target_ms,
+            input_bytes: self.input_bytes,
+        };
+        let has_video = tracks.video.is_some();
+        let has_audio = tracks.audio.is_some();
+        let fragmenter = match Fragmenter::new(tracks, room) {
+            Ok(f) => f,
             Err(e) => {
                 self.errors.push(e.to_string());
                 return;
@@ -125,24 +129,21 @@ impl Mp4Segmenter {
             index,
             discontinuity,
         });
-        let has_video = tracks.video.is_some();
         self.open = Some(Open {
             info: SegmentInfo {
                 index,
                 start_ms: frame.dts_ms,
                 end_ms: frame.dts_ms,
-                bytes: init.len() as u64,
+                bytes: 0,
                 frames: 0,
                 discontinuity,
             },
-            fragmenter: Fragmenter::new(has_video, init.len() as u64),
-            tracks: tracks.clone(),
+            fragmenter,
             has_video,
-            has_audio: tracks.audio.is_some(),
+            has_audio,
             last_ms: frame.dts_ms,
             step_ms: 0,
         });
-        out.push(SegmentEvent::Data(init));
     }
 
     fn frame(&mut self, frame: &MediaFrame, out: &mut Vec<SegmentEvent>) {
@@ -182,7 +183,8 @@ impl Mp4Segmenter {
             self.dropped += 1;
             return;
         }
-        let result = self.open.as_mut().map_or(Ok(None), |o| {
+        let chunks = &mut self.chunks;
+        let result = self.open.as_mut().map_or(Ok(()), |o| {
             o.info.frames += 1;
             let clock = if o.has_video {
                 frame.track == Track::Video
@@ -193,7 +195,7 @@ impl Mp4Segmenter {
                 o.step_ms = frame.dts_ms - o.last_ms;
                 o.last_ms = frame.dts_ms;
             }
-            o.fragmenter.push(frame)
+            o.fragmenter.push(frame, chunks)
         });
         self.emit(result, out);
     }

@@ -35,6 +35,7 @@ use crate::formats::flv::video::{parse_video_tag, VideoPacketKind};
 use crate::formats::flv::FrameReader;
 use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
 use crate::formats::hls::Micros;
+use crate::formats::mp4::Mp4Finish;
 use crate::record::aac::AacSegmenter;
 use crate::record::flv::{index_reserve, FlvEvent, FlvWriter};
 use crate::record::mp4::Mp4Segmenter;
@@ -177,8 +178,8 @@ pub enum Action {
     Patch(FileRef, u64, Vec<u8>),
     /// Replace the first `replace` bytes by `head` (FLV index larger than reserved).
     RewriteHead(FileRef, Vec<u8>, u64),
-    /// Rebuild from `head` plus byte ranges of the file so far (MP4 moov-first).
-    Rebuild(FileRef, Vec<u8>, Vec<(u64, u64)>),
+    /// Finish an MP4 as moov-first (see [`crate::formats::mp4::progressive`]).
+    FinishMp4(FileRef, Box<Mp4Finish>),
     /// The file is final: store it under `DoneFile::name`. For HLS segments, the server
     /// then writes the playlist given by the following [`Action::Playlist`].
     Close(FileRef, DoneFile),
@@ -536,9 +537,9 @@ impl PushSession {
                     out.push(Action::Append(file, bytes));
                 }
             }
-            SegmentEvent::Rewrite { head, ranges } => {
+            SegmentEvent::FinishMp4(finish) => {
                 if let Some(file) = self.current(i) {
-                    out.push(Action::Rebuild(file, head, ranges));
+                    out.push(Action::FinishMp4(file, finish));
                 }
             }
             SegmentEvent::Close(info) => self.closed(i, &info, now, out),

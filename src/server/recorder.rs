@@ -190,7 +190,7 @@ impl Recorder {
         for action in actions {
             let output = match &action {
                 Action::Open(f) | Action::Append(f, _) | Action::Patch(f, ..) => f.output,
-                Action::RewriteHead(f, ..) | Action::Rebuild(f, ..) | Action::Close(f, _) => {
+                Action::RewriteHead(f, ..) | Action::FinishMp4(f, ..) | Action::Close(f, _) => {
                     f.output
                 }
                 Action::Playlist(o, _) | Action::HlsFinished(o, ..) | Action::OutputEnded(o) => *o,
@@ -352,9 +352,7 @@ impl Recorder {
             Action::RewriteHead(f, head, replace) => {
                 self.file(f)?.rewrite_head(&head, replace).map_err(io)?
             }
-            Action::Rebuild(f, head, ranges) => {
-                self.file(f)?.rebuild(&head, &ranges).map_err(io)?
-            }
+            Action::FinishMp4(f, finish) => self.file(f)?.finish_mp4(*finish).map_err(io)?,
             Action::Close(f, done) => self.close(f, &done, spec).await?,
             Action::Playlist(_, text) => {
                 let path = format!(

@@ -7,7 +7,9 @@
 //!   writes the `onMetaData` duration and keyframe index.
 //! - MP4: cut after the last complete `moof`+`mdat` fragment (ISO/IEC 14496-12 §8.8) and
 //!   kept fragmented — it plays in ffprobe and browsers; fragments are ~1 s, so at most
-//!   about one second is lost.
+//!   about one second is lost. A file whose finish in place was interrupted after its
+//!   final `moov` went in (see [`crate::formats::mp4::progressive`]) is completed instead:
+//!   the initialization `moov` and the `moof`s left become `free` boxes.
 //! - AAC: cut after the last complete ADTS frame (ISO/IEC 14496-3 §1.A.2.2).
 //! - HLS: the open segment is cut to whole 188-byte TS packets and committed, then the
 //!   recording is finalised from its growing playlist (an interrupted splice wait is
@@ -123,7 +125,11 @@ async fn recover_file(app: &Arc<AppState>, s: &Sidecar) -> Result<(), String> {
     let mut duration_ms = end_ms - s.opened_ms;
     match s.spec.format {
         Format::Flv => duration_ms = remux_flv(&path).map_err(io)?.unwrap_or(duration_ms),
-        Format::Mp4 => truncate(&path, mp4_complete_prefix(&path).map_err(io)?).map_err(io)?,
+        Format::Mp4 => {
+            if !mp4_finish_interrupted(&path).map_err(io)? {
+                truncate(&path, mp4_complete_prefix(&path).map_err(io)?).map_err(io)?
+            }
+        }
         Format::Aac => truncate(&path, adts_complete_prefix(&path).map_err(io)?).map_err(io)?,
         Format::Hls => {}
     }
@@ -246,6 +252,68 @@ fn truncate(path: &Path, len: u64) -> std::io::Result<()> {
         .set_len(len)
 }
 
+/// Top-level boxes of an MP4 file that lie wholly inside it: (offset, size, type).
+fn mp4_boxes(file: &mut File, from: u64, to: u64) -> std::io::Result<Vec<(u64, u64, [u8; 4])>> {
+    let mut boxes = Vec::new();
+    let mut at = from;
+    let mut header = [0u8; 16];
+    while at + 8 <= to {
+        file.seek(SeekFrom::Start(at))?;
+        let n = file.read(&mut header)?;
+        let small = u64::from(u32::from_be_bytes([
+            header[0], header[1], header[2], header[3],
+        ]));
+        let size = match small {
+            1 if n >= 16 => u64::from_be_bytes([
+                header[8], header[9], header[10], header[11], header[12], header[13], header[14],
+                header[15],
+            ]),
+            0 | 1 => break,
+            s => s,
+        };
+        match at.checked_add(size) {
+            Some(end) if size >= 8 && end <= to => {
+                boxes.push((at, size, [header[4], header[5], header[6], header[7]]));
+                at = end;
+            }
+            _ => break,
+        }
+    }
+    Ok(boxes)
+}
+
+/// Completes an MP4 whose finish in place stopped after its final `moov` went in: the
+/// first `moov` has no `mvex`, yet an initialization `moov` or `moof`s follow. They
+/// become `free` (4 bytes each). Returns whether the file was such a one.
+pub fn mp4_finish_interrupted(path: &Path) -> std::io::Result<bool> {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let len = file.metadata()?.len();
+    let boxes = mp4_boxes(&mut file, 0, len)?;
+    let Some(first) = boxes.iter().position(|b| &b.2 == b"moov") else {
+        return Ok(false);
+    };
+    let mut later = boxes.iter().skip(first);
+    let Some(&(offset, size, _)) = later.next() else {
+        return Ok(false);
+    };
+    let children = mp4_boxes(&mut file, offset + 8, offset + size)?;
+    if children.iter().any(|c| &c.2 == b"mvex") {
+        return Ok(false);
+    }
+    let rest: Vec<u64> = later
+        .filter(|b| &b.2 == b"moov" || &b.2 == b"moof")
+        .map(|b| b.0)
+        .collect();
+    for at in &rest {
+        file.seek(SeekFrom::Start(at + 4))?;
+        std::io::Write::write_all(&mut file, b"free")?;
+    }
+    Ok(!rest.is_empty())
+}
+
 /// Length of the MP4 prefix that ends with a complete fragment (or 0).
 pub fn mp4_complete_prefix(path: &Path) -> std::io::Result<u64> {
     let mut file = File::open(path)?;
@@ -352,4 +420,70 @@ fn apply_flv(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::codec::aac::parse_audio_specific_config;
+    use crate::formats::flv::frames::{MediaFrame, Track};
+    use crate::formats::mp4::progressive::finish_in_memory;
+    use crate::formats::mp4::{Fragmenter, MoovRoom, Mp4Tracks};
+
+    /// A fragmented audio file with room for its moov, and its finished form.
+    fn files() -> (Vec<u8>, Vec<u8>, u64, u64) {
+        let tracks = Mp4Tracks {
+            video: None,
+            audio: parse_audio_specific_config(&[0x11, 0x90]),
+        };
+        let room = MoovRoom {
+            max_ms: Some(20_000),
+            input_bytes: None,
+        };
+        let mut fragmenter = Fragmenter::new(tracks, room).unwrap();
+        let mut chunks = Vec::new();
+        for i in 0..400i64 {
+            let frame = MediaFrame {
+                track: Track::Audio,
+                dts_ms: i * 23,
+                pts_ms: i * 23,
+                keyframe: true,
+                data: vec![i as u8; 12],
+                offset: 0,
+            };
+            fragmenter.push(&frame, &mut chunks).unwrap();
+        }
+        fragmenter.finish(&mut chunks).unwrap();
+        let finish = fragmenter.finish_plan();
+        let fragmented = chunks.concat();
+        let done = finish_in_memory(fragmented.clone(), finish).unwrap();
+        let offset = 28u64;
+        let len = u64::from(u32::from_be_bytes(fragmented[28..32].try_into().unwrap()));
+        (fragmented, done, offset, len)
+    }
+
+    #[test]
+    fn an_interrupted_in_place_finish_is_completed() {
+        let (fragmented, done, offset, len) = files();
+        assert_eq!(&fragmented[32..36], b"free", "room reserved");
+        // Killed after the new moov went in, before the old boxes were freed.
+        let mut interrupted = fragmented.clone();
+        let (a, b) = (offset as usize, (offset + len) as usize);
+        interrupted[a..b].copy_from_slice(&done[a..b]);
+        let dir = std::env::temp_dir().join(format!("liverec-recover-mp4-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.mp4");
+        std::fs::write(&path, &interrupted).unwrap();
+        assert!(mp4_finish_interrupted(&path).unwrap());
+        assert!(
+            std::fs::read(&path).unwrap() == done,
+            "completed as the finish would"
+        );
+        // A finished file and a fragmented one are left alone.
+        assert!(!mp4_finish_interrupted(&path).unwrap());
+        std::fs::write(&path, &fragmented).unwrap();
+        assert!(!mp4_finish_interrupted(&path).unwrap());
+        assert_eq!(mp4_complete_prefix(&path).unwrap(), fragmented.len() as u64);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -294,3 +294,24 @@ impl Receiver {
         }
     }
 }
+
+/// Top-level MP4 box types of a file, in order.
+pub fn mp4_boxes(path: &std::path::Path) -> Vec<String> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at + 8 <= bytes.len() {
+        let small = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as u64;
+        let size = if small == 1 {
+            u64::from_be_bytes(bytes[at + 8..at + 16].try_into().unwrap())
+        } else {
+            small
+        } as usize;
+        out.push(String::from_utf8_lossy(&bytes[at + 4..at + 8]).into_owned());
+        if size < 8 {
+            break;
+        }
+        at += size;
+    }
+    out
+}
