@@ -6,7 +6,7 @@
 # interleaved. Prints CPU seconds (user+sys), peak RSS and the ratios ffmpeg / liverec and
 # liverec / cp (cp measured in the same loop).
 # Env: WORK (default /tmp/liverec-bench), RUNS (default 3), INPUTS (default "in10 in60"),
-# FORMATS (default "flv mp4 ts hls aac").
+# FORMATS (default "flv mp4 ts hls aac"), OVERWRITE (set: the anchor's method, see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-/tmp/liverec-bench}
@@ -46,6 +46,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf '%-6s %-4s %9s %9s %9s %8s %8s %10s %10s\n' input to ffmpeg_s liverec_s cp_s ff/lr lr/cp ffmpeg_rss liverec_rss
 for input in $INPUTS; do
   in="$MEDIA/$input.flv"
+  cat "$in" > /dev/null   # input in the page cache, as in the anchor
   for to in $FORMATS; do
     case $to in
       flv) ff=(-c copy -f flv "$OUT/ff.flv"); lr=(--to flv --out "$OUT/lr.flv") ;;
@@ -58,8 +59,10 @@ for input in $INPUTS; do
     fcpu=(); lcpu=(); ccpu=(); frss=0; lrss=0
     for _ in $(seq "$RUNS"); do
       # Outputs removed first, outside the measurement: nobody pays for truncating the
-      # previous run's file.
-      rm -rf "$OUT"/ff* "$OUT"/lr* "$OUT/copy.flv"; mkdir -p "$OUT/ffhls"
+      # previous run's file. OVERWRITE=1 keeps them, as ../shared/anchors/remux-bench.sh
+      # does (each command then also frees its previous output's pages).
+      [ -n "${OVERWRITE:-}" ] || rm -rf "$OUT"/ff* "$OUT"/lr* "$OUT/copy.flv"
+      mkdir -p "$OUT/ffhls"
       read -r c r < <(measure ffmpeg -hide_banner -nostdin -v error -y -i "$in" "${ff[@]}"); fcpu+=("$c"); frss=$r
       read -r c r < <(measure "$LIVEREC" remux "$in" "${lr[@]}"); lcpu+=("$c"); lrss=$r
       read -r c _ < <(measure cp "$in" "$OUT/copy.flv"); ccpu+=("$c")

@@ -34,7 +34,7 @@ use crate::storage::scratch::ScratchFile;
 pub const READ_BYTES: usize = 256 * 1024;
 /// Bytes gathered per output write: on ext4 the kernel's cost per byte falls up to
 /// about this size (measured here: 1 MiB writes cost more again).
-pub const WRITE_BUFFER_BYTES: usize = 256 * 1024;
+pub const WRITE_BUFFER_BYTES: usize = 2 * 1024 * 1024;
 /// Default HLS segment duration, seconds.
 pub const DEFAULT_HLS_SEGMENT_S: f64 = 6.0;
 
@@ -102,7 +102,7 @@ impl FlvSink {
             match event {
                 FlvEvent::Open { index } => {
                     let path = (self.name)(index);
-                    let file = ScratchFile::create(path.clone(), WRITE_BUFFER_BYTES)
+                    let file = ScratchFile::create_direct(path.clone(), WRITE_BUFFER_BYTES)
                         .map_err(io_err(&path))?;
                     self.file = Some(file);
                 }
@@ -184,7 +184,7 @@ impl SegmentSink {
             match event {
                 SegmentEvent::Open { index, .. } => {
                     let path = (self.name)(index);
-                    let file = ScratchFile::create(path.clone(), WRITE_BUFFER_BYTES)
+                    let file = ScratchFile::create_direct(path.clone(), WRITE_BUFFER_BYTES)
                         .map_err(io_err(&path))?;
                     self.file = Some(file);
                 }

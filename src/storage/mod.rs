@@ -9,8 +9,11 @@
 //! are small and are `put` whole. Reads (`GET /vod/…`, with ranges) and deletes
 //! (retention) go through the store too.
 //!
-//! [`scratch`] holds the file operations of the muxers' events (append, patch, rebuild).
+//! [`scratch`] holds the file operations of the muxers' events (append, patch, finish an
+//! MP4); [`direct`] its page-cache-bypassing appends for `liverec remux`.
 
+#[cfg(target_os = "linux")]
+pub mod direct;
 pub mod scratch;
 
 use std::ops::Range;

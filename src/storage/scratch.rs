@@ -6,6 +6,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+#[cfg(target_os = "linux")]
+use super::direct::DirectFile;
 use crate::formats::mp4::progressive::{FileWrite, Plan, MAX_MOOF_BYTES};
 use crate::formats::mp4::{FragmentRef, Mp4Error, Mp4Finish};
 
@@ -21,11 +23,67 @@ pub const SERVER_WRITE_BUFFER_BYTES: usize = 128 * 1024;
 /// kernel's cost of a buffered write. The unused rest is released at close.
 pub const PREALLOCATE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// How a scratch file's appends reach it.
+#[derive(Debug)]
+enum Writer {
+    Buffered(BufWriter<File>),
+    #[cfg(target_os = "linux")]
+    Direct(DirectFile),
+}
+
+impl Writer {
+    fn file(&self) -> &File {
+        match self {
+            Writer::Buffered(w) => w.get_ref(),
+            #[cfg(target_os = "linux")]
+            Writer::Direct(d) => d.file(),
+        }
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Writer::Buffered(w) => w.write_all(bytes),
+            #[cfg(target_os = "linux")]
+            Writer::Direct(d) => d.write_all(bytes),
+        }
+    }
+
+    /// Every appended byte in the file; direct writing stops (see [`DirectFile::settle`]).
+    fn settle(&mut self) -> std::io::Result<()> {
+        match self {
+            Writer::Buffered(w) => w.flush(),
+            #[cfg(target_os = "linux")]
+            Writer::Direct(d) => d.settle(),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Writer::Buffered(w) => w.flush(),
+            #[cfg(target_os = "linux")]
+            Writer::Direct(d) => d.flush(),
+        }
+    }
+
+    fn patch(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Writer::Buffered(w) => {
+                w.seek(SeekFrom::Start(offset))?;
+                w.write_all(bytes)?;
+                w.seek(SeekFrom::End(0))?;
+                Ok(())
+            }
+            #[cfg(target_os = "linux")]
+            Writer::Direct(d) => d.patch(offset, bytes),
+        }
+    }
+}
+
 /// One open file.
 #[derive(Debug)]
 pub struct ScratchFile {
     path: PathBuf,
-    writer: BufWriter<File>,
+    writer: Writer,
     buffer_bytes: usize,
     /// Logical length (written + buffered).
     end: u64,
@@ -41,12 +99,30 @@ impl ScratchFile {
         let file = File::create(&path)?;
         Ok(Self {
             path,
-            writer: BufWriter::with_capacity(buffer_bytes, file),
+            writer: Writer::Buffered(BufWriter::with_capacity(buffer_bytes, file)),
             buffer_bytes,
             end: 0,
             reserved: 0,
             reserving: true,
         })
+    }
+
+    /// Creates (truncates) `path` for appends that bypass the page cache where the file
+    /// system allows ([`super::direct`]; elsewhere as [`Self::create`]): for output written
+    /// once and not read back soon (`liverec remux`).
+    pub fn create_direct(path: PathBuf, buffer_bytes: usize) -> std::io::Result<Self> {
+        #[cfg(target_os = "linux")]
+        if let Some(direct) = DirectFile::create(&path, buffer_bytes)? {
+            return Ok(Self {
+                path,
+                writer: Writer::Direct(direct),
+                buffer_bytes,
+                end: 0,
+                reserved: 0,
+                reserving: true,
+            });
+        }
+        Self::create(path, buffer_bytes)
     }
 
     /// Its path.
@@ -70,7 +146,7 @@ impl ScratchFile {
     fn reserve(&mut self, upto: u64) {
         let from = self.reserved.max(self.end);
         let len = (upto - from).max(PREALLOCATE_BYTES);
-        if reserve_keep_size(self.writer.get_ref(), from, len) {
+        if reserve_keep_size(self.writer.file(), from, len) {
             self.reserved = from + len;
         } else {
             self.reserving = false;
@@ -80,7 +156,7 @@ impl ScratchFile {
     /// Releases disk space reserved past the end.
     fn release(&mut self) -> std::io::Result<()> {
         if self.reserved > self.end {
-            self.writer.get_ref().set_len(self.end)?;
+            self.writer.file().set_len(self.end)?;
             self.reserved = self.end;
         }
         Ok(())
@@ -88,15 +164,12 @@ impl ScratchFile {
 
     /// Overwrites bytes at `offset` (inside what was written).
     pub fn patch(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
-        self.writer.seek(SeekFrom::Start(offset))?;
-        self.writer.write_all(bytes)?;
-        self.writer.seek(SeekFrom::End(0))?;
-        Ok(())
+        self.writer.patch(offset, bytes)
     }
 
     /// Replaces the first `replace` bytes by `head`.
     pub fn rewrite_head(&mut self, head: &[u8], replace: u64) -> std::io::Result<()> {
-        self.writer.flush()?;
+        self.writer.settle()?;
         self.release()?;
         rewrite_head(&self.path, head, replace)?;
         self.reopen()
@@ -106,7 +179,7 @@ impl ScratchFile {
     /// reads its `moof`s back (twice) and applies the writes, in place or into a new file
     /// that replaces it.
     pub fn finish_mp4(&mut self, mut finish: Mp4Finish) -> std::io::Result<()> {
-        self.writer.flush()?;
+        self.writer.settle()?;
         let path = self.path.clone();
         let invalid = |e: Mp4Error| {
             std::io::Error::new(
@@ -115,6 +188,10 @@ impl ScratchFile {
             )
         };
         let source = File::open(&self.path)?;
+        // Small reads far apart (the moofs): no read-ahead of the samples between them,
+        // which direct appends left out of the page cache.
+        #[cfg(target_os = "linux")]
+        let _ = rustix::fs::fadvise(&source, 0, None, rustix::fs::Advice::Random);
         let mut moof = Vec::new();
         while let Some(fragment) = finish.next_read() {
             read_moof(&source, &fragment, &mut moof)?;
@@ -123,12 +200,10 @@ impl ScratchFile {
         let mut writes = Vec::new();
         let plan = finish.plan(&mut writes).map_err(invalid)?;
         if plan == Plan::InPlace {
-            let target = self.writer.get_ref();
-            second_pass(&source, target, &mut finish, &mut writes).map_err(|e| e.or(&invalid))?;
+            let target = File::options().write(true).open(&self.path)?;
+            second_pass(&source, &target, &mut finish, &mut writes).map_err(|e| e.or(&invalid))?;
             finish.finish(&mut writes).map_err(invalid)?;
-            apply(target, &mut writes)?;
-            self.writer.seek(SeekFrom::End(0))?;
-            return Ok(());
+            return apply(&target, &mut writes);
         }
         let Plan::Rebuild { data_start, ranges } = plan else {
             return Ok(());
@@ -161,7 +236,7 @@ impl ScratchFile {
 
     /// Flushes and closes; returns the path.
     pub fn close(mut self) -> std::io::Result<PathBuf> {
-        self.writer.flush()?;
+        self.writer.settle()?;
         self.release()?;
         Ok(self.path)
     }
@@ -171,7 +246,7 @@ impl ScratchFile {
         let mut file = OpenOptions::new().write(true).open(&self.path)?;
         self.end = file.seek(SeekFrom::End(0))?;
         self.reserved = self.end;
-        self.writer = BufWriter::with_capacity(self.buffer_bytes, file);
+        self.writer = Writer::Buffered(BufWriter::with_capacity(self.buffer_bytes, file));
         Ok(())
     }
 }
@@ -335,7 +410,14 @@ mod tests {
             video: None,
             audio: parse_audio_specific_config(&[0x11, 0x90]),
         };
-        for (max_ms, kept) in [(Some(20_000), "free"), (None, "mdat")] {
+        type Create = fn(PathBuf, usize) -> std::io::Result<ScratchFile>;
+        let cases: [(Option<i64>, &str, Create); 4] = [
+            (Some(20_000), "free", ScratchFile::create),
+            (None, "mdat", ScratchFile::create),
+            (Some(20_000), "free", ScratchFile::create_direct),
+            (None, "mdat", ScratchFile::create_direct),
+        ];
+        for (max_ms, kept, create) in cases {
             let room = MoovRoom {
                 max_ms,
                 input_bytes: None,
@@ -355,7 +437,7 @@ mod tests {
             }
             fragmenter.finish(&mut chunks).unwrap();
             let path = dir.join("f.mp4");
-            let mut f = ScratchFile::create(path.clone(), 1024).unwrap();
+            let mut f = create(path.clone(), 1024).unwrap();
             for c in &chunks {
                 f.append(c).unwrap();
             }
