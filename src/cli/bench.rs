@@ -141,7 +141,7 @@ fn read_tags(path: &PathBuf) -> Result<Vec<Tag>, CliError> {
         tags.push(Tag {
             video,
             ms: tag.timestamp_ms,
-            data: Bytes::from(tag.data),
+            data: tag.data,
         });
     }
     if tags.is_empty() {

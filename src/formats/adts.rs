@@ -107,7 +107,7 @@ mod tests {
                 dts_ms: dts,
                 pts_ms: dts,
                 keyframe: true,
-                data: vec![1, 2, 3],
+                data: vec![1, 2, 3].into(),
                 offset: 0,
             })
         };

@@ -87,7 +87,7 @@ impl Segmenter for AacSegmenter {
                     info.frames += 1;
                     *last = frame.dts_ms.max(*last);
                 }
-                out.push(SegmentEvent::Data(std::mem::take(&mut self.scratch)));
+                out.push(SegmentEvent::Data(std::mem::take(&mut self.scratch).into()));
             }
             _ => {
                 self.scratch.clear();
@@ -128,7 +128,7 @@ mod tests {
                 dts_ms: dts,
                 pts_ms: dts,
                 keyframe: true,
-                data: vec![1; 10],
+                data: vec![1; 10].into(),
                 offset: 0,
             })
         };

@@ -366,7 +366,7 @@ mod tests {
             offset: 0,
             kind,
             timestamp_ms: ts,
-            data,
+            data: data.into(),
         }
     }
 

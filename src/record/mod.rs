@@ -14,6 +14,7 @@ pub mod ts;
 
 use crate::formats::flv::frames::FrameEvent;
 use crate::formats::mp4::Mp4Finish;
+use bytes::Bytes;
 
 /// Frame events in, [`SegmentEvent`]s out: what every file-per-interval recorder does.
 pub trait Segmenter: std::fmt::Debug {
@@ -52,8 +53,8 @@ pub enum SegmentEvent {
         /// It starts after a discontinuity.
         discontinuity: bool,
     },
-    /// Bytes for the open file.
-    Data(Vec<u8>),
+    /// Bytes for the open file (shared: a sample's bytes are not copied to get here).
+    Data(Bytes),
     /// Finish the open file as a progressive, moov-first MP4: the caller drives
     /// [`Mp4Finish`] over the file's bytes (see [`crate::formats::mp4::progressive`]).
     FinishMp4(Box<Mp4Finish>),

@@ -33,7 +33,7 @@ pub struct Mp4Segmenter {
     errors: Vec<String>,
     keep_fragmented: bool,
     input_bytes: Option<u64>,
-    chunks: Vec<Vec<u8>>,
+    chunks: Vec<bytes::Bytes>,
 }
 
 impl Mp4Segmenter {

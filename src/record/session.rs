@@ -173,7 +173,7 @@ pub enum Action {
     /// Create an empty scratch file.
     Open(FileRef),
     /// Append bytes.
-    Append(FileRef, Vec<u8>),
+    Append(FileRef, bytes::Bytes),
     /// Overwrite bytes at an offset (FLV `onMetaData`).
     Patch(FileRef, u64, Vec<u8>),
     /// Replace the first `replace` bytes by `head` (FLV index larger than reserved).
@@ -496,7 +496,7 @@ impl PushSession {
                     index,
                     discontinuity: false,
                 },
-                FlvEvent::Data(bytes) => SegmentEvent::Data(bytes),
+                FlvEvent::Data(bytes) => SegmentEvent::Data(bytes.into()),
                 FlvEvent::Close(info) => SegmentEvent::Close(info),
                 FlvEvent::Patch { offset, bytes } => {
                     if let Some(file) = self.current(i) {

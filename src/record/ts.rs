@@ -72,7 +72,7 @@ impl TsSegmenter {
                 let mut out = Vec::with_capacity(frame.data.len() + 64);
                 to_annex_b(config, &frame.data, frame.keyframe, &mut out).then_some(out)
             }
-            Track::Audio if self.mp3 => Some(frame.data.clone()),
+            Track::Audio if self.mp3 => Some(frame.data.to_vec()),
             Track::Audio => {
                 let config = self.audio.as_ref()?;
                 let header = config.adts_header(frame.data.len())?;
@@ -161,7 +161,7 @@ impl TsSegmenter {
                 open.last_dts = open.last_dts.max(frame.dts_ms);
             }
         }
-        out.push(SegmentEvent::Data(std::mem::take(&mut self.scratch)));
+        out.push(SegmentEvent::Data(std::mem::take(&mut self.scratch).into()));
     }
 
     fn cut(&mut self, frame: &MediaFrame, tracks: TsTracks, out: &mut Vec<SegmentEvent>) {
@@ -246,7 +246,7 @@ mod tests {
             dts_ms: dts,
             pts_ms: dts,
             keyframe: key,
-            data: vec![0, 0, 0, 2, 0x65, 0x88],
+            data: vec![0, 0, 0, 2, 0x65, 0x88].into(),
             offset: 0,
         })
     }
@@ -257,7 +257,7 @@ mod tests {
             dts_ms: dts,
             pts_ms: dts,
             keyframe: true,
-            data: vec![0x21; 20],
+            data: vec![0x21; 20].into(),
             offset: 0,
         })
     }
@@ -402,9 +402,9 @@ mod tests {
                 pts_ms: dts,
                 keyframe: key,
                 data: if track == Track::Video {
-                    vec![0, 0, 0, 2, 0x65, 0x88]
+                    vec![0, 0, 0, 2, 0x65, 0x88].into()
                 } else {
-                    vec![0x21; 30]
+                    vec![0x21; 30].into()
                 },
                 offset: 0,
             })

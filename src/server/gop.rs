@@ -176,7 +176,7 @@ mod tests {
             offset: 0,
             kind,
             timestamp_ms: ms,
-            data: data.to_vec(),
+            data: bytes::Bytes::copy_from_slice(data),
         }
     }
 

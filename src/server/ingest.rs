@@ -716,8 +716,8 @@ impl Conn {
             offset: 0,
             kind,
             timestamp_ms,
-            // rml_rtmp assembles each message in a buffer of its own: taken, not copied.
-            data: Vec::from(data),
+            // rml_rtmp assembles each message in a buffer of its own: shared, not copied.
+            data,
         };
         if let Some(Err(e)) = push.gop.as_mut().map(|g| g.push(&tag)) {
             tracing::warn!(stream = %push.stream.key(), error = %e, "GOP cache");

@@ -448,7 +448,7 @@ mod tests {
                 dts_ms: i * 23,
                 pts_ms: i * 23,
                 keyframe: true,
-                data: vec![i as u8; 12],
+                data: vec![i as u8; 12].into(),
                 offset: 0,
             };
             fragmenter.push(&frame, &mut chunks).unwrap();

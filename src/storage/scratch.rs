@@ -430,7 +430,7 @@ mod tests {
                     dts_ms: i * 23,
                     pts_ms: i * 23,
                     keyframe: true,
-                    data: vec![i as u8; 10 + (i % 5) as usize],
+                    data: vec![i as u8; 10 + (i % 5) as usize].into(),
                     offset: 0,
                 };
                 fragmenter.push(&frame, &mut chunks).unwrap();

@@ -7,6 +7,8 @@
 //! writers get them wrong and nothing depends on them. Unknown tag types are returned
 //! (as [`TagKind::Other`]) for the caller to report and skip.
 
+use bytes::Bytes;
+
 /// Largest tag body accepted: a 4K keyframe at very high bitrate stays below 16 MiB; the
 /// format's own limit is 2^24 − 1.
 pub const MAX_TAG_BYTES: usize = (1 << 24) - 1;
@@ -89,8 +91,8 @@ pub struct FlvTag {
     pub kind: TagKind,
     /// The 32-bit millisecond timestamp (24 bits plus the extension byte).
     pub timestamp_ms: u32,
-    /// The tag body.
-    pub data: Vec<u8>,
+    /// The tag body (its own allocation: what is built from it shares it, not copies).
+    pub data: Bytes,
 }
 
 /// The push/pull FLV demuxer; see the module doc.
@@ -254,7 +256,7 @@ impl FlvDemuxer {
             offset,
             kind,
             timestamp_ms,
-            data: data.to_vec(),
+            data: Bytes::copy_from_slice(data),
         };
         self.consume(total);
         Ok(Some(tag))

@@ -10,6 +10,8 @@
 //!   flagged `changed` when they differ from the one in effect.
 //! - Unknown tags and codecs become [`FrameEvent::Skipped`] with the byte offset.
 
+use bytes::Bytes;
+
 use super::amf0::{decode_all, Amf0};
 use super::audio::{parse_audio_tag, AudioCodec, AudioPacketKind};
 use super::demux::{FlvTag, TagKind};
@@ -60,8 +62,9 @@ pub struct MediaFrame {
     pub pts_ms: i64,
     /// A random-access point (video keyframe; every audio frame).
     pub keyframe: bool,
-    /// Codec payload: length-prefixed NAL units (video) or one raw AAC / MP3 frame.
-    pub data: Vec<u8>,
+    /// Codec payload: length-prefixed NAL units (video) or one raw AAC / MP3 frame — a
+    /// shared view of the tag's bytes, not a copy.
+    pub data: Bytes,
     /// Offset of the FLV tag it came from.
     pub offset: u64,
 }
@@ -231,7 +234,7 @@ impl FrameReader {
                     dts_ms: dts,
                     pts_ms: dts + i64::from(header.composition_time_ms),
                     keyframe: header.keyframe,
-                    data: payload.to_vec(),
+                    data: tail(&tag.data, header.payload_start),
                     offset: tag.offset,
                 }));
                 events
@@ -269,7 +272,7 @@ impl FrameReader {
                     dts_ms: dts,
                     pts_ms: dts,
                     keyframe: true,
-                    data: payload.to_vec(),
+                    data: tail(&tag.data, header.payload_start),
                     offset: tag.offset,
                 }));
                 events
@@ -295,6 +298,15 @@ fn codec_name(code: u32) -> String {
     }
 }
 
+/// `data` from `from` on (empty past its end), sharing its bytes.
+fn tail(data: &Bytes, from: usize) -> Bytes {
+    if from <= data.len() {
+        data.slice(from..)
+    } else {
+        Bytes::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,7 +316,7 @@ mod tests {
             offset: 0,
             kind,
             timestamp_ms: ts,
-            data: data.to_vec(),
+            data: bytes::Bytes::copy_from_slice(data),
         }
     }
 

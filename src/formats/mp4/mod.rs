@@ -22,6 +22,8 @@ pub mod progressive;
 
 pub use progressive::{FirstFragment, FragmentRef, MoovRoom, Mp4Finish, Room};
 
+use bytes::Bytes;
+
 use crate::formats::codec::aac::AacConfig;
 use crate::formats::flv::frames::{MediaFrame, Track, VideoConfig};
 
@@ -239,7 +241,7 @@ struct Sample {
     cts_ms: i64,
     duration_ms: i64,
     sync: bool,
-    data: Vec<u8>,
+    data: Bytes,
 }
 
 #[derive(Debug, Default)]
@@ -317,7 +319,7 @@ impl Fragmenter {
 
     /// Adds a frame; a finished fragment (the file's head first, the first time) goes
     /// to `out` when this frame starts the next one.
-    pub fn push(&mut self, frame: &MediaFrame, out: &mut Vec<Vec<u8>>) -> Result<(), Mp4Error> {
+    pub fn push(&mut self, frame: &MediaFrame, out: &mut Vec<Bytes>) -> Result<(), Mp4Error> {
         let queue = match frame.track {
             Track::Video => &mut self.video,
             Track::Audio => &mut self.audio,
@@ -351,7 +353,7 @@ impl Fragmenter {
     }
 
     /// Everything still queued, as a last fragment, to `out`.
-    pub fn finish(&mut self, out: &mut Vec<Vec<u8>>) -> Result<(), Mp4Error> {
+    pub fn finish(&mut self, out: &mut Vec<Bytes>) -> Result<(), Mp4Error> {
         self.video.drain_all();
         self.audio.drain_all();
         self.fragment(out)
@@ -362,7 +364,7 @@ impl Fragmenter {
     fn head(
         &mut self,
         tracks: &[(u32, Vec<Sample>)],
-        out: &mut Vec<Vec<u8>>,
+        out: &mut Vec<Bytes>,
     ) -> Result<(), Mp4Error> {
         let mut first = FirstFragment::default();
         for (id, samples) in tracks {
@@ -388,18 +390,18 @@ impl Fragmenter {
                 init_moov: offset + room,
             });
             self.written += head.len() as u64;
-            out.push(std::mem::take(&mut head));
+            out.push(std::mem::take(&mut head).into());
             let zeros = usize::try_from(room - 8).unwrap_or(0);
             self.written += zeros as u64;
-            out.push(vec![0; zeros]);
+            out.push(vec![0; zeros].into());
         }
         head.extend_from_slice(&self.init_moov);
         self.written += head.len() as u64;
-        out.push(head);
+        out.push(head.into());
         Ok(())
     }
 
-    fn fragment(&mut self, out: &mut Vec<Vec<u8>>) -> Result<(), Mp4Error> {
+    fn fragment(&mut self, out: &mut Vec<Bytes>) -> Result<(), Mp4Error> {
         let tracks: Vec<(u32, Vec<Sample>)> = [
             (VIDEO_TRACK, &mut self.video),
             (AUDIO_TRACK, &mut self.audio),
@@ -462,24 +464,22 @@ impl Fragmenter {
             .flat_map(|(_, s)| s.iter())
             .map(|x| x.data.len())
             .sum();
-        let mut bytes = Vec::with_capacity(probe.len() + payload + 16);
+        let mut bytes = Vec::with_capacity(probe.len() + 8);
         moof.encode(&mut bytes).map_err(box_err)?;
         self.fragments.push(FragmentRef {
             moof_offset: self.written,
             moof_len: bytes.len() as u32,
             payload_len: payload as u64,
         });
-        // The mdat header by hand, then each sample copied once (fragments stay far below
-        // 4 GiB, so the 32-bit size form always fits).
+        // The mdat header by hand (fragments stay far below 4 GiB, so the 32-bit size form
+        // always fits), then each sample's bytes as they came: shared, not copied.
         bytes.extend_from_slice(&u32::try_from(payload + 8).unwrap_or(u32::MAX).to_be_bytes());
         bytes.extend_from_slice(b"mdat");
-        for (_, samples) in &tracks {
-            for sample in samples {
-                bytes.extend_from_slice(&sample.data);
-            }
+        self.written += (bytes.len() + payload) as u64;
+        out.push(bytes.into());
+        for (_, samples) in tracks {
+            out.extend(samples.into_iter().map(|s| s.data));
         }
-        self.written += bytes.len() as u64;
-        out.push(bytes);
         Ok(())
     }
 }

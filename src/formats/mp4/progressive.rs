@@ -850,7 +850,8 @@ mod tests {
                 keyframe: i % 25 == 0,
                 data: (0..100 + (i % 7) as u32)
                     .map(|b| (b as i64 + i) as u8)
-                    .collect(),
+                    .collect::<Vec<u8>>()
+                    .into(),
                 offset: 0,
             });
             for a in 0..2 {
@@ -860,7 +861,7 @@ mod tests {
                     dts_ms: adts,
                     pts_ms: adts,
                     keyframe: true,
-                    data: vec![(i * 2 + a) as u8; 20 + a as usize],
+                    data: vec![(i * 2 + a) as u8; 20 + a as usize].into(),
                     offset: 0,
                 });
             }
@@ -947,7 +948,7 @@ mod tests {
         frames(seconds)
             .into_iter()
             .filter(|f| f.track == track)
-            .map(|f| f.data)
+            .map(|f| f.data.to_vec())
             .collect()
     }
 
