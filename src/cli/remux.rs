@@ -173,6 +173,8 @@ struct SegmentSink {
     name: Box<dyn Fn(u32) -> PathBuf>,
     playlist_path: Option<PathBuf>,
     playlist: RecordingPlaylist,
+    /// Segments in the playlist file and the target duration its header says.
+    playlist_written: (usize, u64),
     file: Option<ScratchFile>,
     files: Vec<Value>,
     events: Vec<SegmentEvent>,
@@ -218,7 +220,7 @@ impl SegmentSink {
             "path": path.display().to_string(), "bytes": bytes, "frames": info.frames, "startMs": info.start_ms,
             "endMs": info.end_ms, "durationSeconds": duration.as_secs_f64(), "discontinuity": info.discontinuity,
         }));
-        if let Some(playlist_path) = &self.playlist_path {
+        if let Some(playlist_path) = self.playlist_path.clone() {
             let uri = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -229,9 +231,27 @@ impl SegmentSink {
                 program_date_time_ms: None,
                 discontinuity: info.discontinuity,
             });
-            std::fs::write(playlist_path, self.playlist.render(false))
-                .map_err(io_err(playlist_path))?;
+            self.write_growing_playlist(&playlist_path)
+                .map_err(io_err(&playlist_path))?;
         }
+        Ok(())
+    }
+}
+
+impl SegmentSink {
+    /// The growing (EVENT) playlist: the new segment's lines appended while the target
+    /// duration holds, the whole text rewritten when it changes — linear in the number
+    /// of segments, not quadratic.
+    fn write_growing_playlist(&mut self, path: &Path) -> std::io::Result<()> {
+        let target = self.playlist.target_duration();
+        let (written, written_target) = self.playlist_written;
+        if written > 0 && target == written_target {
+            let mut file = std::fs::OpenOptions::new().append(true).open(path)?;
+            std::io::Write::write_all(&mut file, self.playlist.render_from(written).as_bytes())?;
+        } else {
+            std::fs::write(path, self.playlist.render(false))?;
+        }
+        self.playlist_written = (self.playlist.segments().len(), target);
         Ok(())
     }
 }
@@ -335,6 +355,7 @@ fn sink(args: &RemuxArgs) -> Result<Box<dyn Sink>, CliError> {
         name,
         playlist_path: (args.to == Output::Hls).then_some(out),
         playlist: RecordingPlaylist::new(),
+        playlist_written: (0, 0),
         file: None,
         files: Vec::new(),
         events: Vec::new(),
@@ -360,6 +381,9 @@ pub(super) fn run(args: &RemuxArgs) -> Result<ExitCode, CliError> {
     let bar = progress(input.metadata().map(|m| m.len()).unwrap_or(0));
     let mut sink = sink(args)?;
     let mut demuxer = FlvDemuxer::new();
+    if args.to == Output::Aac {
+        demuxer = demuxer.ignore_video();
+    }
     let mut reader = FrameReader::default();
     let mut chunk = vec![0u8; READ_BYTES];
     let mut skipped = 0u64;

@@ -104,6 +104,8 @@ pub struct FlvDemuxer {
     header: Option<FlvHeader>,
     /// Bytes to skip before the first tag (header data offset + PreviousTagSize0).
     skip: usize,
+    /// Video tags are passed over, not returned (audio-only output).
+    ignore_video: bool,
 }
 
 const TAG_HEADER: usize = 11;
@@ -126,6 +128,13 @@ impl FlvDemuxer {
             }),
             ..Self::default()
         }
+    }
+
+    /// Passes video tags over without copying or returning them (for audio-only output:
+    /// framing is still checked).
+    pub fn ignore_video(mut self) -> Self {
+        self.ignore_video = true;
+        self
     }
 
     /// The header, once read.
@@ -220,6 +229,15 @@ impl FlvDemuxer {
     }
 
     fn read_tag(&mut self, require_trailer: bool) -> Result<Option<FlvTag>, FlvError> {
+        loop {
+            match self.read_one(require_trailer)? {
+                Some(tag) if self.ignore_video && tag.kind == TagKind::Video => continue,
+                other => return Ok(other),
+            }
+        }
+    }
+
+    fn read_one(&mut self, require_trailer: bool) -> Result<Option<FlvTag>, FlvError> {
         let offset = self.position();
         let b = self.available();
         let Some(h) = b
@@ -252,11 +270,16 @@ impl FlvDemuxer {
             18 => TagKind::Script,
             other => TagKind::Other(other),
         };
+        let skipped = self.ignore_video && kind == TagKind::Video;
         let tag = FlvTag {
             offset,
             kind,
             timestamp_ms,
-            data: Bytes::copy_from_slice(data),
+            data: if skipped {
+                Bytes::new()
+            } else {
+                Bytes::copy_from_slice(data)
+            },
         };
         self.consume(total);
         Ok(Some(tag))
@@ -356,6 +379,17 @@ mod tests {
             d.header().map(|h| (h.has_audio, h.has_video)),
             Some((true, true))
         );
+    }
+
+    #[test]
+    fn video_can_be_passed_over() {
+        let bytes = sample();
+        let mut d = FlvDemuxer::new().ignore_video();
+        d.push(&bytes);
+        let kinds: Vec<TagKind> = all(&mut d).iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, [TagKind::Script, TagKind::Audio, TagKind::Other(15)]);
+        assert!(d.finish().is_ok());
+        assert_eq!(d.position(), bytes.len() as u64, "every byte consumed");
     }
 
     #[test]

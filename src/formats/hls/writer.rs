@@ -283,20 +283,23 @@ impl RecordingPlaylist {
         &self.segments
     }
 
-    /// The playlist text: `EVENT` while growing, `VOD` with EXT-X-ENDLIST once `ended`.
-    /// PROGRAM-DATE-TIME is written on the first segment and after every discontinuity.
-    pub fn render(&self, ended: bool) -> String {
-        use std::fmt::Write;
-        let target = self
-            .segments
+    /// EXT-X-TARGETDURATION for the segments so far: the longest, rounded (RFC 8216
+    /// §4.3.3.1), at least 1.
+    pub fn target_duration(&self) -> u64 {
+        self.segments
             .iter()
             .map(|s| s.duration.round_secs())
             .max()
             .unwrap_or(1)
-            .max(1);
+            .max(1) as u64
+    }
+
+    /// The playlist text: `EVENT` while growing, `VOD` with EXT-X-ENDLIST once `ended`.
+    /// PROGRAM-DATE-TIME is written on the first segment and after every discontinuity.
+    pub fn render(&self, ended: bool) -> String {
         let header = HeaderSpec {
             version: 3,
-            target_duration: target as u64,
+            target_duration: self.target_duration(),
             playlist_type: Some(if ended {
                 PlaylistType::Vod
             } else {
@@ -306,7 +309,19 @@ impl RecordingPlaylist {
         };
         let mut out = String::with_capacity(64 * self.segments.len() + 128);
         header.write(&mut out);
-        for (i, s) in self.segments.iter().enumerate() {
+        out.push_str(&self.render_from(0));
+        if ended {
+            out.push_str("#EXT-X-ENDLIST\n");
+        }
+        out
+    }
+
+    /// The lines of segments `from..`, as [`Self::render`] writes them: what a growing
+    /// `EVENT` playlist gains when segments are added and its target duration holds.
+    pub fn render_from(&self, from: usize) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        for (i, s) in self.segments.iter().enumerate().skip(from) {
             if s.discontinuity && i > 0 {
                 out.push_str("#EXT-X-DISCONTINUITY\n");
             }
@@ -315,9 +330,6 @@ impl RecordingPlaylist {
             }
             let _ = writeln!(out, "#EXTINF:{},", s.duration);
             let _ = writeln!(out, "{}", s.uri);
-        }
-        if ended {
-            out.push_str("#EXT-X-ENDLIST\n");
         }
         out
     }

@@ -138,3 +138,26 @@ fn recording_playlist_grows_then_ends() {
     );
     assert!(validate(&pl(&done)).is_empty());
 }
+
+#[test]
+fn a_growing_playlist_is_its_text_so_far_plus_the_new_lines() {
+    use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
+    let mut r = RecordingPlaylist::new();
+    let mut text = String::new();
+    for (i, ms) in [2000, 1960, 2040, 1990, 2010].into_iter().enumerate() {
+        let before = r.segments().len();
+        r.push(RecordedSegment {
+            uri: format!("s{i}.ts"),
+            duration: Micros::from_millis(ms),
+            program_date_time_ms: (i == 3).then_some(1_704_067_200_000),
+            discontinuity: i == 3,
+        });
+        if before == 0 {
+            text = r.render(false);
+        } else {
+            text.push_str(&r.render_from(before));
+        }
+        assert_eq!(text, r.render(false), "after segment {i}");
+    }
+    assert_eq!(r.target_duration(), 2);
+}
