@@ -385,16 +385,16 @@ pub(super) fn run(args: &RemuxArgs) -> Result<ExitCode, CliError> {
         demuxer = demuxer.ignore_video();
     }
     let mut reader = FrameReader::default();
-    let mut chunk = vec![0u8; READ_BYTES];
     let mut skipped = 0u64;
     let mut failure: Option<FlvError> = None;
     'read: loop {
-        let n = input.read(&mut chunk).map_err(io_err(&args.input))?;
+        let n = demuxer
+            .push_with(READ_BYTES, |room| input.read(room))
+            .map_err(io_err(&args.input))?;
         if n == 0 {
             break;
         }
         bar.inc(n as u64);
-        demuxer.push(chunk.get(..n).unwrap_or_default());
         loop {
             match demuxer.pull() {
                 Ok(Some(tag)) => {

@@ -33,6 +33,8 @@ pub struct TsSegmenter {
     pending_discontinuity: bool,
     dropped: u64,
     scratch: Vec<u8>,
+    /// The elementary stream bytes of the frame being muxed (reused frame to frame).
+    es: Vec<u8>,
 }
 
 impl TsSegmenter {
@@ -65,21 +67,33 @@ impl TsSegmenter {
         }
     }
 
-    fn payload(&mut self, frame: &MediaFrame) -> Option<Vec<u8>> {
+    /// The frame as elementary stream bytes (Annex B video, ADTS or MP3 audio) in `es`;
+    /// false when it cannot be.
+    fn payload(&mut self, frame: &MediaFrame) -> bool {
+        let out = &mut self.es;
+        out.clear();
         match frame.track {
             Track::Video => {
-                let config = self.video.as_ref()?;
-                let mut out = Vec::with_capacity(frame.data.len() + 64);
-                to_annex_b(config, &frame.data, frame.keyframe, &mut out).then_some(out)
+                let Some(config) = self.video.as_ref() else {
+                    return false;
+                };
+                to_annex_b(config, &frame.data, frame.keyframe, out)
             }
-            Track::Audio if self.mp3 => Some(frame.data.to_vec()),
+            Track::Audio if self.mp3 => {
+                out.extend_from_slice(&frame.data);
+                true
+            }
             Track::Audio => {
-                let config = self.audio.as_ref()?;
-                let header = config.adts_header(frame.data.len())?;
-                let mut out = Vec::with_capacity(frame.data.len() + 7);
+                let Some(header) = self
+                    .audio
+                    .as_ref()
+                    .and_then(|c| c.adts_header(frame.data.len()))
+                else {
+                    return false;
+                };
                 out.extend_from_slice(&header);
                 out.extend_from_slice(&frame.data);
-                Some(out)
+                true
             }
         }
     }
@@ -136,20 +150,21 @@ impl TsSegmenter {
             self.dropped += 1;
             return;
         }
-        let Some(payload) = self.payload(frame) else {
+        if !self.payload(frame) {
             self.dropped += 1;
             return;
-        };
+        }
         if opening {
             self.cut(frame, tracks, out);
         }
         let mux = self.mux.get_or_insert_with(|| TsMuxer::new(tracks));
-        self.scratch.clear();
+        // Packets: 188 bytes per 184 of PES (header included), plus room for the tables.
+        self.scratch = Vec::with_capacity((self.es.len() + 64) / 184 * 188 + 4 * 188);
         if self.open.as_ref().is_some_and(|o| o.info.frames == 0) {
             mux.set_tracks(tracks);
             mux.write_tables(&mut self.scratch);
         }
-        mux.write_frame(frame, &payload, &mut self.scratch);
+        mux.write_frame(frame, &self.es, &mut self.scratch);
         if let Some(open) = self.open.as_mut() {
             open.info.bytes += self.scratch.len() as u64;
             open.info.frames += 1;

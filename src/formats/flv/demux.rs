@@ -98,8 +98,11 @@ pub struct FlvTag {
 /// The push/pull FLV demuxer; see the module doc.
 #[derive(Debug, Default)]
 pub struct FlvDemuxer {
+    /// Input bytes `buf[start..end]` are unread; the rest of `buf` is room to read into
+    /// (initialised once, reused: no zeroing per push).
     buf: Vec<u8>,
     start: usize,
+    end: usize,
     base: u64,
     header: Option<FlvHeader>,
     /// Bytes to skip before the first tag (header data offset + PreviousTagSize0).
@@ -149,25 +152,53 @@ impl FlvDemuxer {
 
     /// Bytes held but not yet consumed.
     pub fn buffered(&self) -> usize {
-        self.buf.len() - self.start
+        self.end - self.start
     }
 
     /// Appends input.
     pub fn push(&mut self, bytes: &[u8]) {
-        if self.start > 0 && self.start >= self.buf.len() / 2 {
-            self.buf.drain(..self.start);
+        let room = self.room(bytes.len());
+        if let Some(place) = room.get_mut(..bytes.len()) {
+            place.copy_from_slice(bytes);
+        }
+        self.end += bytes.len();
+    }
+
+    /// Appends input that `fill` writes into the room it is given (at least `min` bytes;
+    /// it returns how many it wrote): a reader reads straight into the demuxer, no copy.
+    pub fn push_with<E>(
+        &mut self,
+        min: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        let room = self.room(min);
+        let len = room.len();
+        let n = fill(room)?.min(len);
+        self.end += n;
+        Ok(n)
+    }
+
+    /// Free space after the unread bytes, at least `min`: the unread bytes move to the
+    /// front when that makes room, the buffer grows otherwise.
+    fn room(&mut self, min: usize) -> &mut [u8] {
+        if self.buf.len() - self.end < min && self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
             self.base += self.start as u64;
+            self.end -= self.start;
             self.start = 0;
         }
-        self.buf.extend_from_slice(bytes);
+        if self.buf.len() - self.end < min {
+            self.buf.resize(self.end + min, 0);
+        }
+        self.buf.get_mut(self.end..).unwrap_or_default()
     }
 
     fn available(&self) -> &[u8] {
-        self.buf.get(self.start..).unwrap_or_default()
+        self.buf.get(self.start..self.end).unwrap_or_default()
     }
 
     fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.buf.len());
+        self.start = (self.start + n).min(self.end);
     }
 
     /// The next tag, `Ok(None)` when more input is needed.
@@ -379,6 +410,32 @@ mod tests {
             d.header().map(|h| (h.has_audio, h.has_video)),
             Some((true, true))
         );
+    }
+
+    #[test]
+    fn reading_into_the_demuxer_gives_the_same_tags() {
+        let bytes = sample();
+        let mut whole = FlvDemuxer::new();
+        whole.push(&bytes);
+        let expected = all(&mut whole);
+        for step in [1, 3, 7, 64] {
+            let mut d = FlvDemuxer::new();
+            let mut input = bytes.as_slice();
+            let mut tags = Vec::new();
+            loop {
+                let n = d
+                    .push_with(step, |room| {
+                        std::io::Read::read(&mut input, &mut room[..step])
+                    })
+                    .unwrap();
+                tags.extend(all(&mut d));
+                if n == 0 {
+                    break;
+                }
+            }
+            assert_eq!(tags, expected, "{step}-byte reads");
+            assert!(d.finish().is_ok());
+        }
     }
 
     #[test]
