@@ -18,7 +18,88 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 
-use super::{print_json, CliError};
+use super::CliError;
+
+/// One written file, kept compact until the JSON summary is printed at the end (its
+/// path is the sink's name for its index): a long input cut in small segments stays
+/// small in memory.
+#[derive(Debug, Clone, Copy)]
+struct FileSummary {
+    index: u32,
+    bytes: u64,
+    frames: u64,
+    start_ms: i64,
+    end_ms: i64,
+    discontinuity: Option<bool>,
+}
+
+impl FileSummary {
+    fn new(bytes: u64, info: &SegmentInfo, discontinuity: Option<bool>) -> Self {
+        Self {
+            index: info.index,
+            bytes,
+            frames: info.frames,
+            start_ms: info.start_ms,
+            end_ms: info.end_ms,
+            discontinuity,
+        }
+    }
+}
+
+/// One file as the summary prints it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FileJson {
+    path: String,
+    bytes: u64,
+    frames: u64,
+    start_ms: i64,
+    end_ms: i64,
+    duration_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    discontinuity: Option<bool>,
+}
+
+/// The files written, serialized one at a time as the summary is printed.
+struct Files<'a> {
+    files: &'a [FileSummary],
+    name: &'a dyn Fn(u32) -> PathBuf,
+}
+
+impl serde::Serialize for Files<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.files.iter().map(|f| FileJson {
+            path: (self.name)(f.index).display().to_string(),
+            bytes: f.bytes,
+            frames: f.frames,
+            start_ms: f.start_ms,
+            end_ms: f.end_ms,
+            duration_seconds: Micros::from_millis(f.end_ms - f.start_ms).as_secs_f64(),
+            discontinuity: f.discontinuity,
+        }))
+    }
+}
+
+/// The summary: `fields` in order, the `files` entry serialized from [`Files`].
+struct Report<'a> {
+    fields: &'a serde_json::Map<String, Value>,
+    files: Files<'a>,
+}
+
+impl serde::Serialize for Report<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.fields.len()))?;
+        for (key, value) in self.fields {
+            if key == "files" {
+                map.serialize_entry(key, &self.files)?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
 use crate::formats::flv::FlvTag;
 use crate::formats::flv::{FlvDemuxer, FlvError, FrameEvent, FrameReader};
 use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
@@ -83,7 +164,10 @@ trait Sink {
         Ok(())
     }
     fn event(&mut self, event: &FrameEvent) -> Result<(), CliError>;
+    /// The summary's fields (`files` a placeholder, see [`Self::files`]).
     fn finish(&mut self) -> Result<Value, CliError>;
+    /// The files written.
+    fn files(&self) -> Files<'_>;
 }
 
 struct FlvSink {
@@ -91,7 +175,7 @@ struct FlvSink {
     target_ms: Option<i64>,
     name: Box<dyn Fn(u32) -> PathBuf>,
     file: Option<ScratchFile>,
-    files: Vec<Value>,
+    files: Vec<FileSummary>,
     events: Vec<FlvEvent>,
     flags: (bool, bool),
 }
@@ -130,11 +214,7 @@ impl FlvSink {
                         let bytes = std::fs::metadata(&path)
                             .map(|m| m.len())
                             .unwrap_or(info.bytes);
-                        self.files.push(json!({
-                            "path": path.display().to_string(), "bytes": bytes, "frames": info.frames,
-                            "startMs": info.start_ms, "endMs": info.end_ms,
-                            "durationSeconds": (info.end_ms - info.start_ms) as f64 / 1000.0,
-                        }));
+                        self.files.push(FileSummary::new(bytes, &info, None));
                     }
                 }
             }
@@ -144,6 +224,13 @@ impl FlvSink {
 }
 
 impl Sink for FlvSink {
+    fn files(&self) -> Files<'_> {
+        Files {
+            files: &self.files,
+            name: &self.name,
+        }
+    }
+
     fn tag(&mut self, tag: &FlvTag) -> Result<(), CliError> {
         let (video, audio) = self.flags;
         let target = self.target_ms;
@@ -163,7 +250,7 @@ impl Sink for FlvSink {
             writer.finish(&mut self.events);
         }
         self.apply()?;
-        Ok(json!({"files": self.files}))
+        Ok(json!({"files": null}))
     }
 }
 
@@ -176,7 +263,7 @@ struct SegmentSink {
     /// Segments in the playlist file and the target duration its header says.
     playlist_written: (usize, u64),
     file: Option<ScratchFile>,
-    files: Vec<Value>,
+    files: Vec<FileSummary>,
     events: Vec<SegmentEvent>,
 }
 
@@ -216,10 +303,8 @@ impl SegmentSink {
         // An MP4 finish may have rebuilt the file: its size is the truth.
         let bytes = std::fs::metadata(&path).map_or(info.bytes, |m| m.len());
         let duration = Micros::from_millis(info.end_ms - info.start_ms);
-        self.files.push(json!({
-            "path": path.display().to_string(), "bytes": bytes, "frames": info.frames, "startMs": info.start_ms,
-            "endMs": info.end_ms, "durationSeconds": duration.as_secs_f64(), "discontinuity": info.discontinuity,
-        }));
+        self.files
+            .push(FileSummary::new(bytes, info, Some(info.discontinuity)));
         if let Some(playlist_path) = self.playlist_path.clone() {
             let uri = path
                 .file_name()
@@ -257,6 +342,13 @@ impl SegmentSink {
 }
 
 impl Sink for SegmentSink {
+    fn files(&self) -> Files<'_> {
+        Files {
+            files: &self.files,
+            name: &self.name,
+        }
+    }
+
     fn event(&mut self, event: &FrameEvent) -> Result<(), CliError> {
         self.segmenter.push(event, &mut self.events);
         self.apply()
@@ -271,7 +363,7 @@ impl Sink for SegmentSink {
         }
         Ok(json!({
             "playlist": self.playlist_path.as_ref().map(|p| p.display().to_string()),
-            "files": self.files,
+            "files": null,
             "droppedFrames": self.segmenter.dropped(),
         }))
     }
@@ -376,6 +468,18 @@ fn progress(total: u64) -> indicatif::ProgressBar {
     bar
 }
 
+fn print_report(summary: &Value, files: Files<'_>) -> Result<(), CliError> {
+    let empty = serde_json::Map::new();
+    let report = Report {
+        fields: summary.as_object().unwrap_or(&empty),
+        files,
+    };
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from)?;
+    std::io::Write::write_all(&mut out, b"\n")?;
+    Ok(())
+}
+
 pub(super) fn run(args: &RemuxArgs) -> Result<ExitCode, CliError> {
     let mut input = File::open(&args.input).map_err(io_err(&args.input))?;
     let bar = progress(input.metadata().map(|m| m.len()).unwrap_or(0));
@@ -444,7 +548,7 @@ pub(super) fn run(args: &RemuxArgs) -> Result<ExitCode, CliError> {
             json!(failure.as_ref().map(ToString::to_string)),
         );
     }
-    print_json(&summary)?;
+    print_report(&summary, sink.files())?;
     match failure {
         Some(e) => Err(CliError::Usage(format!("{}: {e}", args.input.display()))),
         None => Ok(ExitCode::SUCCESS),
