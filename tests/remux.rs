@@ -593,9 +593,17 @@ fn mp4_output_is_fragmented_exact_and_crash_tolerant() {
             summary["files"][0]["bytes"].as_u64(),
             Some(std::fs::metadata(&out).unwrap().len())
         );
+        // --fragmented: the fragmented form, with no room for a moov never written.
+        let kept = input.with_extension("frag.mp4");
+        remux_to(input, "mp4", &kept, &["--fragmented"]);
+        assert_eq!(&top_level_boxes(&kept)[..3], ["ftyp", "moov", "moof"]);
+        assert_eq!(packet_times(&kept, "a"), packet_times(&out, "a"));
         // Killed mid-recording: the fragmented file as it grows, cut at 70 %.
         let growing = fragmented_only(input);
-        assert_eq!(&top_level_boxes_of(&growing)[..3], ["ftyp", "moov", "moof"]);
+        assert_eq!(
+            &top_level_boxes_of(&growing)[..4],
+            ["ftyp", "free", "moov", "moof"]
+        );
         let cut = dir.join("killed.mp4");
         std::fs::write(&cut, &growing[..growing.len() * 7 / 10]).unwrap();
         // Everything up to the last complete fragment before the cut is readable.
@@ -662,7 +670,9 @@ fn fragmented_only(input: &Path) -> Vec<u8> {
     let mut demuxer = FlvDemuxer::new();
     demuxer.push(&std::fs::read(input).unwrap());
     let mut reader = FrameReader::default();
-    let mut segmenter = Mp4Segmenter::new(None);
+    // With room for the moov at the head, as a recording has.
+    let len = std::fs::metadata(input).unwrap().len();
+    let mut segmenter = Mp4Segmenter::new(None).input_bytes(Some(len));
     let mut events = Vec::new();
     while let Some(tag) = demuxer.pull().unwrap() {
         for event in reader.push_tag(&tag) {

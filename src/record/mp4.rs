@@ -110,9 +110,14 @@ impl Mp4Segmenter {
             video: self.video.clone(),
             audio: self.audio.clone(),
         };
-        let room = MoovRoom {
-            max_ms: self.target_ms,
-            input_bytes: self.input_bytes,
+        // No room for a moov that will never be written.
+        let room = if self.keep_fragmented {
+            MoovRoom::default()
+        } else {
+            MoovRoom {
+                max_ms: self.target_ms,
+                input_bytes: self.input_bytes,
+            }
         };
         let has_video = tracks.video.is_some();
         let has_audio = tracks.audio.is_some();
