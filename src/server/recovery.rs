@@ -256,10 +256,15 @@ fn truncate(path: &Path, len: u64) -> std::io::Result<()> {
 fn mp4_boxes(file: &mut File, from: u64, to: u64) -> std::io::Result<Vec<(u64, u64, [u8; 4])>> {
     let mut boxes = Vec::new();
     let mut at = from;
-    let mut header = [0u8; 16];
+    let mut header = Vec::with_capacity(16);
     while at + 8 <= to {
         file.seek(SeekFrom::Start(at))?;
-        let n = file.read(&mut header)?;
+        header.clear();
+        let n = (&mut *file).take(16).read_to_end(&mut header)?;
+        let Some(header) = header.get(..16.min(n)).filter(|h| h.len() >= 8) else {
+            break;
+        };
+        let header: [u8; 16] = std::array::from_fn(|i| header.get(i).copied().unwrap_or(0));
         let small = u64::from(u32::from_be_bytes([
             header[0], header[1], header[2], header[3],
         ]));
@@ -303,7 +308,25 @@ pub fn mp4_finish_interrupted(path: &Path) -> std::io::Result<bool> {
     if children.iter().any(|c| &c.2 == b"mvex") {
         return Ok(false);
     }
+    let later: Vec<_> = later.collect();
+    if later.iter().all(|b| &b.2 != b"moov" && &b.2 != b"moof") {
+        return Ok(false);
+    }
+    // The finish makes the new moov durable before its header; should a torn one show
+    // up all the same, the file goes back to its fragmented form.
+    if !mp4_moov_reads(&mut file, offset, size)? {
+        // The room ran up to the initialization moov.
+        if let Some(init) = later.iter().find(|b| &b.2 == b"moov") {
+            let room = u32::try_from(init.0 - offset).unwrap_or(u32::MAX);
+            let mut header = room.to_be_bytes().to_vec();
+            header.extend_from_slice(b"free");
+            file.seek(SeekFrom::Start(offset))?;
+            std::io::Write::write_all(&mut file, &header)?;
+        }
+        return Ok(false);
+    }
     let rest: Vec<u64> = later
+        .into_iter()
         .filter(|b| &b.2 == b"moov" || &b.2 == b"moof")
         .map(|b| b.0)
         .collect();
@@ -312,6 +335,15 @@ pub fn mp4_finish_interrupted(path: &Path) -> std::io::Result<bool> {
         std::io::Write::write_all(&mut file, b"free")?;
     }
     Ok(!rest.is_empty())
+}
+
+/// Whether the `moov` at `offset` decodes, with at least one track.
+fn mp4_moov_reads(file: &mut File, offset: u64, size: u64) -> std::io::Result<bool> {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(offset))?;
+    (&mut *file).take(size).read_to_end(&mut bytes)?;
+    let moov = <mp4_atom::Moov as mp4_atom::Decode>::decode(&mut bytes.as_slice());
+    Ok(moov.is_ok_and(|m| !m.trak.is_empty()))
 }
 
 /// Length of the MP4 prefix that ends with a complete fragment (or 0).
@@ -479,6 +511,20 @@ mod tests {
             std::fs::read(&path).unwrap() == done,
             "completed as the finish would"
         );
+        // A torn moov (its header and the room's rest in, its tables not): back to the
+        // fragmented form.
+        let mut torn = fragmented.clone();
+        torn[a..a + 8].copy_from_slice(&done[a..a + 8]);
+        let moov_len = u32::from_be_bytes(done[a..a + 4].try_into().unwrap()) as usize;
+        torn[a + moov_len..a + moov_len + 8].copy_from_slice(&done[a + moov_len..a + moov_len + 8]);
+        torn[a + 8..a + 16].copy_from_slice(b"\0\0\0\0stbl");
+        std::fs::write(&path, &torn).unwrap();
+        assert!(!mp4_finish_interrupted(&path).unwrap());
+        let mut restored = torn.clone();
+        restored[a..a + 8].copy_from_slice(&fragmented[a..a + 8]);
+        assert!(std::fs::read(&path).unwrap() == restored, "room restored");
+        assert_eq!(mp4_complete_prefix(&path).unwrap(), fragmented.len() as u64);
+        std::fs::write(&path, &done).unwrap();
         // A finished file and a fragmented one are left alone.
         assert!(!mp4_finish_interrupted(&path).unwrap());
         std::fs::write(&path, &fragmented).unwrap();

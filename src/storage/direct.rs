@@ -191,6 +191,9 @@ thread_local! {
 
 impl Drop for DirectFile {
     fn drop(&mut self) {
+        // As BufWriter does: what was appended reaches the file (errors cannot be
+        // reported here; `flush` and `settle` report them).
+        let _ = self.flush();
         let raw = std::mem::take(&mut self.raw);
         SPARE.with(|spare| *spare.borrow_mut() = Some(raw));
     }

@@ -202,8 +202,8 @@ impl ScratchFile {
         if plan == Plan::InPlace {
             let target = File::options().write(true).open(&self.path)?;
             second_pass(&source, &target, &mut finish, &mut writes).map_err(|e| e.or(&invalid))?;
-            finish.finish(&mut writes).map_err(invalid)?;
-            return apply(&target, &mut writes);
+            let finished = finish.finish(&mut writes).map_err(invalid)?;
+            return apply_switch(&target, writes, finished.switch);
         }
         let Plan::Rebuild { data_start, ranges } = plan else {
             return Ok(());
@@ -219,6 +219,8 @@ impl ScratchFile {
             second_pass(&source, &target, &mut finish, &mut writes).map_err(|e| e.or(&invalid))?;
             finish.finish(&mut writes).map_err(invalid)?;
             apply(&target, &mut writes)?;
+            // Durable before it replaces the fragmented file.
+            target.sync_data()?;
             drop(target);
             std::fs::rename(&temp, &self.path)
         })();
@@ -300,6 +302,27 @@ fn read_moof(file: &File, fragment: &FragmentRef, buf: &mut Vec<u8>) -> std::io:
     let mut file = file;
     file.seek(SeekFrom::Start(fragment.moof_offset))?;
     file.read_exact(buf)
+}
+
+/// Applies the writes of an in-place finish in order, durable in three steps around
+/// the `switch` write (see [`crate::formats::mp4::progressive::Finished`]): a power
+/// loss then leaves the fragmented file, or a complete moov-first one whose old boxes
+/// recovery frees.
+fn apply_switch(
+    file: &File,
+    mut writes: Vec<FileWrite>,
+    switch: Option<usize>,
+) -> std::io::Result<()> {
+    let Some(at) = switch.filter(|&at| at < writes.len()) else {
+        return apply(file, &mut writes);
+    };
+    let mut switch = writes.split_off(at);
+    let mut rest = switch.split_off(1);
+    apply(file, &mut writes)?;
+    file.sync_data()?;
+    apply(file, &mut switch)?;
+    file.sync_data()?;
+    apply(file, &mut rest)
 }
 
 /// Applies `writes` in order (and empties the list).

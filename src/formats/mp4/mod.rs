@@ -31,6 +31,12 @@ use crate::formats::flv::frames::{MediaFrame, Track, VideoConfig};
 pub const TIMESCALE: u32 = 1000;
 /// Target fragment length, ms (the crash-loss bound).
 pub const FRAGMENT_MS: i64 = 1000;
+/// A fragment is cut after this long even without a keyframe (a stream that stopped
+/// sending them): the crash-loss bound holds, within this.
+pub const MAX_FRAGMENT_MS: i64 = 10 * FRAGMENT_MS;
+/// A fragment is cut once its samples reach this many bytes, keyframe or not: memory
+/// stays bounded and every offset inside a fragment fits its 32-bit field.
+pub const MAX_FRAGMENT_BYTES: u64 = 64 * 1024 * 1024;
 const VIDEO_TRACK: u32 = 1;
 const AUDIO_TRACK: u32 = 2;
 const SYNC_FLAGS: u32 = 0x0200_0000;
@@ -45,6 +51,10 @@ pub enum Mp4Error {
     /// Nothing to write a track for.
     #[error("no video or AAC audio configuration")]
     NoTracks,
+}
+
+fn too_large() -> Mp4Error {
+    Mp4Error::Box("fragment past 2 GiB".into())
 }
 
 fn box_err(e: mp4_atom::Error) -> Mp4Error {
@@ -292,6 +302,8 @@ pub struct Fragmenter {
     video: TrackQueue,
     audio: TrackQueue,
     fragment_start_ms: Option<i64>,
+    /// Sample bytes queued for the next fragment.
+    queued_bytes: u64,
 }
 
 impl Fragmenter {
@@ -309,6 +321,7 @@ impl Fragmenter {
             video: TrackQueue::default(),
             audio: TrackQueue::default(),
             fragment_start_ms: None,
+            queued_bytes: 0,
         })
     }
 
@@ -333,7 +346,9 @@ impl Fragmenter {
             true
         };
         let start = *self.fragment_start_ms.get_or_insert(frame.dts_ms);
-        if boundary && frame.dts_ms - start >= FRAGMENT_MS {
+        let elapsed = frame.dts_ms - start;
+        let forced = elapsed >= MAX_FRAGMENT_MS || self.queued_bytes >= MAX_FRAGMENT_BYTES;
+        if (boundary && elapsed >= FRAGMENT_MS) || forced {
             let queue = match frame.track {
                 Track::Video => &mut self.video,
                 Track::Audio => &mut self.audio,
@@ -344,7 +359,13 @@ impl Fragmenter {
             }
             self.fragment(out)?;
             self.fragment_start_ms = Some(frame.dts_ms);
+            self.queued_bytes = [&self.video, &self.audio]
+                .iter()
+                .filter_map(|q| q.last.as_ref())
+                .map(|s| s.data.len() as u64)
+                .sum();
         }
+        self.queued_bytes += frame.data.len() as u64;
         match frame.track {
             Track::Video => self.video.add(frame),
             Track::Audio => self.audio.add(frame),
@@ -455,7 +476,8 @@ impl Fragmenter {
         let mut offset = probe.len() as i64 + 8;
         for (traf, (_, samples)) in moof.traf.iter_mut().zip(&tracks) {
             if let Some(trun) = traf.trun.first_mut() {
-                trun.data_offset = Some(i32::try_from(offset).unwrap_or(i32::MAX));
+                let fits = i32::try_from(offset).map_err(|_| too_large())?;
+                trun.data_offset = Some(fits);
             }
             offset += samples.iter().map(|s| s.data.len() as i64).sum::<i64>();
         }
@@ -471,9 +493,10 @@ impl Fragmenter {
             moof_len: bytes.len() as u32,
             payload_len: payload as u64,
         });
-        // The mdat header by hand (fragments stay far below 4 GiB, so the 32-bit size form
-        // always fits), then each sample's bytes as they came: shared, not copied.
-        bytes.extend_from_slice(&u32::try_from(payload + 8).unwrap_or(u32::MAX).to_be_bytes());
+        // The mdat header by hand (fragments stay below MAX_FRAGMENT_BYTES plus a frame, so
+        // the 32-bit size form fits), then each sample's bytes as they came: shared.
+        let mdat_len = u32::try_from(payload + 8).map_err(|_| too_large())?;
+        bytes.extend_from_slice(&mdat_len.to_be_bytes());
         bytes.extend_from_slice(b"mdat");
         self.written += (bytes.len() + payload) as u64;
         out.push(bytes.into());

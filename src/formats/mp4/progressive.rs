@@ -107,13 +107,15 @@ impl MoovRoom {
             (Some(a), None) | (None, Some(a)) => a,
             (None, None) => return 0,
         };
-        let expected_ms = expected_ms + expected_ms / 8 + 10_000;
-        let fragments = expected_ms / fragment_ms + 2;
-        let samples = |n: u64, bytes: u64| n.saturating_mul(bytes) * fragments;
-        let room = 8192
-            + samples(first.video_samples, 24)
-            + samples(first.audio_samples, 12)
-            + fragments * 2 * 20;
+        let expected_ms = expected_ms
+            .saturating_add(expected_ms / 8)
+            .saturating_add(10_000);
+        let fragments = (expected_ms / fragment_ms).saturating_add(2);
+        let samples = |n: u64, bytes: u64| n.saturating_mul(bytes).saturating_mul(fragments);
+        let room = samples(first.video_samples, 24)
+            .saturating_add(samples(first.audio_samples, 12))
+            .saturating_add(fragments.saturating_mul(40))
+            .saturating_add(8192);
         if room > MAX_MOOV_ROOM {
             0
         } else {
@@ -139,6 +141,17 @@ pub enum Plan {
 
 /// A write: bytes at an offset.
 pub type FileWrite = (u64, Vec<u8>);
+
+/// What [`Mp4Finish::finish`] says about its writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished {
+    /// The file's length once they are applied.
+    pub len: u64,
+    /// In place: the index of the write that turns the room into the `moov`. To survive
+    /// a power loss, make everything before it durable first (fsync), and it before the
+    /// ones after (which free the old boxes).
+    pub switch: Option<usize>,
+}
 
 /// Run-length encoding of a value stream (`stts`, `ctts`, `stsc`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -318,6 +331,7 @@ struct Section {
     end: u64,
     buf: Vec<u8>,
     on: bool,
+    overflow: bool,
 }
 
 /// A finished fragmented file on its way to moov-first: see the module doc. Driven by
@@ -489,6 +503,11 @@ impl Mp4Finish {
         if self.pass != 0 {
             return Err(Mp4Error::Box("planned twice".into()));
         }
+        if self.cursor != self.fragments.len() {
+            return Err(Mp4Error::Box(
+                "planned before every moof was counted".into(),
+            ));
+        }
         for (scan, counts) in self.scans.iter_mut().zip(self.counts.iter_mut()) {
             scan.end(&mut |e| counts.add(e));
         }
@@ -578,6 +597,7 @@ impl Mp4Finish {
                         end: at + len,
                         buf: Vec::new(),
                         on: true,
+                        overflow: false,
                     };
                 }
             }
@@ -587,10 +607,15 @@ impl Mp4Finish {
     }
 
     /// After the second pass: the last table bytes and, in place, the writes that turn
-    /// the file moov-first — in this order.
-    pub fn finish(mut self, out: &mut Vec<FileWrite>) -> Result<u64, Mp4Error> {
+    /// the file moov-first — in this order (see [`Finished::switch`]).
+    pub fn finish(mut self, out: &mut Vec<FileWrite>) -> Result<Finished, Mp4Error> {
         if self.pass != 1 {
             return Err(Mp4Error::Box("finish before plan".into()));
+        }
+        if self.cursor != self.fragments.len() {
+            return Err(Mp4Error::Box(
+                "finished before every moof was written".into(),
+            ));
         }
         let wide = self.wide;
         for (scan, sections) in self.scans.iter_mut().zip(self.sections.iter_mut()) {
@@ -598,7 +623,7 @@ impl Mp4Finish {
         }
         for section in self.sections.iter_mut().flatten() {
             flush(section, out);
-            if section.next != section.end {
+            if section.next != section.end || section.overflow {
                 return Err(Mp4Error::Box("sample tables changed between passes".into()));
             }
         }
@@ -608,16 +633,21 @@ impl Mp4Finish {
                 if room.len > moov_len {
                     out.push((base + moov_len, header(room.len - moov_len, b"free")));
                 }
+                let switch = out.len();
                 out.push((base, header(moov_len, b"moov")));
                 out.push((room.init_moov + 4, b"free".to_vec()));
                 for f in &self.fragments {
                     out.push((f.moof_offset + 4, b"free".to_vec()));
                 }
-                Ok(data_end(&self.fragments))
+                Ok(Finished {
+                    len: data_end(&self.fragments),
+                    switch: Some(switch),
+                })
             }
-            (Some(Plan::Rebuild { data_start, .. }), _) => {
-                Ok(data_start + self.fragments.iter().map(|f| f.payload_len).sum::<u64>())
-            }
+            (Some(Plan::Rebuild { data_start, .. }), _) => Ok(Finished {
+                len: data_start + self.fragments.iter().map(|f| f.payload_len).sum::<u64>(),
+                switch: None,
+            }),
             _ => Err(Mp4Error::Box("no plan".into())),
         }
     }
@@ -762,6 +792,9 @@ fn put(sections: &mut [Section; 6], entry: Entry, wide: bool, out: &mut Vec<File
     }
 }
 
+/// Hands the buffered entries out as one write — never past the table's end: more
+/// entries than counted (which would overwrite what follows the table) are dropped and
+/// make [`Mp4Finish::finish`] fail.
 fn flush(section: &mut Section, out: &mut Vec<FileWrite>) {
     if section.buf.is_empty() {
         return;
@@ -769,6 +802,10 @@ fn flush(section: &mut Section, out: &mut Vec<FileWrite>) {
     let bytes = std::mem::take(&mut section.buf);
     let at = section.next;
     section.next += bytes.len() as u64;
+    if section.next > section.end {
+        section.overflow = true;
+        return;
+    }
     out.push((at, bytes));
 }
 
@@ -793,7 +830,7 @@ pub fn finish_in_memory(mut file: Vec<u8>, mut finish: Mp4Finish) -> Result<Vec<
     while let Some(f) = finish.next_read() {
         finish.write(&moof(&file, &f)?, &mut writes)?;
     }
-    let len = finish.finish(&mut writes)?;
+    let len = finish.finish(&mut writes)?.len;
     if let Plan::Rebuild { data_start, ranges } = &plan {
         target.resize(usize::try_from(*data_start).unwrap_or(0), 0);
         for &(offset, n) in ranges {
@@ -1029,6 +1066,29 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_without_keyframes_is_still_cut_into_fragments() {
+        let room = MoovRoom {
+            max_ms: Some(60_000),
+            input_bytes: None,
+        };
+        let mut fragmenter = Fragmenter::new(tracks(), room).unwrap();
+        let mut out = Vec::new();
+        let mut all = frames(35);
+        for f in all.iter_mut().skip(1) {
+            f.keyframe &= f.track == Track::Audio;
+        }
+        for frame in &all {
+            fragmenter.push(frame, &mut out).unwrap();
+        }
+        fragmenter.finish(&mut out).unwrap();
+        let finish = fragmenter.finish_plan();
+        assert_eq!(finish.fragments().len(), 4, "cut every MAX_FRAGMENT_MS");
+        let done = finish_in_memory(out.concat(), finish).unwrap();
+        assert_eq!(samples(&done, 0), expected(Track::Video, 35));
+        assert_eq!(u32s(&table(&done, b"stss", 0).1), [1, 1], "one sync sample");
+    }
+
+    #[test]
     fn offsets_past_4_gib_use_co64() {
         let (file, finish) = fragmented(2, MoovRoom::default());
         // The same fragments, as if 5 GiB of other data came first.
@@ -1059,7 +1119,7 @@ mod tests {
         for f in &fragments {
             shifted.write(&moof(f), &mut writes).unwrap();
         }
-        shifted.finish(&mut writes).unwrap();
+        let finished = shifted.finish(&mut writes).unwrap();
         assert!(writes.iter().any(|w| w.1.windows(4).any(|x| x == b"co64")));
         assert!(!writes.iter().any(|w| w.1.windows(4).any(|x| x == b"stco")));
         let video_chunk = fragments[0].moof_offset + 8 + u64::from(fragments[0].moof_len);
@@ -1071,6 +1131,7 @@ mod tests {
         );
         // The switch comes last but for the free-ing of the old boxes.
         let moov = writes.iter().position(|w| w.1.ends_with(b"moov")).unwrap();
+        assert_eq!(finished.switch, Some(moov), "the switch is reported");
         assert_eq!(writes[moov].0, 28);
         assert!(writes[moov + 1..].iter().all(|w| w.1 == b"free"));
     }
