@@ -244,16 +244,9 @@ impl Segmenter for TsSegmenter {
 mod tests {
     use super::*;
     use crate::formats::codec::aac::parse_audio_specific_config;
-    use crate::formats::codec::avc::parse_avc_config;
     use crate::record::Segmenter;
 
-    fn avc() -> VideoConfig {
-        let sps = [0x67, 0x42, 0xC0, 0x0D, 0xD9, 0x01, 0x41, 0x9F, 0x9E, 0x10];
-        let mut record = vec![1, 0x42, 0xC0, 0x0D, 0xFF, 0xE1, 0, sps.len() as u8];
-        record.extend_from_slice(&sps);
-        record.extend_from_slice(&[1, 0, 2, 0x68, 0xCE]);
-        VideoConfig::Avc(parse_avc_config(&record).unwrap())
-    }
+    use crate::formats::mp4::test_support::avc;
 
     fn video(dts: i64, key: bool) -> FrameEvent {
         FrameEvent::Frame(MediaFrame {

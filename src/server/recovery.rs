@@ -457,37 +457,17 @@ fn apply_flv(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::codec::aac::parse_audio_specific_config;
-    use crate::formats::flv::frames::{MediaFrame, Track};
     use crate::formats::mp4::progressive::finish_in_memory;
-    use crate::formats::mp4::{Fragmenter, MoovRoom, Mp4Tracks};
+    use crate::formats::mp4::test_support::audio_file;
+    use crate::formats::mp4::MoovRoom;
 
     /// A fragmented audio file with room for its moov, and its finished form.
     fn files() -> (Vec<u8>, Vec<u8>, u64, u64) {
-        let tracks = Mp4Tracks {
-            video: None,
-            audio: parse_audio_specific_config(&[0x11, 0x90]),
-        };
         let room = MoovRoom {
             max_ms: Some(20_000),
             input_bytes: None,
         };
-        let mut fragmenter = Fragmenter::new(tracks, room).unwrap();
-        let mut chunks = Vec::new();
-        for i in 0..400i64 {
-            let frame = MediaFrame {
-                track: Track::Audio,
-                dts_ms: i * 23,
-                pts_ms: i * 23,
-                keyframe: true,
-                data: vec![i as u8; 12].into(),
-                offset: 0,
-            };
-            fragmenter.push(&frame, &mut chunks).unwrap();
-        }
-        fragmenter.finish(&mut chunks).unwrap();
-        let finish = fragmenter.finish_plan();
-        let fragmented = chunks.concat();
+        let (fragmented, finish) = audio_file(400, room, |_| 12);
         let done = finish_in_memory(fragmented.clone(), finish).unwrap();
         let offset = 28u64;
         let len = u64::from(u32::from_be_bytes(fragmented[28..32].try_into().unwrap()));

@@ -423,16 +423,11 @@ mod tests {
     /// place and rebuilt.
     #[test]
     fn mp4_finish_on_disk_matches_the_core() {
-        use crate::formats::codec::aac::parse_audio_specific_config;
-        use crate::formats::flv::frames::{MediaFrame, Track};
         use crate::formats::mp4::progressive::finish_in_memory;
-        use crate::formats::mp4::{Fragmenter, MoovRoom, Mp4Tracks};
+        use crate::formats::mp4::test_support::audio_file;
+        use crate::formats::mp4::MoovRoom;
         let dir = std::env::temp_dir().join(format!("liverec-mp4fin-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let tracks = Mp4Tracks {
-            video: None,
-            audio: parse_audio_specific_config(&[0x11, 0x90]),
-        };
         type Create = fn(PathBuf, usize) -> std::io::Result<ScratchFile>;
         let cases: [(Option<i64>, &str, Create); 4] = [
             (Some(20_000), "free", ScratchFile::create),
@@ -445,30 +440,16 @@ mod tests {
                 max_ms,
                 input_bytes: None,
             };
-            let mut fragmenter = Fragmenter::new(tracks.clone(), room).unwrap();
-            let mut chunks = Vec::new();
-            for i in 0..600i64 {
-                let frame = MediaFrame {
-                    track: Track::Audio,
-                    dts_ms: i * 23,
-                    pts_ms: i * 23,
-                    keyframe: true,
-                    data: vec![i as u8; 10 + (i % 5) as usize].into(),
-                    offset: 0,
-                };
-                fragmenter.push(&frame, &mut chunks).unwrap();
-            }
-            fragmenter.finish(&mut chunks).unwrap();
+            let (file, finish) = audio_file(600, room, |i| 10 + (i % 5) as usize);
             let path = dir.join("f.mp4");
             let mut f = create(path.clone(), 1024).unwrap();
-            for c in &chunks {
-                f.append(c).unwrap();
+            for piece in file.chunks(997) {
+                f.append(piece).unwrap();
             }
-            let finish = fragmenter.finish_plan();
             f.finish_mp4(finish.clone()).unwrap();
             let path = f.close().unwrap();
             let on_disk = std::fs::read(&path).unwrap();
-            let in_memory = finish_in_memory(chunks.concat(), finish).unwrap();
+            let in_memory = finish_in_memory(file, finish).unwrap();
             assert!(on_disk == in_memory, "{max_ms:?}");
             // Third box: the room's rest in place, the one mdat when rebuilt.
             let third = 28 + u32::from_be_bytes(on_disk[28..32].try_into().unwrap()) as usize;

@@ -509,3 +509,49 @@ impl Fragmenter {
 
 /// A byte range of a file: (offset, length).
 pub type ByteRange = (u64, u64);
+
+/// Fixtures shared by the tests of the MP4 writer, its finish and their drivers.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{Fragmenter, MoovRoom, Mp4Finish, Mp4Tracks};
+    use crate::formats::codec::aac::parse_audio_specific_config;
+    use crate::formats::codec::avc::parse_avc_config;
+    use crate::formats::flv::frames::{MediaFrame, Track, VideoConfig};
+
+    /// A 320×180 H.264 configuration (one SPS, one PPS).
+    pub fn avc() -> VideoConfig {
+        let sps = [0x67, 0x42, 0xC0, 0x0D, 0xD9, 0x01, 0x41, 0x9F, 0x9E, 0x10];
+        let mut record = vec![1, 0x42, 0xC0, 0x0D, 0xFF, 0xE1, 0, sps.len() as u8];
+        record.extend_from_slice(&sps);
+        record.extend_from_slice(&[1, 0, 2, 0x68, 0xCE]);
+        VideoConfig::Avc(parse_avc_config(&record).unwrap())
+    }
+
+    /// An audio-only fragmented file of `frames` AAC frames (23 ms apart, `bytes(i)`
+    /// bytes each) with `room`: its bytes as written and its finish.
+    pub fn audio_file(
+        frames: i64,
+        room: MoovRoom,
+        bytes: fn(i64) -> usize,
+    ) -> (Vec<u8>, Mp4Finish) {
+        let tracks = Mp4Tracks {
+            video: None,
+            audio: parse_audio_specific_config(&[0x11, 0x90]),
+        };
+        let mut fragmenter = Fragmenter::new(tracks, room).unwrap();
+        let mut out = Vec::new();
+        for i in 0..frames {
+            let frame = MediaFrame {
+                track: Track::Audio,
+                dts_ms: i * 23,
+                pts_ms: i * 23,
+                keyframe: true,
+                data: vec![i as u8; bytes(i)].into(),
+                offset: 0,
+            };
+            fragmenter.push(&frame, &mut out).unwrap();
+        }
+        fragmenter.finish(&mut out).unwrap();
+        (out.concat(), fragmenter.finish_plan())
+    }
+}

@@ -354,7 +354,6 @@ pub struct Mp4Finish {
     copied: u64,
     /// The next fragment to read.
     cursor: usize,
-    pass: u8,
 }
 
 fn track_index(id: u32) -> Option<usize> {
@@ -412,7 +411,6 @@ impl Mp4Finish {
             moov: (0, 0),
             copied: 0,
             cursor: 0,
-            pass: 0,
         }
     }
 
@@ -440,7 +438,7 @@ impl Mp4Finish {
 
     /// Second pass: the next fragment's `moof` bytes; table writes go to `out`.
     pub fn write(&mut self, moof: &[u8], out: &mut Vec<FileWrite>) -> Result<(), Mp4Error> {
-        if self.pass != 1 {
+        if self.plan.is_none() {
             return Err(Mp4Error::Box("write before plan".into()));
         }
         let mut sections = std::mem::take(&mut self.sections);
@@ -500,7 +498,7 @@ impl Mp4Finish {
     /// After the first pass: sizes the `moov`, chooses in place or rebuild, and puts
     /// the `moov`'s fixed bytes in `out`.
     pub fn plan(&mut self, out: &mut Vec<FileWrite>) -> Result<Plan, Mp4Error> {
-        if self.pass != 0 {
+        if self.plan.is_some() {
             return Err(Mp4Error::Box("planned twice".into()));
         }
         if self.cursor != self.fragments.len() {
@@ -512,12 +510,8 @@ impl Mp4Finish {
             scan.end(&mut |e| counts.add(e));
         }
         let payload: u64 = self.fragments.iter().map(|f| f.payload_len).sum();
-        let data_end = self
-            .fragments
-            .last()
-            .map_or(0, |f| f.payload_offset() + f.payload_len);
         let in_place = self.room.and_then(|room| {
-            self.wide = data_end > u64::from(u32::MAX);
+            self.wide = data_end(&self.fragments) > u64::from(u32::MAX);
             let parts = self.moov_parts().ok()?;
             let len = parts_len(&parts);
             let slack = room.len.checked_sub(len)?;
@@ -571,7 +565,6 @@ impl Mp4Finish {
         self.copied = 0;
         self.cursor = 0;
         self.plan = Some(plan.clone());
-        self.pass = 1;
         Ok(plan)
     }
 
@@ -609,7 +602,7 @@ impl Mp4Finish {
     /// After the second pass: the last table bytes and, in place, the writes that turn
     /// the file moov-first — in this order (see [`Finished::switch`]).
     pub fn finish(mut self, out: &mut Vec<FileWrite>) -> Result<Finished, Mp4Error> {
-        if self.pass != 1 {
+        if self.plan.is_none() {
             return Err(Mp4Error::Box("finish before plan".into()));
         }
         if self.cursor != self.fragments.len() {
@@ -859,17 +852,13 @@ pub fn finish_in_memory(mut file: Vec<u8>, mut finish: Mp4Finish) -> Result<Vec<
 mod tests {
     use super::*;
     use crate::formats::codec::aac::parse_audio_specific_config;
-    use crate::formats::codec::avc::parse_avc_config;
-    use crate::formats::flv::frames::{MediaFrame, Track, VideoConfig};
+    use crate::formats::flv::frames::{MediaFrame, Track};
+    use crate::formats::mp4::test_support::avc;
     use crate::formats::mp4::Fragmenter;
 
     fn tracks() -> Mp4Tracks {
-        let sps = [0x67, 0x42, 0xC0, 0x0D, 0xD9, 0x01, 0x41, 0x9F, 0x9E, 0x10];
-        let mut record = vec![1, 0x42, 0xC0, 0x0D, 0xFF, 0xE1, 0, sps.len() as u8];
-        record.extend_from_slice(&sps);
-        record.extend_from_slice(&[1, 0, 2, 0x68, 0xCE]);
         Mp4Tracks {
-            video: Some(VideoConfig::Avc(parse_avc_config(&record).unwrap())),
+            video: Some(avc()),
             audio: parse_audio_specific_config(&[0x11, 0x90]),
         }
     }
