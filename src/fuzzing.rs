@@ -235,13 +235,14 @@ pub fn push_session(data: &[u8]) {
             session.add_output(spec(Format::Hls, "task"), replay, now, &mut actions);
         }
     }
-    session.stop_task("task", &mut actions);
-    let parked = session.finish(&mut actions);
+    let end = 1_800_000_000_000 + tags.len() as i64 * 10;
+    session.stop_task("task", end, &mut actions);
+    let parked = session.finish(end, &mut actions);
     let mut resumed = PushSession::new("fuzz", Vec::new(), parked);
     for tag in tags.iter().take(8) {
         resumed.push_tag(tag, 1_900_000_000_000, &mut actions);
     }
-    for hls in resumed.finish(&mut actions) {
+    for hls in resumed.finish(1_900_000_000_000, &mut actions) {
         let (_, text) = hls.finalize();
         assert!(text.ends_with("#EXT-X-ENDLIST\n"));
     }

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::json::Fields;
-use super::problem::{ConfigError, ErrorCode, Problem};
-use super::rule::{is_valid_domain, is_valid_path_name, MAX_APP_NAME_BYTES};
+use super::problem::{ConfigError, ErrorCode, Problem, Subject};
+use super::rule::{check_path_name, is_valid_domain, MAX_APP_NAME_BYTES};
 use super::template::{
     is_template_name_char, MAX_DESCRIPTION_BYTES, MAX_ID, MAX_TEMPLATE_NAME_BYTES,
 };
@@ -256,14 +256,16 @@ impl CallbackStore {
             validate_callback_template(input, false).map_err(ConfigError::Invalid)?;
         if self.templates.len() >= MAX_CALLBACK_TEMPLATES {
             return Err(ConfigError::ConfOutLimit {
+                of: Subject::Callback,
                 limit: MAX_CALLBACK_TEMPLATES,
             });
         }
         template.template_id = Some(id);
         self.templates.push(template);
-        self.templates
-            .last()
-            .ok_or(ConfigError::ConfNotFound { template_id: id })
+        self.templates.last().ok_or(ConfigError::ConfNotFound {
+            of: Subject::Callback,
+            template_id: id,
+        })
     }
 
     /// Replaces template `template.template_id` (after a merge and validation).
@@ -273,7 +275,10 @@ impl CallbackStore {
             .templates
             .iter_mut()
             .find(|t| t.template_id == Some(id))
-            .ok_or(ConfigError::ConfNotFound { template_id: id })?;
+            .ok_or(ConfigError::ConfNotFound {
+                of: Subject::Callback,
+                template_id: id,
+            })?;
         *slot = template;
         Ok(())
     }
@@ -284,10 +289,14 @@ impl CallbackStore {
             .templates
             .iter()
             .position(|t| t.template_id == Some(id))
-            .ok_or(ConfigError::ConfNotFound { template_id: id })?;
+            .ok_or(ConfigError::ConfNotFound {
+                of: Subject::Callback,
+                template_id: id,
+            })?;
         let rules = self.rules.iter().filter(|r| r.template_id == id).count();
         if rules > 0 {
             return Err(ConfigError::ConfInUsed {
+                of: Subject::Callback,
                 template_id: id,
                 rules,
             });
@@ -315,6 +324,7 @@ impl CallbackStore {
         }
         if self.find_rule(&rule.domain_name, &rule.app_name).is_some() {
             return Err(ConfigError::RuleAlreadyExist {
+                of: Subject::Callback,
                 domain: rule.domain_name,
                 app: rule.app_name,
                 stream: String::new(),
@@ -322,6 +332,7 @@ impl CallbackStore {
         }
         if self.rules.len() >= MAX_CALLBACK_RULES {
             return Err(ConfigError::RuleOutLimit {
+                of: Subject::Callback,
                 limit: MAX_CALLBACK_RULES,
             });
         }
@@ -331,6 +342,7 @@ impl CallbackStore {
             ..rule
         });
         self.rules.last().ok_or(ConfigError::RuleOutLimit {
+            of: Subject::Callback,
             limit: MAX_CALLBACK_RULES,
         })
     }
@@ -346,6 +358,7 @@ impl CallbackStore {
         let index = self
             .find_rule(domain, app)
             .ok_or_else(|| ConfigError::RuleNotFound {
+                of: Subject::Callback,
                 domain: domain.to_owned(),
                 app: app.to_owned(),
                 stream: String::new(),
@@ -374,9 +387,8 @@ pub fn validate_callback_rule(input: &Value) -> Result<CallbackRule, Vec<Problem
             rule.domain_name = domain.to_owned();
         }
         if let Some(app) = fields.required_string("AppName") {
-            if app.len() > MAX_APP_NAME_BYTES || !is_valid_path_name(app) {
-                let message = format!("AppName {app:?} must be at most {MAX_APP_NAME_BYTES} bytes without whitespace or / ? # & %");
-                fields.problem(ErrorCode::InvalidParameterValue, "AppName", message);
+            if let Err(e) = check_path_name("AppName", app, MAX_APP_NAME_BYTES) {
+                fields.problem(ErrorCode::InvalidParameterValue, "AppName", e.to_string());
             }
             rule.app_name = app.to_owned();
         }
@@ -472,9 +484,11 @@ mod tests {
         store
             .create_rule(&rule, "2026-11-24T10:00:00+08:00")
             .unwrap();
+        let duplicate = store.create_rule(&rule, "").unwrap_err();
+        assert_eq!(duplicate.code(), ErrorCode::RuleAlreadyExist);
         assert_eq!(
-            store.create_rule(&rule, "").unwrap_err().code(),
-            ErrorCode::RuleAlreadyExist
+            duplicate.to_string(),
+            r#"a callback rule for domain "d.com", app "live" already exists"#
         );
         let missing = json!({"DomainName": "d.com", "AppName": "x", "TemplateId": 9});
         assert_eq!(
@@ -486,13 +500,21 @@ mod tests {
             Some(Some(1))
         );
         assert_eq!(store.template_for("d.com", "other"), None);
+        let bound = store.delete_template(1).unwrap_err();
+        assert_eq!(bound.code(), ErrorCode::ConfInUsed);
         assert_eq!(
-            store.delete_template(1).unwrap_err().code(),
-            ErrorCode::ConfInUsed
+            bound.to_string(),
+            "callback template 1 is bound by 1 callback rule(s); delete them first"
+        );
+        let missing_rule = store.delete_rule("d.com", "nope").unwrap_err();
+        assert_eq!(missing_rule.code(), ErrorCode::RuleNotFound);
+        assert_eq!(
+            missing_rule.to_string(),
+            r#"no callback rule for domain "d.com", app "nope""#
         );
         assert_eq!(
-            store.delete_rule("d.com", "nope").unwrap_err().code(),
-            ErrorCode::RuleNotFound
+            store.delete_template(7).unwrap_err().to_string(),
+            "callback template 7 does not exist"
         );
         store.delete_rule("d.com", "live").unwrap();
         store.delete_template(1).unwrap();
@@ -511,5 +533,6 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(err.code(), ErrorCode::ConfOutLimit);
+        assert_eq!(err.to_string(), "at most 50 callback templates may exist");
     }
 }

@@ -25,7 +25,7 @@ pub mod template;
 pub mod wall_time;
 
 pub use plan::{plan_recording, RecordingPlan};
-pub use problem::{ConfigError, ErrorCode, Problem};
+pub use problem::{ConfigError, ErrorCode, Problem, Subject};
 pub use rule::{resolve, Priority, RecordRule, StreamKey};
 pub use store::ConfigStore;
 pub use task::{validate_task, RecordTask};

@@ -343,6 +343,26 @@ pub fn sanitize_stream_id(stream_id: &str) -> String {
         .collect()
 }
 
+/// Longest folder name made from an AppName or StreamName, bytes (file systems allow
+/// 255; the margin is for suffixes).
+pub const MAX_FOLDER_NAME_BYTES: usize = 200;
+
+/// The folder of an AppName or StreamName: [`sanitize_stream_id`], and when that is
+/// longer than [`MAX_FOLDER_NAME_BYTES`], its start with `~` and 16 hex digits of the
+/// name's MD5 (distinct long names keep distinct folders). Names are never `.` or `..`
+/// ([`crate::config::rule::check_push_names`]).
+pub fn folder_name(name: &str) -> String {
+    use md5::{Digest, Md5};
+    let safe = sanitize_stream_id(name);
+    if safe.len() <= MAX_FOLDER_NAME_BYTES {
+        return safe;
+    }
+    let digest = Md5::digest(name.as_bytes());
+    let tag: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let keep = truncate_at_char(&safe, MAX_FOLDER_NAME_BYTES - 1 - tag.len());
+    format!("{keep}~{tag}")
+}
+
 /// Shortens the stream name so the whole name fits in [`MAX_FILE_NAME_BYTES`].
 fn stream_budget(pieces: &[Piece<'_>], stream: &str) -> String {
     let mut fixed = 0;
@@ -594,5 +614,21 @@ mod tests {
     fn pattern_ending_in_dot_meeting_stream_starting_with_dot() {
         let got = render("rec.{StreamID}", &inputs(".x", 0, 0, 0)).unwrap();
         assert_eq!(got, "rec._x");
+    }
+
+    #[test]
+    fn folder_names_are_safe_and_bounded() {
+        assert_eq!(folder_name("cam-1"), "cam-1");
+        assert_eq!(folder_name(".hidden"), ".hidden");
+        assert_eq!(folder_name("a:b*c"), "a_b_c");
+        let cjk = "流".repeat(85); // 255 bytes
+        let long = folder_name(&cjk);
+        assert!(long.len() <= MAX_FOLDER_NAME_BYTES, "{}", long.len());
+        assert!(long.starts_with("流流流"));
+        let other = folder_name(&format!("{}x", "流".repeat(84)));
+        assert_ne!(long, other, "distinct long names keep distinct folders");
+        let ascii = folder_name(&"s".repeat(256));
+        assert_eq!(ascii.len(), MAX_FOLDER_NAME_BYTES);
+        assert_eq!(folder_name(&"s".repeat(200)), "s".repeat(200));
     }
 }

@@ -148,6 +148,33 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// Which kind of configuration object an error is about: recording and callback
+/// templates and rules share the reference's error codes, not their messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// Recording templates and rules.
+    Recording,
+    /// Callback templates and rules.
+    Callback,
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Subject::Recording => "recording",
+            Subject::Callback => "callback",
+        })
+    }
+}
+
+/// The key of a rule as its messages show it: callback rules have no stream.
+fn rule_key(of: Subject, domain: &str, app: &str, stream: &str) -> String {
+    match of {
+        Subject::Recording => format!("domain {domain:?}, app {app:?}, stream {stream:?}"),
+        Subject::Callback => format!("domain {domain:?}, app {app:?}"),
+    }
+}
+
 /// Why a configuration operation failed. One enum for the whole configuration layer;
 /// [`ConfigError::code`] gives the reference API's code for each case.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -155,51 +182,61 @@ pub enum ConfigError {
     /// The input failed validation; every problem found is listed.
     #[error("{} invalid parameter(s): {}", .0.len(), first_message(.0))]
     Invalid(Vec<Problem>),
-    /// A rule for exactly this (domain, app, stream) exists already.
-    #[error(
-        "a recording rule for domain {domain:?}, app {app:?}, stream {stream:?} already exists"
-    )]
+    /// A rule for exactly this key exists already.
+    #[error("a {of} rule for {} already exists", rule_key(*.of, .domain, .app, .stream))]
     RuleAlreadyExist {
+        /// Recording or callback rules.
+        of: Subject,
         /// DomainName of the clashing key.
         domain: String,
         /// AppName of the clashing key.
         app: String,
-        /// StreamName of the clashing key.
+        /// StreamName of the clashing key ("" for callback rules, which have none).
         stream: String,
     },
     /// No rule has exactly this key.
-    #[error("no recording rule for domain {domain:?}, app {app:?}, stream {stream:?}")]
+    #[error("no {of} rule for {}", rule_key(*.of, .domain, .app, .stream))]
     RuleNotFound {
+        /// Recording or callback rules.
+        of: Subject,
         /// DomainName looked up.
         domain: String,
         /// AppName looked up.
         app: String,
-        /// StreamName looked up.
+        /// StreamName looked up ("" for callback rules).
         stream: String,
     },
     /// The rule quota is used up.
-    #[error("at most {limit} recording rules may exist")]
+    #[error("at most {limit} {of} rules may exist")]
     RuleOutLimit {
+        /// Recording or callback rules.
+        of: Subject,
         /// The quota.
         limit: usize,
     },
     /// The template quota is used up.
-    #[error("at most {limit} recording templates may exist")]
+    #[error("at most {limit} {of} templates may exist")]
     ConfOutLimit {
+        /// Recording or callback templates.
+        of: Subject,
         /// The quota.
         limit: usize,
     },
     /// The template is bound by at least one rule.
-    #[error("recording template {template_id} is bound by {rules} rule(s); delete them first")]
+    #[error("{of} template {template_id} is bound by {rules} {of} rule(s); delete them first")]
     ConfInUsed {
+        /// Recording or callback templates.
+        of: Subject,
         /// The template asked to be deleted.
         template_id: i64,
         /// How many rules bind it.
         rules: usize,
     },
     /// No template has this id.
-    #[error("recording template {template_id} does not exist")]
+    #[error("{of} template {template_id} does not exist")]
     ConfNotFound {
+        /// Recording or callback templates.
+        of: Subject,
         /// The id looked up.
         template_id: i64,
     },

@@ -167,10 +167,77 @@ pub fn is_valid_domain(domain: &str) -> bool {
 }
 
 /// Whether `name` may be an AppName or StreamName: printable, no whitespace, no URL
-/// delimiters (`/ ? # &`), no `%`.
+/// delimiters (`/ ? # &`), no `%`, and not `.` or `..` (a path component that names no
+/// folder of its own).
 pub fn is_valid_path_name(name: &str) -> bool {
-    name.chars()
-        .all(|c| !c.is_control() && !c.is_whitespace() && !matches!(c, '/' | '?' | '#' | '&' | '%'))
+    name != "."
+        && name != ".."
+        && name.chars().all(|c| {
+            !c.is_control() && !c.is_whitespace() && !matches!(c, '/' | '?' | '#' | '&' | '%')
+        })
+}
+
+/// Why an AppName or StreamName cannot name a stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// Empty where a name is needed (a push).
+    #[error("{what} is empty")]
+    Empty {
+        /// `AppName` or `StreamName`.
+        what: &'static str,
+    },
+    /// Longer than the bound.
+    #[error("{what} is {len} bytes long; at most {max} are allowed")]
+    TooLong {
+        /// `AppName` or `StreamName`.
+        what: &'static str,
+        /// Its length, bytes.
+        len: usize,
+        /// The bound, bytes.
+        max: usize,
+    },
+    /// A character or form no name may have.
+    #[error("{what} {name:?} must not be . or .., nor contain whitespace, control characters or / ? # & %")]
+    Invalid {
+        /// `AppName` or `StreamName`.
+        what: &'static str,
+        /// The name (its first 64 characters).
+        name: String,
+    },
+}
+
+/// Checks an AppName or StreamName against its bound and [`is_valid_path_name`]; empty
+/// passes (the API's "any app"). One rule for the API's keys and for pushes.
+pub fn check_path_name(what: &'static str, name: &str, max: usize) -> Result<(), NameError> {
+    if name.len() > max {
+        return Err(NameError::TooLong {
+            what,
+            len: name.len(),
+            max,
+        });
+    }
+    if !is_valid_path_name(name) {
+        return Err(NameError::Invalid {
+            what,
+            name: name.chars().take(64).collect(),
+        });
+    }
+    Ok(())
+}
+
+/// The names of a push: both present and valid as the API would take them in a rule,
+/// so every push can be recorded and bound.
+pub fn check_push_names(app: &str, stream: &str) -> Result<(), NameError> {
+    for (what, name, max) in [
+        ("AppName", app, MAX_APP_NAME_BYTES),
+        ("StreamName", stream, MAX_STREAM_NAME_BYTES),
+    ] {
+        if name.is_empty() {
+            return Err(NameError::Empty { what });
+        }
+        check_path_name(what, name, max)?;
+    }
+    Ok(())
 }
 
 /// A `CreateLiveRecordRule` request read from JSON.
@@ -248,17 +315,8 @@ fn checked_path_name(
     let Some(value) = value else {
         return String::new();
     };
-    if value.len() > max {
-        let message = format!(
-            "{name} is {} bytes long; at most {max} are allowed",
-            value.len()
-        );
-        fields.problem(ErrorCode::InvalidParameterValue, name, message);
-    } else if !is_valid_path_name(value) {
-        let message = format!(
-            "{name} {value:?} must not contain whitespace, control characters or / ? # & %"
-        );
-        fields.problem(ErrorCode::InvalidParameterValue, name, message);
+    if let Err(e) = check_path_name(name, value, max) {
+        fields.problem(ErrorCode::InvalidParameterValue, name, e.to_string());
     }
     value.to_owned()
 }
@@ -371,6 +429,45 @@ mod tests {
         for (domain, want) in cases {
             assert_eq!(is_valid_domain(domain), want, "{domain:?}");
         }
+    }
+
+    /// One name rule for the API's keys and for pushes: what a push may use, a rule can
+    /// bind, and every name that can be bound names a folder.
+    #[test]
+    fn push_and_rule_names_share_one_rule() {
+        let long = "s".repeat(MAX_STREAM_NAME_BYTES);
+        let cjk = "流".repeat(MAX_STREAM_NAME_BYTES / 3);
+        let accepted = [
+            ".hidden",
+            "....",
+            "a.b",
+            "cam-1_(x)",
+            long.as_str(),
+            cjk.as_str(),
+        ];
+        for name in accepted {
+            assert_eq!(check_push_names("live", name), Ok(()), "{name:?}");
+            let rule = serde_json::json!({"DomainName": "d.com", "AppName": "live", "StreamName": name, "TemplateId": 1});
+            assert!(validate_rule_request(&rule).is_ok(), "{name:?}");
+        }
+        let too_long = "s".repeat(MAX_STREAM_NAME_BYTES + 1);
+        let refused = [".", "..", "", "a b", "a/b", "a%2F", too_long.as_str()];
+        for name in refused {
+            assert!(check_push_names("live", name).is_err(), "{name:?}");
+            let rule = serde_json::json!({"DomainName": "d.com", "AppName": "live", "StreamName": name, "TemplateId": 1});
+            assert_eq!(
+                validate_rule_request(&rule).is_ok(),
+                name.is_empty(),
+                "{name:?}"
+            );
+        }
+        let app = "a".repeat(MAX_APP_NAME_BYTES + 1);
+        assert_eq!(
+            check_push_names(&app, "s").unwrap_err().to_string(),
+            "AppName is 129 bytes long; at most 128 are allowed"
+        );
+        assert!(check_push_names("..", "s").is_err());
+        assert!(check_push_names("", "s").is_err());
     }
 
     #[test]

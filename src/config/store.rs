@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::problem::{ConfigError, ErrorCode, Problem};
+use super::problem::{ConfigError, ErrorCode, Problem, Subject};
 use super::rule::{validate_rule_request, RecordRule, StreamKey};
 use super::task::{check_concurrency, validate_task, RecordTask, MAX_CONCURRENT_TASKS};
 use super::template::{validate_template, RecordTemplate, TemplateIdField};
@@ -59,6 +59,7 @@ impl ConfigStore {
         }
         if self.templates.len() >= MAX_TEMPLATES {
             return Err(ConfigError::ConfOutLimit {
+                of: Subject::Recording,
                 limit: MAX_TEMPLATES,
             });
         }
@@ -68,9 +69,10 @@ impl ConfigStore {
         let mut template = validation.template;
         template.template_id = Some(id);
         self.templates.push(template);
-        self.templates
-            .last()
-            .ok_or(ConfigError::ConfNotFound { template_id: id })
+        self.templates.last().ok_or(ConfigError::ConfNotFound {
+            of: Subject::Recording,
+            template_id: id,
+        })
     }
 
     /// `DeleteLiveRecordTemplate`: refused while a rule binds the template.
@@ -79,10 +81,14 @@ impl ConfigStore {
             .templates
             .iter()
             .position(|t| t.template_id == Some(id))
-            .ok_or(ConfigError::ConfNotFound { template_id: id })?;
+            .ok_or(ConfigError::ConfNotFound {
+                of: Subject::Recording,
+                template_id: id,
+            })?;
         let rules = self.rules.iter().filter(|r| r.template_id == id).count();
         if rules > 0 {
             return Err(ConfigError::ConfInUsed {
+                of: Subject::Recording,
                 template_id: id,
                 rules,
             });
@@ -111,13 +117,17 @@ impl ConfigStore {
         {
             let key = request.key;
             return Err(ConfigError::RuleAlreadyExist {
+                of: Subject::Recording,
                 domain: key.domain_name,
                 app: key.app_name,
                 stream: key.stream_name,
             });
         }
         if self.rules.len() >= MAX_RULES {
-            return Err(ConfigError::RuleOutLimit { limit: MAX_RULES });
+            return Err(ConfigError::RuleOutLimit {
+                of: Subject::Recording,
+                limit: MAX_RULES,
+            });
         }
         let stamp = beijing_datetime(now).unwrap_or_default();
         self.rules.push(RecordRule {
@@ -128,9 +138,10 @@ impl ConfigStore {
             create_time: stamp.clone(),
             update_time: stamp,
         });
-        self.rules
-            .last()
-            .ok_or(ConfigError::RuleOutLimit { limit: MAX_RULES })
+        self.rules.last().ok_or(ConfigError::RuleOutLimit {
+            of: Subject::Recording,
+            limit: MAX_RULES,
+        })
     }
 
     /// `DeleteLiveRecordRule`: the key must match exactly.
@@ -140,6 +151,7 @@ impl ConfigStore {
             .iter()
             .position(|r| r.key().same_binding(key))
             .ok_or_else(|| ConfigError::RuleNotFound {
+                of: Subject::Recording,
                 domain: key.domain_name.clone(),
                 app: key.app_name.clone(),
                 stream: key.stream_name.clone(),
@@ -309,6 +321,7 @@ mod tests {
         assert_eq!(
             err,
             ConfigError::ConfInUsed {
+                of: Subject::Recording,
                 template_id: 1,
                 rules: 1
             }

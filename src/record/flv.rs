@@ -8,11 +8,20 @@
 //! a [`FlvEvent::Rewrite`] of the head (the caller copies the body behind it). Cuts fall on
 //! the first video keyframe at or after the interval (audio-only: any audio frame),
 //! measured on the stream's own clock.
+//!
+//! A timestamp jump ([`StreamClock`]'s rule, the one the frame reader applies for the
+//! other formats) ends the open file at its last frame; the next file starts like the
+//! first one — with the first audio frame or video keyframe after the jump — so no file
+//! holds timestamps that leap or go back. The sequence headers a file starts with carry
+//! the timestamp of its first tag, not the one they were received with (after a 32-bit
+//! wrap that was billions of milliseconds earlier).
 
 use super::SegmentInfo;
 use crate::formats::flv::amf0::{encode, Amf0};
 use crate::formats::flv::audio::{parse_audio_tag, AudioPacketKind};
+use crate::formats::flv::clock::StreamClock;
 use crate::formats::flv::demux::{write_header, write_tag, FlvTag, TagKind};
+use crate::formats::flv::frames::Track;
 use crate::formats::flv::video::{parse_video_tag, VideoPacketKind};
 
 /// Index entries to reserve in place in each file's `onMetaData` for files of
@@ -62,6 +71,17 @@ struct OpenFile {
     step_ms: i64,
     /// A video keyframe has been written.
     video_started: bool,
+    /// An audio frame has been written.
+    audio_started: bool,
+}
+
+impl OpenFile {
+    fn has(&self, track: Track) -> bool {
+        match track {
+            Track::Video => self.video_started,
+            Track::Audio => self.audio_started,
+        }
+    }
 }
 
 /// See the module doc.
@@ -75,8 +95,7 @@ pub struct FlvWriter {
     audio_header: Option<FlvTag>,
     open: Option<OpenFile>,
     next_index: u32,
-    epoch: i64,
-    last_raw: Option<u32>,
+    clock: StreamClock,
 }
 
 impl FlvWriter {
@@ -97,47 +116,25 @@ impl FlvWriter {
             audio_header: None,
             open: None,
             next_index: 0,
-            epoch: 0,
-            last_raw: None,
+            clock: StreamClock::default(),
         }
     }
 
-    fn clock(&mut self, raw: u32) -> i64 {
-        const RANGE: i64 = 1 << 32;
-        if self
-            .last_raw
-            .is_some_and(|last| i64::from(last) - i64::from(raw) > RANGE / 2)
-        {
-            self.epoch += RANGE;
-        }
-        self.last_raw = Some(raw);
-        self.epoch + i64::from(raw)
+    /// The same writer with another jump threshold (recovery re-muxes one file that may
+    /// predate the cut at jumps: `i64::MAX` keeps it whole).
+    pub fn with_jump_threshold(mut self, ms: i64) -> Self {
+        self.clock = StreamClock::new(ms);
+        self
     }
 
     /// Feeds one tag as received. A track counts as present from its first tag on (the
     /// constructor's flags are hints for the FLV header).
     pub fn push(&mut self, tag: &FlvTag, out: &mut Vec<FlvEvent>) {
-        let ms = self.clock(tag.timestamp_ms);
+        let ms = self.clock.unwrap(tag.timestamp_ms);
         self.has_video |= tag.kind == TagKind::Video;
         self.has_audio |= tag.kind == TagKind::Audio;
-        let (keyframe, header, frame) = match tag.kind {
-            TagKind::Video => match parse_video_tag(&tag.data) {
-                Some(v) => (
-                    v.keyframe && v.kind == VideoPacketKind::Frames,
-                    v.kind == VideoPacketKind::SequenceHeader,
-                    v.kind == VideoPacketKind::Frames,
-                ),
-                None => return,
-            },
-            TagKind::Audio => match parse_audio_tag(&tag.data) {
-                Some(a) => (
-                    false,
-                    a.kind == AudioPacketKind::SequenceHeader,
-                    a.kind == AudioPacketKind::Frame,
-                ),
-                None => return,
-            },
-            _ => return,
+        let Some((keyframe, header, frame)) = classify(tag) else {
+            return;
         };
         if header {
             let slot = if tag.kind == TagKind::Video {
@@ -147,46 +144,62 @@ impl FlvWriter {
             };
             *slot = Some(tag.clone());
         }
+        let track = if tag.kind == TagKind::Video {
+            Track::Video
+        } else {
+            Track::Audio
+        };
+        let jumped = frame && self.clock.frame(track, ms).is_some();
+        if jumped && self.open.as_ref().is_some_and(|f| f.has(track)) {
+            self.close(None, out);
+        }
         let boundary = if self.has_video { keyframe } else { frame };
         let audio_frame = frame && tag.kind == TagKind::Audio;
         let due = match &self.open {
-            // The first file starts with the first decodable frame: a keyframe, or audio
-            // received before it (no frame of a push is lost to the wait for a keyframe).
-            None if self.next_index == 0 => boundary || audio_frame,
-            None => boundary,
+            // A file starts with the first decodable frame: a keyframe, or audio received
+            // before it (no frame of a push, or after a jump, is lost to the wait).
+            None => boundary || audio_frame,
             Some(file) => boundary && self.target_ms.is_some_and(|t| ms - file.info.start_ms >= t),
         };
         if due {
             self.close(Some(ms), out);
-            self.open_file(ms, out);
+            self.open_file(ms, tag.timestamp_ms, out);
         }
-        if let Some(file) = self.open.as_mut() {
-            if header && file.info.frames == 0 {
-                return; // already written by open_file
-            }
-            if keyframe {
-                file.video_started = true;
-                file.keyframes
-                    .push(((ms - file.info.start_ms) as f64 / 1000.0, file.size));
-            } else if frame && tag.kind == TagKind::Video && !file.video_started {
-                return; // inter frames before the file's first keyframe cannot be decoded
-            }
-            let mut bytes = Vec::with_capacity(tag.data.len() + 15);
-            write_tag(&mut bytes, tag_type(tag.kind), tag.timestamp_ms, &tag.data);
-            file.size += bytes.len() as u64;
-            file.info.bytes = file.size;
-            file.info.frames += u64::from(frame);
-            let clock = if self.has_video {
-                tag.kind == TagKind::Video && frame
-            } else {
-                frame
-            };
-            if clock && ms > file.last_ms {
-                file.step_ms = ms - file.last_ms;
-                file.last_ms = ms;
-            }
-            out.push(FlvEvent::Data(bytes));
+        self.write(tag, ms, (keyframe, header, frame), out);
+    }
+
+    fn write(&mut self, tag: &FlvTag, ms: i64, kind: (bool, bool, bool), out: &mut Vec<FlvEvent>) {
+        let (keyframe, header, frame) = kind;
+        let has_video = self.has_video;
+        let Some(file) = self.open.as_mut() else {
+            return;
+        };
+        if header && file.info.frames == 0 {
+            return; // already written by open_file
         }
+        if keyframe {
+            file.video_started = true;
+            file.keyframes
+                .push(((ms - file.info.start_ms) as f64 / 1000.0, file.size));
+        } else if frame && tag.kind == TagKind::Video && !file.video_started {
+            return; // inter frames before the file's first keyframe cannot be decoded
+        }
+        file.audio_started |= frame && tag.kind == TagKind::Audio;
+        let mut bytes = Vec::with_capacity(tag.data.len() + 15);
+        write_tag(&mut bytes, tag_type(tag.kind), tag.timestamp_ms, &tag.data);
+        file.size += bytes.len() as u64;
+        file.info.bytes = file.size;
+        file.info.frames += u64::from(frame);
+        let clock = if has_video {
+            tag.kind == TagKind::Video && frame
+        } else {
+            frame
+        };
+        if clock && ms > file.last_ms {
+            file.step_ms = ms - file.last_ms;
+            file.last_ms = ms;
+        }
+        out.push(FlvEvent::Data(bytes));
     }
 
     /// Where the open file's last video keyframe tag starts, with the sequence headers in
@@ -203,7 +216,9 @@ impl FlvWriter {
         Some((*position, headers))
     }
 
-    fn open_file(&mut self, ms: i64, out: &mut Vec<FlvEvent>) {
+    /// Opens a file at unwrapped `ms`; its sequence headers get the first tag's
+    /// timestamp as received (`raw_ms`).
+    fn open_file(&mut self, ms: i64, raw_ms: u32, out: &mut Vec<FlvEvent>) {
         let index = self.next_index;
         self.next_index += 1;
         out.push(FlvEvent::Open { index });
@@ -217,7 +232,7 @@ impl FlvWriter {
             .into_iter()
             .flatten()
         {
-            write_tag(&mut head, tag_type(tag.kind), tag.timestamp_ms, &tag.data);
+            write_tag(&mut head, tag_type(tag.kind), raw_ms, &tag.data);
         }
         let size = head.len() as u64;
         out.push(FlvEvent::Data(head));
@@ -237,6 +252,7 @@ impl FlvWriter {
             last_ms: ms,
             step_ms: 0,
             video_started: false,
+            audio_started: false,
         });
     }
 
@@ -346,6 +362,28 @@ impl FlvWriter {
     }
 }
 
+/// (video keyframe, sequence header, frame) of an audio or video tag; `None` for other
+/// tags and unreadable ones.
+fn classify(tag: &FlvTag) -> Option<(bool, bool, bool)> {
+    match tag.kind {
+        TagKind::Video => parse_video_tag(&tag.data).map(|v| {
+            (
+                v.keyframe && v.kind == VideoPacketKind::Frames,
+                v.kind == VideoPacketKind::SequenceHeader,
+                v.kind == VideoPacketKind::Frames,
+            )
+        }),
+        TagKind::Audio => parse_audio_tag(&tag.data).map(|a| {
+            (
+                false,
+                a.kind == AudioPacketKind::SequenceHeader,
+                a.kind == AudioPacketKind::Frame,
+            )
+        }),
+        _ => None,
+    }
+}
+
 fn tag_type(kind: TagKind) -> u8 {
     match kind {
         TagKind::Audio => 8,
@@ -391,9 +429,17 @@ mod tests {
 
     /// Applies the events to in-memory files.
     fn files(reserve: usize, target: Option<i64>) -> (Vec<Vec<u8>>, Vec<FlvEvent>) {
+        files_of(stream(), reserve, target)
+    }
+
+    fn files_of(
+        tags: Vec<FlvTag>,
+        reserve: usize,
+        target: Option<i64>,
+    ) -> (Vec<Vec<u8>>, Vec<FlvEvent>) {
         let mut w = FlvWriter::new(target, reserve, false, false);
         let mut events = Vec::new();
-        for t in stream() {
+        for t in tags {
             w.push(&t, &mut events);
         }
         w.finish(&mut events);
@@ -486,5 +532,91 @@ mod tests {
         assert_eq!(files.len(), 2);
         assert_eq!(check(&files[0]), (2.0, 2));
         assert_eq!(check(&files[1]), (2.0, 2));
+    }
+
+    /// The tags of a file, sequence headers and metadata included.
+    fn tags_of(file: &[u8]) -> Vec<FlvTag> {
+        let mut d = FlvDemuxer::new();
+        d.push(file);
+        let mut tags = Vec::new();
+        while let Some(t) = d.pull().unwrap() {
+            tags.push(t);
+        }
+        tags
+    }
+
+    /// `stream()` with every timestamp from the `at`-th tag on moved by `by` ms.
+    fn shifted(tags: Vec<FlvTag>, at: usize, by: i64) -> Vec<FlvTag> {
+        tags.into_iter()
+            .enumerate()
+            .map(|(i, mut t)| {
+                if i >= at {
+                    t.timestamp_ms = (i64::from(t.timestamp_ms) + by) as u32;
+                }
+                t
+            })
+            .collect()
+    }
+
+    /// A +3 h jump and then back: a file ends at each jump (not at the next interval),
+    /// and no file's timestamps leap or go back.
+    #[test]
+    fn timestamp_jumps_end_the_file() {
+        const HOURS_3: i64 = 3 * 3600 * 1000;
+        // Tags 2.. are frames (two per 40 ms); the jumps land on frame 50 (a keyframe)
+        // and frame 63 (an inter frame, 1.3 s into the jumped part).
+        let tags = shifted(shifted(stream(), 2 + 2 * 50, HOURS_3), 2 + 2 * 63, -HOURS_3);
+        let (files, events) = files_of(tags, 64, Some(60_000));
+        let spans: Vec<(i64, i64)> = events
+            .iter()
+            .filter_map(|e| match e {
+                FlvEvent::Close(i) => Some((i.start_ms, i.end_ms)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            spans,
+            vec![
+                (0, 2000),
+                (HOURS_3 + 2000, HOURS_3 + 2520),
+                // Back at 2.52 s: an audio frame opens the file; video from the next
+                // keyframe (frame 75) on.
+                (2525, 4000),
+            ]
+        );
+        for file in &files {
+            let times: Vec<u32> = tags_of(file)
+                .iter()
+                .skip(1)
+                .map(|t| t.timestamp_ms)
+                .collect();
+            let (first, last) = (times[0], *times.last().unwrap());
+            assert!(last - first < 3000, "{first}..{last}");
+            assert!(times.windows(2).all(|w| w[1] + 100 >= w[0]), "{times:?}");
+            check(file);
+        }
+    }
+
+    /// After a 32-bit wrap, a file's sequence headers carry its first tag's timestamp,
+    /// not the pre-wrap one they were received with.
+    #[test]
+    fn sequence_headers_take_the_cut_timestamp() {
+        let base = u32::MAX - 1000;
+        let tags: Vec<FlvTag> = stream()
+            .into_iter()
+            .map(|mut t| {
+                t.timestamp_ms = t.timestamp_ms.wrapping_add(base);
+                t
+            })
+            .collect();
+        let (files, _) = files_of(tags, 16, Some(2000));
+        assert_eq!(files.len(), 2);
+        for file in &files {
+            let tags = tags_of(file);
+            let first_frame = tags[3].timestamp_ms;
+            assert_eq!(tags[1].timestamp_ms, first_frame, "video sequence header");
+            assert_eq!(tags[2].timestamp_ms, first_frame, "audio sequence header");
+        }
+        assert!(tags_of(&files[1])[1].timestamp_ms < 2000, "after the wrap");
     }
 }

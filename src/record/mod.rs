@@ -5,12 +5,14 @@
 //! - [`aac`]: audio-only ADTS files, cut at any frame.
 //! - [`mp4`]: fragmented MP4 files, cut by interval and on codec changes.
 //! - [`flv`]: FLV files with an `onMetaData` keyframe index, cut by interval.
+//! - [`session`]: one push through every output; [`wall`]: the wall time of its media.
 
 pub mod aac;
 pub mod flv;
 pub mod mp4;
 pub mod session;
 pub mod ts;
+pub mod wall;
 
 use crate::formats::flv::frames::FrameEvent;
 use crate::formats::mp4::Mp4Finish;

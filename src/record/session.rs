@@ -13,9 +13,8 @@
 //! come from VodFileName ([`crate::config::naming::render`]) once a file closes, because
 //! the default pattern contains the end time.
 //!
-//! Wall time of stream time `t` is `wall₀ + (t − t₀)` where (`t₀`, `wall₀`) are the first
-//! tag of the push and the instant it arrived — names and index times follow the media,
-//! not scheduling jitter.
+//! Files' wall times come from [`WallClock`]: the push's start plus the media time
+//! elapsed, re-anchored at timestamp jumps and never later than the file's close.
 //!
 //! An output added while the push is live ([`PushSession::add_output`]) is first fed the
 //! server's GOP cache (sequence headers and the tags since the last video keyframe), so it
@@ -40,6 +39,7 @@ use crate::record::aac::AacSegmenter;
 use crate::record::flv::{index_reserve, FlvEvent, FlvWriter};
 use crate::record::mp4::Mp4Segmenter;
 use crate::record::ts::TsSegmenter;
+use crate::record::wall::{Anchor, WallClock};
 use crate::record::{SegmentEvent, SegmentInfo, Segmenter};
 
 /// HLS segment target duration, ms (cut at the first keyframe after it).
@@ -256,6 +256,8 @@ struct Output {
     /// Segmenter index → sequence number offset.
     seq_base: u32,
     open: Option<u32>,
+    /// The wall-clock anchor in effect when the open file opened.
+    anchor: Option<Anchor>,
     hls: Option<ParkedHls>,
     /// The next HLS segment follows a splice.
     resumed: bool,
@@ -267,8 +269,7 @@ struct Output {
 pub struct PushSession {
     stream_id: String,
     outputs: Vec<Output>,
-    origin: Option<(i64, i64)>,
-    clock: Option<(u32, i64)>,
+    wall: WallClock,
     media: MediaInfo,
     actions: Vec<SegmentEvent>,
     flv_events: Vec<FlvEvent>,
@@ -314,8 +315,7 @@ impl PushSession {
         let mut session = Self {
             stream_id: stream_id.to_owned(),
             outputs: Vec::new(),
-            origin: None,
-            clock: None,
+            wall: WallClock::default(),
             media: MediaInfo::default(),
             actions: Vec::new(),
             flv_events: Vec::new(),
@@ -400,8 +400,9 @@ impl PushSession {
         }
     }
 
-    /// Stops the outputs of task `task_id` now; returns whether any was recording.
-    pub fn stop_task(&mut self, task_id: &str, out: &mut Vec<Action>) -> bool {
+    /// Stops the outputs of task `task_id` at `now_wall_ms`; returns whether any was
+    /// recording.
+    pub fn stop_task(&mut self, task_id: &str, now_wall_ms: i64, out: &mut Vec<Action>) -> bool {
         let found: Vec<usize> = (0..self.outputs.len())
             .filter(|&i| {
                 self.outputs
@@ -410,58 +411,37 @@ impl PushSession {
             })
             .collect();
         for &i in &found {
-            self.end_output(i, false, out);
+            self.end_output(i, false, now_wall_ms, out);
         }
         !found.is_empty()
     }
 
     /// Feeds one tag received at `now_wall_ms`.
     pub fn push_tag(&mut self, tag: &FlvTag, now_wall_ms: i64, out: &mut Vec<Action>) {
-        let stream_ms = self.unwrap(tag.timestamp_ms);
-        if self.origin.is_none() && tag.kind != TagKind::Script {
-            self.origin = Some((stream_ms, now_wall_ms));
-        }
+        self.wall.push(tag, now_wall_ms);
         self.media.observe_tag(tag);
         for i in 0..self.outputs.len() {
             let expired = self.outputs.get(i).is_some_and(|o| {
                 !o.ended && o.spec.ends_at_ms.is_some_and(|end| now_wall_ms >= end)
             });
             if expired {
-                self.end_output(i, false, out);
+                self.end_output(i, false, now_wall_ms, out);
             } else {
                 self.feed(i, tag, now_wall_ms, out);
             }
         }
     }
 
-    /// Ends the push: every output is finalised, except HLS outputs with a splice timeout,
-    /// which are returned to be continued or finalised later.
-    pub fn finish(&mut self, out: &mut Vec<Action>) -> Vec<ParkedHls> {
+    /// Ends the push at `now_wall_ms`: every output is finalised, except HLS outputs
+    /// with a splice timeout, which are returned to be continued or finalised later.
+    pub fn finish(&mut self, now_wall_ms: i64, out: &mut Vec<Action>) -> Vec<ParkedHls> {
         let mut parked = Vec::new();
         for i in 0..self.outputs.len() {
-            if let Some(hls) = self.end_output(i, true, out) {
+            if let Some(hls) = self.end_output(i, true, now_wall_ms, out) {
                 parked.push(hls);
             }
         }
         parked
-    }
-
-    fn unwrap(&mut self, raw: u32) -> i64 {
-        const RANGE: i64 = 1 << 32;
-        let t = match self.clock {
-            Some((last, epoch)) if i64::from(last) - i64::from(raw) > RANGE / 2 => epoch + RANGE,
-            Some((_, epoch)) => epoch,
-            None => 0,
-        };
-        self.clock = Some((raw, t));
-        t + i64::from(raw)
-    }
-
-    fn wall(&self, stream_ms: i64, now: i64) -> i64 {
-        match self.origin {
-            Some((t0, w0)) => w0 + (stream_ms - t0),
-            None => now,
-        }
     }
 
     fn feed(&mut self, i: usize, tag: &FlvTag, now: i64, out: &mut Vec<Action>) {
@@ -529,6 +509,7 @@ impl PushSession {
                 if let Some(output) = self.outputs.get_mut(i) {
                     let seq = output.seq_base + index;
                     output.open = Some(seq);
+                    output.anchor = self.wall.anchor();
                     out.push(Action::Open(FileRef { output: i, seq }));
                 }
             }
@@ -547,11 +528,14 @@ impl PushSession {
     }
 
     fn closed(&mut self, i: usize, info: &SegmentInfo, now: i64, out: &mut Vec<Action>) {
-        let start = self.wall(info.start_ms, now);
-        let end = self.wall(info.end_ms, now).max(start);
         let Some(output) = self.outputs.get_mut(i) else {
             return;
         };
+        let anchor = output.anchor.or(self.wall.anchor()).unwrap_or(Anchor {
+            stream_ms: info.start_ms,
+            wall_ms: now,
+        });
+        let (start, end) = anchor.span(info.start_ms, info.end_ms, now);
         let Some(seq) = output.open.take() else {
             return;
         };
@@ -606,9 +590,9 @@ impl PushSession {
         &mut self,
         i: usize,
         push_ended: bool,
+        now: i64,
         out: &mut Vec<Action>,
     ) -> Option<ParkedHls> {
-        let now = self.origin.map_or(0, |(_, w)| w);
         let output = self.outputs.get_mut(i)?;
         if output.ended {
             return None;
@@ -678,6 +662,7 @@ impl Output {
             muxer,
             media: MediaInfo::default(),
             open: None,
+            anchor: None,
             hls,
             resumed,
             ended: false,

@@ -194,26 +194,51 @@ pub fn verify(
             auth.date
         )));
     }
-    let expected = signature(
-        parts,
-        auth.signed_headers,
-        timestamp_text.trim(),
-        auth.date,
-        auth.service,
-        &credential.secret_key,
-    );
     let given = auth.signature.to_ascii_lowercase();
-    let same = expected.len() == given.len()
-        && expected
-            .bytes()
-            .zip(given.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if same {
+    let matches = |host: Option<&str>| {
+        let header = |name: &str| match (name, host) {
+            ("host", Some(host)) => Some(host.to_owned()),
+            _ => (parts.header)(name),
+        };
+        let candidate = SignedParts {
+            header: &header,
+            ..parts.clone()
+        };
+        let expected = signature(
+            &candidate,
+            auth.signed_headers,
+            timestamp_text.trim(),
+            auth.date,
+            auth.service,
+            &credential.secret_key,
+        );
+        constant_time_eq(&expected, &given)
+    };
+    // The host as sent, or without its port: some official SDKs (Node.js) sign the
+    // host name alone while sending `Host: name:port` (the real service has no port).
+    let host = (parts.header)("host").unwrap_or_default();
+    if matches(None) || host_without_port(&host).is_some_and(|bare| matches(Some(bare))) {
         Ok(credential.secret_id.clone())
     } else {
         Err(AuthError::SignatureFailure)
     }
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// `name` of a `name:port` Host header (`[v6]:port` too); `None` when it has no port.
+pub fn host_without_port(host: &str) -> Option<&str> {
+    let (name, port) = host.rsplit_once(':')?;
+    let bracketed = name.starts_with('[') && name.ends_with(']');
+    let plain = !name.contains(':');
+    (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && (bracketed || plain))
+        .then_some(name)
 }
 
 #[cfg(test)]
@@ -367,6 +392,62 @@ mod tests {
             payload: body,
         };
         assert_eq!(verify(&parts, &creds(), 1_700_000_000), Ok(ID.to_owned()));
+    }
+
+    /// The Node.js SDK signs `host:127.0.0.1` and sends `Host: 127.0.0.1:18081`: the
+    /// host without its port is accepted, any other host is not.
+    #[test]
+    fn a_signature_over_the_host_without_its_port_is_accepted() {
+        let body = br#"{"TaskId": "abc"}"#;
+        let signed_over = |host: &'static str| {
+            let h = move |name: &str| match name {
+                "content-type" => Some("application/json".into()),
+                "host" => Some(host.to_owned()),
+                _ => None,
+            };
+            let parts = SignedParts {
+                method: "POST",
+                query: "",
+                header: &h,
+                payload: body,
+            };
+            signature(
+                &parts,
+                "content-type;host",
+                "1700000000",
+                "2023-11-14",
+                "live",
+                KEY,
+            )
+        };
+        let check = |sig: String| {
+            let h = headers(auth(&sig), "1700000000");
+            let parts = SignedParts {
+                method: "POST",
+                query: "",
+                header: &h,
+                payload: body,
+            };
+            verify(&parts, &creds(), 1_700_000_000).map_err(|e| e.code())
+        };
+        assert_eq!(check(signed_over("127.0.0.1")), Ok(ID.to_owned()));
+        assert_eq!(check(signed_over("127.0.0.1:18081")), Ok(ID.to_owned()));
+        for other in [
+            "127.0.0.1:18082",
+            "127.0.0.2",
+            "live.tencentcloudapi.com",
+            "",
+        ] {
+            assert_eq!(
+                check(signed_over(other)),
+                Err("AuthFailure.SignatureFailure"),
+                "{other}"
+            );
+        }
+        assert_eq!(host_without_port("[::1]:80"), Some("[::1]"));
+        assert_eq!(host_without_port("::1"), None);
+        assert_eq!(host_without_port("a.com"), None);
+        assert_eq!(host_without_port("a.com:"), None);
     }
 
     #[test]

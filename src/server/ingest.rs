@@ -43,7 +43,7 @@ use crate::config::callback_event::{push_event, PushEvent, StreamRef};
 use crate::config::plan::{plan_recording, OutputPlan, RecordingPlan};
 use crate::config::push_auth::{verify_push, PushCredentials};
 use crate::config::push_url::{push_domain, query_param, split_stream_key, MAX_STREAM_KEY_BYTES};
-use crate::config::rule::StreamKey;
+use crate::config::rule::{check_push_names, StreamKey};
 use crate::config::template::Format;
 use crate::formats::flv::demux::{FlvDemuxer, FlvTag, TagKind};
 use crate::record::session::{Action, OutputSpec, PushSession};
@@ -297,7 +297,12 @@ async fn media_phase(
         tokio::select! {
             _ = tokio::time::sleep_until(next_media_tick()) => {
                 let now = tokio::time::Instant::now();
-                match drain_socket(conn, &mut socket).await? {
+                let drained = drain_socket(conn, &mut socket).await;
+                if drained.is_err() {
+                    // What the session answered last (a refusal) goes out before the end.
+                    let _ = write_nonblocking(&mut socket, &mut conn.out);
+                }
+                match drained? {
                     Drained::Closed => return Ok(()),
                     Drained::Bytes(0) => {}
                     Drained::Bytes(_) => last_read = now,
@@ -540,13 +545,22 @@ impl Conn {
         stream_key: &str,
     ) -> Result<Vec<ServerSessionResult>, IngestError> {
         if self.publishes >= MAX_PUBLISHES_PER_CONNECTION || self.push.is_some() {
-            return self
+            // Refused, then dropped: the status goes out before the connection closes.
+            let refusal = self
                 .reject(
                     request_id,
                     "NetStream.Publish.BadName",
                     "one publish per connection",
                 )
-                .await;
+                .await?;
+            for result in refusal {
+                if let ServerSessionResult::OutboundResponse(packet) = result {
+                    self.out.extend_from_slice(&packet.bytes);
+                }
+            }
+            return Err(IngestError::Limit(
+                "a second publish on one connection".into(),
+            ));
         }
         if stream_key.len() > MAX_STREAM_KEY_BYTES {
             return self
@@ -570,16 +584,9 @@ impl Conn {
                 )
                 .await;
         };
-        if name.is_empty()
-            || !crate::config::rule::is_valid_path_name(name)
-            || !crate::config::rule::is_valid_path_name(app_name)
-        {
+        if let Err(e) = check_push_names(app_name, name) {
             return self
-                .reject(
-                    request_id,
-                    "NetStream.Publish.BadName",
-                    "invalid AppName or StreamName",
-                )
+                .reject(request_id, "NetStream.Publish.BadName", &e.to_string())
                 .await;
         }
         let stream = PushStream {
@@ -763,7 +770,7 @@ impl Conn {
         };
         let active: HashSet<String> = plan.tasks.iter().map(|t| t.task.task_id.clone()).collect();
         for stopped in push.tasks.difference(&active) {
-            push.session.stop_task(stopped, &mut actions);
+            push.session.stop_task(stopped, now, &mut actions);
         }
         for task in &plan.tasks {
             if push.tasks.contains(&task.task.task_id) {
@@ -790,7 +797,7 @@ impl Conn {
             return;
         };
         let mut actions = Vec::new();
-        let parked = push.session.finish(&mut actions);
+        let parked = push.session.finish(now_ms(), &mut actions);
         apply(&mut push, &mut actions).await;
         push.recorder.abandon();
         self.app.live.unregister(&push.stream, push.registration);

@@ -15,7 +15,7 @@ use super::state::AppState;
 use crate::config::callback_event::{
     record_exception_event, record_file_event, RecordFile, StreamRef,
 };
-use crate::config::naming::sanitize_stream_id;
+use crate::config::naming::folder_name;
 use crate::config::template::Format;
 use crate::record::session::{
     extension, live_playlist_name, segment_name, Action, DoneFile, FileRef, MediaInfo, OutputSpec,
@@ -37,13 +37,14 @@ pub struct PushStream {
 }
 
 impl PushStream {
-    /// Storage directory: `domain/app/stream` (the stream name made path-safe).
+    /// Storage directory: `domain/app/stream`, the names made path-safe and bounded
+    /// ([`folder_name`]).
     pub fn dir(&self) -> String {
         format!(
             "{}/{}/{}",
             self.domain,
-            sanitize_stream_id(&self.app),
-            sanitize_stream_id(&self.stream)
+            folder_name(&self.app),
+            folder_name(&self.stream)
         )
     }
 
@@ -496,7 +497,7 @@ pub async fn index_and_announce(
     done: &DoneFile,
 ) -> Result<(), String> {
     let now = now_ms();
-    let url = format!("{}/vod/{key}", app.public_url());
+    let url = super::vod::vod_url(&app.public_url(), key);
     let format = format_name(spec.format);
     let row = Recording {
         file_id: file_id.to_owned(),

@@ -410,7 +410,7 @@ fn remux_flv(path: &Path) -> std::io::Result<Option<i64>> {
     let mut input = File::open(path)?;
     let mut out = ScratchFile::create(temp.clone(), 1024 * 1024)?;
     let mut demuxer = FlvDemuxer::new();
-    let mut writer = FlvWriter::new(None, 3600, true, true);
+    let mut writer = FlvWriter::new(None, 3600, true, true).with_jump_threshold(i64::MAX);
     let mut events = Vec::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut duration = None;

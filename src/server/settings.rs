@@ -3,12 +3,12 @@
 //! ```toml
 //! # liverec.toml
 //! default_domain = "push.example.com"   # push domain when the tcUrl host is an IP
+//! public_url = "http://127.0.0.1:8080"  # base of recording URLs (default: http://HTTP-ADDR)
 //! [[credentials]]                        # API keys (TC3-HMAC-SHA256), any number
 //! secret_id = "AKID..."
 //! secret_key = "..."
 //! [limits]
 //! max_body_bytes = 1048576
-//! public_url = "http://127.0.0.1:8080"  # base of recording URLs (default: http://HTTP-ADDR)
 //! [callbacks]
 //! timeout_seconds = 20
 //! retry_interval_seconds = 60
@@ -18,6 +18,9 @@
 //! [testing]                              # test-only: every RecordInterval becomes this
 //! record_interval_seconds = 2            # (the reference's minimum is 60 s)
 //! ```
+//!
+//! A key the file does not define is an error naming the key and its line (a setting
+//! under the wrong table would otherwise be silently ignored).
 //!
 //! `LIVEREC_SECRET_ID` / `LIVEREC_SECRET_KEY` add one more credential. With none at all,
 //! unsigned requests are accepted from loopback only, and listening on a non-loopback
@@ -35,6 +38,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// One API key pair.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Credential {
     /// Public id (`AKID…`).
     pub secret_id: String,
@@ -44,7 +48,7 @@ pub struct Credential {
 
 /// Request limits.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Largest request body, bytes.
     pub max_body_bytes: usize,
@@ -60,7 +64,7 @@ impl Default for Limits {
 
 /// Callback delivery defaults (used by the data plane).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CallbackSettings {
     /// Seconds to wait for an answer.
     pub timeout_seconds: u64,
@@ -82,7 +86,7 @@ impl Default for CallbackSettings {
 
 /// Retention sweeper.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RetentionSettings {
     /// Seconds between sweeps.
     pub sweep_interval_seconds: u64,
@@ -217,5 +221,46 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<FileSettings, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The example in this module's doc is a valid file.
+    #[test]
+    fn the_documented_example_parses() {
+        let source = include_str!("settings.rs");
+        let example: String = source
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start()))
+            .collect();
+        let file = parse(&example).unwrap();
+        assert_eq!(file.public_url.as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(file.testing.record_interval_seconds, Some(2));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_name_and_line() {
+        let err =
+            parse("default_domain = \"a.com\"\n[limits]\npublic_url = \"http://x\"\n").unwrap_err();
+        assert!(err.contains("public_url"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        for text in [
+            "colour = 1\n",
+            "[callbacks]\ntimeout = 5\n",
+            "[retention]\nsweep = 5\n",
+            "[[credentials]]\nsecret_id = \"a\"\nsecret_key = \"b\"\nregion = \"x\"\n",
+        ] {
+            assert!(parse(text).is_err(), "{text}");
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! `GET /vod/DOMAIN/APP/STREAM/FILE`: recordings for playback and download, from
 //! storage, with single `Range` requests (RFC 9110 §14) and the format's MIME type.
 //!
-//! Only recording files are served: four path segments, none starting with `.`, and a
-//! recording extension — never the metadata DB or scratch files. Like a CDN link, the
-//! URL is the credential: put a reverse proxy in front to restrict it.
+//! Only recording files are served: four path segments (domain, app, stream, file), the
+//! first a domain name (so never `.scratch/` or `.failed/`), none empty, `.` or `..`,
+//! and a recording extension — never the metadata DB or scratch files. Streams may be
+//! named `.hidden`: their folders are served like any other. Like a CDN link, the URL is
+//! the credential: put a reverse proxy in front to restrict it.
 
 use std::sync::Arc;
 
@@ -13,6 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::state::AppState;
+use crate::config::rule::is_valid_domain;
 use crate::storage::StorageError;
 
 /// MIME type of a recording file by extension; `None` for anything else.
@@ -31,37 +34,70 @@ pub fn mime_type(path: &str) -> Option<&'static str> {
 fn servable(path: &str) -> bool {
     let parts: Vec<&str> = path.split('/').collect();
     parts.len() == 4
-        && parts.iter().all(|p| !p.is_empty() && !p.starts_with('.'))
+        && parts.first().is_some_and(|d| is_valid_domain(d))
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && *p != "." && *p != "..")
         && mime_type(path).is_some()
+}
+
+/// The URL of the recording stored under `key`: `BASE/vod/` and the key's segments
+/// percent-encoded (RFC 3986 §3.3: everything but unreserved characters), so a stream
+/// named in any script gives a URL every client sends as is.
+pub fn vod_url(base: &str, key: &str) -> String {
+    use std::fmt::Write;
+    let mut url = format!("{base}/vod");
+    for segment in key.split('/') {
+        url.push('/');
+        for b in segment.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                url.push(char::from(b));
+            } else {
+                let _ = write!(url, "%{b:02X}");
+            }
+        }
+    }
+    url
 }
 
 /// A `Range` header that cannot be satisfied (answered with 416).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unsatisfiable;
 
+/// A decimal position of a `Range` header: digits only; values past `u64` saturate
+/// (RFC 9110 §14.1.2: a last position or suffix beyond the representation is clamped
+/// to it, whatever its length).
+fn position(text: &str) -> Result<u64, Unsatisfiable> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Unsatisfiable);
+    }
+    Ok(text.parse().unwrap_or(u64::MAX))
+}
+
 /// A byte range request against a `size`-byte object: `Ok(None)` for the whole object.
+/// The unit is case-insensitive (`BYTES=0-9`); several ranges get the whole object.
 pub fn parse_range(value: &str, size: u64) -> Result<Option<std::ops::Range<u64>>, Unsatisfiable> {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+    let Some((unit, spec)) = value.trim().split_once('=') else {
         return Ok(None);
     };
+    if !unit.trim().eq_ignore_ascii_case("bytes") {
+        return Ok(None); // another unit: ignored (RFC 9110 §14.2)
+    }
     if spec.contains(',') {
         return Ok(None); // several ranges: answer with the whole object (allowed)
     }
     let (a, b) = spec.trim().split_once('-').ok_or(Unsatisfiable)?;
     let range = match (a.trim(), b.trim()) {
         ("", suffix) => {
-            let n: u64 = suffix.parse().map_err(|_| Unsatisfiable)?;
+            let n = position(suffix)?;
             if n == 0 {
                 return Err(Unsatisfiable);
             }
             size.saturating_sub(n)..size
         }
-        (start, "") => start.parse().map_err(|_| Unsatisfiable)?..size,
+        (start, "") => position(start)?..size,
         (start, end) => {
-            let (s, e): (u64, u64) = (
-                start.parse().map_err(|_| Unsatisfiable)?,
-                end.parse().map_err(|_| Unsatisfiable)?,
-            );
+            let (s, e) = (position(start)?, position(end)?);
             if e < s {
                 return Err(Unsatisfiable);
             }
@@ -151,7 +187,7 @@ pub async fn live_playlist(State(app): State<Arc<AppState>>, Path(path): Path<St
         Some(key) => (
             StatusCode::TEMPORARY_REDIRECT,
             [
-                (header::LOCATION, format!("/vod/{key}")),
+                (header::LOCATION, vod_url("", &key)),
                 (header::CACHE_CONTROL, "no-cache".to_owned()),
             ],
         )
@@ -180,6 +216,32 @@ mod tests {
         assert_eq!(parse_range("bytes=a-b", 1000), Err(Unsatisfiable));
         assert_eq!(parse_range("bytes=0-1,5-6", 1000), Ok(None));
         assert_eq!(parse_range("items=0-1", 1000), Ok(None));
+        // RFC 9110 §14.1.2: positions past the end are clamped, whatever their length;
+        // the unit is case-insensitive.
+        assert_eq!(
+            parse_range("bytes=0-99999999999999999999999", 1000),
+            Ok(Some(0..1000))
+        );
+        assert_eq!(
+            parse_range("bytes=-99999999999999999999", 1000),
+            Ok(Some(0..1000))
+        );
+        assert_eq!(parse_range("BYTES=0-9", 1000), Ok(Some(0..10)));
+        assert_eq!(parse_range("Bytes=990-", 1000), Ok(Some(990..1000)));
+        assert_eq!(
+            parse_range("bytes=99999999999999999999-", 1000),
+            Err(Unsatisfiable)
+        );
+        assert_eq!(parse_range("bytes=+5-9", 1000), Err(Unsatisfiable));
+    }
+
+    #[test]
+    fn urls_are_percent_encoded() {
+        assert_eq!(
+            vod_url("http://h:1", "d.com/live/流 a/x+y(1).mp4"),
+            "http://h:1/vod/d.com/live/%E6%B5%81%20a/x%2By%281%29.mp4"
+        );
+        assert_eq!(vod_url("", "d.com/a/.b/c.ts"), "/vod/d.com/a/.b/c.ts");
     }
 
     #[test]
@@ -187,7 +249,11 @@ mod tests {
         assert!(servable("d.com/live/cam/x.mp4"));
         assert!(!servable("liverec.db"));
         assert!(!servable(".scratch/a/b/c.flv"));
-        assert!(!servable("d.com/live/cam/.x.mp4"));
+        assert!(servable("d.com/live/.hidden/x.mp4"));
+        assert!(servable("d.com/live/..../.x.mp4"));
+        assert!(!servable(".failed/a/b/c.flv"));
+        assert!(!servable("d.com/live/../x.mp4"));
+        assert!(!servable("d.com/./cam/x.mp4"));
         assert!(!servable("d.com/live/cam/x.db"));
         assert!(!servable("d.com/live/x.mp4"));
     }

@@ -9,6 +9,8 @@
 )]
 
 pub mod hevc;
+pub mod publisher;
+pub mod recording;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

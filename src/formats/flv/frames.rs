@@ -1,10 +1,8 @@
 //! From FLV tags to media frames: codec configurations tracked, timestamps unwrapped.
 //!
-//! - The 32-bit millisecond clock is unwrapped across wrap-around (one clock for both
-//!   tracks, as FLV and RTMP share it) into `i64` milliseconds.
-//! - DTS may go backwards a little (tolerated); a change larger than the jump threshold
-//!   ([`DEFAULT_JUMP_THRESHOLD_MS`], configurable) in either direction is reported as a
-//!   [`FrameEvent::Discontinuity`] before the frame.
+//! - Timestamps are unwrapped and jumps found by the shared [`StreamClock`]: a DTS
+//!   change larger than the jump threshold ([`DEFAULT_JUMP_THRESHOLD_MS`], configurable)
+//!   in either direction is reported as a [`FrameEvent::Discontinuity`] before the frame.
 //! - PTS = DTS + composition time (signed, may be negative).
 //! - Sequence headers become [`FrameEvent::VideoConfig`] / [`FrameEvent::AudioConfig`],
 //!   flagged `changed` when they differ from the one in effect.
@@ -20,8 +18,8 @@ use crate::formats::codec::aac::{parse_audio_specific_config, AacConfig};
 use crate::formats::codec::avc::{parse_avc_config, AvcConfig};
 use crate::formats::codec::hevc::{parse_hevc_config, HevcConfig};
 
-/// Default DTS jump that counts as a discontinuity, ms.
-pub const DEFAULT_JUMP_THRESHOLD_MS: i64 = 10_000;
+use super::clock::StreamClock;
+pub use super::clock::DEFAULT_JUMP_THRESHOLD_MS;
 
 /// Which track a frame belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,11 +109,7 @@ pub enum FrameEvent {
 /// Tags in, events out; see the module doc.
 #[derive(Debug)]
 pub struct FrameReader {
-    jump_threshold_ms: i64,
-    epoch: i64,
-    last_raw: Option<u32>,
-    last_video_dts: Option<i64>,
-    last_audio_dts: Option<i64>,
+    clock: StreamClock,
     video: Option<VideoConfig>,
     audio: Option<AacConfig>,
     audio_mp3: bool,
@@ -131,11 +125,7 @@ impl FrameReader {
     /// A reader with a jump threshold in ms.
     pub fn new(jump_threshold_ms: i64) -> Self {
         Self {
-            jump_threshold_ms,
-            epoch: 0,
-            last_raw: None,
-            last_video_dts: None,
-            last_audio_dts: None,
+            clock: StreamClock::new(jump_threshold_ms),
             video: None,
             audio: None,
             audio_mp3: false,
@@ -157,24 +147,9 @@ impl FrameReader {
         self.audio_mp3
     }
 
-    /// Unwraps the 32-bit clock: a step back of more than half the range is a wrap.
-    fn unwrap(&mut self, raw: u32) -> i64 {
-        const RANGE: i64 = 1 << 32;
-        if let Some(last) = self.last_raw {
-            let back = i64::from(last) - i64::from(raw);
-            if back > RANGE / 2 {
-                self.epoch += RANGE;
-            } else if -back > RANGE / 2 && self.epoch > 0 {
-                self.epoch -= RANGE;
-            }
-        }
-        self.last_raw = Some(raw);
-        self.epoch + i64::from(raw)
-    }
-
     /// Reads one tag.
     pub fn push_tag(&mut self, tag: &FlvTag) -> Vec<FrameEvent> {
-        let dts = self.unwrap(tag.timestamp_ms);
+        let dts = self.clock.unwrap(tag.timestamp_ms);
         match tag.kind {
             TagKind::Video => self.video_tag(tag, dts),
             TagKind::Audio => self.audio_tag(tag, dts),
@@ -187,15 +162,11 @@ impl FrameReader {
     }
 
     fn jump(&mut self, track: Track, dts: i64) -> Option<FrameEvent> {
-        let last = match track {
-            Track::Video => &mut self.last_video_dts,
-            Track::Audio => &mut self.last_audio_dts,
-        };
-        let previous = last.replace(dts)?;
-        ((dts - previous).abs() > self.jump_threshold_ms).then_some(FrameEvent::Discontinuity {
+        let jump = self.clock.frame(track, dts)?;
+        Some(FrameEvent::Discontinuity {
             track,
-            from_ms: previous,
-            to_ms: dts,
+            from_ms: jump.from_ms,
+            to_ms: jump.to_ms,
         })
     }
 

@@ -9,6 +9,7 @@
 
 pub mod amf0;
 pub mod audio;
+pub mod clock;
 pub mod demux;
 pub mod frames;
 pub mod video;

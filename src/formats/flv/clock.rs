@@ -1,0 +1,128 @@
+//! The FLV/RTMP clock: 32-bit millisecond timestamps unwrapped into `i64` milliseconds,
+//! and timestamp jumps told apart from ordinary jitter. One rule for every reader of a
+//! stream's tags — the frame reader (MP4, AAC, HLS), the FLV writer and a push's wall-
+//! clock mapping — so they cut files at the same places.
+//!
+//! - One clock for both tracks (FLV and RTMP share it): a step back of more than half
+//!   the 32-bit range is a wrap forward; a step forward of more than half the range
+//!   right after a wrap is a late tag from before it.
+//! - A track's decode time moving by more than the jump threshold
+//!   ([`DEFAULT_JUMP_THRESHOLD_MS`]) in either direction from that track's previous one
+//!   is a jump (a discontinuity); smaller steps back are tolerated.
+
+use super::frames::Track;
+
+/// Default DTS change that counts as a jump, ms.
+pub const DEFAULT_JUMP_THRESHOLD_MS: i64 = 10_000;
+
+/// Span of the 32-bit millisecond clock.
+const RANGE: i64 = 1 << 32;
+
+/// A timestamp jump on one track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Jump {
+    /// The track.
+    pub track: Track,
+    /// Its previous decode time, ms.
+    pub from_ms: i64,
+    /// Its new decode time, ms.
+    pub to_ms: i64,
+}
+
+/// See the module doc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamClock {
+    jump_threshold_ms: i64,
+    epoch: i64,
+    last_raw: Option<u32>,
+    last_video_ms: Option<i64>,
+    last_audio_ms: Option<i64>,
+}
+
+impl Default for StreamClock {
+    fn default() -> Self {
+        Self::new(DEFAULT_JUMP_THRESHOLD_MS)
+    }
+}
+
+impl StreamClock {
+    /// A clock with a jump threshold in ms.
+    pub fn new(jump_threshold_ms: i64) -> Self {
+        Self {
+            jump_threshold_ms,
+            epoch: 0,
+            last_raw: None,
+            last_video_ms: None,
+            last_audio_ms: None,
+        }
+    }
+
+    /// The jump threshold, ms.
+    pub fn jump_threshold_ms(&self) -> i64 {
+        self.jump_threshold_ms
+    }
+
+    /// Unwraps one tag's 32-bit timestamp (any tag: the clock is shared).
+    pub fn unwrap(&mut self, raw: u32) -> i64 {
+        if let Some(last) = self.last_raw {
+            let back = i64::from(last) - i64::from(raw);
+            if back > RANGE / 2 {
+                self.epoch += RANGE;
+            } else if -back > RANGE / 2 && self.epoch > 0 {
+                self.epoch -= RANGE;
+            }
+        }
+        self.last_raw = Some(raw);
+        self.epoch + i64::from(raw)
+    }
+
+    /// Records a frame of `track` at unwrapped `dts_ms`; the jump from that track's
+    /// previous frame, if it is one.
+    pub fn frame(&mut self, track: Track, dts_ms: i64) -> Option<Jump> {
+        let last = match track {
+            Track::Video => &mut self.last_video_ms,
+            Track::Audio => &mut self.last_audio_ms,
+        };
+        let from_ms = last.replace(dts_ms)?;
+        ((dts_ms - from_ms).abs() > self.jump_threshold_ms).then_some(Jump {
+            track,
+            from_ms,
+            to_ms: dts_ms,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_are_unwrapped_both_ways() {
+        let mut c = StreamClock::default();
+        assert_eq!(c.unwrap(u32::MAX - 10), i64::from(u32::MAX) - 10);
+        assert_eq!(c.unwrap(5), RANGE + 5);
+        // A late tag from before the wrap.
+        assert_eq!(c.unwrap(u32::MAX - 2), i64::from(u32::MAX) - 2);
+        assert_eq!(c.unwrap(40), RANGE + 40);
+    }
+
+    #[test]
+    fn jumps_per_track_beyond_the_threshold() {
+        let mut c = StreamClock::default();
+        assert_eq!(c.frame(Track::Video, 0), None);
+        assert_eq!(c.frame(Track::Audio, 5), None);
+        assert_eq!(c.frame(Track::Video, 10_000), None, "exactly the threshold");
+        assert_eq!(c.frame(Track::Video, 9_000), None, "a small step back");
+        let jump = c.frame(Track::Video, 10_809_000);
+        assert_eq!(
+            jump,
+            Some(Jump {
+                track: Track::Video,
+                from_ms: 9_000,
+                to_ms: 10_809_000
+            })
+        );
+        assert!(c.frame(Track::Audio, 10_809_005).is_some(), "per track");
+        assert!(c.frame(Track::Video, 9_040).is_some(), "backwards too");
+    }
+}
