@@ -175,3 +175,150 @@ async fn a_second_publish_on_one_connection_is_refused_and_dropped() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// `format=start_time,duration` of a file, seconds.
+fn start_and_duration(file: &std::path::Path) -> (f64, f64) {
+    let out = ffprobe(
+        &[
+            "-show_entries",
+            "format=start_time,duration",
+            "-of",
+            "csv=p=0",
+        ],
+        file,
+    );
+    let mut f = out
+        .trim()
+        .split(',')
+        .map(|v| v.parse::<f64>().unwrap_or(f64::NAN));
+    (f.next().unwrap(), f.next().unwrap())
+}
+
+/// Pushes `seconds` of media whose timestamps `stamp` rewrites, into FLV files of 2 s;
+/// returns the FLV files, the index rows and the wall clock around the push.
+async fn push_stamped(
+    name: &str,
+    seconds: u32,
+    stamp: impl Fn(u32) -> u32,
+) -> (
+    Vec<std::path::PathBuf>,
+    Vec<Value>,
+    (i64, i64),
+    Server,
+    std::path::PathBuf,
+) {
+    let (server, dir) = start(name).await;
+    configure(
+        &server,
+        json!({"FlvParam": {"Enable": 1}, "Mp4Param": {"Enable": 1}}),
+        0,
+        None,
+    )
+    .await;
+    let tags = media_flv(&dir.join("media.flv"), seconds);
+    let before = now_ms();
+    let mut p = Publisher::connect(server.rtmp_port, "live").await;
+    assert_eq!(p.publish("cam").await, Answer::Accepted);
+    p.replay(&tags, |_, t| stamp(t.timestamp_ms)).await;
+    p.close().await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let after = now_ms();
+    let flv = files(&stream_dir(&server, "cam"), "flv");
+    let rows = indexed(&server).await;
+    (flv, rows, (before, after), server, dir)
+}
+
+/// Every row's times lie within the wall clock of the push.
+fn times_within(rows: &[Value], (before, after): (i64, i64)) {
+    use liverec::formats::hls::datetime::encode_date_time;
+    let (low, high) = (encode_date_time(before - 1000), encode_date_time(after));
+    for row in rows {
+        let info = &row["LiveRecordInfo"];
+        let (start, end) = (
+            info["RecordStartTime"].as_str().unwrap(),
+            info["RecordEndTime"].as_str().unwrap(),
+        );
+        assert!(
+            low.as_str() <= start && start <= end && end <= high.as_str(),
+            "{low} <= {start} <= {end} <= {high}"
+        );
+    }
+}
+
+/// Timestamps that leap +3 h and back: FLV files end at each jump (no file holds
+/// hours, none goes back), and every recording's times follow the wall clock.
+#[tokio::test(flavor = "multi_thread")]
+async fn timestamp_jumps_end_flv_files_and_times_follow_the_wall_clock() {
+    const HOURS_3: u32 = 3 * 3600 * 1000;
+    let (flv, rows, wall, server, dir) = push_stamped("hard-jumps", 12, |t| {
+        if (4000..8000).contains(&t) {
+            t + HOURS_3
+        } else {
+            t
+        }
+    })
+    .await;
+    assert!(flv.len() >= 6, "{flv:?}");
+    let mut total = 0.0;
+    for file in &flv {
+        let dts: Vec<f64> = packets(file)
+            .iter()
+            .filter_map(|p| p.2.parse().ok())
+            .collect();
+        assert!(
+            dts.windows(2).all(|w| w[1] >= w[0]),
+            "{}: timestamps go back",
+            file.display()
+        );
+        let span = (dts.last().unwrap() - dts[0]) / 1000.0;
+        let (_, duration) = start_and_duration(file);
+        assert!(
+            span < 2.6 && duration < 2.6,
+            "{}: {span} s of timestamps, {duration} s",
+            file.display()
+        );
+        total += duration;
+        decodes(file);
+    }
+    assert!(
+        (total - 12.0).abs() < 1.5,
+        "{total} s in FLV files for 12 s pushed"
+    );
+    times_within(&rows, wall);
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Across the 32-bit wrap, each FLV file starts at its own first tag (its sequence
+/// headers are not stamped before the wrap): durations sum to what was pushed.
+#[tokio::test(flavor = "multi_thread")]
+async fn flv_files_after_a_timestamp_wrap_start_at_their_first_tag() {
+    let base = u32::MAX - 3000;
+    let (flv, rows, wall, server, dir) =
+        push_stamped("hard-wrap", 12, |t| t.wrapping_add(base)).await;
+    assert!(flv.len() >= 5, "{flv:?}");
+    // FLV timestamps are signed 32-bit: the files before the wrap start below 0.
+    let mut total = 0.0;
+    let mut after_wrap = 0;
+    for file in &flv {
+        let (start, duration) = start_and_duration(file);
+        assert!(duration < 2.6, "{}: {duration} s", file.display());
+        after_wrap += usize::from(start >= 0.0);
+        total += duration;
+    }
+    assert!(after_wrap >= 3, "{after_wrap} files after the wrap");
+    assert!(
+        (total - 12.0).abs() < 1.5,
+        "{total} s in FLV files for 12 s pushed"
+    );
+    times_within(&rows, wall);
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
