@@ -67,9 +67,20 @@ install_python_sdk() {
   fi
 }
 
+install_tccli() {
+  # The reference's command-line tool, in a virtualenv of its own (it pins the full
+  # Python SDK): tests/control_plane.rs drives liverec with it.
+  if ! target/tccli-venv/bin/tccli --version >/dev/null 2>&1; then
+    step "python venv with tccli"
+    python3 -m venv target/tccli-venv
+    target/tccli-venv/bin/pip install --quiet "tccli==3.1.189.1"
+  fi
+}
+
 install_apt_packages
 install_rust_tools
 install_python_sdk
+install_tccli
 
 step "cargo fmt --check"
 cargo fmt --all --check

@@ -587,6 +587,105 @@ async fn the_official_python_sdk_drives_every_action() {
     s.stop();
 }
 
+/// Runs `tccli live ACTION ARGS…` against `port` with the given key; (exit code, stdout
+/// and stderr together).
+async fn tccli(port: u16, key: &str, home: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tccli = std::env::var("LIVEREC_TCCLI")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root.join("target/tccli-venv/bin/tccli"));
+    assert!(
+        tccli.exists(),
+        "{} is missing: scripts/test-all.sh creates it (python3 -m venv target/tccli-venv && pip install tccli)",
+        tccli.display()
+    );
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let out = tokio::process::Command::new(&tccli)
+        .arg("live")
+        .args(args)
+        .args(["--secretId", "AKIDtccli", "--secretKey", key])
+        .args(["--region", "ap-guangzhou", "--endpoint", &endpoint])
+        .env("HOME", home)
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The reference's command-line tool, pointed at liverec with `--endpoint http://HOST:PORT`.
+#[tokio::test]
+async fn tccli_drives_templates_rules_and_reports_errors() {
+    let data = temp_dir("tccli");
+    let s = Server::start(&data, Some(("AKIDtccli", "tccli-key"))).await;
+    let key = "tccli-key";
+    let (code, out) = tccli(
+        s.port,
+        key,
+        &data,
+        &[
+            "CreateLiveRecordTemplate",
+            "--TemplateName",
+            "cli_hls",
+            "--HlsParam",
+            r#"{"Enable": 1}"#,
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(created["TemplateId"], 1);
+    let unfolded = [
+        "CreateLiveRecordTemplate",
+        "--cli-unfold-argument",
+        "--TemplateName",
+        "cli_mp4",
+        "--Mp4Param.Enable",
+        "1",
+        "--Mp4Param.RecordInterval",
+        "1800",
+    ];
+    let (code, out) = tccli(s.port, key, &data, &unfolded).await;
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = tccli(
+        s.port,
+        key,
+        &data,
+        &[
+            "CreateLiveRecordRule",
+            "--DomainName",
+            "a.com",
+            "--AppName",
+            "live",
+            "--TemplateId",
+            "2",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = tccli(s.port, key, &data, &["DescribeLiveRecordRules"]).await;
+    assert_eq!(code, 0, "{out}");
+    let rules: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rules["Rules"][0]["TemplateId"], 2);
+    let (code, out) = tccli(
+        s.port,
+        key,
+        &data,
+        &["DescribeLiveRecordTemplate", "--TemplateId", "9"],
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert!(out.contains("code:FailedOperation.NotFound"), "{out}");
+    let (code, out) = tccli(s.port, "wrong", &data, &["DescribeLiveRecordTemplates"]).await;
+    assert_ne!(code, 0);
+    assert!(out.contains("code:AuthFailure.SignatureFailure"), "{out}");
+    s.stop();
+}
+
 #[tokio::test]
 async fn config_file_credentials_and_limits() {
     let data = temp_dir("config");

@@ -1,5 +1,6 @@
 //! The README's examples work as written: its curl commands against a fresh server, and
-//! its Python SDK snippet against a server started with the README's credentials.
+//! its Python SDK and tccli snippets against a server started with the README's
+//! credentials (the Node.js SDK's runs in tests/node/sdk.test.mjs, where npm installs it).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -82,6 +83,36 @@ async fn python_sdk_example() {
     );
     assert!(stdout.starts_with("1\n"), "{stdout}");
     assert!(stdout.contains("mp4_hourly"), "{stdout}");
+    s.stop();
+}
+
+#[tokio::test]
+async fn tccli_example() {
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tccli-venv/bin");
+    assert!(
+        venv.join("tccli").exists(),
+        "{} is missing: run scripts/test-all.sh",
+        venv.display()
+    );
+    let home = temp_dir("readme-tccli");
+    let s = Server::start(&home, Some(("AKIDexample", "example-secret-key"))).await;
+    let path = format!("{}:{}", venv.display(), std::env::var("PATH").unwrap_or_default());
+    let out = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(example("tccli", s.port))
+        .env("PATH", path)
+        .env("HOME", &home)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(r#""TemplateId": 1"#), "{stdout}");
+    assert!(stdout.contains(r#""TemplateName": "aac_only""#), "{stdout}");
     s.stop();
 }
 
