@@ -1,0 +1,368 @@
+//! One push, recorded: FLV tags in, file actions out — pure (wall-clock time is an
+//! argument, never read).
+//!
+//! A [`PushSession`] holds the outputs the recording plan asked for when the push started
+//! (reference §3.9: configuration applies at push start) and any added while it is live
+//! (real-time tasks), each with its own muxer:
+//! - FLV: [`FlvWriter`] on the tags as received;
+//! - HLS: a [`TsSegmenter`] cut every [`HLS_SEGMENT_MS`] plus a [`RecordingPlaylist`];
+//! - MP4 / AAC: [`Mp4Segmenter`] / [`AacSegmenter`] cut every `RecordInterval`.
+//!
+//! It emits [`Action`]s naming an output and a file sequence number; the server turns
+//! them into scratch-file writes, storage commits, index rows and callbacks. File names
+//! come from VodFileName ([`crate::config::naming::render`]) once a file closes, because
+//! the default pattern contains the end time.
+//!
+//! Files' wall times come from [`WallClock`]: the push's start plus the media time
+//! elapsed, re-anchored at timestamp jumps and never later than the file's close.
+//!
+//! An output added while the push is live ([`PushSession::add_output`]) is first fed the
+//! server's GOP cache (sequence headers and the tags since the last video keyframe), so it
+//! starts from the most recent keyframe. [`gop_reset`] says when that cache restarts.
+//!
+//! HLS auto-splice (reference §7): when the push ends, an HLS output with a
+//! FlowContinueDuration > 0 is not finalised but returned as a [`ParkedHls`]; a push of
+//! the same stream that starts before the timeout passes it to [`PushSession::new`] and the
+//! playlist continues behind `#EXT-X-DISCONTINUITY`; otherwise the server calls
+//! [`ParkedHls::finalize`] when the timeout passes.
+
+mod gop;
+mod output;
+mod types;
+
+pub use gop::{gop_reset, GopStep, AUDIO_CACHE_MS, MAX_GOP_CACHE_BYTES};
+pub use output::{ParkedHls, HLS_SEGMENT_MS};
+pub use types::{
+    extension, file_name, live_playlist_name, segment_name, Action, DoneFile, FileRef,
+    MediaInfo, OutputSpec, ReplayPoint, NAME_UTC_OFFSET_MINUTES,
+};
+
+use output::{Muxer, Output};
+
+use crate::config::template::Format;
+use crate::formats::flv::demux::FlvTag;
+use crate::formats::hls::writer::RecordedSegment;
+use crate::formats::hls::Micros;
+use crate::record::flv::FlvEvent;
+use crate::record::wall::{Anchor, WallClock};
+use crate::record::{SegmentEvent, SegmentInfo};
+
+/// See the module doc.
+#[derive(Debug)]
+pub struct PushSession {
+    stream_id: String,
+    outputs: Vec<Output>,
+    wall: WallClock,
+    media: MediaInfo,
+    actions: Vec<SegmentEvent>,
+    flv_events: Vec<FlvEvent>,
+}
+
+impl PushSession {
+    /// A push of `stream_id` recording `outputs`, continuing the `parked` HLS recordings.
+    pub fn new(stream_id: &str, outputs: Vec<OutputSpec>, parked: Vec<ParkedHls>) -> Self {
+        let mut session = Self {
+            stream_id: stream_id.to_owned(),
+            outputs: Vec::new(),
+            wall: WallClock::default(),
+            media: MediaInfo::default(),
+            actions: Vec::new(),
+            flv_events: Vec::new(),
+        };
+        for spec in outputs {
+            session.outputs.push(Output::new(spec, stream_id, None));
+        }
+        for hls in parked {
+            let spec = hls.spec.clone();
+            session
+                .outputs
+                .push(Output::new(spec, stream_id, Some(hls)));
+        }
+        session
+    }
+
+    /// Output specs by index.
+    pub fn spec(&self, output: usize) -> Option<&OutputSpec> {
+        self.outputs.get(output).map(|o| &o.spec)
+    }
+
+    /// Outputs still recording.
+    pub fn active_outputs(&self) -> usize {
+        self.outputs.iter().filter(|o| !o.ended).count()
+    }
+
+    /// Whether a rule-driven FLV output records this push: it lives as long as the push,
+    /// so its file can serve as the GOP cache ([`PushSession::replay_point`]).
+    pub fn has_rule_flv(&self) -> bool {
+        self.outputs
+            .iter()
+            .any(|o| o.spec.format == Format::Flv && o.spec.task_id.is_empty() && !o.ended)
+    }
+
+    /// The current GOP in an FLV output's open file, if one has a keyframe.
+    pub fn replay_point(&self) -> Option<ReplayPoint> {
+        self.outputs.iter().enumerate().find_map(|(i, o)| {
+            let Muxer::Flv(writer) = &o.muxer else {
+                return None;
+            };
+            if o.ended {
+                return None;
+            }
+            let (offset, headers) = writer.replay_point()?;
+            let seq = o.open?;
+            Some(ReplayPoint {
+                file: FileRef { output: i, seq },
+                offset,
+                headers,
+            })
+        })
+    }
+
+    /// Codec facts of the push so far.
+    pub fn media(&self) -> MediaInfo {
+        self.media.clone()
+    }
+
+    /// Adds an output while the push is live, fed first with `replay`: the sequence
+    /// headers and the tags since the last keyframe (the server's GOP cache).
+    pub fn add_output(
+        &mut self,
+        spec: OutputSpec,
+        replay: &[FlvTag],
+        now_wall_ms: i64,
+        out: &mut Vec<Action>,
+    ) {
+        let index = self.outputs.len();
+        self.outputs.push(Output::new(spec, &self.stream_id, None));
+        for tag in replay {
+            self.feed(index, tag, now_wall_ms, out);
+        }
+    }
+
+    /// Ends output `i` without finalising it: storage failed under it. An HLS recording
+    /// is dropped (neither parked nor announced); no more actions come for it.
+    pub fn abort_output(&mut self, i: usize) {
+        if let Some(output) = self.outputs.get_mut(i) {
+            output.ended = true;
+            output.hls = None;
+            output.open = None;
+        }
+    }
+
+    /// Stops the outputs of task `task_id` at `now_wall_ms`; returns whether any was
+    /// recording.
+    pub fn stop_task(&mut self, task_id: &str, now_wall_ms: i64, out: &mut Vec<Action>) -> bool {
+        let found: Vec<usize> = (0..self.outputs.len())
+            .filter(|&i| {
+                self.outputs
+                    .get(i)
+                    .is_some_and(|o| !o.ended && o.spec.task_id == task_id)
+            })
+            .collect();
+        for &i in &found {
+            self.end_output(i, false, now_wall_ms, out);
+        }
+        !found.is_empty()
+    }
+
+    /// Feeds one tag received at `now_wall_ms`.
+    pub fn push_tag(&mut self, tag: &FlvTag, now_wall_ms: i64, out: &mut Vec<Action>) {
+        self.wall.push(tag, now_wall_ms);
+        self.media.observe_tag(tag);
+        for i in 0..self.outputs.len() {
+            let expired = self.outputs.get(i).is_some_and(|o| {
+                !o.ended && o.spec.ends_at_ms.is_some_and(|end| now_wall_ms >= end)
+            });
+            if expired {
+                self.end_output(i, false, now_wall_ms, out);
+            } else {
+                self.feed(i, tag, now_wall_ms, out);
+            }
+        }
+    }
+
+    /// Ends the push at `now_wall_ms`: every output is finalised, except HLS outputs
+    /// with a splice timeout, which are returned to be continued or finalised later.
+    pub fn finish(&mut self, now_wall_ms: i64, out: &mut Vec<Action>) -> Vec<ParkedHls> {
+        let mut parked = Vec::new();
+        for i in 0..self.outputs.len() {
+            if let Some(hls) = self.end_output(i, true, now_wall_ms, out) {
+                parked.push(hls);
+            }
+        }
+        parked
+    }
+
+    fn feed(&mut self, i: usize, tag: &FlvTag, now: i64, out: &mut Vec<Action>) {
+        let Some(output) = self.outputs.get_mut(i) else {
+            return;
+        };
+        if output.ended {
+            return;
+        }
+        match &mut output.muxer {
+            Muxer::Flv(writer) => {
+                output.media.observe_tag(tag);
+                writer.push(tag, &mut self.flv_events);
+            }
+            Muxer::Segments(reader, segmenter) => {
+                for event in reader.push_tag(tag) {
+                    output.media.observe(&event);
+                    segmenter.push(&event, &mut self.actions);
+                }
+            }
+        }
+        self.drain(i, now, out);
+    }
+
+    /// Turns the muxer events of output `i` into actions.
+    fn drain(&mut self, i: usize, now: i64, out: &mut Vec<Action>) {
+        let flv = std::mem::take(&mut self.flv_events);
+        let segments = std::mem::take(&mut self.actions);
+        for event in flv {
+            let segment_event = match event {
+                FlvEvent::Open { index } => SegmentEvent::Open {
+                    index,
+                    discontinuity: false,
+                },
+                FlvEvent::Data(bytes) => SegmentEvent::Data(bytes.into()),
+                FlvEvent::Close(info) => SegmentEvent::Close(info),
+                FlvEvent::Patch { offset, bytes } => {
+                    if let Some(file) = self.current(i) {
+                        out.push(Action::Patch(file, offset, bytes));
+                    }
+                    continue;
+                }
+                FlvEvent::Rewrite { head, replace } => {
+                    if let Some(file) = self.current(i) {
+                        out.push(Action::RewriteHead(file, head, replace));
+                    }
+                    continue;
+                }
+            };
+            self.apply(i, segment_event, now, out);
+        }
+        for event in segments {
+            self.apply(i, event, now, out);
+        }
+    }
+
+    fn current(&self, i: usize) -> Option<FileRef> {
+        let output = self.outputs.get(i)?;
+        output.open.map(|seq| FileRef { output: i, seq })
+    }
+
+    fn apply(&mut self, i: usize, event: SegmentEvent, now: i64, out: &mut Vec<Action>) {
+        match event {
+            SegmentEvent::Open { index, .. } => {
+                if let Some(output) = self.outputs.get_mut(i) {
+                    let seq = output.seq_base + index;
+                    output.open = Some(seq);
+                    output.anchor = self.wall.anchor();
+                    out.push(Action::Open(FileRef { output: i, seq }));
+                }
+            }
+            SegmentEvent::Data(bytes) => {
+                if let Some(file) = self.current(i) {
+                    out.push(Action::Append(file, bytes));
+                }
+            }
+            SegmentEvent::FinishMp4(finish) => {
+                if let Some(file) = self.current(i) {
+                    out.push(Action::FinishMp4(file, finish));
+                }
+            }
+            SegmentEvent::Close(info) => self.closed(i, &info, now, out),
+        }
+    }
+
+    fn closed(&mut self, i: usize, info: &SegmentInfo, now: i64, out: &mut Vec<Action>) {
+        let Some(output) = self.outputs.get_mut(i) else {
+            return;
+        };
+        let anchor = output.anchor.or(self.wall.anchor()).unwrap_or(Anchor {
+            stream_ms: info.start_ms,
+            wall_ms: now,
+        });
+        let (start, end) = anchor.span(info.start_ms, info.end_ms, now);
+        let Some(seq) = output.open.take() else {
+            return;
+        };
+        let file = FileRef { output: i, seq };
+        let mut done = DoneFile {
+            name: String::new(),
+            start_wall_ms: start,
+            end_wall_ms: end,
+            duration_ms: (info.end_ms - info.start_ms).max(0),
+            bytes: info.bytes,
+            frames: info.frames,
+            media: output.media.clone(),
+            media_start_ms: info.start_ms,
+        };
+        let Some(hls) = output.hls.as_mut() else {
+            done.name = file_name(
+                &output.spec,
+                &self.stream_id,
+                start,
+                end,
+                extension(output.spec.format),
+            );
+            out.push(Action::Close(file, done));
+            return;
+        };
+        done.name = segment_name(&output.spec.recording_id, seq);
+        hls.playlist.push(RecordedSegment {
+            uri: done.name.clone(),
+            duration: Micros::from_millis(done.duration_ms),
+            program_date_time_ms: Some(start),
+            discontinuity: info.discontinuity || output.resumed,
+        });
+        output.resumed = false;
+        if hls.media_start_ms.is_none() {
+            hls.media_start_ms = Some(info.start_ms);
+            hls.start_wall_ms = start;
+        }
+        hls.end_wall_ms = end;
+        hls.duration_ms += done.duration_ms;
+        hls.bytes += done.bytes;
+        hls.frames += done.frames;
+        hls.media = output.media.clone();
+        hls.next_seq = seq + 1;
+        let text = hls.playlist.render(false);
+        out.push(Action::Close(file, done));
+        out.push(Action::Playlist(i, text));
+    }
+
+    /// Closes output `i`. At the end of a push (`push_ended`), an HLS output with a splice
+    /// timeout and at least one segment is returned instead of finalised.
+    fn end_output(
+        &mut self,
+        i: usize,
+        push_ended: bool,
+        now: i64,
+        out: &mut Vec<Action>,
+    ) -> Option<ParkedHls> {
+        let output = self.outputs.get_mut(i)?;
+        if output.ended {
+            return None;
+        }
+        match &mut output.muxer {
+            Muxer::Flv(writer) => writer.finish(&mut self.flv_events),
+            Muxer::Segments(_, segmenter) => segmenter.finish(&mut self.actions),
+        }
+        self.drain(i, now, out);
+        let output = self.outputs.get_mut(i)?;
+        output.ended = true;
+        out.push(Action::OutputEnded(i));
+        let hls = output.hls.take()?;
+        if hls.segments() == 0 {
+            return None;
+        }
+        if push_ended && output.spec.flow_continue_s > 0 {
+            return Some(hls);
+        }
+        let (done, text) = hls.finalize();
+        out.push(Action::HlsFinished(i, done, text));
+        None
+    }
+}

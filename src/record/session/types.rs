@@ -1,0 +1,200 @@
+//! What a push session is told (output specs) and what it tells (actions, finished
+//! files, codec facts), and how its files are named.
+
+use crate::config::naming::{render, NameInputs};
+use crate::config::template::Format;
+use crate::formats::flv::demux::{FlvTag, TagKind};
+use crate::formats::flv::frames::{FrameEvent, VideoConfig};
+use crate::formats::flv::video::{parse_video_tag, VideoPacketKind};
+use crate::formats::flv::FrameReader;
+use crate::formats::mp4::Mp4Finish;
+
+/// Times in file names are Beijing time, as the reference's default (§5).
+pub const NAME_UTC_OFFSET_MINUTES: i32 = 8 * 60;
+
+/// What one output records (from [`crate::config::plan::OutputPlan`] plus identity).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutputSpec {
+    /// Container.
+    pub format: Format,
+    /// Milliseconds per file (FLV/MP4/AAC); `None` for HLS.
+    pub interval_ms: Option<i64>,
+    /// The naming pattern (never empty).
+    pub vod_file_name: String,
+    /// Record task id, "" for rule-driven outputs.
+    pub task_id: String,
+    /// Template id (0: the default task template).
+    pub template_id: i64,
+    /// Retention, seconds (0: forever).
+    pub storage_time_s: i64,
+    /// HLS auto-splice timeout, seconds (0: none).
+    pub flow_continue_s: i64,
+    /// Wall time at which a task stops recording, Unix ms.
+    pub ends_at_ms: Option<i64>,
+    /// A unique id chosen by the server: the HLS recording's file id and segment prefix.
+    pub recording_id: String,
+}
+
+/// Codec facts for the index and callbacks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MediaInfo {
+    /// `h264` or `h265`.
+    pub video_codec: Option<String>,
+    /// `aac` or `mp3`.
+    pub audio_codec: Option<String>,
+    /// Picture size.
+    pub dimensions: Option<(u32, u32)>,
+}
+
+/// A finished file (or HLS recording).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoneFile {
+    /// Final file name with extension (VodFileName rendered; HLS segments: fixed).
+    pub name: String,
+    /// First frame, Unix ms.
+    pub start_wall_ms: i64,
+    /// End, Unix ms.
+    pub end_wall_ms: i64,
+    /// Media duration, ms.
+    pub duration_ms: i64,
+    /// Bytes (HLS recordings: all segments).
+    pub bytes: u64,
+    /// Frames.
+    pub frames: u64,
+    /// Codecs and size.
+    pub media: MediaInfo,
+    /// Stream time of its first frame, ms (callback `media_start_time`).
+    pub media_start_ms: i64,
+}
+
+/// A file of one output: (output index in the session, sequence number in the output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileRef {
+    /// Output index.
+    pub output: usize,
+    /// File sequence number (HLS: the media sequence number of the segment).
+    pub seq: u32,
+}
+
+/// Where the current GOP of a push can be read back: from `offset` to the end of the open
+/// FLV file `file`, after `headers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayPoint {
+    /// The FLV file being written.
+    pub file: FileRef,
+    /// Offset of the last keyframe tag in it.
+    pub offset: u64,
+    /// Sequence headers in effect.
+    pub headers: Vec<FlvTag>,
+}
+
+/// What the server does, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Create an empty scratch file.
+    Open(FileRef),
+    /// Append bytes.
+    Append(FileRef, bytes::Bytes),
+    /// Overwrite bytes at an offset (FLV `onMetaData`).
+    Patch(FileRef, u64, Vec<u8>),
+    /// Replace the first `replace` bytes by `head` (FLV index larger than reserved).
+    RewriteHead(FileRef, Vec<u8>, u64),
+    /// Finish an MP4 as moov-first (see [`crate::formats::mp4::progressive`]).
+    FinishMp4(FileRef, Box<Mp4Finish>),
+    /// The file is final: store it under `DoneFile::name`. For HLS segments, the server
+    /// then writes the playlist given by the following [`Action::Playlist`].
+    Close(FileRef, DoneFile),
+    /// The HLS output's playlist text (EVENT while growing).
+    Playlist(usize, String),
+    /// An HLS recording is final: store `text` as `done.name`; index and announce it.
+    HlsFinished(usize, DoneFile, String),
+    /// The output stopped (task end, StopRecordTask, end of push); no more actions.
+    OutputEnded(usize),
+}
+
+/// The final name of a file of `spec` spanning `start`..`end` (Unix ms).
+pub fn file_name(spec: &OutputSpec, stream_id: &str, start: i64, end: i64, ext: &str) -> String {
+    let inputs = NameInputs {
+        stream_id,
+        start_ms: start.max(0),
+        end_ms: end.max(start).max(0),
+        utc_offset_minutes: NAME_UTC_OFFSET_MINUTES,
+    };
+    // The pattern was validated when the template was saved; a render failure (a time
+    // out of range) falls back to the recording id rather than losing the file.
+    let stem = render(&spec.vod_file_name, &inputs).unwrap_or_else(|_| spec.recording_id.clone());
+    format!("{stem}.{ext}")
+}
+
+/// The file extension of a format's files.
+pub fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Flv => "flv",
+        Format::Hls => "ts",
+        Format::Mp4 => "mp4",
+        Format::Aac => "aac",
+    }
+}
+
+/// Name of HLS segment `seq` of recording `recording_id`.
+pub fn segment_name(recording_id: &str, seq: u32) -> String {
+    format!("{recording_id}_{seq:05}.ts")
+}
+
+/// Name of the growing playlist of recording `recording_id`.
+pub fn live_playlist_name(recording_id: &str) -> String {
+    format!("{recording_id}.m3u8")
+}
+
+impl MediaInfo {
+    /// Updates from one reader event.
+    pub fn observe(&mut self, event: &FrameEvent) {
+        match event {
+            FrameEvent::VideoConfig { config, .. } => match config {
+                VideoConfig::Avc(c) => {
+                    self.video_codec = Some("h264".into());
+                    self.dimensions = c.dimensions;
+                }
+                VideoConfig::Hevc(_) => self.video_codec = Some("h265".into()),
+            },
+            FrameEvent::AudioConfig { .. } => self.audio_codec = Some("aac".into()),
+            FrameEvent::Frame(f)
+                if f.track == crate::formats::flv::frames::Track::Audio
+                    && self.audio_codec.is_none() =>
+            {
+                self.audio_codec = Some("mp3".into())
+            }
+            _ => {}
+        }
+    }
+
+    /// Updates from a tag as received (FLV outputs, which need no frame reader): only
+    /// sequence headers and the audio format are looked at.
+    pub fn observe_tag(&mut self, tag: &FlvTag) {
+        match tag.kind {
+            TagKind::Video
+                if parse_video_tag(&tag.data)
+                    .is_some_and(|v| v.kind == VideoPacketKind::SequenceHeader) =>
+            {
+                for event in FrameReader::default().push_tag(tag) {
+                    self.observe(&event);
+                }
+            }
+            TagKind::Audio if self.audio_codec.is_none() => {
+                self.audio_codec = match tag.data.first().map(|b| b >> 4) {
+                    Some(10) => Some("aac".into()),
+                    Some(2) => Some("mp3".into()),
+                    _ => None,
+                };
+            }
+            _ => {}
+        }
+    }
+
+    /// `"640x480"`, or "" when unknown.
+    pub fn resolution(&self) -> String {
+        self.dimensions
+            .map(|(w, h)| format!("{w}x{h}"))
+            .unwrap_or_default()
+    }
+}
