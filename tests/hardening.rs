@@ -322,3 +322,219 @@ async fn flv_files_after_a_timestamp_wrap_start_at_their_first_tag() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Lines and bytes of a server's log.
+fn log_size(server: &Server) -> (usize, usize) {
+    let log = std::fs::read_to_string(server.data.with_extension("log")).unwrap_or_default();
+    (log.lines().count(), log.len())
+}
+
+/// CPU seconds (user + system) the process has used.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = stat.rsplit_once(')').unwrap().1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // Fields 14 and 15 of stat(5), counted after the name: utime, stime (clock ticks).
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+/// Opens `n` TCP connections to `port` that never say a word.
+async fn idle_connections(port: u16, n: usize) -> Vec<tokio::net::TcpStream> {
+    let mut idle = Vec::new();
+    for _ in 0..n {
+        // A full backlog holds a connect back: stop there.
+        let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
+        match tokio::time::timeout(Duration::from_millis(300), connect).await {
+            Ok(Ok(s)) => idle.push(s),
+            _ => break,
+        }
+    }
+    idle
+}
+
+/// A server under an open-file limit of 256 and no cap per address, recording all four
+/// formats, with record and exception callbacks; `testing` goes in its `[testing]`.
+async fn limited(name: &str, testing: &str) -> (Server, common::Receiver, std::path::PathBuf) {
+    let dir = common::temp_dir(name);
+    let cfg = dir.join("liverec.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[testing]\nrecord_interval_seconds = {INTERVAL_S}\n{testing}[callbacks]\nretry_interval_seconds = 1\n\
+             [limits]\nmax_connections_per_ip = 100000\n"
+        ),
+    )
+    .unwrap();
+    let server = Server::start_limited(
+        &dir.join("data"),
+        None,
+        &["--config", cfg.to_str().unwrap()],
+        Some(256),
+    )
+    .await;
+    let cb = receiver(0).await;
+    configure(&server, all_formats(), 0, None).await;
+    callbacks(
+        &server,
+        &cb,
+        &["RecordNotifyUrl", "RecordExceptionNotifyUrl"],
+    )
+    .await;
+    (server, cb, dir)
+}
+
+/// Under an open-file limit of 256, 400 idle connections to the RTMP port while a real
+/// ffmpeg push records: the push's files are complete, /healthz answers throughout, the
+/// log stays small, and the connections beyond the file budget are refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_connections_beyond_the_file_limit_leave_recordings_alone() {
+    let (server, cb, dir) = limited("hard-fds", "").await;
+    let url = server.rtmp("live", "cam");
+    let pushing = std::thread::spawn(move || push(&url, 8.0, None, false));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let idle = idle_connections(server.rtmp_port, 400).await;
+    for _ in 0..8 {
+        let (status, _) = get(&server, &format!("{}healthz", server.url())).await;
+        assert_eq!(status, 200);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(pushing.join().unwrap(), "ffmpeg's push");
+    drop(idle);
+    cb.wait_for(100, 13, Duration::from_secs(10)).await;
+    let dir_of = stream_dir(&server, "cam");
+    for ext in ["flv", "mp4", "aac"] {
+        let found = files(&dir_of, ext);
+        assert!(found.len() >= 4, "{ext}: {found:?}");
+        found.iter().for_each(|f| decodes(f));
+    }
+    let formats = every_media_url_is_served(&server).await;
+    assert_eq!(formats["cam"].iter().filter(|f| *f == "m3u8").count(), 1);
+    assert!(cb.of_type(341).is_empty(), "{:?}", cb.of_type(341));
+    let metrics = server
+        .client
+        .get(format!("{}metrics", server.url()))
+        .send()
+        .await
+        .unwrap();
+    let metrics = metrics.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"liverec_refusals_total{reason="file_limit"}"#),
+        "{metrics}"
+    );
+    let (lines, bytes) = log_size(&server);
+    assert!(
+        lines < 1000 && bytes < 300_000,
+        "{lines} lines, {bytes} bytes of log"
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// When the process runs out of file handles all the same (here a budget set far past
+/// the real limit), accepting backs off instead of spinning, its log stays small, and
+/// the push's outputs pause and resume as new files — the HLS recording made before
+/// the failure finalised and announced, one 341 per output.
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_file_handles_accept_backs_off_and_outputs_resume() {
+    let (server, cb, dir) = limited("hard-emfile", "file_limit = 100000\n").await;
+    let url = server.rtmp("live", "cam");
+    let pushing = std::thread::spawn(move || push(&url, 18.0, None, false));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let idle = idle_connections(server.rtmp_port, 400).await;
+    let cpu = cpu_seconds(server.pid());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let spent = cpu_seconds(server.pid()) - cpu;
+    // Past the first HLS segment's end (6 s), so HLS fails too.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    drop(idle);
+    assert!(pushing.join().unwrap(), "ffmpeg's push");
+    cb.wait_for(100, 12, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        spent < 1.0,
+        "{spent} CPU seconds in 5 s without file handles"
+    );
+    let log = std::fs::read_to_string(server.data.with_extension("log")).unwrap();
+    let accept_lines = log.lines().filter(|l| l.contains("accept failed")).count();
+    assert!(
+        (1..=2).contains(&accept_lines),
+        "{accept_lines} accept lines"
+    );
+    let (lines, bytes) = log_size(&server);
+    assert!(
+        lines < 1000 && bytes < 300_000,
+        "{lines} lines, {bytes} bytes of log"
+    );
+    let exceptions = cb.of_type(341);
+    assert!(
+        !exceptions.is_empty() && exceptions.len() <= 4,
+        "{exceptions:?}"
+    );
+    // Every output recorded again once the handles came back: one file of each before
+    // the flood, then files again (HLS, which may or may not have hit the flood, has at
+    // least one recording), every one served.
+    let formats = every_media_url_is_served(&server).await;
+    assert!(formats["cam"].contains(&"m3u8".to_owned()), "{formats:?}");
+    let dir_of = stream_dir(&server, "cam");
+    for ext in ["flv", "mp4", "aac"] {
+        let found = files(&dir_of, ext);
+        assert!(found.len() >= 3, "{ext}: {found:?}");
+        found.iter().for_each(|f| decodes(f));
+    }
+    let scratch = std::fs::read_dir(server.data.join(".scratch"))
+        .unwrap()
+        .count();
+    assert_eq!(scratch, 0, "nothing left in scratch space");
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// An HLS output that storage stops (its growing playlist can no longer be written) is
+/// finalised with the segments it stored — ENDLIST, index row, callback — announced by
+/// one 341, and not left as an unfinished playlist.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_hls_output_is_finalised_with_what_it_stored() {
+    let (server, dir) = start("hard-hls-stop").await;
+    let cb = receiver(0).await;
+    configure(&server, json!({"HlsParam": {"Enable": 1}}), 0, None).await;
+    callbacks(
+        &server,
+        &cb,
+        &["RecordNotifyUrl", "RecordExceptionNotifyUrl"],
+    )
+    .await;
+    let url = server.rtmp("live", "cam");
+    let pushing = std::thread::spawn(move || push(&url, 15.0, None, false));
+    let dir_of = stream_dir(&server, "cam");
+    let first = loop {
+        if let Some(ts) = files(&dir_of, "ts").first() {
+            break ts.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The growing playlist becomes a directory: the next playlist write fails for good.
+    let name = first.file_name().unwrap().to_str().unwrap();
+    let growing = dir_of.join(format!("{}.m3u8", name.trim_end_matches("_00000.ts")));
+    std::fs::remove_file(&growing).unwrap();
+    std::fs::create_dir(&growing).unwrap();
+    assert!(pushing.join().unwrap());
+    let done = cb.wait_for(100, 1, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(cb.of_type(341).len(), 1, "{:?}", cb.of_type(341));
+    let formats = every_media_url_is_served(&server).await;
+    assert_eq!(formats["cam"], vec!["m3u8".to_owned()]);
+    let playlist: Vec<_> = files(&dir_of, "m3u8")
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect();
+    assert_eq!(playlist.len(), 1, "{playlist:?}");
+    let text = std::fs::read_to_string(&playlist[0]).unwrap();
+    assert!(text.ends_with("#EXT-X-ENDLIST\n"), "{text}");
+    let segments = text.lines().filter(|l| l.ends_with(".ts")).count();
+    assert!((1..=2).contains(&segments), "{text}");
+    decodes(&playlist[0]);
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

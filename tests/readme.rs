@@ -96,7 +96,11 @@ async fn tccli_example() {
     );
     let home = temp_dir("readme-tccli");
     let s = Server::start(&home, Some(("AKIDexample", "example-secret-key"))).await;
-    let path = format!("{}:{}", venv.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        venv.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = tokio::process::Command::new("bash")
         .arg("-c")
         .arg(example("tccli", s.port))

@@ -31,6 +31,11 @@ pub fn router(app: Arc<AppState>) -> Router {
 }
 
 async fn metrics(State(app): State<Arc<AppState>>) -> Response {
+    let m = &app.metrics;
+    m.rtmp_connections
+        .set(i64::try_from(app.admission.connections()).unwrap_or(i64::MAX));
+    m.stream_capacity
+        .set(i64::try_from(app.admission.budget().streams()).unwrap_or(i64::MAX));
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -34,6 +34,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+use super::admission::{AcceptBackoff, Quiet, Slot};
 use super::gop::GopCache;
 use super::live::Control;
 use super::notify::now_ms;
@@ -103,20 +104,33 @@ pub async fn serve_rtmp(
 ) {
     let mut tasks = tokio::task::JoinSet::new();
     let mut stop = shutdown.clone();
+    let mut backoff = AcceptBackoff::new("RTMP");
+    let mut refusals = Quiet::default();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
+                    backoff.reset();
+                    let slot = match app.admission.connect(peer.ip()) {
+                        Ok(slot) => slot,
+                        Err(refusal) => {
+                            app.metrics.refused(refusal.label());
+                            if let Some(more) = refusals.note(std::time::Instant::now()) {
+                                tracing::warn!(%peer, why = %refusal, more, "RTMP connection refused");
+                            }
+                            continue; // dropping the socket closes it
+                        }
+                    };
                     let app = Arc::clone(&app);
                     let shutdown = shutdown.clone();
                     tasks.spawn(async move {
                         let _ = socket.set_nodelay(true);
-                        if let Err(e) = connection(app, socket, peer, shutdown).await {
+                        if let Err(e) = connection(app, socket, peer, shutdown, slot).await {
                             tracing::info!(%peer, error = %e, "RTMP connection closed");
                         }
                     });
                 }
-                Err(e) => tracing::warn!(error = %e, "RTMP accept"),
+                Err(e) => backoff.failed(&e).await,
             },
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             _ = stop.changed() => break,
@@ -208,6 +222,8 @@ struct Conn {
     control_tx: mpsc::UnboundedSender<Control>,
     out: Vec<u8>,
     pending_bytes: usize,
+    /// Its share of file handles (grown when it publishes).
+    slot: Slot,
 }
 
 async fn connection(
@@ -215,6 +231,7 @@ async fn connection(
     mut socket: TcpStream,
     peer: SocketAddr,
     mut shutdown: watch::Receiver<bool>,
+    slot: Slot,
 ) -> Result<(), IngestError> {
     let remaining = handshake(&mut socket).await?;
     let (rtmp, first) = ServerSession::new(ServerSessionConfig::new())
@@ -233,6 +250,7 @@ async fn connection(
         control_tx,
         out: Vec::new(),
         pending_bytes: 0,
+        slot,
     };
     let commands = async {
         conn.results(first).await?;
@@ -533,6 +551,7 @@ impl Conn {
         why: &str,
     ) -> Result<Vec<ServerSessionResult>, IngestError> {
         tracing::warn!(peer = %self.peer, code, why, "publish rejected");
+        self.app.metrics.pushes_rejected.inc();
         self.rtmp
             .reject_request(request_id, code, why)
             .map_err(|e| IngestError::Protocol(format!("{e:?}")))
@@ -621,6 +640,16 @@ impl Conn {
         if let Some(Err(e)) = auth {
             return self
                 .reject(request_id, "NetStream.Publish.Unauthorized", &e.to_string())
+                .await;
+        }
+        if let Err(refusal) = self.slot.publish() {
+            self.app.metrics.refused(refusal.label());
+            return self
+                .reject(
+                    request_id,
+                    "NetStream.Publish.Rejected",
+                    &refusal.to_string(),
+                )
                 .await;
         }
         let Some(registration) = self.app.live.register(&stream, self.control_tx.clone()) else {
@@ -901,8 +930,14 @@ async fn apply(push: &mut Push, actions: &mut Vec<Action>) {
         return;
     }
     push.recorder.apply(actions.drain(..), &push.session).await;
-    for output in push.recorder.take_failed() {
-        push.session.abort_output(output);
+    for failed in push.recorder.take_failed() {
+        let hls = push.session.fail_output(
+            failed.output,
+            failed.transient,
+            failed.lost_segment,
+            now_ms(),
+        );
+        push.recorder.end_failed_hls(&failed.spec, hls).await;
     }
 }
 

@@ -22,6 +22,13 @@ pub struct FormatLabels {
     pub format: String,
 }
 
+/// Labels of a refused connection or publish.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// Which limit refused it.
+    pub reason: String,
+}
+
 /// The server's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -37,6 +44,12 @@ pub struct Metrics {
     pub files: Family<FormatLabels, Counter>,
     /// Outputs stopped by a storage error.
     pub output_failures: Counter,
+    /// RTMP connections and publishes refused by a limit, by limit.
+    pub refusals: Family<ReasonLabels, Counter>,
+    /// RTMP connections open now.
+    pub rtmp_connections: Gauge,
+    /// Pushes the open-file limit allows at once.
+    pub stream_capacity: Gauge,
 }
 
 impl Default for Metrics {
@@ -74,6 +87,24 @@ impl Default for Metrics {
             "Recording outputs stopped by a storage error",
             output_failures.clone(),
         );
+        let refusals = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "liverec_refusals",
+            "RTMP connections and publishes refused by a limit",
+            refusals.clone(),
+        );
+        let rtmp_connections = Gauge::default();
+        registry.register(
+            "liverec_rtmp_connections",
+            "RTMP connections open now",
+            rtmp_connections.clone(),
+        );
+        let stream_capacity = Gauge::default();
+        registry.register(
+            "liverec_stream_capacity",
+            "Pushes the open-file limit allows at once",
+            stream_capacity.clone(),
+        );
         Self {
             registry,
             requests,
@@ -82,11 +113,23 @@ impl Default for Metrics {
             pushes_rejected,
             files,
             output_failures,
+            refusals,
+            rtmp_connections,
+            stream_capacity,
         }
     }
 }
 
 impl Metrics {
+    /// Counts a refusal by the limit that made it.
+    pub fn refused(&self, reason: &str) {
+        self.refusals
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
     /// The exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();

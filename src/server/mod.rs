@@ -6,11 +6,13 @@
 //! Routes: `POST /` and `GET /` (the API, reference §1), `GET /healthz`, `GET /metrics`.
 
 mod actions;
+pub mod admission;
 pub mod auth;
 pub mod db;
 pub mod gop;
 mod http;
 pub mod ingest;
+pub mod listener;
 pub mod live;
 mod metrics;
 pub mod notify;
@@ -51,13 +53,21 @@ pub enum ServerError {
     Database(String),
 }
 
-/// Opens the database, loads the state, and returns the shared application state.
-pub async fn prepare(settings: Settings) -> Result<Arc<AppState>, ServerError> {
+/// Opens the database, loads the state, and returns the shared application state;
+/// `file_limit` is the open-file limit shared out among connections.
+pub async fn prepare(settings: Settings, file_limit: u64) -> Result<Arc<AppState>, ServerError> {
     let db = db::open(&settings.data_dir).await?;
     let control = db::load(&db).await?;
     let storage = crate::storage::Storage::local(&settings.data_dir)
         .map_err(|e| ServerError::Config(format!("storage: {e}")))?;
     let notifier = notify::Notifier::new(db.clone(), settings.file.callbacks.clone());
+    let limits = &settings.file.limits;
+    let budget = admission::Budget::of(settings.file.testing.file_limit.unwrap_or(file_limit));
+    let admission = Arc::new(admission::Admission::new(
+        budget,
+        limits.max_connections,
+        limits.max_connections_per_ip,
+    ));
     Ok(Arc::new(AppState {
         settings,
         db,
@@ -67,6 +77,7 @@ pub async fn prepare(settings: Settings) -> Result<Arc<AppState>, ServerError> {
         storage,
         notifier,
         live: Arc::new(live::Live::default()),
+        admission,
     }))
 }
 
@@ -78,7 +89,8 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     let rtmp = settings.rtmp;
     let data_dir = settings.data_dir.clone();
     let credentials = settings.file.credentials.len();
-    let app = prepare(settings).await?;
+    let file_limit = admission::raise_file_limit();
+    let app = prepare(settings, file_limit).await?;
     let bind = |addr: std::net::SocketAddr, what: &'static str| async move {
         tokio::net::TcpListener::bind(addr)
             .await
@@ -99,7 +111,9 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
             context: "reading the RTMP address".into(),
             source,
         })?;
-    tracing::info!(%local, rtmp = %rtmp_local, data = %data_dir.display(), credentials, "liverec listening");
+    let budget = app.admission.budget();
+    tracing::info!(%local, rtmp = %rtmp_local, data = %data_dir.display(), credentials,
+        file_limit = budget.file_limit, streams = budget.streams(), "liverec listening");
     if credentials == 0 {
         tracing::warn!(
             "no API credentials configured: unsigned requests are accepted from loopback only"
@@ -115,8 +129,9 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
         stop_rx.clone(),
     ));
     let mut http_stop = stop_rx;
+    let listener = listener::CappedListener::new(listener, budget.http_connections);
     let served = axum::serve(
-        listener,
+        axum::serve::ListenerExt::tap_io(listener, |_| {}),
         router(Arc::clone(&app)).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(async move {

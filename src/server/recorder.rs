@@ -1,11 +1,18 @@
 //! Carries out a push session's [`Action`]s: scratch-file writes, commits to storage,
 //! recordings-index rows and record callbacks (event 100).
 //!
-//! A storage error on one output (disk full, permissions) stops that output only: it is
-//! logged, its scratch file removed, and the push and the other outputs carry on.
+//! A storage error on one output (disk full, no file handle, permissions) stops that
+//! output only; the push and the other outputs carry on. The file being written is
+//! removed; an HLS recording keeps the segments it stored and is finalised at once
+//! (ENDLIST, index row, callback) — or removed when even that fails, never left
+//! growing. A recording-exception callback (341) announces the stop, once until the
+//! output stores a file again. A transient error ([`crate::storage::is_transient`])
+//! only pauses the output: the session starts it anew, as new files, after a back-off.
 
 use std::collections::HashSet;
 use std::sync::Arc;
+
+use crate::storage::StorageError;
 
 use serde::{Deserialize, Serialize};
 
@@ -88,9 +95,9 @@ pub fn hls_sidecar_name(recording_id: &str) -> String {
     format!("{recording_id}.hls.json")
 }
 
-fn write_sidecar(app: &AppState, name: &str, sidecar: &Sidecar) -> Result<(), String> {
-    let text = serde_json::to_vec(sidecar).map_err(|e| e.to_string())?;
-    std::fs::write(app.storage.scratch_path(name), text).map_err(|e| format!("writing {name}: {e}"))
+fn write_sidecar(app: &AppState, name: &str, sidecar: &Sidecar) -> std::io::Result<()> {
+    let text = serde_json::to_vec(sidecar).map_err(std::io::Error::other)?;
+    std::fs::write(app.storage.scratch_path(name), text)
 }
 
 fn remove_sidecar(app: &AppState, name: &str) {
@@ -151,11 +158,74 @@ pub struct Recorder {
     app: Arc<AppState>,
     stream: PushStream,
     open: OpenFiles,
-    failed: HashSet<usize>,
-    newly_failed: Vec<usize>,
+    newly_failed: Vec<OutputFailure>,
+    /// Outputs whose failure was announced and that stored nothing since.
+    announced: HashSet<usize>,
     last_flush_ms: i64,
     /// Files committed, by format (for logs and tests).
     pub committed: u64,
+}
+
+/// An output storage stopped: the session ends or restarts it ([`PushSession::fail_output`]).
+#[derive(Debug, Clone)]
+pub struct OutputFailure {
+    /// Output index.
+    pub output: usize,
+    /// Its spec when it failed.
+    pub spec: OutputSpec,
+    /// The error may go away: retry.
+    pub transient: bool,
+    /// Storing the last HLS segment failed: the playlist must not list it.
+    pub lost_segment: bool,
+}
+
+/// Why an action failed, and whether trying again later may work.
+#[derive(Debug)]
+pub struct Failed {
+    message: String,
+    transient: bool,
+}
+
+impl From<std::io::Error> for Failed {
+    fn from(e: std::io::Error) -> Self {
+        Failed {
+            transient: crate::storage::is_transient(&e),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<StorageError> for Failed {
+    fn from(e: StorageError) -> Self {
+        Failed {
+            transient: e.is_transient(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl Failed {
+    fn permanent(message: String) -> Self {
+        Failed {
+            message,
+            transient: false,
+        }
+    }
+
+    fn context(self, what: &str) -> Self {
+        Failed {
+            message: format!("{what}: {}", self.message),
+            ..self
+        }
+    }
+}
+
+fn action_output(action: &Action) -> usize {
+    match action {
+        Action::Open(f) | Action::Append(f, _) | Action::Patch(f, ..) => f.output,
+        Action::RewriteHead(f, ..) | Action::FinishMp4(f, ..) | Action::Close(f, _) => f.output,
+        Action::Playlist(o, _) | Action::HlsFinished(o, ..) | Action::OutputEnded(o) => *o,
+    }
 }
 
 /// Open files are flushed to the OS at least this often, which bounds what a crash of
@@ -179,32 +249,37 @@ impl Recorder {
             app,
             stream,
             open: OpenFiles::default(),
-            failed: HashSet::new(),
             newly_failed: Vec::new(),
+            announced: HashSet::new(),
             last_flush_ms: now_ms(),
             committed: 0,
         }
     }
 
-    /// Applies actions in order; `spec` maps an output index to its spec.
+    /// Applies actions in order; `session` maps an output index to its spec. An output
+    /// that fails skips the rest of its actions here; [`Self::take_failed`] reports it.
     pub async fn apply(&mut self, actions: impl Iterator<Item = Action>, session: &PushSession) {
+        let mut stopped: Vec<usize> = Vec::new();
         for action in actions {
-            let output = match &action {
-                Action::Open(f) | Action::Append(f, _) | Action::Patch(f, ..) => f.output,
-                Action::RewriteHead(f, ..) | Action::FinishMp4(f, ..) | Action::Close(f, _) => {
-                    f.output
-                }
-                Action::Playlist(o, _) | Action::HlsFinished(o, ..) | Action::OutputEnded(o) => *o,
-            };
-            if self.failed.contains(&output) {
+            let output = action_output(&action);
+            if stopped.contains(&output) {
                 continue;
             }
             let Some(spec) = session.spec(output) else {
                 continue;
             };
+            let close = matches!(action, Action::Close(..));
             let media = matches!(action, Action::Open(_)).then(|| session.media());
-            if let Err(message) = self.apply_one(action, spec, media).await {
-                self.stop_output(output, spec, &message).await;
+            match self.apply_one(action, spec, media).await {
+                Ok(()) if close => {
+                    self.announced.remove(&output);
+                }
+                Ok(()) => {}
+                Err(failed) => {
+                    stopped.push(output);
+                    let lost_segment = close && spec.format == Format::Hls;
+                    self.stop_output(output, spec, failed, lost_segment).await;
+                }
             }
         }
         let now = now_ms();
@@ -213,38 +288,89 @@ impl Recorder {
             let mut broken = Vec::new();
             for (f, open) in self.open.iter_mut() {
                 if let Err(e) = open.file.flush() {
-                    broken.push((f.output, format!("flushing: {e}")));
+                    broken.push((f.output, Failed::from(e).context("flushing")));
                 }
             }
-            for (output, message) in broken {
+            for (output, failed) in broken {
                 if let Some(spec) = session.spec(output) {
-                    self.stop_output(output, spec, &message).await;
+                    self.stop_output(output, spec, failed, false).await;
                 }
             }
         }
     }
 
-    /// Outputs stopped by an error since the last call: the session must end them too
-    /// (an HLS recording with lost segments is neither parked nor announced).
-    pub fn take_failed(&mut self) -> Vec<usize> {
+    /// Outputs stopped by an error since the last call: the session must end or restart
+    /// them ([`PushSession::fail_output`]), then [`Self::end_failed_hls`] deals with the
+    /// HLS recording it returns.
+    pub fn take_failed(&mut self) -> Vec<OutputFailure> {
         std::mem::take(&mut self.newly_failed)
     }
 
-    async fn stop_output(&mut self, output: usize, spec: &OutputSpec, message: &str) {
-        if !self.failed.insert(output) {
+    async fn stop_output(
+        &mut self,
+        output: usize,
+        spec: &OutputSpec,
+        failed: Failed,
+        lost_segment: bool,
+    ) {
+        let first = self.announced.insert(output);
+        let (stream, format) = (self.stream.key(), format_name(spec.format));
+        let what = if failed.transient {
+            "paused: retrying as a new file"
+        } else {
+            "stopped"
+        };
+        if first {
+            tracing::error!(%stream, format, error = %failed.message, "recording output {what}");
+        } else {
+            tracing::warn!(%stream, format, error = %failed.message, "recording output {what}");
+        }
+        self.newly_failed.push(OutputFailure {
+            output,
+            spec: spec.clone(),
+            transient: failed.transient,
+            lost_segment,
+        });
+        self.fail(output);
+        self.app.metrics.output_failures.inc();
+        if first {
+            self.announce_exception(spec, &failed.message).await;
+        }
+    }
+
+    /// Finalises the HLS recording a failed output leaves with what it stored; when
+    /// that fails too, or nothing was stored, removes what there is.
+    pub async fn end_failed_hls(&self, spec: &OutputSpec, hls: Option<ParkedHls>) {
+        if spec.format != Format::Hls {
             return;
         }
-        self.newly_failed.push(output);
-        tracing::error!(stream = %self.stream.key(), format = format_name(spec.format), error = %message,
-            "recording output stopped");
-        self.fail(output);
-        if spec.format == Format::Hls {
-            // What was stored stays (segments and the growing playlist) but is not
-            // indexed; nothing is left for recovery to finish.
-            remove_sidecar(&self.app, &hls_sidecar_name(&spec.recording_id));
+        let segments: Vec<String> = match hls {
+            Some(hls) => {
+                let (done, text) = hls.finalize();
+                match finish_hls(&self.app, &self.stream, &hls.spec, &done, text).await {
+                    Ok(()) => return,
+                    Err(e) => {
+                        tracing::error!(stream = %self.stream.key(), error = %e,
+                            "finalising a stopped HLS recording failed; removing it");
+                        hls.segment_names().map(str::to_owned).collect()
+                    }
+                }
+            }
+            None => Vec::new(),
+        };
+        let dir = self.stream.dir();
+        let live = format!("{dir}/{}", live_playlist_name(&spec.recording_id));
+        self.app.live.clear_live_playlist(&self.stream, &live);
+        for key in segments
+            .iter()
+            .map(|name| format!("{dir}/{name}"))
+            .chain([live])
+        {
+            if let Err(e) = self.app.storage.delete(&key).await {
+                tracing::warn!(file = %key, error = %e, "removing a stopped HLS recording");
+            }
         }
-        self.app.metrics.output_failures.inc();
-        self.announce_exception(spec, message).await;
+        remove_sidecar(&self.app, &hls_sidecar_name(&spec.recording_id));
     }
 
     /// Queues a recording-exception callback (event 341) where one is configured.
@@ -289,11 +415,14 @@ impl Recorder {
         }
     }
 
-    fn file(&mut self, f: FileRef) -> Result<&mut ScratchFile, String> {
+    fn file(&mut self, f: FileRef) -> Result<&mut ScratchFile, Failed> {
         self.open
             .get_mut(&f)
             .map(|o| &mut o.file)
-            .ok_or_else(|| format!("file {f:?} is not open"))
+            .ok_or_else(|| Failed {
+                message: format!("file {f:?} is not open"),
+                transient: false,
+            })
     }
 
     async fn apply_one(
@@ -301,8 +430,7 @@ impl Recorder {
         action: Action,
         spec: &OutputSpec,
         media: Option<MediaInfo>,
-    ) -> Result<(), String> {
-        let io = |e: std::io::Error| e.to_string();
+    ) -> Result<(), Failed> {
         match action {
             Action::Open(f) => {
                 let (file_id, scratch_name) = if spec.format == Format::Hls {
@@ -314,7 +442,8 @@ impl Recorder {
                     (id, name)
                 };
                 let path = self.app.storage.scratch_path(&scratch_name);
-                let file = ScratchFile::create(path, SERVER_WRITE_BUFFER_BYTES).map_err(io)?;
+                let file = ScratchFile::create(path, SERVER_WRITE_BUFFER_BYTES)
+                    .map_err(|e| Failed::from(e).context(&format!("creating {scratch_name}")))?;
                 let hls = spec.format == Format::Hls;
                 let sidecar_name = if hls {
                     hls_sidecar_name(&spec.recording_id)
@@ -336,7 +465,7 @@ impl Recorder {
                     };
                     if let Err(e) = write_sidecar(&self.app, &sidecar_name, &sidecar) {
                         let _ = std::fs::remove_file(file.path());
-                        return Err(e);
+                        return Err(Failed::from(e).context(&format!("writing {sidecar_name}")));
                     }
                 }
                 self.open.insert(
@@ -348,12 +477,10 @@ impl Recorder {
                     },
                 );
             }
-            Action::Append(f, bytes) => self.file(f)?.append(&bytes).map_err(io)?,
-            Action::Patch(f, offset, bytes) => self.file(f)?.patch(offset, &bytes).map_err(io)?,
-            Action::RewriteHead(f, head, replace) => {
-                self.file(f)?.rewrite_head(&head, replace).map_err(io)?
-            }
-            Action::FinishMp4(f, finish) => self.file(f)?.finish_mp4(*finish).map_err(io)?,
+            Action::Append(f, bytes) => self.file(f)?.append(&bytes)?,
+            Action::Patch(f, offset, bytes) => self.file(f)?.patch(offset, &bytes)?,
+            Action::RewriteHead(f, head, replace) => self.file(f)?.rewrite_head(&head, replace)?,
+            Action::FinishMp4(f, finish) => self.file(f)?.finish_mp4(*finish)?,
             Action::Close(f, done) => self.close(f, &done, spec).await?,
             Action::Playlist(_, text) => {
                 let path = format!(
@@ -361,15 +488,13 @@ impl Recorder {
                     self.stream.dir(),
                     live_playlist_name(&spec.recording_id)
                 );
-                self.app
-                    .storage
-                    .put(&path, text.into_bytes())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                self.app.storage.put(&path, text.into_bytes()).await?;
                 self.app.live.set_live_playlist(&self.stream, &path);
             }
             Action::HlsFinished(_, done, text) => {
-                finish_hls(&self.app, &self.stream, spec, &done, text).await?;
+                finish_hls(&self.app, &self.stream, spec, &done, text)
+                    .await
+                    .map_err(Failed::permanent)?;
             }
             Action::OutputEnded(_) => {}
         }
@@ -381,7 +506,7 @@ impl Recorder {
         f: FileRef,
         done: &DoneFile,
         spec: &OutputSpec,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failed> {
         let Some(open) = self.open.remove(&f) else {
             return Ok(());
         };
@@ -390,7 +515,7 @@ impl Recorder {
             scratch_name,
             file,
         } = open;
-        let path = file.close().map_err(|e| e.to_string())?;
+        let path = file.close()?;
         // FLV heads may have been rewritten: the file's size is the truth.
         let mut done = done.clone();
         done.bytes = std::fs::metadata(&path).map_or(done.bytes, |m| m.len());
@@ -406,17 +531,16 @@ impl Recorder {
                 // The file cannot be stored: drop it rather than leave it to recovery.
                 let _ = std::fs::remove_file(&path);
                 remove_sidecar(&self.app, &format!("{scratch_name}.json"));
-                if spec.format == Format::Hls {
-                    remove_sidecar(&self.app, &hls_sidecar_name(&spec.recording_id));
-                }
-                return Err(e.to_string());
+                return Err(e.into());
             }
         };
         self.committed += 1;
         if spec.format == Format::Hls {
             return Ok(());
         }
-        index_and_announce(&self.app, &self.stream, spec, &file_id, &key, &done).await?;
+        index_and_announce(&self.app, &self.stream, spec, &file_id, &key, &done)
+            .await
+            .map_err(Failed::permanent)?;
         remove_sidecar(&self.app, &format!("{scratch_name}.json"));
         Ok(())
     }

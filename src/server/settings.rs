@@ -9,6 +9,8 @@
 //! secret_key = "..."
 //! [limits]
 //! max_body_bytes = 1048576
+//! max_connections = 10000                # RTMP connections at once (and the file limit's share)
+//! max_connections_per_ip = 100           # RTMP connections from one address
 //! [callbacks]
 //! timeout_seconds = 20
 //! retry_interval_seconds = 60
@@ -46,18 +48,25 @@ pub struct Credential {
     pub secret_key: String,
 }
 
-/// Request limits.
+/// Request and connection limits.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Largest request body, bytes.
     pub max_body_bytes: usize,
+    /// RTMP connections at once (the open-file limit may allow fewer; see
+    /// [`super::admission`]).
+    pub max_connections: usize,
+    /// RTMP connections from one source address at once.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_connections: super::admission::DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: super::admission::DEFAULT_MAX_CONNECTIONS_PER_IP,
         }
     }
 }
@@ -106,6 +115,9 @@ impl Default for RetentionSettings {
 pub struct TestingSettings {
     /// Replaces every RecordInterval (seconds), below the reference's 60 s minimum.
     pub record_interval_seconds: Option<u64>,
+    /// Shares out this many file handles instead of the real open-file limit (to test
+    /// what happens when the process runs out of them all the same).
+    pub file_limit: Option<u64>,
 }
 
 /// Push domain when the push URL's host is an address and none is configured.

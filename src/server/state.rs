@@ -13,6 +13,7 @@ use std::sync::Arc;
 use sqlx::SqlitePool;
 use tokio::sync::Mutex;
 
+use super::admission::Admission;
 use super::live::Live;
 use super::metrics::Metrics;
 use super::notify::Notifier;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub notifier: Notifier,
     /// Live pushes and parked HLS recordings.
     pub live: Arc<Live>,
+    /// RTMP connection admission (file handles, caps).
+    pub admission: Arc<Admission>,
 }
 
 impl AppState {

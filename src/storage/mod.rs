@@ -57,6 +57,56 @@ pub enum StorageError {
     NotFound(String),
 }
 
+/// Whether an OS error may go away by itself: out of file handles or memory, out of
+/// space or quota, busy, interrupted, timed out, a device I/O error. Writers retry
+/// those (later, as a new file); anything else — permissions, a name the file system
+/// refuses, a path that is not a directory — stays until a person acts.
+pub fn is_transient(e: &std::io::Error) -> bool {
+    use rustix::io::Errno;
+    matches!(
+        Errno::from_io_error(e),
+        Some(
+            Errno::MFILE
+                | Errno::NFILE
+                | Errno::NOSPC
+                | Errno::DQUOT
+                | Errno::NOMEM
+                | Errno::AGAIN
+                | Errno::INTR
+                | Errno::BUSY
+                | Errno::TIMEDOUT
+                | Errno::IO
+        )
+    ) || matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull
+            | std::io::ErrorKind::OutOfMemory
+            | std::io::ErrorKind::TimedOut
+            | std::io::ErrorKind::Interrupted
+    )
+}
+
+impl StorageError {
+    /// Whether the failure may go away by itself ([`is_transient`] of the OS error
+    /// behind it; a store's own errors other than "not found" count as transient).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StorageError::Io { source, .. } => is_transient(source),
+            StorageError::Store { source, .. } => {
+                let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source);
+                while let Some(e) = cause {
+                    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                        return is_transient(io);
+                    }
+                    cause = e.source();
+                }
+                !matches!(source, object_store::Error::AlreadyExists { .. })
+            }
+            StorageError::Key(_) | StorageError::NotFound(_) => false,
+        }
+    }
+}
+
 /// The recordings store; see the module doc.
 #[derive(Debug, Clone)]
 pub struct Storage {

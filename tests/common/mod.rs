@@ -48,6 +48,11 @@ pub fn temp_dir(name: &str) -> PathBuf {
 }
 
 impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts `liverec serve` on `data` with optional credentials.
     pub async fn start(data: &Path, credentials: Option<(&str, &str)>) -> Server {
         Self::start_with(data, credentials, &[]).await
@@ -59,6 +64,17 @@ impl Server {
         credentials: Option<(&str, &str)>,
         extra: &[&str],
     ) -> Server {
+        Self::start_limited(data, credentials, extra, None).await
+    }
+
+    /// Starts `liverec serve`, under an open-file limit of `nofile` (soft and hard)
+    /// when given.
+    pub async fn start_limited(
+        data: &Path,
+        credentials: Option<(&str, &str)>,
+        extra: &[&str],
+        nofile: Option<u64>,
+    ) -> Server {
         let port = free_port();
         let rtmp_port = free_port();
         let log = std::fs::OpenOptions::new()
@@ -66,7 +82,16 @@ impl Server {
             .append(true)
             .open(data.with_extension("log"))
             .unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_liverec"));
+        let mut command = match nofile {
+            Some(n) => {
+                let mut c = Command::new("bash");
+                c.arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                    .arg(env!("CARGO_BIN_EXE_liverec"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_liverec")),
+        };
         command
             .args([
                 "serve",

@@ -283,6 +283,11 @@ impl RecordingPlaylist {
         &self.segments
     }
 
+    /// Removes the last segment (it was never stored).
+    pub fn pop(&mut self) -> Option<RecordedSegment> {
+        self.segments.pop()
+    }
+
     /// EXT-X-TARGETDURATION for the segments so far: the longest, rounded (RFC 8216
     /// §4.3.3.1), at least 1.
     pub fn target_duration(&self) -> u64 {

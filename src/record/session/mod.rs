@@ -31,16 +31,16 @@ mod output;
 mod types;
 
 pub use gop::{gop_reset, GopStep, AUDIO_CACHE_MS, MAX_GOP_CACHE_BYTES};
-pub use output::{ParkedHls, HLS_SEGMENT_MS};
+pub use output::{ParkedHls, HLS_SEGMENT_MS, RETRY_FIRST_MS, RETRY_MAX_MS};
 pub use types::{
-    extension, file_name, live_playlist_name, segment_name, Action, DoneFile, FileRef,
-    MediaInfo, OutputSpec, ReplayPoint, NAME_UTC_OFFSET_MINUTES,
+    extension, file_name, live_playlist_name, segment_name, Action, DoneFile, FileRef, MediaInfo,
+    OutputSpec, ReplayPoint, NAME_UTC_OFFSET_MINUTES,
 };
 
 use output::{Muxer, Output};
 
 use crate::config::template::Format;
-use crate::formats::flv::demux::FlvTag;
+use crate::formats::flv::demux::{FlvTag, TagKind};
 use crate::formats::hls::writer::RecordedSegment;
 use crate::formats::hls::Micros;
 use crate::record::flv::FlvEvent;
@@ -54,6 +54,9 @@ pub struct PushSession {
     outputs: Vec<Output>,
     wall: WallClock,
     media: MediaInfo,
+    /// The video and audio sequence headers in effect (an output starting anew after a
+    /// storage error begins with them).
+    headers: [Option<FlvTag>; 2],
     actions: Vec<SegmentEvent>,
     flv_events: Vec<FlvEvent>,
 }
@@ -66,6 +69,7 @@ impl PushSession {
             outputs: Vec::new(),
             wall: WallClock::default(),
             media: MediaInfo::default(),
+            headers: [None, None],
             actions: Vec::new(),
             flv_events: Vec::new(),
         };
@@ -139,14 +143,42 @@ impl PushSession {
         }
     }
 
-    /// Ends output `i` without finalising it: storage failed under it. An HLS recording
-    /// is dropped (neither parked nor announced); no more actions come for it.
-    pub fn abort_output(&mut self, i: usize) {
-        if let Some(output) = self.outputs.get_mut(i) {
+    /// Storage failed under output `i` at `now_wall_ms`, while storing the last HLS
+    /// segment when `lost_segment`. Its open file is gone (the server removed it); the
+    /// HLS recording it grew, if it has segments, is returned for the server to
+    /// finalise. With `retry` (a transient error: no file handle, no space) the output
+    /// starts anew — a new file, a new HLS recording — at its next keyframe after a
+    /// back-off ([`RETRY_FIRST_MS`] doubling up to [`RETRY_MAX_MS`]); without, it ends.
+    pub fn fail_output(
+        &mut self,
+        i: usize,
+        retry: bool,
+        lost_segment: bool,
+        now_wall_ms: i64,
+    ) -> Option<ParkedHls> {
+        let stream_id = self.stream_id.clone();
+        let output = self.outputs.get_mut(i)?;
+        if output.ended {
+            return None;
+        }
+        let mut hls = output.hls.take();
+        if lost_segment {
+            if let Some(hls) = hls.as_mut() {
+                hls.drop_last();
+            }
+        }
+        if retry {
+            output.restart(&stream_id, now_wall_ms);
+        } else {
             output.ended = true;
-            output.hls = None;
             output.open = None;
         }
+        hls.filter(|h| h.segments() > 0)
+    }
+
+    /// Outputs waiting to start anew after a storage error.
+    pub fn retrying_outputs(&self) -> usize {
+        self.outputs.iter().filter(|o| o.retry_at.is_some()).count()
     }
 
     /// Stops the outputs of task `task_id` at `now_wall_ms`; returns whether any was
@@ -169,6 +201,12 @@ impl PushSession {
     pub fn push_tag(&mut self, tag: &FlvTag, now_wall_ms: i64, out: &mut Vec<Action>) {
         self.wall.push(tag, now_wall_ms);
         self.media.observe_tag(tag);
+        if gop_reset(tag, true, None) == GopStep::Header && tag.kind != TagKind::Script {
+            let slot = usize::from(tag.kind == TagKind::Audio);
+            if let Some(header) = self.headers.get_mut(slot) {
+                *header = Some(tag.clone());
+            }
+        }
         for i in 0..self.outputs.len() {
             let expired = self.outputs.get(i).is_some_and(|o| {
                 !o.ended && o.spec.ends_at_ms.is_some_and(|end| now_wall_ms >= end)
@@ -200,6 +238,24 @@ impl PushSession {
         if output.ended {
             return;
         }
+        match output.retry_at {
+            Some(at) if now < at => return,
+            Some(_) => {
+                // Starting anew: the sequence headers in effect come first.
+                output.retry_at = None;
+                for header in self.headers.clone().iter().flatten() {
+                    self.feed_muxer(i, header, now, out);
+                }
+            }
+            None => {}
+        }
+        self.feed_muxer(i, tag, now, out);
+    }
+
+    fn feed_muxer(&mut self, i: usize, tag: &FlvTag, now: i64, out: &mut Vec<Action>) {
+        let Some(output) = self.outputs.get_mut(i) else {
+            return;
+        };
         match &mut output.muxer {
             Muxer::Flv(writer) => {
                 output.media.observe_tag(tag);
@@ -311,23 +367,14 @@ impl PushSession {
             return;
         };
         done.name = segment_name(&output.spec.recording_id, seq);
-        hls.playlist.push(RecordedSegment {
+        let segment = RecordedSegment {
             uri: done.name.clone(),
             duration: Micros::from_millis(done.duration_ms),
             program_date_time_ms: Some(start),
             discontinuity: info.discontinuity || output.resumed,
-        });
+        };
         output.resumed = false;
-        if hls.media_start_ms.is_none() {
-            hls.media_start_ms = Some(info.start_ms);
-            hls.start_wall_ms = start;
-        }
-        hls.end_wall_ms = end;
-        hls.duration_ms += done.duration_ms;
-        hls.bytes += done.bytes;
-        hls.frames += done.frames;
-        hls.media = output.media.clone();
-        hls.next_seq = seq + 1;
+        hls.add(segment, &done, seq);
         let text = hls.playlist.render(false);
         out.push(Action::Close(file, done));
         out.push(Action::Playlist(i, text));
@@ -364,5 +411,85 @@ impl PushSession {
         let (done, text) = hls.finalize();
         out.push(Action::HlsFinished(i, done, text));
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::flv::demux::TagKind;
+
+    const T0: i64 = 1_800_000_000_000;
+
+    fn tag(kind: TagKind, ms: u32, data: &[u8]) -> FlvTag {
+        FlvTag {
+            offset: 0,
+            kind,
+            timestamp_ms: ms,
+            data: bytes::Bytes::copy_from_slice(data),
+        }
+    }
+
+    fn flv_spec() -> OutputSpec {
+        OutputSpec {
+            format: Format::Flv,
+            interval_ms: Some(1000),
+            vod_file_name: "{StreamID}_{StartSecond}".into(),
+            task_id: String::new(),
+            template_id: 1,
+            storage_time_s: 0,
+            flow_continue_s: 0,
+            ends_at_ms: None,
+            recording_id: "rid".into(),
+        }
+    }
+
+    /// Frames `from..to` at 25 fps, a keyframe every 25, received in real time.
+    fn frames(s: &mut PushSession, from: u32, to: u32, out: &mut Vec<Action>) {
+        for i in from..to {
+            let key = if i % 25 == 0 { 0x17 } else { 0x27 };
+            let t = tag(TagKind::Video, i * 40, &[key, 1, 0, 0, 0, 0, 0, 0, 1, 0x65]);
+            s.push_tag(&t, T0 + i64::from(i) * 40, out);
+        }
+    }
+
+    /// A transient failure pauses the output for the back-off; it then starts a new file
+    /// at a keyframe, headed by the sequence header in effect.
+    #[test]
+    fn a_failed_output_restarts_after_the_back_off_with_the_headers() {
+        let mut s = PushSession::new("cam", vec![flv_spec()], Vec::new());
+        let mut out = Vec::new();
+        let header = tag(TagKind::Video, 0, &[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f]);
+        s.push_tag(&header, T0, &mut out);
+        frames(&mut s, 0, 30, &mut out);
+        assert!(out.iter().any(|a| matches!(a, Action::Open(_))));
+        assert_eq!(s.fail_output(0, true, false, T0 + 1200), None);
+        assert_eq!(s.retrying_outputs(), 1);
+        out.clear();
+        frames(&mut s, 30, 55, &mut out); // up to 2.2 s: still waiting (1 s from 1.2 s)
+        assert!(out.is_empty(), "{out:?}");
+        frames(&mut s, 55, 80, &mut out);
+        assert_eq!(s.retrying_outputs(), 0);
+        let opened: Vec<&Action> = out
+            .iter()
+            .filter(|a| matches!(a, Action::Open(_)))
+            .collect();
+        assert_eq!(opened, vec![&Action::Open(FileRef { output: 0, seq: 0 })]);
+        let head = out.iter().find_map(|a| match a {
+            Action::Append(_, bytes) => Some(bytes.clone()),
+            _ => None,
+        });
+        let head = head.unwrap();
+        assert!(
+            head.windows(header.data.len())
+                .any(|w| w == &header.data[..]),
+            "sequence header first"
+        );
+        assert_eq!(s.spec(0).map(|sp| sp.recording_id.as_str()), Some("ridr1"));
+        // A permanent failure ends it.
+        assert_eq!(s.fail_output(0, false, false, T0 + 3300), None);
+        out.clear();
+        frames(&mut s, 80, 200, &mut out);
+        assert!(out.is_empty());
     }
 }

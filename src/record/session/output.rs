@@ -3,7 +3,7 @@
 use super::types::{file_name, DoneFile, MediaInfo, OutputSpec};
 use crate::config::template::Format;
 use crate::formats::flv::FrameReader;
-use crate::formats::hls::writer::RecordingPlaylist;
+use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
 use crate::record::aac::AacSegmenter;
 use crate::record::flv::{index_reserve, FlvWriter};
 use crate::record::mp4::Mp4Segmenter;
@@ -13,6 +13,10 @@ use crate::record::Segmenter;
 
 /// HLS segment target duration, ms (cut at the first keyframe after it).
 pub const HLS_SEGMENT_MS: i64 = 6_000;
+/// First wait before an output that hit a transient storage error starts anew, ms.
+pub const RETRY_FIRST_MS: i64 = 1_000;
+/// Longest wait between such attempts, ms.
+pub const RETRY_MAX_MS: i64 = 30_000;
 
 #[derive(Debug)]
 pub(super) enum Muxer {
@@ -36,6 +40,8 @@ pub struct ParkedHls {
     pub(super) frames: u64,
     pub(super) media: MediaInfo,
     pub(super) media_start_ms: Option<i64>,
+    /// (duration ms, bytes, frames) the last segment added.
+    pub(super) last: Option<(i64, u64, u64)>,
 }
 
 impl ParkedHls {
@@ -69,6 +75,42 @@ impl ParkedHls {
     pub fn end_wall_ms(&self) -> i64 {
         self.end_wall_ms
     }
+
+    /// The storage keys' names of its segments, in order.
+    pub fn segment_names(&self) -> impl Iterator<Item = &str> {
+        self.playlist.segments().iter().map(|s| s.uri.as_str())
+    }
+
+    /// Adds segment `seq`, described by `done`.
+    pub(super) fn add(&mut self, segment: RecordedSegment, done: &DoneFile, seq: u32) {
+        self.playlist.push(segment);
+        if self.media_start_ms.is_none() {
+            self.media_start_ms = Some(done.media_start_ms);
+            self.start_wall_ms = done.start_wall_ms;
+        }
+        self.end_wall_ms = done.end_wall_ms;
+        self.duration_ms += done.duration_ms;
+        self.bytes += done.bytes;
+        self.frames += done.frames;
+        self.media = done.media.clone();
+        self.next_seq = seq + 1;
+        self.last = Some((done.duration_ms, done.bytes, done.frames));
+    }
+
+    /// Forgets the last segment added (it could not be stored).
+    pub(super) fn drop_last(&mut self) {
+        let Some((duration_ms, bytes, frames)) = self.last.take() else {
+            return;
+        };
+        self.playlist.pop();
+        self.duration_ms -= duration_ms;
+        self.bytes -= bytes;
+        self.frames -= frames;
+        if let Some(last) = self.playlist.segments().last() {
+            let start = last.program_date_time_ms.unwrap_or(self.start_wall_ms);
+            self.end_wall_ms = start + last.duration.as_millis();
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -85,6 +127,12 @@ pub(super) struct Output {
     /// The next HLS segment follows a splice.
     pub(super) resumed: bool,
     pub(super) ended: bool,
+    /// Storage failed under it: it starts anew at this wall time, Unix ms.
+    pub(super) retry_at: Option<i64>,
+    /// Storage failures so far (the back-off grows with them).
+    pub(super) failures: u32,
+    /// The recording id it was given (new HLS recordings after a failure derive theirs).
+    pub(super) first_recording_id: String,
 }
 
 impl Output {
@@ -123,10 +171,12 @@ impl Output {
                 frames: 0,
                 media: MediaInfo::default(),
                 media_start_ms: None,
+                last: None,
             })
         });
         Self {
             seq_base: hls.as_ref().map_or(0, |h| h.next_seq),
+            first_recording_id: spec.recording_id.clone(),
             spec,
             muxer,
             media: MediaInfo::default(),
@@ -135,6 +185,22 @@ impl Output {
             hls,
             resumed,
             ended: false,
+            retry_at: None,
+            failures: 0,
         }
+    }
+
+    /// After a transient storage failure at `now`: a fresh muxer (the old one's open file
+    /// is gone) under a new recording id, idle until the back-off passes.
+    pub(super) fn restart(&mut self, stream_id: &str, now: i64) {
+        let failures = self.failures + 1;
+        let first = std::mem::take(&mut self.first_recording_id);
+        let mut spec = self.spec.clone();
+        spec.recording_id = format!("{first}r{failures}");
+        *self = Output::new(spec, stream_id, None);
+        self.first_recording_id = first;
+        self.failures = failures;
+        let wait = RETRY_FIRST_MS.saturating_mul(1 << (failures - 1).min(5));
+        self.retry_at = Some(now.saturating_add(wait.min(RETRY_MAX_MS)));
     }
 }
