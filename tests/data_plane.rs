@@ -332,6 +332,17 @@ async fn kill_9_then_restart_recovers_and_announces() {
         recorded >= 4.0 + 1.5 - 1.0,
         "FLV lost more than ~1 s: {recorded} s of ~5.5 s"
     );
+    // Every MP4, the recovered one too, is moov-first without the moov's room.
+    for f in files(&stream, "mp4") {
+        let boxes = common::mp4_boxes(&f);
+        assert_eq!(
+            boxes.get(1).map(String::as_str),
+            Some("moov"),
+            "{}: {boxes:?}",
+            f.display()
+        );
+        assert!(!boxes.contains(&"moof".to_owned()), "{boxes:?}");
+    }
     assert!(std::fs::read_dir(data.join(".scratch"))
         .unwrap()
         .next()

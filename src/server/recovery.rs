@@ -5,11 +5,15 @@
 //! announced like a file that closed normally:
 //! - FLV: tags up to the last complete one are re-muxed through [`FlvWriter`], which
 //!   writes the `onMetaData` duration and keyframe index.
-//! - MP4: cut after the last complete `moof`+`mdat` fragment (ISO/IEC 14496-12 §8.8) and
-//!   kept fragmented — it plays in ffprobe and browsers; fragments are ~1 s, so at most
-//!   about one second is lost. A file whose finish in place was interrupted after its
-//!   final `moov` went in (see [`crate::formats::mp4::progressive`]) is completed instead:
-//!   the initialization `moov` and the `moof`s left become `free` boxes.
+//! - MP4: cut after the last complete `moof`+`mdat` fragment (ISO/IEC 14496-12 §8.8) —
+//!   fragments are ~1 s, so at most about one second is lost — then finished moov-first
+//!   like a file that closed ([`crate::formats::mp4::progressive`]): its tables read back
+//!   from the fragments, the room reserved for the moov used in place when it fits the
+//!   recorded length, else the file rebuilt without it (a file cut short by a crash
+//!   would otherwise carry megabytes of room). Should that fail it stays fragmented,
+//!   which plays too. A file whose finish in place was interrupted after its final
+//!   `moov` went in is completed instead: the initialization `moov` and the `moof`s left
+//!   become `free` boxes.
 //! - AAC: cut after the last complete ADTS frame (ISO/IEC 14496-3 §1.A.2.2).
 //! - HLS: the open segment is cut to whole 188-byte TS packets and committed, then the
 //!   recording is finalised from its growing playlist (an interrupted splice wait is
@@ -127,7 +131,10 @@ async fn recover_file(app: &Arc<AppState>, s: &Sidecar) -> Result<(), String> {
         Format::Flv => duration_ms = remux_flv(&path).map_err(io)?.unwrap_or(duration_ms),
         Format::Mp4 => {
             if !mp4_finish_interrupted(&path).map_err(io)? {
-                truncate(&path, mp4_complete_prefix(&path).map_err(io)?).map_err(io)?
+                truncate(&path, mp4_complete_prefix(&path).map_err(io)?).map_err(io)?;
+                if let Err(e) = finish_recovered_mp4(&path) {
+                    tracing::warn!(file = %path.display(), error = %e, "recovery: MP4 kept fragmented");
+                }
             }
         }
         Format::Aac => truncate(&path, adts_complete_prefix(&path).map_err(io)?).map_err(io)?,
@@ -337,6 +344,54 @@ pub fn mp4_finish_interrupted(path: &Path) -> std::io::Result<bool> {
     Ok(!rest.is_empty())
 }
 
+/// Finishes a fragmented MP4 of ours moov-first: tracks from its initialization `moov`,
+/// fragments from its `moof`+`mdat` pairs, the room after `ftyp` when there is one.
+pub fn finish_recovered_mp4(path: &Path) -> std::io::Result<()> {
+    use crate::formats::mp4::{tracks_of_moov, FragmentRef, Mp4Finish, Room};
+    let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let boxes = mp4_boxes(&mut file, 0, len)?;
+    let at = boxes
+        .iter()
+        .position(|b| &b.2 == b"moov")
+        .ok_or_else(|| invalid("no moov".into()))?;
+    let &(moov_offset, moov_size, _) = boxes.get(at).ok_or_else(|| invalid("no moov".into()))?;
+    let room = match (at, boxes.get(1)) {
+        (2, Some(&(offset, size, kind))) if &kind == b"free" => Some(Room {
+            offset,
+            len: size,
+            init_moov: moov_offset,
+        }),
+        _ => None,
+    };
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(moov_offset))?;
+    (&mut file).take(moov_size).read_to_end(&mut bytes)?;
+    let moov = <mp4_atom::Moov as mp4_atom::Decode>::decode(&mut bytes.as_slice())
+        .map_err(|e| invalid(format!("moov: {e}")))?;
+    let tracks = tracks_of_moov(&moov).map_err(|e| invalid(e.to_string()))?;
+    let mut fragments = Vec::new();
+    for pair in boxes.get(at + 1..).unwrap_or_default().windows(2) {
+        if let [(moof_offset, moof_len, moof), (_, mdat_len, mdat)] = pair {
+            if moof == b"moof" && mdat == b"mdat" {
+                fragments.push(FragmentRef {
+                    moof_offset: *moof_offset,
+                    moof_len: u32::try_from(*moof_len).map_err(|_| invalid("moof size".into()))?,
+                    payload_len: mdat_len.saturating_sub(8),
+                });
+            }
+        }
+    }
+    if fragments.is_empty() {
+        return Ok(());
+    }
+    drop(file);
+    let mut scratch = ScratchFile::open(path.to_owned(), 1024 * 1024)?;
+    scratch.finish_mp4(Mp4Finish::new(tracks, fragments, room))?;
+    scratch.close().map(|_| ())
+}
+
 /// Whether the `moov` at `offset` decodes, with at least one track.
 fn mp4_moov_reads(file: &mut File, offset: u64, size: u64) -> std::io::Result<bool> {
     let mut bytes = Vec::new();
@@ -472,6 +527,37 @@ mod tests {
         let offset = 28u64;
         let len = u64::from(u32::from_be_bytes(fragmented[28..32].try_into().unwrap()));
         (fragmented, done, offset, len)
+    }
+
+    /// A fragmented file a crash left is finished like one that closed: the same bytes
+    /// as the finish the recorder would have done; with room far too large for what was
+    /// recorded (a 20-minute interval cut short), rebuilt without it.
+    #[test]
+    fn recovered_mp4_is_finished_moov_first_with_the_room_trimmed() {
+        let dir = std::env::temp_dir().join(format!("liverec-recover-trim-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.mp4");
+        let (fragmented, done, _, _) = files();
+        std::fs::write(&path, &fragmented).unwrap();
+        finish_recovered_mp4(&path).unwrap();
+        assert!(
+            std::fs::read(&path).unwrap() == done,
+            "as the recorder finishes it"
+        );
+        let room = MoovRoom {
+            max_ms: Some(20 * 60_000),
+            input_bytes: None,
+        };
+        let (fragmented, finish) = audio_file(400, room, |_| 12);
+        let room_bytes = u64::from(u32::from_be_bytes(fragmented[28..32].try_into().unwrap()));
+        assert!(room_bytes > 100_000, "{room_bytes}");
+        std::fs::write(&path, &fragmented).unwrap();
+        finish_recovered_mp4(&path).unwrap();
+        let recovered = std::fs::read(&path).unwrap();
+        assert!(recovered == finish_in_memory(fragmented.clone(), finish).unwrap());
+        assert_eq!(&recovered[32..36], b"moov", "moov right after ftyp");
+        assert!((recovered.len() as u64) < fragmented.len() as u64 - room_bytes + 4096);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -107,6 +107,20 @@ impl ScratchFile {
         })
     }
 
+    /// Opens an existing file to go on writing it (recovery finishes files a crash left).
+    pub fn open(path: PathBuf, buffer_bytes: usize) -> std::io::Result<Self> {
+        let mut file = OpenOptions::new().write(true).open(&path)?;
+        let end = file.seek(SeekFrom::End(0))?;
+        Ok(Self {
+            path,
+            writer: Writer::Buffered(BufWriter::with_capacity(buffer_bytes, file)),
+            buffer_bytes,
+            end,
+            reserved: end,
+            reserving: true,
+        })
+    }
+
     /// Creates (truncates) `path` for appends that bypass the page cache where the file
     /// system allows ([`super::direct`]; elsewhere as [`Self::create`]): for output written
     /// once and not read back soon (`liverec remux`).

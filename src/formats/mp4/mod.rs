@@ -217,6 +217,43 @@ fn traks(tracks: &Mp4Tracks) -> Result<Vec<Trak>, Mp4Error> {
     Ok(traks)
 }
 
+/// The tracks an initialization `moov` of ours describes (the inverse of
+/// [`Fragmenter::new`]'s, for recovery: a file's configurations read back from it).
+pub fn tracks_of_moov(moov: &Moov) -> Result<Mp4Tracks, Mp4Error> {
+    use crate::formats::codec::aac::parse_audio_specific_config;
+    use crate::formats::codec::avc::parse_avc_config;
+    use crate::formats::codec::hevc::parse_hevc_config;
+    let mut tracks = Mp4Tracks::default();
+    let unreadable = |what: &str| Mp4Error::Box(format!("unreadable {what} configuration"));
+    for codec in moov.trak.iter().flat_map(|t| &t.mdia.minf.stbl.stsd.codecs) {
+        let mut raw = Vec::new();
+        match codec {
+            Codec::Avc1(avc) => {
+                avc.avcc.encode_body(&mut raw).map_err(box_err)?;
+                let config = parse_avc_config(&raw).ok_or_else(|| unreadable("avcC"))?;
+                tracks.video = Some(VideoConfig::Avc(config));
+            }
+            Codec::Hvc1(hevc) => {
+                hevc.hvcc.encode_body(&mut raw).map_err(box_err)?;
+                let config = parse_hevc_config(&raw).ok_or_else(|| unreadable("hvcC"))?;
+                tracks.video = Some(VideoConfig::Hevc(config));
+            }
+            Codec::Mp4a(mp4a) => {
+                let specific = mp4a.esds.es_desc.dec_config.dec_specific.as_ref();
+                let config = specific
+                    .and_then(|d| parse_audio_specific_config(&d.raw))
+                    .ok_or_else(|| unreadable("AAC"))?;
+                tracks.audio = Some(config);
+            }
+            _ => {}
+        }
+    }
+    if tracks.video.is_none() && tracks.audio.is_none() {
+        return Err(Mp4Error::NoTracks);
+    }
+    Ok(tracks)
+}
+
 /// `moov` for a fragmented file (its initialization segment follows `ftyp`).
 fn init_moov(tracks: &Mp4Tracks) -> Result<Vec<u8>, Mp4Error> {
     let traks = traks(tracks)?;
