@@ -362,7 +362,7 @@ async fn limited(name: &str, testing: &str) -> (Server, common::Receiver, std::p
         &cfg,
         format!(
             "[testing]\nrecord_interval_seconds = {INTERVAL_S}\n{testing}[callbacks]\nretry_interval_seconds = 1\n\
-             [limits]\nmax_connections_per_ip = 100000\n"
+             [limits]\nmax_connections_per_ip = 100000\n[retention]\nmin_free_bytes = 16777216\n"
         ),
     )
     .unwrap();
@@ -535,6 +535,86 @@ async fn a_stopped_hls_output_is_finalised_with_what_it_stored() {
     let segments = text.lines().filter(|l| l.ends_with(".ts")).count();
     assert!((1..=2).contains(&segments), "{text}");
     decodes(&playlist[0]);
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Below the free-space floor the guard deletes the recordings that have a StorageTime,
+/// keeps those kept forever, and, still below it, refuses new pushes with a clear
+/// status and a 341 callback; /metrics shows free space and the deletions.
+#[tokio::test(flavor = "multi_thread")]
+async fn below_the_free_space_floor_expiring_recordings_go_then_pushes_are_refused() {
+    let dir = common::temp_dir("hard-space");
+    let data = dir.join("data");
+    let cfg = config(&dir, "");
+    let server = Server::start_with(&data, None, &["--config", cfg.to_str().unwrap()]).await;
+    let cb = receiver(0).await;
+    for (stream, storage_time) in [("expiring", 3600), ("kept", 0)] {
+        let t =
+            json!({"TemplateName": stream, "FlvParam": {"Enable": 1, "StorageTime": storage_time}});
+        let id = server.call("CreateLiveRecordTemplate", t).await["TemplateId"].clone();
+        let rule = json!({"DomainName": "localhost", "AppName": "live", "StreamName": stream, "TemplateId": id});
+        assert_eq!(server.code("CreateLiveRecordRule", rule).await, "ok");
+    }
+    callbacks(
+        &server,
+        &cb,
+        &["RecordNotifyUrl", "RecordExceptionNotifyUrl"],
+    )
+    .await;
+    let tags = media_flv(&dir.join("media.flv"), 4);
+    for stream in ["expiring", "kept"] {
+        assert_eq!(
+            push_named(server.rtmp_port, "live", stream, &tags).await,
+            Answer::Accepted
+        );
+    }
+    cb.wait_for(100, 4, Duration::from_secs(10)).await;
+    let expiring = files(&stream_dir(&server, "expiring"), "flv").len();
+    assert!(expiring >= 2, "{expiring}");
+    server.stop();
+    // The same data with a floor no disk can meet.
+    let cfg = config(&dir, "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("min_free_bytes = 16777216", "min_free_percent = 100");
+    std::fs::write(&cfg, text).unwrap();
+    let server = Server::start_with(&data, None, &["--config", cfg.to_str().unwrap()]).await;
+    assert!(files(&stream_dir(&server, "expiring"), "flv").is_empty());
+    assert!(files(&stream_dir(&server, "kept"), "flv").len() >= 2);
+    let left: Vec<Value> = indexed(&server).await;
+    assert!(
+        left.iter()
+            .all(|m| m["LiveRecordInfo"]["StreamName"] == "kept"),
+        "{left:?}"
+    );
+    let mut p = Publisher::connect(server.rtmp_port, "live").await;
+    assert_eq!(
+        p.publish("kept").await,
+        Answer::Refused("NetStream.Publish.Rejected".into())
+    );
+    let exceptions = cb.wait_for(341, 1, Duration::from_secs(5)).await;
+    assert_eq!(exceptions.len(), 1, "{exceptions:?}");
+    assert!(exceptions[0]["exception"]["desc"]
+        .as_str()
+        .unwrap()
+        .contains("free space"));
+    let metrics = server
+        .client
+        .get(format!("{}metrics", server.url()))
+        .send()
+        .await
+        .unwrap();
+    let metrics = metrics.text().await.unwrap();
+    assert!(
+        metrics.contains(&format!("liverec_space_deletions_total {expiring}")),
+        "{metrics}"
+    );
+    assert!(metrics.contains("liverec_free_bytes "), "{metrics}");
+    assert!(
+        metrics.contains(r#"liverec_refusals_total{reason="free_space"} 1"#),
+        "{metrics}"
+    );
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }

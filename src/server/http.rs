@@ -36,6 +36,10 @@ async fn metrics(State(app): State<Arc<AppState>>) -> Response {
         .set(i64::try_from(app.admission.connections()).unwrap_or(i64::MAX));
     m.stream_capacity
         .set(i64::try_from(app.admission.budget().streams()).unwrap_or(i64::MAX));
+    let (free, floor) = app.space.last();
+    m.free_bytes.set(i64::try_from(free).unwrap_or(i64::MAX));
+    m.free_floor_bytes
+        .set(i64::try_from(floor).unwrap_or(i64::MAX));
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

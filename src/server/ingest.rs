@@ -38,7 +38,7 @@ use super::admission::{AcceptBackoff, Quiet, Slot};
 use super::gop::GopCache;
 use super::live::Control;
 use super::notify::now_ms;
-use super::recorder::{finish_parked, PushStream, Recorder};
+use super::recorder::{announce_exception, finish_parked, PushStream, Recorder};
 use super::state::AppState;
 use crate::config::callback_event::{push_event, PushEvent, StreamRef};
 use crate::config::plan::{plan_recording, OutputPlan, RecordingPlan};
@@ -640,6 +640,18 @@ impl Conn {
         if let Some(Err(e)) = auth {
             return self
                 .reject(request_id, "NetStream.Publish.Unauthorized", &e.to_string())
+                .await;
+        }
+        if let Some((free, floor)) = self.app.space.low() {
+            let why = format!(
+                "free space below the floor ({} MiB free, {} MiB kept): no new recordings",
+                free >> 20,
+                floor >> 20
+            );
+            self.app.metrics.refused("free_space");
+            announce_exception(&self.app, &stream, "", "", &why).await;
+            return self
+                .reject(request_id, "NetStream.Publish.Rejected", &why)
                 .await;
         }
         if let Err(refusal) = self.slot.publish() {

@@ -50,6 +50,14 @@ pub struct Metrics {
     pub rtmp_connections: Gauge,
     /// Pushes the open-file limit allows at once.
     pub stream_capacity: Gauge,
+    /// Free bytes on the tightest data or scratch file system (at the last check).
+    pub free_bytes: Gauge,
+    /// The free-space floor there, bytes.
+    pub free_floor_bytes: Gauge,
+    /// Recordings the free-space guard deleted.
+    pub space_deletions: Counter,
+    /// Bytes of recordings the free-space guard deleted.
+    pub space_deleted_bytes: Counter,
 }
 
 impl Default for Metrics {
@@ -105,6 +113,30 @@ impl Default for Metrics {
             "Pushes the open-file limit allows at once",
             stream_capacity.clone(),
         );
+        let free_bytes = Gauge::default();
+        registry.register(
+            "liverec_free_bytes",
+            "Free bytes on the tightest data or scratch file system",
+            free_bytes.clone(),
+        );
+        let free_floor_bytes = Gauge::default();
+        registry.register(
+            "liverec_free_floor_bytes",
+            "Free space the guard keeps, bytes",
+            free_floor_bytes.clone(),
+        );
+        let space_deletions = Counter::default();
+        registry.register(
+            "liverec_space_deletions",
+            "Recordings deleted to keep free space above the floor",
+            space_deletions.clone(),
+        );
+        let space_deleted_bytes = Counter::default();
+        registry.register(
+            "liverec_space_deleted_bytes",
+            "Bytes of recordings deleted to keep free space above the floor",
+            space_deleted_bytes.clone(),
+        );
         Self {
             registry,
             requests,
@@ -116,6 +148,10 @@ impl Default for Metrics {
             refusals,
             rtmp_connections,
             stream_capacity,
+            free_bytes,
+            free_floor_bytes,
+            space_deletions,
+            space_deleted_bytes,
         }
     }
 }

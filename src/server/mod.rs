@@ -21,6 +21,7 @@ pub mod recordings;
 mod recovery;
 pub mod retention;
 pub mod settings;
+pub mod space;
 pub mod state;
 pub mod vod;
 pub mod wire;
@@ -78,6 +79,7 @@ pub async fn prepare(settings: Settings, file_limit: u64) -> Result<Arc<AppState
         notifier,
         live: Arc::new(live::Live::default()),
         admission,
+        space: space::SpaceGuard::default(),
     }))
 }
 
@@ -120,6 +122,10 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
         );
     }
     recovery::recover(&app).await;
+    if let Err(e) = space::check(&app).await {
+        tracing::warn!(error = %e, "free-space check");
+    }
+    tokio::spawn(space::guard_forever(Arc::clone(&app)));
     tokio::spawn(app.notifier.clone().run());
     tokio::spawn(retention::sweep_forever(Arc::clone(&app)));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -375,37 +375,8 @@ impl Recorder {
 
     /// Queues a recording-exception callback (event 341) where one is configured.
     async fn announce_exception(&self, spec: &OutputSpec, message: &str) {
-        let template = {
-            let control = self.app.control.lock().await;
-            control
-                .callbacks
-                .template_for(&self.stream.domain, &self.stream.app)
-                .cloned()
-        };
-        let Some(template) = template.filter(|t| !t.record_exception_notify_url.is_empty()) else {
-            return;
-        };
-        let event_id = format!("exc-{}", uuid::Uuid::new_v4().simple());
-        let body = record_exception_event(
-            &event_id,
-            &self.stream.as_ref(),
-            &spec.recording_id,
-            format_name(spec.format),
-            now_ms(),
-            message,
-        );
-        if let Err(e) = self
-            .app
-            .notifier
-            .enqueue(
-                &template.record_exception_notify_url,
-                &template.callback_key,
-                &body,
-            )
-            .await
-        {
-            tracing::warn!(error = %e, "queueing an exception callback");
-        }
+        let format = format_name(spec.format);
+        announce_exception(&self.app, &self.stream, &spec.recording_id, format, message).await;
     }
 
     fn fail(&mut self, output: usize) {
@@ -566,6 +537,44 @@ impl Recorder {
             let _ = std::fs::remove_file(open.file.path());
             remove_sidecar(&self.app, &format!("{}.json", open.scratch_name));
         }
+    }
+}
+
+/// Queues a recording-exception callback (event 341) for `stream` where its callback
+/// template asks for them; `session_id` names the recording (or the refused push).
+pub async fn announce_exception(
+    app: &AppState,
+    stream: &PushStream,
+    session_id: &str,
+    format: &str,
+    message: &str,
+) {
+    let template = {
+        let control = app.control.lock().await;
+        control
+            .callbacks
+            .template_for(&stream.domain, &stream.app)
+            .cloned()
+    };
+    let Some(template) = template.filter(|t| !t.record_exception_notify_url.is_empty()) else {
+        return;
+    };
+    let event_id = format!("exc-{}", uuid::Uuid::new_v4().simple());
+    let body = record_exception_event(
+        &event_id,
+        &stream.as_ref(),
+        session_id,
+        format,
+        now_ms(),
+        message,
+    );
+    let url = &template.record_exception_notify_url;
+    if let Err(e) = app
+        .notifier
+        .enqueue(url, &template.callback_key, &body)
+        .await
+    {
+        tracing::warn!(error = %e, "queueing an exception callback");
     }
 }
 

@@ -31,26 +31,41 @@ pub async fn sweep(app: &AppState, now_ms: i64) -> Result<usize, ServerError> {
         let file_id: String = row.get("file_id");
         let format: String = row.get("format");
         let path: String = row.get("storage_path");
-        // Segments first (they are read from the playlist), then the file itself.
-        if format == "hls" {
-            if let Err(e) = delete_segments(app, &path).await {
-                tracing::warn!(%path, error = %e, "retention: deleting segments");
-                continue;
-            }
+        if delete_recording(app, &file_id, &format, &path, "retention").await? {
+            deleted += 1;
         }
-        if let Err(e) = app.storage.delete(&path).await {
-            tracing::warn!(%path, error = %e, "retention: deleting a file");
-            continue;
-        }
-        sqlx::query("DELETE FROM recordings WHERE file_id = ?")
-            .bind(&file_id)
-            .execute(&app.db)
-            .await
-            .map_err(|e| ServerError::Database(format!("retention: {e}")))?;
-        tracing::info!(%path, "retention: recording deleted");
-        deleted += 1;
     }
     Ok(deleted)
+}
+
+/// Deletes a recording's files (an HLS recording: its segments, then its playlist),
+/// then its row; false when a file could not be deleted (the row stays, to retry).
+/// `why` prefixes the log lines.
+pub async fn delete_recording(
+    app: &AppState,
+    file_id: &str,
+    format: &str,
+    path: &str,
+    why: &str,
+) -> Result<bool, ServerError> {
+    // Segments first (they are read from the playlist), then the file itself.
+    if format == "hls" {
+        if let Err(e) = delete_segments(app, path).await {
+            tracing::warn!(%path, error = %e, "{why}: deleting segments");
+            return Ok(false);
+        }
+    }
+    if let Err(e) = app.storage.delete(path).await {
+        tracing::warn!(%path, error = %e, "{why}: deleting a file");
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM recordings WHERE file_id = ?")
+        .bind(file_id)
+        .execute(&app.db)
+        .await
+        .map_err(|e| ServerError::Database(format!("{why}: {e}")))?;
+    tracing::info!(%path, "{why}: recording deleted");
+    Ok(true)
 }
 
 /// Deletes the segments an HLS playlist names (relative URIs in its directory), read from

@@ -17,6 +17,11 @@
 //! max_retries = 12
 //! [retention]
 //! sweep_interval_seconds = 60
+//! min_free_bytes = 1073741824            # free space to keep on the data file system
+//! min_free_percent = 0                   # ... or this share of it, whichever is larger
+//! free_space_check_seconds = 5
+//! delete_oldest_for_space = true         # below it, delete the oldest expiring recordings
+//! delete_kept_forever_for_space = false  # ... and those kept forever (StorageTime 0)
 //! [testing]                              # test-only: every RecordInterval becomes this
 //! record_interval_seconds = 2            # (the reference's minimum is 60 s)
 //! ```
@@ -93,18 +98,37 @@ impl Default for CallbackSettings {
     }
 }
 
-/// Retention sweeper.
+/// Default free space kept on the data and scratch file systems: 1 GiB.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 1 << 30;
+
+/// Retention sweeper and free-space guard ([`super::space`]).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetentionSettings {
     /// Seconds between sweeps.
     pub sweep_interval_seconds: u64,
+    /// Free space to keep, bytes (the floor is the larger of this and the percentage).
+    pub min_free_bytes: u64,
+    /// Free space to keep, percent of the file system (0–100).
+    pub min_free_percent: u8,
+    /// Seconds between free-space checks.
+    pub free_space_check_seconds: u64,
+    /// Below the floor, delete the oldest recordings that have a StorageTime (they
+    /// would expire anyway).
+    pub delete_oldest_for_space: bool,
+    /// Below the floor, delete recordings kept forever (StorageTime 0) too.
+    pub delete_kept_forever_for_space: bool,
 }
 
 impl Default for RetentionSettings {
     fn default() -> Self {
         Self {
             sweep_interval_seconds: 60,
+            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
+            min_free_percent: 0,
+            free_space_check_seconds: 5,
+            delete_oldest_for_space: true,
+            delete_kept_forever_for_space: false,
         }
     }
 }

@@ -18,6 +18,7 @@ use super::live::Live;
 use super::metrics::Metrics;
 use super::notify::Notifier;
 use super::settings::Settings;
+use super::space::SpaceGuard;
 use crate::config::callback::CallbackStore;
 use crate::config::push_auth::PushAuthKey;
 use crate::config::store::ConfigStore;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub live: Arc<Live>,
     /// RTMP connection admission (file handles, caps).
     pub admission: Arc<Admission>,
+    /// Free space on the data and scratch file systems.
+    pub space: SpaceGuard,
 }
 
 impl AppState {

@@ -17,7 +17,7 @@ pub fn config(dir: &Path, extra: &str) -> PathBuf {
         &path,
         format!(
             "[testing]\nrecord_interval_seconds = {INTERVAL_S}\n[callbacks]\nretry_interval_seconds = 1\n\
-             [retention]\nsweep_interval_seconds = 1\n{extra}"
+             [retention]\nsweep_interval_seconds = 1\nmin_free_bytes = 16777216\n{extra}"
         ),
     )
     .unwrap();

@@ -1,0 +1,251 @@
+//! The free-space guard: keeps the data and scratch file systems above a floor
+//! (`[retention] min_free_bytes` / `min_free_percent`, the larger; 1 GiB by default)
+//! before the disk is full rather than after.
+//!
+//! Every `free_space_check_seconds` it measures free space (`statvfs`, the blocks an
+//! unprivileged writer may use) on each distinct file system. Below the floor it deletes
+//! the oldest recordings (by start time) that it may — those with a StorageTime, which
+//! would expire anyway (`delete_oldest_for_space`), and with
+//! `delete_kept_forever_for_space` also those kept forever — until their sizes cover
+//! the shortfall, then measures again. When that is not enough, new pushes are refused
+//! (`NetStream.Publish.Rejected`, with a 341 callback where configured) until space
+//! comes back; pushes already recording go on. Free space, the floor and the deletions
+//! are in `/metrics`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::Row;
+
+use super::settings::RetentionSettings;
+use super::state::AppState;
+use super::ServerError;
+
+/// Rows looked at per deletion pass.
+pub const SPACE_BATCH: i64 = 200;
+
+/// Free and total bytes of the file system holding `path`, and its id.
+pub fn free_space(path: &Path) -> std::io::Result<(u64, u64, u64)> {
+    let s = rustix::fs::statvfs(path)?;
+    let unit = s.f_frsize.max(1);
+    Ok((
+        s.f_bavail.saturating_mul(unit),
+        s.f_blocks.saturating_mul(unit),
+        s.f_fsid,
+    ))
+}
+
+/// The floor for a file system of `total` bytes.
+pub fn floor(settings: &RetentionSettings, total: u64) -> u64 {
+    let percent = total / 100 * u64::from(settings.min_free_percent.min(100));
+    settings.min_free_bytes.max(percent)
+}
+
+/// What the last check found.
+#[derive(Debug, Default)]
+pub struct SpaceGuard {
+    low: AtomicBool,
+    free: AtomicU64,
+    floor: AtomicU64,
+}
+
+impl SpaceGuard {
+    /// `Some((free, floor))` while free space is below the floor.
+    pub fn low(&self) -> Option<(u64, u64)> {
+        self.low.load(Ordering::Relaxed).then(|| {
+            (
+                self.free.load(Ordering::Relaxed),
+                self.floor.load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    /// Free bytes and the floor at the last check (the tightest file system).
+    pub fn last(&self) -> (u64, u64) {
+        (
+            self.free.load(Ordering::Relaxed),
+            self.floor.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The distinct file systems of the data and scratch directories: (free, floor) each.
+fn measure(app: &AppState) -> std::io::Result<Vec<(u64, u64)>> {
+    let settings = &app.settings.file.retention;
+    let paths: [PathBuf; 2] = [app.settings.data_dir.clone(), app.storage.scratch_dir()];
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for path in &paths {
+        let (free, total, id) = free_space(path)?;
+        if !seen.contains(&id) {
+            seen.push(id);
+            out.push((free, floor(settings, total)));
+        }
+    }
+    Ok(out)
+}
+
+/// The oldest recordings the settings let the guard delete, whose sizes add up to at
+/// least `needed` bytes (or all there are): (file_id, format, storage_path, size).
+pub async fn candidates(
+    db: &sqlx::SqlitePool,
+    settings: &RetentionSettings,
+    needed: u64,
+) -> Result<Vec<(String, String, String, u64)>, ServerError> {
+    if !settings.delete_oldest_for_space {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT file_id, format, storage_path, size_bytes FROM recordings \
+         WHERE expires_ms IS NOT NULL OR ? ORDER BY start_ms, file_id LIMIT ?",
+    )
+    .bind(settings.delete_kept_forever_for_space)
+    .bind(SPACE_BATCH)
+    .fetch_all(db)
+    .await
+    .map_err(|e| ServerError::Database(format!("free space: {e}")))?;
+    let mut picked = Vec::new();
+    let mut covered = 0u64;
+    for row in rows {
+        if covered >= needed {
+            break;
+        }
+        let size = u64::try_from(row.get::<i64, _>("size_bytes")).unwrap_or(0);
+        covered = covered.saturating_add(size);
+        picked.push((
+            row.get("file_id"),
+            row.get("format"),
+            row.get("storage_path"),
+            size,
+        ));
+    }
+    Ok(picked)
+}
+
+/// One check: measure, delete what may be deleted while below the floor, measure again.
+pub async fn check(app: &AppState) -> Result<(), ServerError> {
+    let io = |source| ServerError::Io {
+        context: "measuring free space".into(),
+        source,
+    };
+    let shortfall = |fs: &[(u64, u64)]| fs.iter().map(|(free, fl)| fl.saturating_sub(*free)).max();
+    let mut systems = measure(app).map_err(io)?;
+    let needed = shortfall(&systems).unwrap_or(0);
+    if needed > 0 {
+        let settings = &app.settings.file.retention;
+        for (file_id, format, path, size) in candidates(&app.db, settings, needed).await? {
+            if super::retention::delete_recording(app, &file_id, &format, &path, "free space")
+                .await?
+            {
+                app.metrics.space_deletions.inc();
+                app.metrics.space_deleted_bytes.inc_by(size);
+            }
+        }
+        systems = measure(app).map_err(io)?;
+    }
+    let tightest = systems
+        .iter()
+        .min_by_key(|(free, fl)| i128::from(*free) - i128::from(*fl))
+        .copied()
+        .unwrap_or((0, 0));
+    let guard = &app.space;
+    guard.free.store(tightest.0, Ordering::Relaxed);
+    guard.floor.store(tightest.1, Ordering::Relaxed);
+    let low = tightest.0 < tightest.1;
+    if guard.low.swap(low, Ordering::Relaxed) != low {
+        if low {
+            tracing::error!(
+                free = tightest.0,
+                floor = tightest.1,
+                "free space below the floor with nothing left to delete: new pushes are refused"
+            );
+        } else {
+            tracing::info!(
+                free = tightest.0,
+                floor = tightest.1,
+                "free space back above the floor"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Checks forever.
+pub async fn guard_forever(app: Arc<AppState>) {
+    let every = Duration::from_secs(app.settings.file.retention.free_space_check_seconds.max(1));
+    loop {
+        if let Err(e) = check(&app).await {
+            tracing::warn!(error = %e, "free-space check");
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floors() {
+        let mut s = RetentionSettings::default();
+        assert_eq!(floor(&s, 10 << 40), 1 << 30);
+        s.min_free_percent = 5;
+        assert_eq!(floor(&s, 100 << 30), 5 << 30);
+        assert_eq!(floor(&s, 10 << 30), 1 << 30, "the larger of the two");
+        s.min_free_bytes = 0;
+        s.min_free_percent = 0;
+        assert_eq!(floor(&s, 100 << 30), 0);
+    }
+
+    /// The oldest deletable recordings first, only as many as cover the shortfall; kept
+    /// forever ones only when allowed.
+    #[tokio::test]
+    async fn candidates_are_the_oldest_deletable_covering_the_shortfall() {
+        use crate::server::recordings::{insert, Recording};
+        let dir = std::env::temp_dir().join(format!("liverec-space-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = crate::server::db::open(&dir).await.unwrap();
+        // (id, start, size, expires)
+        let rows = [
+            ("c", 3, 100, true),
+            ("a", 1, 100, true),
+            ("k", 0, 500, false),
+            ("b", 2, 100, true),
+        ];
+        for (id, start, size, expires) in rows {
+            let r = Recording {
+                file_id: id.into(),
+                format: "flv".into(),
+                start_ms: start,
+                size_bytes: size,
+                storage_path: format!("d.com/live/s/{id}.flv"),
+                expires_ms: expires.then_some(9),
+                ..Recording::default()
+            };
+            insert(&db, &r).await.unwrap();
+        }
+        let ids =
+            |c: Vec<(String, String, String, u64)>| c.into_iter().map(|r| r.0).collect::<Vec<_>>();
+        let mut s = RetentionSettings::default();
+        assert_eq!(ids(candidates(&db, &s, 150).await.unwrap()), ["a", "b"]);
+        assert_eq!(ids(candidates(&db, &s, 1).await.unwrap()), ["a"]);
+        assert_eq!(
+            ids(candidates(&db, &s, 10_000).await.unwrap()),
+            ["a", "b", "c"]
+        );
+        s.delete_kept_forever_for_space = true;
+        assert_eq!(ids(candidates(&db, &s, 1).await.unwrap()), ["k"]);
+        s.delete_oldest_for_space = false;
+        assert!(candidates(&db, &s, 1).await.unwrap().is_empty());
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn free_space_of_a_directory() {
+        let (free, total, _) = free_space(&std::env::temp_dir()).unwrap();
+        assert!(total > 0 && free <= total);
+    }
+}
