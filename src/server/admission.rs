@@ -217,6 +217,15 @@ impl Slot {
     }
 }
 
+impl Slot {
+    /// Gives a refused push's file handles back (the connection keeps one).
+    pub fn unpublish(&mut self) {
+        let mut c = lock(&self.admission.counts);
+        c.units = c.units.saturating_sub(self.units.saturating_sub(1));
+        self.units = self.units.min(1);
+    }
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         self.admission.release(self);

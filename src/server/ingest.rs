@@ -5,12 +5,9 @@
 //! domain, nor the chunk sizes a client sets; until `connect` arrives the same bytes also
 //! go through its chunk deserializer (a few hundred bytes per connection) to read them.
 //!
-//! Publish: the domain comes from the tcUrl ([`push_domain`]); push authentication is
-//! checked when the domain has an enabled key (a bad or expired `txSecret` is rejected
-//! with `NetStream.Publish.Unauthorized`, logged); a second publisher on a live stream
-//! key is rejected with `NetStream.Publish.BadName`; then the recording plan is resolved
-//! once (rule + active tasks) and the push's outputs are fixed — except tasks, which are
-//! re-planned when the task configuration changes or a scheduled task's start arrives.
+//! Connections are admitted by [`super::admission`] (file handles, caps per address and
+//! in all); a push's lifecycle — the checks a publish passes, the recording it starts,
+//! task re-planning, its end — is in [`super::push`].
 //!
 //! Limits (a connection breaking one is dropped; nothing else is affected):
 //! [`HANDSHAKE_TIMEOUT`], [`IDLE_TIMEOUT`], [`MAX_CHUNK_SIZE`] (checked up to `connect`,
@@ -18,7 +15,6 @@
 //! bounded anyway), [`MAX_PENDING_BYTES`] (bytes received without completing a message:
 //! bounds a message's size), [`MAX_PUBLISHES_PER_CONNECTION`].
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,19 +31,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use super::admission::{AcceptBackoff, Quiet, Slot};
-use super::gop::GopCache;
 use super::live::Control;
-use super::notify::now_ms;
-use super::recorder::{announce_exception, finish_parked, PushStream, Recorder};
+use super::push::Push;
 use super::state::AppState;
-use crate::config::callback_event::{push_event, PushEvent, StreamRef};
-use crate::config::plan::{plan_recording, OutputPlan, RecordingPlan};
-use crate::config::push_auth::{verify_push, PushCredentials};
-use crate::config::push_url::{push_domain, query_param, split_stream_key, MAX_STREAM_KEY_BYTES};
-use crate::config::rule::{check_push_names, StreamKey};
-use crate::config::template::Format;
-use crate::formats::flv::demux::{FlvDemuxer, FlvTag, TagKind};
-use crate::record::session::{Action, OutputSpec, PushSession};
+use crate::formats::flv::demux::TagKind;
 
 /// The handshake must complete within this.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -196,34 +183,20 @@ async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>, IngestError> {
     }
 }
 
-struct Push {
-    stream: PushStream,
-    /// `None` when a rule FLV output's file serves as the GOP cache.
-    gop: Option<GopCache>,
-    actions: Vec<Action>,
-    registration: u64,
-    session: PushSession,
-    recorder: Recorder,
-    started_ms: i64,
-    sequence: String,
-    tasks: HashSet<String>,
-    next_replan_ms: Option<i64>,
-}
-
-struct Conn {
-    app: Arc<AppState>,
-    peer: SocketAddr,
-    local: SocketAddr,
-    rtmp: ServerSession,
-    tc_url: Option<String>,
-    shadow: Option<ChunkDeserializer>,
-    publishes: usize,
-    push: Option<Push>,
-    control_tx: mpsc::UnboundedSender<Control>,
-    out: Vec<u8>,
-    pending_bytes: usize,
+pub(super) struct Conn {
+    pub(super) app: Arc<AppState>,
+    pub(super) peer: SocketAddr,
+    pub(super) local: SocketAddr,
+    pub(super) rtmp: ServerSession,
+    pub(super) tc_url: Option<String>,
+    pub(super) shadow: Option<ChunkDeserializer>,
+    pub(super) publishes: usize,
+    pub(super) push: Option<Push>,
+    pub(super) control_tx: mpsc::UnboundedSender<Control>,
+    pub(super) out: Vec<u8>,
+    pub(super) pending_bytes: usize,
     /// Its share of file handles (grown when it publishes).
-    slot: Slot,
+    pub(super) slot: Slot,
 }
 
 async fn connection(
@@ -544,7 +517,7 @@ impl Conn {
         }
     }
 
-    async fn reject(
+    pub(super) async fn reject(
         &mut self,
         request_id: u32,
         code: &str,
@@ -556,426 +529,7 @@ impl Conn {
             .reject_request(request_id, code, why)
             .map_err(|e| IngestError::Protocol(format!("{e:?}")))
     }
-
-    async fn publish(
-        &mut self,
-        request_id: u32,
-        app_name: &str,
-        stream_key: &str,
-    ) -> Result<Vec<ServerSessionResult>, IngestError> {
-        if self.publishes >= MAX_PUBLISHES_PER_CONNECTION || self.push.is_some() {
-            // Refused, then dropped: the status goes out before the connection closes.
-            let refusal = self
-                .reject(
-                    request_id,
-                    "NetStream.Publish.BadName",
-                    "one publish per connection",
-                )
-                .await?;
-            for result in refusal {
-                if let ServerSessionResult::OutboundResponse(packet) = result {
-                    self.out.extend_from_slice(&packet.bytes);
-                }
-            }
-            return Err(IngestError::Limit(
-                "a second publish on one connection".into(),
-            ));
-        }
-        if stream_key.len() > MAX_STREAM_KEY_BYTES {
-            return self
-                .reject(
-                    request_id,
-                    "NetStream.Publish.BadName",
-                    "stream key too long",
-                )
-                .await;
-        }
-        self.publishes += 1;
-        let (name, query) = split_stream_key(stream_key);
-        let default_domain = self.app.settings.default_domain();
-        let tc_url = self.tc_url.clone().unwrap_or_default();
-        let Some(domain) = push_domain(&tc_url, query, &default_domain) else {
-            return self
-                .reject(
-                    request_id,
-                    "NetStream.Publish.BadName",
-                    "no valid push domain in the URL",
-                )
-                .await;
-        };
-        if let Err(e) = check_push_names(app_name, name) {
-            return self
-                .reject(request_id, "NetStream.Publish.BadName", &e.to_string())
-                .await;
-        }
-        let stream = PushStream {
-            domain,
-            app: app_name.to_owned(),
-            stream: name.to_owned(),
-            stream_param: query.to_owned(),
-        };
-        let now = now_ms();
-        let (plan, auth) = {
-            let control = self.app.control.lock().await;
-            let auth = control
-                .push_auth
-                .get(&stream.domain)
-                .filter(|k| k.enable == 1)
-                .map(|key| {
-                    let keys = key.keys();
-                    verify_push(
-                        &PushCredentials {
-                            keys: &keys,
-                            auth_delta_s: key.auth_delta,
-                            stream_name: name,
-                            tx_secret: &query_param(query, "txSecret").unwrap_or_default(),
-                            tx_time: &query_param(query, "txTime").unwrap_or_default(),
-                        },
-                        now / 1000,
-                    )
-                });
-            let key = StreamKey::new(&stream.domain, &stream.app, &stream.stream);
-            (plan_recording(&control.config, &key, now / 1000), auth)
-        };
-        if let Some(Err(e)) = auth {
-            return self
-                .reject(request_id, "NetStream.Publish.Unauthorized", &e.to_string())
-                .await;
-        }
-        if let Some((free, floor)) = self.app.space.low() {
-            let why = format!(
-                "free space below the floor ({} MiB free, {} MiB kept): no new recordings",
-                free >> 20,
-                floor >> 20
-            );
-            self.app.metrics.refused("free_space");
-            announce_exception(&self.app, &stream, "", "", &why).await;
-            return self
-                .reject(request_id, "NetStream.Publish.Rejected", &why)
-                .await;
-        }
-        if let Err(refusal) = self.slot.publish() {
-            self.app.metrics.refused(refusal.label());
-            return self
-                .reject(
-                    request_id,
-                    "NetStream.Publish.Rejected",
-                    &refusal.to_string(),
-                )
-                .await;
-        }
-        let Some(registration) = self.app.live.register(&stream, self.control_tx.clone()) else {
-            return self
-                .reject(
-                    request_id,
-                    "NetStream.Publish.BadName",
-                    "the stream is already being pushed",
-                )
-                .await;
-        };
-        let results = match self.rtmp.accept_request(request_id) {
-            Ok(results) => results,
-            Err(e) => {
-                self.app.live.unregister(&stream, registration);
-                return Err(IngestError::Protocol(format!("{e:?}")));
-            }
-        };
-        self.start_push(stream, registration, plan, now).await;
-        Ok(results)
-    }
-
-    async fn start_push(
-        &mut self,
-        stream: PushStream,
-        registration: u64,
-        plan: RecordingPlan,
-        now: i64,
-    ) {
-        let override_s = self.app.settings.file.testing.record_interval_seconds;
-        let mut specs = Vec::new();
-        if let Some(rule) = &plan.rule {
-            for output in &rule.outputs {
-                specs.push(spec_of(output, "", rule.rule.template_id, None, override_s));
-            }
-        }
-        let mut tasks = HashSet::new();
-        for task in &plan.tasks {
-            tasks.insert(task.task.task_id.clone());
-            for output in &task.outputs {
-                specs.push(spec_of(
-                    output,
-                    &task.task.task_id,
-                    task.task.template_id,
-                    Some(task.end_time * 1000),
-                    override_s,
-                ));
-            }
-        }
-        // Auto-splice: continue the parked HLS recordings this push's plan still asks for.
-        let mut resumed = Vec::new();
-        for parked in self.app.live.take_parked(&stream) {
-            let same = specs.iter().position(|s| {
-                s.format == Format::Hls
-                    && s.task_id == parked.spec.task_id
-                    && s.template_id == parked.spec.template_id
-            });
-            match same {
-                Some(i) => {
-                    specs.remove(i);
-                    resumed.push(parked);
-                }
-                None => finish_parked(&self.app, &stream, &parked).await,
-            }
-        }
-        tracing::info!(peer = %self.peer, stream = %stream.key(), outputs = specs.len() + resumed.len(),
-            spliced = resumed.len(), "push started");
-        let session = PushSession::new(&stream.stream, specs, resumed);
-        self.app.metrics.pushes.inc();
-        self.app.metrics.live_pushes.inc();
-        let sequence = uuid::Uuid::new_v4().simple().to_string();
-        let next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
-        let gop = (!session.has_rule_flv()).then(|| {
-            GopCache::new(
-                self.app
-                    .storage
-                    .scratch_path(&format!("gop-{sequence}.flv")),
-            )
-        });
-        self.push = Some(Push {
-            gop,
-            actions: Vec::new(),
-            recorder: Recorder::new(Arc::clone(&self.app), stream.clone()),
-            stream,
-            registration,
-            session,
-            started_ms: now,
-            sequence,
-            tasks,
-            next_replan_ms,
-        });
-        self.push_callback(None).await;
-    }
-
-    async fn media(&mut self, kind: TagKind, timestamp_ms: u32, data: bytes::Bytes) {
-        let Some(push) = self.push.as_mut() else {
-            return;
-        };
-        let tag = FlvTag {
-            offset: 0,
-            kind,
-            timestamp_ms,
-            // rml_rtmp assembles each message in a buffer of its own: shared, not copied.
-            data,
-        };
-        if let Some(Err(e)) = push.gop.as_mut().map(|g| g.push(&tag)) {
-            tracing::warn!(stream = %push.stream.key(), error = %e, "GOP cache");
-        }
-        let mut actions = std::mem::take(&mut push.actions);
-        push.session.push_tag(&tag, now_ms(), &mut actions);
-        apply(push, &mut actions).await;
-        push.actions = actions;
-    }
-
-    fn replan_due(&self) -> bool {
-        self.push
-            .as_ref()
-            .and_then(|p| p.next_replan_ms)
-            .is_some_and(|at| at <= now_ms())
-    }
-
-    /// Re-plans tasks: starts outputs of tasks that became active, stops those that ended.
-    async fn replan(&mut self) {
-        let Some(push) = self.push.as_mut() else {
-            return;
-        };
-        let now = now_ms();
-        let plan = {
-            let control = self.app.control.lock().await;
-            let key = StreamKey::new(&push.stream.domain, &push.stream.app, &push.stream.stream);
-            plan_recording(&control.config, &key, now / 1000)
-        };
-        push.next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
-        let override_s = self.app.settings.file.testing.record_interval_seconds;
-        let mut actions = Vec::new();
-        let replay = if plan
-            .tasks
-            .iter()
-            .any(|t| !push.tasks.contains(&t.task.task_id))
-        {
-            gop_replay(push).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "reading the GOP cache");
-                Vec::new()
-            })
-        } else {
-            Vec::new()
-        };
-        let active: HashSet<String> = plan.tasks.iter().map(|t| t.task.task_id.clone()).collect();
-        for stopped in push.tasks.difference(&active) {
-            push.session.stop_task(stopped, now, &mut actions);
-        }
-        for task in &plan.tasks {
-            if push.tasks.contains(&task.task.task_id) {
-                continue;
-            }
-            tracing::info!(stream = %push.stream.key(), task = %task.task.task_id, "task starts recording");
-            for output in &task.outputs {
-                let spec = spec_of(
-                    output,
-                    &task.task.task_id,
-                    task.task.template_id,
-                    Some(task.end_time * 1000),
-                    override_s,
-                );
-                push.session.add_output(spec, &replay, now, &mut actions);
-            }
-        }
-        push.tasks = active.union(&push.tasks).cloned().collect();
-        apply(push, &mut actions).await;
-    }
-
-    async fn end_push(&mut self, why: &str) {
-        let Some(mut push) = self.push.take() else {
-            return;
-        };
-        let mut actions = Vec::new();
-        let parked = push.session.finish(now_ms(), &mut actions);
-        apply(&mut push, &mut actions).await;
-        push.recorder.abandon();
-        self.app.live.unregister(&push.stream, push.registration);
-        self.app.metrics.live_pushes.dec();
-        for hls in parked {
-            self.app
-                .live
-                .park(Arc::clone(&self.app), push.stream.clone(), hls);
-        }
-        tracing::info!(peer = %self.peer, stream = %push.stream.key(), why, files = push.recorder.committed, "push ended");
-        let (stream, sequence, started) =
-            (push.stream.clone(), push.sequence.clone(), push.started_ms);
-        let dims = push.session.media().dimensions.unwrap_or((0, 0));
-        self.push_event_for(&stream, &sequence, Some(now_ms() - started), dims)
-            .await;
-    }
-
-    async fn push_callback(&mut self, duration: Option<i64>) {
-        let Some(push) = self.push.as_ref() else {
-            return;
-        };
-        let (stream, sequence) = (push.stream.clone(), push.sequence.clone());
-        self.push_event_for(&stream, &sequence, duration, (0, 0))
-            .await;
-    }
-
-    async fn push_event_for(
-        &self,
-        stream: &PushStream,
-        sequence: &str,
-        duration: Option<i64>,
-        dims: (u32, u32),
-    ) {
-        let template = {
-            let control = self.app.control.lock().await;
-            control
-                .callbacks
-                .template_for(&stream.domain, &stream.app)
-                .cloned()
-        };
-        let Some(template) = template else {
-            return;
-        };
-        let url = if duration.is_some() {
-            &template.stream_end_notify_url
-        } else {
-            &template.stream_begin_notify_url
-        };
-        if url.is_empty() {
-            return;
-        }
-        let event_id = format!("push-{}-{sequence}", if duration.is_some() { 0 } else { 1 });
-        let body = push_event(&PushEvent {
-            event_id: &event_id,
-            stream: StreamRef {
-                domain: &stream.domain,
-                app: &stream.app,
-                stream: &stream.stream,
-                stream_param: &stream.stream_param,
-            },
-            event_time: now_ms() / 1000,
-            sequence,
-            node: &self.local.ip().to_string(),
-            user_ip: &self.peer.ip().to_string(),
-            push_duration_ms: duration,
-            errmsg: "ok",
-            dimensions: dims,
-        });
-        if let Err(e) = self
-            .app
-            .notifier
-            .enqueue(url, &template.callback_key, &body)
-            .await
-        {
-            tracing::warn!(error = %e, "queueing a push callback");
-        }
-    }
 }
-
-/// The current GOP: from the rule FLV output's open file when there is one, else from
-/// the GOP cache file.
-fn gop_replay(push: &mut Push) -> std::io::Result<Vec<FlvTag>> {
-    if let Some(gop) = push.gop.as_mut() {
-        return gop.replay();
-    }
-    let Some(point) = push.session.replay_point() else {
-        return Ok(Vec::new());
-    };
-    let bytes = push.recorder.read_from(point.file, point.offset)?;
-    let mut demuxer = FlvDemuxer::without_header();
-    demuxer.push(&bytes);
-    let mut tags = point.headers;
-    while let Ok(Some(tag)) = demuxer.pull() {
-        tags.push(tag);
-    }
-    Ok(tags)
-}
-
-async fn apply(push: &mut Push, actions: &mut Vec<Action>) {
-    if actions.is_empty() {
-        return;
-    }
-    push.recorder.apply(actions.drain(..), &push.session).await;
-    for failed in push.recorder.take_failed() {
-        let hls = push.session.fail_output(
-            failed.output,
-            failed.transient,
-            failed.lost_segment,
-            now_ms(),
-        );
-        push.recorder.end_failed_hls(&failed.spec, hls).await;
-    }
-}
-
-fn spec_of(
-    output: &OutputPlan,
-    task_id: &str,
-    template_id: i64,
-    ends_at_ms: Option<i64>,
-    override_s: Option<u64>,
-) -> OutputSpec {
-    let interval = output
-        .record_interval_seconds
-        .map(|s| override_s.map_or(s, |o| o as i64) * 1000);
-    OutputSpec {
-        format: output.format,
-        interval_ms: interval,
-        vod_file_name: output.vod_file_name.clone(),
-        task_id: task_id.to_owned(),
-        template_id,
-        storage_time_s: output.storage_time_seconds,
-        flow_continue_s: output.flow_continue_seconds.unwrap_or(0),
-        ends_at_ms,
-        recording_id: uuid::Uuid::new_v4().simple().to_string(),
-    }
-}
-
 /// What the shadow deserializer found before `connect`.
 enum Shadow {
     /// Still waiting for `connect`.

@@ -60,98 +60,98 @@ pub struct Metrics {
     pub space_deleted_bytes: Counter,
 }
 
+/// Registers `metric` under `name` and returns it (a handle to the same metric).
+fn registered<M>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M
+where
+    M: prometheus_client::registry::Metric + Clone,
+{
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::default();
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "liverec_api_requests",
-            "API requests by action and result",
-            requests.clone(),
-        );
-        let live_pushes = Gauge::default();
-        registry.register(
-            "liverec_live_pushes",
-            "Pushes being received now",
-            live_pushes.clone(),
-        );
-        let pushes = Counter::default();
-        registry.register("liverec_pushes", "Pushes accepted", pushes.clone());
-        let pushes_rejected = Counter::default();
-        registry.register(
-            "liverec_pushes_rejected",
-            "Publishes refused",
-            pushes_rejected.clone(),
-        );
-        let files = Family::<FormatLabels, Counter>::default();
-        registry.register(
-            "liverec_recording_files",
-            "Final recording files by format",
-            files.clone(),
-        );
-        let output_failures = Counter::default();
-        registry.register(
-            "liverec_output_failures",
-            "Recording outputs stopped by a storage error",
-            output_failures.clone(),
-        );
-        let refusals = Family::<ReasonLabels, Counter>::default();
-        registry.register(
-            "liverec_refusals",
-            "RTMP connections and publishes refused by a limit",
-            refusals.clone(),
-        );
-        let rtmp_connections = Gauge::default();
-        registry.register(
-            "liverec_rtmp_connections",
-            "RTMP connections open now",
-            rtmp_connections.clone(),
-        );
-        let stream_capacity = Gauge::default();
-        registry.register(
-            "liverec_stream_capacity",
-            "Pushes the open-file limit allows at once",
-            stream_capacity.clone(),
-        );
-        let free_bytes = Gauge::default();
-        registry.register(
-            "liverec_free_bytes",
-            "Free bytes on the tightest data or scratch file system",
-            free_bytes.clone(),
-        );
-        let free_floor_bytes = Gauge::default();
-        registry.register(
-            "liverec_free_floor_bytes",
-            "Free space the guard keeps, bytes",
-            free_floor_bytes.clone(),
-        );
-        let space_deletions = Counter::default();
-        registry.register(
-            "liverec_space_deletions",
-            "Recordings deleted to keep free space above the floor",
-            space_deletions.clone(),
-        );
-        let space_deleted_bytes = Counter::default();
-        registry.register(
-            "liverec_space_deleted_bytes",
-            "Bytes of recordings deleted to keep free space above the floor",
-            space_deleted_bytes.clone(),
-        );
+        let mut r = Registry::default();
         Self {
-            registry,
-            requests,
-            live_pushes,
-            pushes,
-            pushes_rejected,
-            files,
-            output_failures,
-            refusals,
-            rtmp_connections,
-            stream_capacity,
-            free_bytes,
-            free_floor_bytes,
-            space_deletions,
-            space_deleted_bytes,
+            requests: registered(
+                &mut r,
+                "liverec_api_requests",
+                "API requests by action and result",
+                Family::default(),
+            ),
+            live_pushes: registered(
+                &mut r,
+                "liverec_live_pushes",
+                "Pushes being received now",
+                Gauge::default(),
+            ),
+            pushes: registered(
+                &mut r,
+                "liverec_pushes",
+                "Pushes accepted",
+                Counter::default(),
+            ),
+            pushes_rejected: registered(
+                &mut r,
+                "liverec_pushes_rejected",
+                "Publishes refused",
+                Counter::default(),
+            ),
+            files: registered(
+                &mut r,
+                "liverec_recording_files",
+                "Final recording files by format",
+                Family::default(),
+            ),
+            output_failures: registered(
+                &mut r,
+                "liverec_output_failures",
+                "Recording outputs stopped by a storage error",
+                Counter::default(),
+            ),
+            refusals: registered(
+                &mut r,
+                "liverec_refusals",
+                "RTMP connections and publishes refused by a limit",
+                Family::default(),
+            ),
+            rtmp_connections: registered(
+                &mut r,
+                "liverec_rtmp_connections",
+                "RTMP connections open now",
+                Gauge::default(),
+            ),
+            stream_capacity: registered(
+                &mut r,
+                "liverec_stream_capacity",
+                "Pushes the open-file limit allows at once",
+                Gauge::default(),
+            ),
+            free_bytes: registered(
+                &mut r,
+                "liverec_free_bytes",
+                "Free bytes on the tightest data or scratch file system",
+                Gauge::default(),
+            ),
+            free_floor_bytes: registered(
+                &mut r,
+                "liverec_free_floor_bytes",
+                "Free space the guard keeps, bytes",
+                Gauge::default(),
+            ),
+            space_deletions: registered(
+                &mut r,
+                "liverec_space_deletions",
+                "Recordings deleted to keep free space above the floor",
+                Counter::default(),
+            ),
+            space_deleted_bytes: registered(
+                &mut r,
+                "liverec_space_deleted_bytes",
+                "Bytes of recordings deleted to keep free space above the floor",
+                Counter::default(),
+            ),
+            registry: r,
         }
     }
 }

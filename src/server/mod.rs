@@ -16,6 +16,7 @@ pub mod listener;
 pub mod live;
 mod metrics;
 pub mod notify;
+mod push;
 pub mod recorder;
 pub mod recordings;
 mod recovery;
@@ -83,36 +84,39 @@ pub async fn prepare(settings: Settings, file_limit: u64) -> Result<Arc<AppState
     }))
 }
 
+async fn bind(
+    addr: std::net::SocketAddr,
+    what: &str,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), ServerError> {
+    let io = |source| ServerError::Io {
+        context: format!("listening for {what} on {addr}"),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(io)?;
+    let local = listener.local_addr().map_err(io)?;
+    Ok((listener, local))
+}
+
+/// Recovers what a crash left, checks free space, and starts the background tasks
+/// (free-space guard, callback outbox, retention).
+async fn start_background(app: &Arc<AppState>) {
+    recovery::recover(app).await;
+    if let Err(e) = space::check(app).await {
+        tracing::warn!(error = %e, "free-space check");
+    }
+    tokio::spawn(space::guard_forever(Arc::clone(app)));
+    tokio::spawn(app.notifier.clone().run());
+    tokio::spawn(retention::sweep_forever(Arc::clone(app)));
+}
+
 /// Serves the API and RTMP ingest until SIGINT or SIGTERM, then ends every push (their
 /// files are finalised, indexed and announced), finalises parked HLS recordings, and
 /// returns.
 pub async fn serve(settings: Settings) -> Result<(), ServerError> {
-    let http = settings.http;
-    let rtmp = settings.rtmp;
-    let data_dir = settings.data_dir.clone();
-    let credentials = settings.file.credentials.len();
-    let file_limit = admission::raise_file_limit();
-    let app = prepare(settings, file_limit).await?;
-    let bind = |addr: std::net::SocketAddr, what: &'static str| async move {
-        tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServerError::Io {
-                context: format!("listening for {what} on {addr}"),
-                source,
-            })
-    };
-    let listener = bind(http, "HTTP").await?;
-    let rtmp_listener = bind(rtmp, "RTMP").await?;
-    let local = listener.local_addr().map_err(|source| ServerError::Io {
-        context: "reading the listening address".into(),
-        source,
-    })?;
-    let rtmp_local = rtmp_listener
-        .local_addr()
-        .map_err(|source| ServerError::Io {
-            context: "reading the RTMP address".into(),
-            source,
-        })?;
+    let (data_dir, credentials) = (settings.data_dir.clone(), settings.file.credentials.len());
+    let (http_listener, local) = bind(settings.http, "HTTP").await?;
+    let (rtmp_listener, rtmp_local) = bind(settings.rtmp, "RTMP").await?;
+    let app = prepare(settings, admission::raise_file_limit()).await?;
     let budget = app.admission.budget();
     tracing::info!(%local, rtmp = %rtmp_local, data = %data_dir.display(), credentials,
         file_limit = budget.file_limit, streams = budget.streams(), "liverec listening");
@@ -121,13 +125,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
             "no API credentials configured: unsigned requests are accepted from loopback only"
         );
     }
-    recovery::recover(&app).await;
-    if let Err(e) = space::check(&app).await {
-        tracing::warn!(error = %e, "free-space check");
-    }
-    tokio::spawn(space::guard_forever(Arc::clone(&app)));
-    tokio::spawn(app.notifier.clone().run());
-    tokio::spawn(retention::sweep_forever(Arc::clone(&app)));
+    start_background(&app).await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let ingest = tokio::spawn(ingest::serve_rtmp(
         Arc::clone(&app),
@@ -135,7 +133,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
         stop_rx.clone(),
     ));
     let mut http_stop = stop_rx;
-    let listener = listener::CappedListener::new(listener, budget.http_connections);
+    let listener = listener::CappedListener::new(http_listener, budget.http_connections);
     let served = axum::serve(
         axum::serve::ListenerExt::tap_io(listener, |_| {}),
         router(Arc::clone(&app)).into_make_service_with_connect_info::<std::net::SocketAddr>(),

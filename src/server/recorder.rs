@@ -396,6 +396,60 @@ impl Recorder {
             })
     }
 
+    /// Creates the scratch file of `f` and its sidecar (an HLS recording has one sidecar
+    /// for all its segments).
+    fn open_file(
+        &mut self,
+        f: FileRef,
+        spec: &OutputSpec,
+        media: Option<MediaInfo>,
+    ) -> Result<(), Failed> {
+        let (file_id, scratch_name) = if spec.format == Format::Hls {
+            let name = segment_name(&spec.recording_id, f.seq);
+            (spec.recording_id.clone(), name)
+        } else {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let name = format!("{id}.{}", extension(spec.format));
+            (id, name)
+        };
+        let path = self.app.storage.scratch_path(&scratch_name);
+        let file = ScratchFile::create(path, SERVER_WRITE_BUFFER_BYTES)
+            .map_err(|e| Failed::from(e).context(&format!("creating {scratch_name}")))?;
+        let hls = spec.format == Format::Hls;
+        let sidecar_name = if hls {
+            hls_sidecar_name(&spec.recording_id)
+        } else {
+            format!("{scratch_name}.json")
+        };
+        if !hls || !self.app.storage.scratch_path(&sidecar_name).exists() {
+            let sidecar = Sidecar {
+                stream: self.stream.clone(),
+                spec: spec.clone(),
+                file_id: file_id.clone(),
+                scratch_name: if hls {
+                    String::new()
+                } else {
+                    scratch_name.clone()
+                },
+                opened_ms: now_ms(),
+                media: media.unwrap_or_default(),
+            };
+            if let Err(e) = write_sidecar(&self.app, &sidecar_name, &sidecar) {
+                let _ = std::fs::remove_file(file.path());
+                return Err(Failed::from(e).context(&format!("writing {sidecar_name}")));
+            }
+        }
+        self.open.insert(
+            f,
+            OpenFile {
+                file_id,
+                scratch_name,
+                file,
+            },
+        );
+        Ok(())
+    }
+
     async fn apply_one(
         &mut self,
         action: Action,
@@ -403,51 +457,7 @@ impl Recorder {
         media: Option<MediaInfo>,
     ) -> Result<(), Failed> {
         match action {
-            Action::Open(f) => {
-                let (file_id, scratch_name) = if spec.format == Format::Hls {
-                    let name = segment_name(&spec.recording_id, f.seq);
-                    (spec.recording_id.clone(), name)
-                } else {
-                    let id = uuid::Uuid::new_v4().simple().to_string();
-                    let name = format!("{id}.{}", extension(spec.format));
-                    (id, name)
-                };
-                let path = self.app.storage.scratch_path(&scratch_name);
-                let file = ScratchFile::create(path, SERVER_WRITE_BUFFER_BYTES)
-                    .map_err(|e| Failed::from(e).context(&format!("creating {scratch_name}")))?;
-                let hls = spec.format == Format::Hls;
-                let sidecar_name = if hls {
-                    hls_sidecar_name(&spec.recording_id)
-                } else {
-                    format!("{scratch_name}.json")
-                };
-                if !hls || !self.app.storage.scratch_path(&sidecar_name).exists() {
-                    let sidecar = Sidecar {
-                        stream: self.stream.clone(),
-                        spec: spec.clone(),
-                        file_id: file_id.clone(),
-                        scratch_name: if hls {
-                            String::new()
-                        } else {
-                            scratch_name.clone()
-                        },
-                        opened_ms: now_ms(),
-                        media: media.unwrap_or_default(),
-                    };
-                    if let Err(e) = write_sidecar(&self.app, &sidecar_name, &sidecar) {
-                        let _ = std::fs::remove_file(file.path());
-                        return Err(Failed::from(e).context(&format!("writing {sidecar_name}")));
-                    }
-                }
-                self.open.insert(
-                    f,
-                    OpenFile {
-                        file_id,
-                        scratch_name,
-                        file,
-                    },
-                );
-            }
+            Action::Open(f) => self.open_file(f, spec, media)?,
             Action::Append(f, bytes) => self.file(f)?.append(&bytes)?,
             Action::Patch(f, offset, bytes) => self.file(f)?.patch(offset, &bytes)?,
             Action::RewriteHead(f, head, replace) => self.file(f)?.rewrite_head(&head, replace)?,
