@@ -516,6 +516,9 @@ async fn a_stopped_hls_output_is_finalised_with_what_it_stored() {
     // The growing playlist becomes a directory: the next playlist write fails for good.
     let name = first.file_name().unwrap().to_str().unwrap();
     let growing = dir_of.join(format!("{}.m3u8", name.trim_end_matches("_00000.ts")));
+    while !growing.exists() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     std::fs::remove_file(&growing).unwrap();
     std::fs::create_dir(&growing).unwrap();
     assert!(pushing.join().unwrap());
@@ -614,6 +617,60 @@ async fn below_the_free_space_floor_expiring_recordings_go_then_pushes_are_refus
     assert!(
         metrics.contains(r#"liverec_refusals_total{reason="free_space"} 1"#),
         "{metrics}"
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Storage fails under the last HLS segment as the push ends: the recording is
+/// finalised without it (ENDLIST, index row, callback), not left without a playlist.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_segment_lost_at_the_end_of_a_push_is_left_out_of_the_final_playlist() {
+    let (server, dir) = start("hard-hls-last").await;
+    let cb = receiver(0).await;
+    configure(&server, json!({"HlsParam": {"Enable": 1}}), 0, None).await;
+    callbacks(
+        &server,
+        &cb,
+        &["RecordNotifyUrl", "RecordExceptionNotifyUrl"],
+    )
+    .await;
+    let url = server.rtmp("live", "cam");
+    let pushing = std::thread::spawn(move || push(&url, 9.0, None, false));
+    let dir_of = stream_dir(&server, "cam");
+    let first = loop {
+        if let Some(ts) = files(&dir_of, "ts").first() {
+            break ts.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The second (last) segment's name is taken: storing it fails for good.
+    let name = first.file_name().unwrap().to_str().unwrap();
+    std::fs::create_dir(dir_of.join(name.replace("_00000.ts", "_00001.ts"))).unwrap();
+    assert!(pushing.join().unwrap());
+    let done = cb.wait_for(100, 1, Duration::from_secs(10)).await;
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(cb.wait_for(341, 1, Duration::from_secs(5)).await.len(), 1);
+    let formats = every_media_url_is_served(&server).await;
+    assert_eq!(formats["cam"], vec!["m3u8".to_owned()]);
+    let playlist: Vec<_> = files(&dir_of, "m3u8")
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect();
+    assert_eq!(playlist.len(), 1, "{playlist:?}");
+    let text = std::fs::read_to_string(&playlist[0]).unwrap();
+    assert!(text.ends_with("#EXT-X-ENDLIST\n"), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.ends_with(".ts")).count(),
+        1,
+        "{text}"
+    );
+    decodes(&playlist[0]);
+    assert_eq!(
+        std::fs::read_dir(server.data.join(".scratch"))
+            .unwrap()
+            .count(),
+        0
     );
     server.stop();
     let _ = std::fs::remove_dir_all(dir);

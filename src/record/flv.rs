@@ -120,6 +120,13 @@ impl FlvWriter {
         }
     }
 
+    /// The same writer with its clock going on from `clock` (an output joining a push
+    /// midway).
+    pub fn with_clock(mut self, clock: StreamClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The same writer with another jump threshold (recovery re-muxes one file that may
     /// predate the cut at jumps: `i64::MAX` keeps it whole).
     pub fn with_jump_threshold(mut self, ms: i64) -> Self {

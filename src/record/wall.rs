@@ -84,6 +84,11 @@ impl WallClock {
         stream_ms
     }
 
+    /// The push's clock, for a muxer joining midway ([`StreamClock::continuation`]).
+    pub fn clock(&self) -> StreamClock {
+        self.clock.continuation()
+    }
+
     /// The anchor in effect (none before the first frame).
     pub fn anchor(&self) -> Option<Anchor> {
         self.anchor

@@ -3,15 +3,18 @@
 //!
 //! At start the soft `RLIMIT_NOFILE` is raised to the hard one ([`raise_file_limit`]).
 //! Of that limit, [`RESERVED_FDS`] stay for the process itself (the database, the
-//! listeners, callbacks, retention) and a share for HTTP connections
-//! ([`Budget::http_connections`]); the rest are units for RTMP connections: one for a
+//! listeners, callbacks, retention) and two per HTTP connection (its socket and a
+//! recording it serves; [`Budget::http_connections`] of them); the rest are units for
+//! RTMP connections: one for a
 //! connection that has not published, [`FDS_PER_PUSH`] for a push (its socket, one
 //! open file per output, the GOP cache and a short-lived sidecar or playlist write).
 //! An RTMP connection is accepted and closed at once when it would pass the total cap
 //! (`[limits] max_connections`, also bounded by the units), the cap per source address
 //! (`[limits] max_connections_per_ip`) or the units; a publish that finds no units left
 //! is refused (`NetStream.Publish.Rejected`). So with a limit of N open files liverec
-//! records up to `(N − 64 − min(256, N/8)) / 8` streams at once — 104 at 1024.
+//! records up to `(N − 64 − 2 × min(256, N/8)) / 8` streams at once — 88 at 1024.
+//! Addresses are counted per IPv4 address and per IPv6 /64 (one host's share of
+//! addresses).
 //!
 //! Should accepting fail all the same for lack of resources (`EMFILE`, `ENFILE`,
 //! `ENOBUFS`, `ENOMEM`: another process, a budget set too high), the accept loops back
@@ -76,7 +79,7 @@ impl Budget {
         Budget {
             file_limit,
             http_connections: http,
-            rtmp_units: file_limit.saturating_sub(RESERVED_FDS + http),
+            rtmp_units: file_limit.saturating_sub(RESERVED_FDS + 2 * http),
         }
     }
 
@@ -129,6 +132,20 @@ pub struct Admission {
     max_per_ip: usize,
 }
 
+/// The address a connection counts under: an IPv4 address (IPv4-mapped IPv6 too), or
+/// the /64 of an IPv6 address.
+pub fn address_group(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+    }
+}
+
 fn lock(m: &Mutex<Counts>) -> MutexGuard<'_, Counts> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -156,6 +173,7 @@ impl Admission {
 
     /// Admits a connection from `ip` (one unit), or says why not.
     pub fn connect(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, Refusal> {
+        let ip = address_group(ip);
         let mut c = lock(&self.counts);
         if c.connections >= self.max_connections {
             return Err(Refusal::Total(c.connections));
@@ -215,10 +233,8 @@ impl Slot {
         let admission = Arc::clone(&self.admission);
         admission.grow(self, FDS_PER_PUSH)
     }
-}
 
-impl Slot {
-    /// Gives a refused push's file handles back (the connection keeps one).
+    /// Gives a push's file handles back (the connection keeps one).
     pub fn unpublish(&mut self) {
         let mut c = lock(&self.admission.counts);
         c.units = c.units.saturating_sub(self.units.saturating_sub(1));
@@ -318,7 +334,7 @@ mod tests {
         let b = Budget::of(1024);
         assert_eq!(
             (b.http_connections, b.rtmp_units, b.streams()),
-            (128, 832, 104)
+            (128, 704, 88)
         );
         let b = Budget::of(1_048_576);
         assert_eq!(b.http_connections, MAX_HTTP_CONNECTIONS);
@@ -339,21 +355,38 @@ mod tests {
         assert_eq!(a.connect(ip(200)).unwrap_err(), Refusal::Total(50));
         drop(held);
         assert_eq!(a.connections(), 0);
-        // Units: 832 at 1024 files; each push takes 8.
+        // Units: 704 at 1024 files; each push takes 8.
         let a = Arc::new(Admission::new(Budget::of(1024), 10_000, 10_000));
         let mut pushes = Vec::new();
-        for _ in 0..104 {
+        for _ in 0..88 {
             let mut s = a.connect(ip(1)).unwrap();
             s.publish().unwrap();
             pushes.push(s);
         }
-        assert_eq!(a.connect(ip(1)).unwrap_err(), Refusal::Files(104));
+        assert_eq!(a.connect(ip(1)).unwrap_err(), Refusal::Files(88));
         pushes.pop();
         let mut s = a.connect(ip(2)).unwrap();
         let idle: Vec<Slot> = (0..7).map(|_| a.connect(ip(3)).unwrap()).collect();
-        assert_eq!(s.publish().unwrap_err(), Refusal::Files(104));
+        assert_eq!(s.publish().unwrap_err(), Refusal::Files(88));
         drop(idle);
         s.publish().unwrap();
+        s.unpublish();
+        let idle: Vec<Slot> = (0..7).map(|_| a.connect(ip(3)).unwrap()).collect();
+        assert_eq!(idle.len(), 7, "a push's handles given back");
+    }
+
+    #[test]
+    fn ipv6_counts_per_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_group(a), address_group(b));
+        assert_ne!(address_group(a), address_group(c));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(address_group(mapped), ip(1));
+        let limits = Arc::new(Admission::new(Budget::of(1024), 50, 1));
+        let _held = limits.connect(a).unwrap();
+        assert_eq!(limits.connect(b).unwrap_err(), Refusal::PerAddress(1));
     }
 
     #[test]

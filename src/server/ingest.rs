@@ -243,8 +243,11 @@ async fn connection(
                         return Ok(false);
                     }
                     last_read = tokio::time::Instant::now();
-                    conn.input(buf.get(..n).unwrap_or_default()).await?;
-                    write_out(&mut socket, &mut conn.out).await?;
+                    let fed = conn.input(buf.get(..n).unwrap_or_default()).await;
+                    // What the session answered (a refusal before a drop too) goes out.
+                    let written = write_out(&mut socket, &mut conn.out).await;
+                    fed?;
+                    written?;
                 }
                 _ = tick.tick() => {
                     if last_read.elapsed() > IDLE_TIMEOUT {

@@ -134,6 +134,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     ));
     let mut http_stop = stop_rx;
     let listener = listener::CappedListener::new(http_listener, budget.http_connections);
+    // `tap_io` adds nothing but gives `ConnectInfo<SocketAddr>` for a custom listener.
     let served = axum::serve(
         axum::serve::ListenerExt::tap_io(listener, |_| {}),
         router(Arc::clone(&app)).into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -22,7 +22,7 @@ use rml_rtmp::sessions::ServerSessionResult;
 use super::gop::GopCache;
 use super::ingest::{Conn, IngestError, MAX_PUBLISHES_PER_CONNECTION};
 use super::notify::now_ms;
-use super::recorder::{announce_exception, finish_parked, PushStream, Recorder};
+use super::recorder::{announce_exception, finish_parked, OutputFailure, PushStream, Recorder};
 use crate::config::callback_event::{push_event, PushEvent, StreamRef};
 use crate::config::plan::{plan_recording, OutputPlan, RecordingPlan};
 use crate::config::problem::ConfigError;
@@ -31,7 +31,7 @@ use crate::config::push_url::{push_domain, query_param, split_stream_key, MAX_ST
 use crate::config::rule::{check_push_names, StreamKey};
 use crate::config::template::Format;
 use crate::formats::flv::demux::{FlvDemuxer, FlvTag, TagKind};
-use crate::record::session::{Action, OutputSpec, PushSession};
+use crate::record::session::{Action, OutputSpec, PushSession, Stopped};
 
 /// The status of a publish refused for its name, its domain or a live duplicate.
 const BAD_NAME: &str = "NetStream.Publish.BadName";
@@ -133,7 +133,9 @@ impl Conn {
                 floor >> 20
             );
             self.app.metrics.refused("free_space");
-            announce_exception(&self.app, &stream, "", "", &why).await;
+            if self.app.space.first_refusal(&stream.key()) {
+                announce_exception(&self.app, &stream, "", "", &why).await;
+            }
             return Err((REJECTED, why));
         }
         if let Err(refusal) = self.slot.publish() {
@@ -328,12 +330,25 @@ impl Conn {
             return;
         };
         let mut actions = Vec::new();
-        let parked = push.session.finish(now_ms(), &mut actions);
-        apply(&mut push, &mut actions).await;
+        let mut parked = push.session.finish(now_ms(), &mut actions);
+        for failed in apply(&mut push, &mut actions).await {
+            // The last segment of a recording about to be parked was not stored.
+            let id = &failed.spec.recording_id;
+            if let Some(hls) = parked.iter_mut().find(|h| &h.spec.recording_id == id) {
+                if failed.lost_segment {
+                    hls.drop_last();
+                }
+            }
+        }
         push.recorder.abandon();
+        self.slot.unpublish();
         self.app.live.unregister(&push.stream, push.registration);
         self.app.metrics.live_pushes.dec();
         for hls in parked {
+            if hls.segments() == 0 {
+                push.recorder.remove_hls(&hls.spec, &[]).await;
+                continue;
+            }
             self.app
                 .live
                 .park(Arc::clone(&self.app), push.stream.clone(), hls);
@@ -427,20 +442,29 @@ fn gop_replay(push: &mut Push) -> std::io::Result<Vec<FlvTag>> {
     Ok(tags)
 }
 
-async fn apply(push: &mut Push, actions: &mut Vec<Action>) {
+/// Carries out `actions`; outputs storage stopped are ended or restarted in the session
+/// and what their HLS recordings stored is finalised. Returns those failures.
+async fn apply(push: &mut Push, actions: &mut Vec<Action>) -> Vec<OutputFailure> {
     if actions.is_empty() {
-        return;
+        return Vec::new();
     }
     push.recorder.apply(actions.drain(..), &push.session).await;
-    for failed in push.recorder.take_failed() {
-        let hls = push.session.fail_output(
+    let failures = push.recorder.take_failed();
+    for failed in &failures {
+        let stopped = push.session.fail_output(
             failed.output,
             failed.transient,
             failed.lost_segment,
             now_ms(),
         );
-        push.recorder.end_failed_hls(&failed.spec, hls).await;
+        match stopped {
+            Stopped::Hls(hls) => push.recorder.finalise_or_remove(*hls).await,
+            Stopped::Empty => push.recorder.remove_hls(&failed.spec, &[]).await,
+            // An ended output's recording went with its HlsFinished or is parked.
+            Stopped::AlreadyEnded | Stopped::NotHls => {}
+        }
     }
+    failures
 }
 
 fn spec_of(

@@ -259,15 +259,27 @@ impl Recorder {
     /// Applies actions in order; `session` maps an output index to its spec. An output
     /// that fails skips the rest of its actions here; [`Self::take_failed`] reports it.
     pub async fn apply(&mut self, actions: impl Iterator<Item = Action>, session: &PushSession) {
-        let mut stopped: Vec<usize> = Vec::new();
+        // Outputs stopped in this batch, and whether their last HLS segment was lost.
+        let mut stopped: Vec<(usize, bool)> = Vec::new();
         for action in actions {
             let output = action_output(&action);
-            if stopped.contains(&output) {
-                continue;
-            }
             let Some(spec) = session.spec(output) else {
                 continue;
             };
+            if let Some(&(_, lost)) = stopped.iter().find(|(o, _)| *o == output) {
+                if let Action::HlsFinished(_, mut hls) = action {
+                    // The output ended right after storage failed under it: what it
+                    // stored is finalised all the same.
+                    if lost {
+                        hls.drop_last();
+                    }
+                    match hls.segments() {
+                        0 => self.remove_hls(spec, &[]).await,
+                        _ => self.finalise_or_remove(*hls).await,
+                    }
+                }
+                continue;
+            }
             let close = matches!(action, Action::Close(..));
             let media = matches!(action, Action::Open(_)).then(|| session.media());
             match self.apply_one(action, spec, media).await {
@@ -276,8 +288,8 @@ impl Recorder {
                 }
                 Ok(()) => {}
                 Err(failed) => {
-                    stopped.push(output);
                     let lost_segment = close && spec.format == Format::Hls;
+                    stopped.push((output, lost_segment));
                     self.stop_output(output, spec, failed, lost_segment).await;
                 }
             }
@@ -338,26 +350,20 @@ impl Recorder {
         }
     }
 
-    /// Finalises the HLS recording a failed output leaves with what it stored; when
-    /// that fails too, or nothing was stored, removes what there is.
-    pub async fn end_failed_hls(&self, spec: &OutputSpec, hls: Option<ParkedHls>) {
-        if spec.format != Format::Hls {
-            return;
+    /// Finalises an HLS recording storage stopped with the segments it stored — or,
+    /// when that fails too, removes it: never left growing.
+    pub async fn finalise_or_remove(&self, hls: ParkedHls) {
+        let (done, text) = hls.finalize();
+        if let Err(e) = finish_hls(&self.app, &self.stream, &hls.spec, &done, text).await {
+            tracing::error!(stream = %self.stream.key(), error = %e,
+                "finalising a stopped HLS recording failed; removing it");
+            let segments: Vec<&str> = hls.segment_names().collect();
+            self.remove_hls(&hls.spec, &segments).await;
         }
-        let segments: Vec<String> = match hls {
-            Some(hls) => {
-                let (done, text) = hls.finalize();
-                match finish_hls(&self.app, &self.stream, &hls.spec, &done, text).await {
-                    Ok(()) => return,
-                    Err(e) => {
-                        tracing::error!(stream = %self.stream.key(), error = %e,
-                            "finalising a stopped HLS recording failed; removing it");
-                        hls.segment_names().map(str::to_owned).collect()
-                    }
-                }
-            }
-            None => Vec::new(),
-        };
+    }
+
+    /// Removes an HLS recording: the named segments, its growing playlist, its sidecar.
+    pub async fn remove_hls(&self, spec: &OutputSpec, segments: &[&str]) {
         let dir = self.stream.dir();
         let live = format!("{dir}/{}", live_playlist_name(&spec.recording_id));
         self.app.live.clear_live_playlist(&self.stream, &live);
@@ -373,7 +379,6 @@ impl Recorder {
         remove_sidecar(&self.app, &hls_sidecar_name(&spec.recording_id));
     }
 
-    /// Queues a recording-exception callback (event 341) where one is configured.
     async fn announce_exception(&self, spec: &OutputSpec, message: &str) {
         let format = format_name(spec.format);
         announce_exception(&self.app, &self.stream, &spec.recording_id, format, message).await;
@@ -472,10 +477,13 @@ impl Recorder {
                 self.app.storage.put(&path, text.into_bytes()).await?;
                 self.app.live.set_live_playlist(&self.stream, &path);
             }
-            Action::HlsFinished(_, done, text) => {
-                finish_hls(&self.app, &self.stream, spec, &done, text)
-                    .await
-                    .map_err(Failed::permanent)?;
+            Action::HlsFinished(_, hls) => {
+                let (done, text) = hls.finalize();
+                if let Err(e) = finish_hls(&self.app, &self.stream, spec, &done, text).await {
+                    let segments: Vec<&str> = hls.segment_names().collect();
+                    self.remove_hls(spec, &segments).await;
+                    return Err(Failed::permanent(e));
+                }
             }
             Action::OutputEnded(_) => {}
         }
@@ -496,17 +504,27 @@ impl Recorder {
             scratch_name,
             file,
         } = open;
-        let path = file.close()?;
+        let scratch_path = file.path().to_owned();
+        let path = match file.close() {
+            Ok(path) => path,
+            Err(e) => {
+                // Not storable: drop it rather than leave it behind (or to recovery).
+                let _ = std::fs::remove_file(&scratch_path);
+                remove_sidecar(&self.app, &format!("{scratch_name}.json"));
+                return Err(e.into());
+            }
+        };
         // FLV heads may have been rewritten: the file's size is the truth.
         let mut done = done.clone();
         done.bytes = std::fs::metadata(&path).map_or(done.bytes, |m| m.len());
         let dir = self.stream.dir();
-        let key = match self
-            .app
-            .storage
-            .commit(&scratch_name, &dir, &done.name)
-            .await
-        {
+        let storage = &self.app.storage;
+        let committed = if spec.format == Format::Hls {
+            storage.commit_exact(&scratch_name, &dir, &done.name).await
+        } else {
+            storage.commit(&scratch_name, &dir, &done.name).await
+        };
+        let key = match committed {
             Ok(key) => key,
             Err(e) => {
                 // The file cannot be stored: drop it rather than leave it to recovery.
@@ -612,12 +630,16 @@ pub async fn finish_hls(
         .put(&key, text.into_bytes())
         .await
         .map_err(|e| e.to_string())?;
+    if let Err(e) = index_and_announce(app, stream, spec, &spec.recording_id, &key, done).await {
+        // Not indexed, not final: the growing playlist and the sidecar stay for recovery.
+        let _ = app.storage.delete(&key).await;
+        return Err(e);
+    }
     let live = format!("{dir}/{}", live_playlist_name(&spec.recording_id));
     app.live.clear_live_playlist(stream, &live);
     if let Err(e) = app.storage.delete(&live).await {
         tracing::warn!(error = %e, "removing the growing playlist");
     }
-    index_and_announce(app, stream, spec, &spec.recording_id, &key, done).await?;
     remove_sidecar(app, &hls_sidecar_name(&spec.recording_id));
     Ok(())
 }
@@ -628,6 +650,30 @@ pub async fn finish_parked(app: &Arc<AppState>, stream: &PushStream, parked: &Pa
     if let Err(e) = finish_hls(app, stream, &parked.spec, &done, text).await {
         tracing::error!(stream = %stream.key(), error = %e, "finalising an HLS recording");
     }
+}
+
+/// Attempts at an index row before the file counts as failed (a busy or briefly
+/// unwritable database), with [`INDEX_RETRY_MS`] doubling between them.
+pub const INDEX_ATTEMPTS: u32 = 4;
+/// First wait before retrying an index row, ms.
+pub const INDEX_RETRY_MS: u64 = 100;
+
+async fn insert_with_retries(db: &sqlx::SqlitePool, row: &Recording) -> Result<(), String> {
+    let mut wait = INDEX_RETRY_MS;
+    for attempt in 1..=INDEX_ATTEMPTS {
+        match recordings::insert(db, row).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt == INDEX_ATTEMPTS => {
+                return Err(format!("indexing {}: {e}", row.storage_path))
+            }
+            Err(e) => {
+                tracing::warn!(file = %row.storage_path, error = %e, attempt, "indexing; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                wait *= 2;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds the index row of a final file and queues its record callback.
@@ -663,9 +709,7 @@ pub async fn index_and_announce(
         created_ms: now,
         expires_ms: (spec.storage_time_s > 0).then(|| now + spec.storage_time_s * 1000),
     };
-    recordings::insert(&app.db, &row)
-        .await
-        .map_err(|e| e.to_string())?;
+    insert_with_retries(&app.db, &row).await?;
     app.metrics
         .files
         .get_or_create(&super::metrics::FormatLabels {

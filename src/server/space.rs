@@ -3,16 +3,18 @@
 //! before the disk is full rather than after.
 //!
 //! Every `free_space_check_seconds` it measures free space (`statvfs`, the blocks an
-//! unprivileged writer may use) on each distinct file system. Below the floor it deletes
-//! the oldest recordings (by start time) that it may — those with a StorageTime, which
+//! unprivileged writer may use) on each distinct file system. Below the floor on the
+//! data file system (where recordings are) it deletes the oldest recordings (by start
+//! time) that it may — those with a StorageTime, which
 //! would expire anyway (`delete_oldest_for_space`), and with
 //! `delete_kept_forever_for_space` also those kept forever — until their sizes cover
-//! the shortfall, then measures again. When that is not enough, new pushes are refused
-//! (`NetStream.Publish.Rejected`, with a 341 callback where configured) until space
-//! comes back; pushes already recording go on. Free space, the floor and the deletions
+//! the shortfall, then measures again. When that is not enough (or a separate scratch
+//! file system is short), new pushes are refused (`NetStream.Publish.Rejected`, with one
+//! 341 callback per stream and episode where configured) until space comes back; pushes
+//! already recording go on. Free space, the floor and the deletions
 //! are in `/metrics`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +51,8 @@ pub struct SpaceGuard {
     low: AtomicBool,
     free: AtomicU64,
     floor: AtomicU64,
+    /// Streams told (341) that they were refused, since space last ran low.
+    told: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl SpaceGuard {
@@ -62,6 +66,16 @@ impl SpaceGuard {
         })
     }
 
+    /// Whether a refused push of `stream` should be announced: once per stream while
+    /// space stays low.
+    pub fn first_refusal(&self, stream: &str) -> bool {
+        let mut told = self
+            .told
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        told.insert(stream.to_owned())
+    }
+
     /// Free bytes and the floor at the last check (the tightest file system).
     pub fn last(&self) -> (u64, u64) {
         (
@@ -71,18 +85,15 @@ impl SpaceGuard {
     }
 }
 
-/// The distinct file systems of the data and scratch directories: (free, floor) each.
+/// (free, floor) of the data directory's file system, then of the scratch directory's
+/// when it is another one.
 fn measure(app: &AppState) -> std::io::Result<Vec<(u64, u64)>> {
     let settings = &app.settings.file.retention;
-    let paths: [PathBuf; 2] = [app.settings.data_dir.clone(), app.storage.scratch_dir()];
-    let mut seen = Vec::new();
-    let mut out = Vec::new();
-    for path in &paths {
-        let (free, total, id) = free_space(path)?;
-        if !seen.contains(&id) {
-            seen.push(id);
-            out.push((free, floor(settings, total)));
-        }
+    let (free, total, data_fs) = free_space(&app.settings.data_dir)?;
+    let mut out = vec![(free, floor(settings, total))];
+    let (free, total, scratch_fs) = free_space(&app.storage.scratch_dir())?;
+    if scratch_fs != data_fs {
+        out.push((free, floor(settings, total)));
     }
     Ok(out)
 }
@@ -130,9 +141,12 @@ pub async fn check(app: &AppState) -> Result<(), ServerError> {
         context: "measuring free space".into(),
         source,
     };
-    let shortfall = |fs: &[(u64, u64)]| fs.iter().map(|(free, fl)| fl.saturating_sub(*free)).max();
     let mut systems = measure(app).map_err(io)?;
-    let needed = shortfall(&systems).unwrap_or(0);
+    // Deleting recordings frees the data file system only; a tight scratch file system
+    // (when it is another) just refuses pushes.
+    let needed = systems
+        .first()
+        .map_or(0, |(free, fl)| fl.saturating_sub(*free));
     if needed > 0 {
         let settings = &app.settings.file.retention;
         for (file_id, format, path, size) in candidates(&app.db, settings, needed).await? {
@@ -155,6 +169,13 @@ pub async fn check(app: &AppState) -> Result<(), ServerError> {
     guard.floor.store(tightest.1, Ordering::Relaxed);
     let low = tightest.0 < tightest.1;
     if guard.low.swap(low, Ordering::Relaxed) != low {
+        if !low {
+            let mut told = guard
+                .told
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            told.clear();
+        }
         if low {
             tracing::error!(
                 free = tightest.0,

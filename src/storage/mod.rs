@@ -87,8 +87,9 @@ pub fn is_transient(e: &std::io::Error) -> bool {
 }
 
 impl StorageError {
-    /// Whether the failure may go away by itself ([`is_transient`] of the OS error
-    /// behind it; a store's own errors other than "not found" count as transient).
+    /// Whether the failure may go away by itself: [`is_transient`] of the OS error
+    /// behind it; of a store's own errors, only the generic ones (a network store's
+    /// hiccups) count as transient.
     pub fn is_transient(&self) -> bool {
         match self {
             StorageError::Io { source, .. } => is_transient(source),
@@ -100,7 +101,10 @@ impl StorageError {
                     }
                     cause = e.source();
                 }
-                !matches!(source, object_store::Error::AlreadyExists { .. })
+                matches!(
+                    source,
+                    object_store::Error::Generic { .. } | object_store::Error::JoinError { .. }
+                )
             }
             StorageError::Key(_) | StorageError::NotFound(_) => false,
         }
@@ -195,6 +199,27 @@ impl Storage {
         Err(StorageError::Key(format!(
             "{dir}/{file_name}: more than {MAX_NAME_SUFFIX} files of that name"
         )))
+    }
+
+    /// Moves scratch file `name` to exactly `dir/file_name` (HLS segments: a playlist
+    /// names them); fails when that name is taken.
+    pub async fn commit_exact(
+        &self,
+        scratch_name: &str,
+        dir: &str,
+        file_name: &str,
+    ) -> Result<String, StorageError> {
+        let from = key(&format!("{SCRATCH_DIR}/{scratch_name}"))?;
+        let to_text = format!("{dir}/{file_name}");
+        let to = key(&to_text)?;
+        self.store
+            .rename_if_not_exists(&from, &to)
+            .await
+            .map_err(|source| StorageError::Store {
+                context: format!("storing {to_text}"),
+                source,
+            })?;
+        Ok(to_text)
     }
 
     /// Writes a whole (small) object, replacing it.

@@ -62,6 +62,17 @@ impl StreamClock {
         self.jump_threshold_ms
     }
 
+    /// A clock that goes on from this one's position (its wrap epoch and last
+    /// timestamp), with no frame seen yet on either track: for a reader that joins a
+    /// stream midway, so its times agree with the stream's after a 32-bit wrap.
+    pub fn continuation(&self) -> StreamClock {
+        StreamClock {
+            last_video_ms: None,
+            last_audio_ms: None,
+            ..self.clone()
+        }
+    }
+
     /// Unwraps one tag's 32-bit timestamp (any tag: the clock is shared).
     pub fn unwrap(&mut self, raw: u32) -> i64 {
         if let Some(last) = self.last_raw {
@@ -104,6 +115,21 @@ mod tests {
         // A late tag from before the wrap.
         assert_eq!(c.unwrap(u32::MAX - 2), i64::from(u32::MAX) - 2);
         assert_eq!(c.unwrap(40), RANGE + 40);
+    }
+
+    #[test]
+    fn a_continuation_keeps_the_epoch_not_the_tracks() {
+        let mut c = StreamClock::default();
+        c.unwrap(u32::MAX - 10);
+        c.unwrap(5);
+        c.frame(Track::Video, RANGE + 5);
+        let mut joined = c.continuation();
+        assert_eq!(
+            joined.unwrap(3),
+            RANGE + 3,
+            "a tag a little older, after the wrap"
+        );
+        assert_eq!(joined.frame(Track::Video, 0), None, "no frame seen yet");
     }
 
     #[test]

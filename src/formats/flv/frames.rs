@@ -132,6 +132,14 @@ impl FrameReader {
         }
     }
 
+    /// A reader whose clock goes on from `clock` (a reader joining a stream midway).
+    pub fn with_clock(clock: StreamClock) -> Self {
+        Self {
+            clock,
+            ..Self::default()
+        }
+    }
+
     /// The video configuration in effect.
     pub fn video_config(&self) -> Option<&VideoConfig> {
         self.video.as_ref()

@@ -31,7 +31,7 @@ mod output;
 mod types;
 
 pub use gop::{gop_reset, GopStep, AUDIO_CACHE_MS, MAX_GOP_CACHE_BYTES};
-pub use output::{ParkedHls, HLS_SEGMENT_MS, RETRY_FIRST_MS, RETRY_MAX_MS};
+pub use output::{ParkedHls, Stopped, HLS_SEGMENT_MS, RETRY_FIRST_MS, RETRY_MAX_MS};
 pub use types::{
     extension, file_name, live_playlist_name, segment_name, Action, DoneFile, FileRef, MediaInfo,
     OutputSpec, ReplayPoint, NAME_UTC_OFFSET_MINUTES,
@@ -74,13 +74,16 @@ impl PushSession {
             flv_events: Vec::new(),
         };
         for spec in outputs {
-            session.outputs.push(Output::new(spec, stream_id, None));
-        }
-        for hls in parked {
-            let spec = hls.spec.clone();
+            let clock = session.wall.clock();
             session
                 .outputs
-                .push(Output::new(spec, stream_id, Some(hls)));
+                .push(Output::new(spec, stream_id, None, clock));
+        }
+        for hls in parked {
+            let (spec, clock) = (hls.spec.clone(), session.wall.clock());
+            session
+                .outputs
+                .push(Output::new(spec, stream_id, Some(hls), clock));
         }
         session
     }
@@ -137,29 +140,33 @@ impl PushSession {
         out: &mut Vec<Action>,
     ) {
         let index = self.outputs.len();
-        self.outputs.push(Output::new(spec, &self.stream_id, None));
+        let clock = self.wall.clock();
+        self.outputs
+            .push(Output::new(spec, &self.stream_id, None, clock));
         for tag in replay {
             self.feed(index, tag, now_wall_ms, out);
         }
     }
 
     /// Storage failed under output `i` at `now_wall_ms`, while storing the last HLS
-    /// segment when `lost_segment`. Its open file is gone (the server removed it); the
-    /// HLS recording it grew, if it has segments, is returned for the server to
-    /// finalise. With `retry` (a transient error: no file handle, no space) the output
-    /// starts anew — a new file, a new HLS recording — at its next keyframe after a
-    /// back-off ([`RETRY_FIRST_MS`] doubling up to [`RETRY_MAX_MS`]); without, it ends.
+    /// segment when `lost_segment`. Its open file is gone (the server removed it). With
+    /// `retry` (a transient error: no file handle, no space) the output starts anew — a
+    /// new file, a new HLS recording — at its next keyframe after a back-off
+    /// ([`RETRY_FIRST_MS`] doubling up to [`RETRY_MAX_MS`]); without, it ends. Says what
+    /// becomes of the HLS recording it grew.
     pub fn fail_output(
         &mut self,
         i: usize,
         retry: bool,
         lost_segment: bool,
         now_wall_ms: i64,
-    ) -> Option<ParkedHls> {
+    ) -> Stopped {
         let stream_id = self.stream_id.clone();
-        let output = self.outputs.get_mut(i)?;
+        let Some(output) = self.outputs.get_mut(i) else {
+            return Stopped::AlreadyEnded;
+        };
         if output.ended {
-            return None;
+            return Stopped::AlreadyEnded;
         }
         let mut hls = output.hls.take();
         if lost_segment {
@@ -168,12 +175,16 @@ impl PushSession {
             }
         }
         if retry {
-            output.restart(&stream_id, now_wall_ms);
+            output.restart(&stream_id, self.wall.clock(), now_wall_ms);
         } else {
             output.ended = true;
             output.open = None;
         }
-        hls.filter(|h| h.segments() > 0)
+        match hls {
+            Some(hls) if hls.segments() > 0 => Stopped::Hls(Box::new(hls)),
+            Some(_) => Stopped::Empty,
+            None => Stopped::NotHls,
+        }
     }
 
     /// Outputs waiting to start anew after a storage error.
@@ -408,8 +419,7 @@ impl PushSession {
         if push_ended && output.spec.flow_continue_s > 0 {
             return Some(hls);
         }
-        let (done, text) = hls.finalize();
-        out.push(Action::HlsFinished(i, done, text));
+        out.push(Action::HlsFinished(i, Box::new(hls)));
         None
     }
 }
@@ -463,7 +473,7 @@ mod tests {
         s.push_tag(&header, T0, &mut out);
         frames(&mut s, 0, 30, &mut out);
         assert!(out.iter().any(|a| matches!(a, Action::Open(_))));
-        assert_eq!(s.fail_output(0, true, false, T0 + 1200), None);
+        assert_eq!(s.fail_output(0, true, false, T0 + 1200), Stopped::NotHls);
         assert_eq!(s.retrying_outputs(), 1);
         out.clear();
         frames(&mut s, 30, 55, &mut out); // up to 2.2 s: still waiting (1 s from 1.2 s)
@@ -487,9 +497,48 @@ mod tests {
         );
         assert_eq!(s.spec(0).map(|sp| sp.recording_id.as_str()), Some("ridr1"));
         // A permanent failure ends it.
-        assert_eq!(s.fail_output(0, false, false, T0 + 3300), None);
+        assert_eq!(s.fail_output(0, false, false, T0 + 3300), Stopped::NotHls);
+        assert_eq!(
+            s.fail_output(0, false, false, T0 + 3400),
+            Stopped::AlreadyEnded
+        );
         out.clear();
         frames(&mut s, 80, 200, &mut out);
         assert!(out.is_empty());
+    }
+
+    /// An output that starts anew after the push's 32-bit clock wrapped names its files
+    /// by the same clock: times near now, not 49.7 days early.
+    #[test]
+    fn an_output_restarted_after_a_wrap_keeps_the_push_clock() {
+        let base = u32::MAX - 1000;
+        let mut s = PushSession::new("cam", vec![flv_spec()], Vec::new());
+        let mut out = Vec::new();
+        // Sequence headers stamped 0, as encoders send them.
+        let header = tag(TagKind::Video, 0, &[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f]);
+        s.push_tag(&header, T0, &mut out);
+        let feed = |s: &mut PushSession, range: std::ops::Range<u32>, out: &mut Vec<Action>| {
+            for i in range {
+                let key = if i % 25 == 0 { 0x17 } else { 0x27 };
+                let ms = base.wrapping_add(i * 40);
+                let t = tag(TagKind::Video, ms, &[key, 1, 0, 0, 0, 0, 0, 0, 1, 0x65]);
+                s.push_tag(&t, T0 + i64::from(i) * 40, out);
+            }
+        };
+        feed(&mut s, 0..50, &mut out);
+        s.fail_output(0, true, false, T0 + 2000);
+        out.clear();
+        feed(&mut s, 50..200, &mut out);
+        let closes: Vec<(i64, i64)> = out
+            .iter()
+            .filter_map(|a| match a {
+                Action::Close(_, done) => Some((done.start_wall_ms, done.end_wall_ms)),
+                _ => None,
+            })
+            .collect();
+        assert!(!closes.is_empty());
+        for (start, end) in closes {
+            assert!(start >= T0 + 3000 && end <= T0 + 8000, "{start}..{end}");
+        }
     }
 }

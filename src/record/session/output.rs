@@ -2,6 +2,7 @@
 
 use super::types::{file_name, DoneFile, MediaInfo, OutputSpec};
 use crate::config::template::Format;
+use crate::formats::flv::clock::StreamClock;
 use crate::formats::flv::FrameReader;
 use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
 use crate::record::aac::AacSegmenter;
@@ -22,6 +23,20 @@ pub const RETRY_MAX_MS: i64 = 30_000;
 pub(super) enum Muxer {
     Flv(FlvWriter),
     Segments(FrameReader, Box<dyn Segmenter + Send + Sync>),
+}
+
+/// What a failed output leaves ([`super::PushSession::fail_output`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    /// It had ended already: its HLS recording, if any, is in an
+    /// [`super::Action::HlsFinished`] or was parked.
+    AlreadyEnded,
+    /// Not an HLS output.
+    NotHls,
+    /// An HLS recording without a stored segment: nothing to finalise.
+    Empty,
+    /// The HLS recording with the segments it stored, to finalise.
+    Hls(Box<ParkedHls>),
 }
 
 /// The part of an HLS recording that outlives a push.
@@ -98,7 +113,7 @@ impl ParkedHls {
     }
 
     /// Forgets the last segment added (it could not be stored).
-    pub(super) fn drop_last(&mut self) {
+    pub fn drop_last(&mut self) {
         let Some((duration_ms, bytes, frames)) = self.last.take() else {
             return;
         };
@@ -129,33 +144,39 @@ pub(super) struct Output {
     pub(super) ended: bool,
     /// Storage failed under it: it starts anew at this wall time, Unix ms.
     pub(super) retry_at: Option<i64>,
-    /// Storage failures so far (the back-off grows with them).
+    /// Storage failures in a row (the back-off grows with them).
     pub(super) failures: u32,
+    /// When storage last failed under it, Unix ms.
+    pub(super) last_failure_ms: Option<i64>,
+    /// Times it started anew (new recording ids count them).
+    pub(super) restarts: u32,
     /// The recording id it was given (new HLS recordings after a failure derive theirs).
     pub(super) first_recording_id: String,
 }
 
 impl Output {
-    pub(super) fn new(spec: OutputSpec, stream_id: &str, parked: Option<ParkedHls>) -> Self {
+    /// An output of `spec`; its muxer's clock goes on from `clock` (the push's, so an
+    /// output that joins midway agrees with the push after a 32-bit wrap).
+    pub(super) fn new(
+        spec: OutputSpec,
+        stream_id: &str,
+        parked: Option<ParkedHls>,
+        clock: StreamClock,
+    ) -> Self {
+        let reader = || FrameReader::with_clock(clock.clone());
         let muxer = match spec.format {
             Format::Flv => {
                 let reserve = index_reserve(spec.interval_ms);
                 // Track flags start false: a track counts from its first tag (audio-only
                 // pushes open their first file at the first audio frame).
-                Muxer::Flv(FlvWriter::new(spec.interval_ms, reserve, false, false))
+                let writer = FlvWriter::new(spec.interval_ms, reserve, false, false);
+                Muxer::Flv(writer.with_clock(clock.clone()))
             }
-            Format::Hls => Muxer::Segments(
-                FrameReader::default(),
-                Box::new(TsSegmenter::new(Some(HLS_SEGMENT_MS))),
-            ),
-            Format::Mp4 => Muxer::Segments(
-                FrameReader::default(),
-                Box::new(Mp4Segmenter::new(spec.interval_ms)),
-            ),
-            Format::Aac => Muxer::Segments(
-                FrameReader::default(),
-                Box::new(AacSegmenter::new(spec.interval_ms)),
-            ),
+            Format::Hls => {
+                Muxer::Segments(reader(), Box::new(TsSegmenter::new(Some(HLS_SEGMENT_MS))))
+            }
+            Format::Mp4 => Muxer::Segments(reader(), Box::new(Mp4Segmenter::new(spec.interval_ms))),
+            Format::Aac => Muxer::Segments(reader(), Box::new(AacSegmenter::new(spec.interval_ms))),
         };
         let resumed = parked.is_some();
         let hls = (spec.format == Format::Hls).then(|| {
@@ -187,19 +208,28 @@ impl Output {
             ended: false,
             retry_at: None,
             failures: 0,
+            last_failure_ms: None,
+            restarts: 0,
         }
     }
 
     /// After a transient storage failure at `now`: a fresh muxer (the old one's open file
-    /// is gone) under a new recording id, idle until the back-off passes.
-    pub(super) fn restart(&mut self, stream_id: &str, now: i64) {
-        let failures = self.failures + 1;
+    /// is gone) on the push's `clock`, under a new recording id, idle until the back-off
+    /// passes. The back-off starts over when the last failure is long past.
+    pub(super) fn restart(&mut self, stream_id: &str, clock: StreamClock, now: i64) {
+        let restarts = self.restarts + 1;
+        let recent = self
+            .last_failure_ms
+            .is_some_and(|t| now - t <= 2 * RETRY_MAX_MS);
+        let failures = if recent { self.failures + 1 } else { 1 };
         let first = std::mem::take(&mut self.first_recording_id);
         let mut spec = self.spec.clone();
-        spec.recording_id = format!("{first}r{failures}");
-        *self = Output::new(spec, stream_id, None);
+        spec.recording_id = format!("{first}r{restarts}");
+        *self = Output::new(spec, stream_id, None, clock);
         self.first_recording_id = first;
+        self.restarts = restarts;
         self.failures = failures;
+        self.last_failure_ms = Some(now);
         let wait = RETRY_FIRST_MS.saturating_mul(1 << (failures - 1).min(5));
         self.retry_at = Some(now.saturating_add(wait.min(RETRY_MAX_MS)));
     }

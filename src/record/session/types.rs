@@ -9,6 +9,8 @@ use crate::formats::flv::video::{parse_video_tag, VideoPacketKind};
 use crate::formats::flv::FrameReader;
 use crate::formats::mp4::Mp4Finish;
 
+use super::output::ParkedHls;
+
 /// Times in file names are Beijing time, as the reference's default (§5).
 pub const NAME_UTC_OFFSET_MINUTES: i32 = 8 * 60;
 
@@ -106,8 +108,9 @@ pub enum Action {
     Close(FileRef, DoneFile),
     /// The HLS output's playlist text (EVENT while growing).
     Playlist(usize, String),
-    /// An HLS recording is final: store `text` as `done.name`; index and announce it.
-    HlsFinished(usize, DoneFile, String),
+    /// An HLS recording is final: store its final playlist ([`ParkedHls::finalize`]);
+    /// index and announce it.
+    HlsFinished(usize, Box<ParkedHls>),
     /// The output stopped (task end, StopRecordTask, end of push); no more actions.
     OutputEnded(usize),
 }
