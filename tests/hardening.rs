@@ -495,27 +495,10 @@ async fn out_of_file_handles_accept_backs_off_and_outputs_resume() {
 /// one 341, and not left as an unfinished playlist.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stopped_hls_output_is_finalised_with_what_it_stored() {
-    let (server, dir) = start("hard-hls-stop").await;
-    let cb = receiver(0).await;
-    configure(&server, json!({"HlsParam": {"Enable": 1}}), 0, None).await;
-    callbacks(
-        &server,
-        &cb,
-        &["RecordNotifyUrl", "RecordExceptionNotifyUrl"],
-    )
-    .await;
-    let url = server.rtmp("live", "cam");
-    let pushing = std::thread::spawn(move || push(&url, 15.0, None, false));
+    let (server, dir, cb, pushing, rid) = hls_push("hard-hls-stop", 15.0).await;
     let dir_of = stream_dir(&server, "cam");
-    let first = loop {
-        if let Some(ts) = files(&dir_of, "ts").first() {
-            break ts.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
     // The growing playlist becomes a directory: the next playlist write fails for good.
-    let name = first.file_name().unwrap().to_str().unwrap();
-    let growing = dir_of.join(format!("{}.m3u8", name.trim_end_matches("_00000.ts")));
+    let growing = dir_of.join(format!("{rid}.m3u8"));
     while !growing.exists() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -626,27 +609,10 @@ async fn below_the_free_space_floor_expiring_recordings_go_then_pushes_are_refus
 /// finalised without it (ENDLIST, index row, callback), not left without a playlist.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_segment_lost_at_the_end_of_a_push_is_left_out_of_the_final_playlist() {
-    let (server, dir) = start("hard-hls-last").await;
-    let cb = receiver(0).await;
-    configure(&server, json!({"HlsParam": {"Enable": 1}}), 0, None).await;
-    callbacks(
-        &server,
-        &cb,
-        &["RecordNotifyUrl", "RecordExceptionNotifyUrl"],
-    )
-    .await;
-    let url = server.rtmp("live", "cam");
-    let pushing = std::thread::spawn(move || push(&url, 9.0, None, false));
+    let (server, dir, cb, pushing, rid) = hls_push("hard-hls-last", 9.0).await;
     let dir_of = stream_dir(&server, "cam");
-    let first = loop {
-        if let Some(ts) = files(&dir_of, "ts").first() {
-            break ts.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
     // The second (last) segment's name is taken: storing it fails for good.
-    let name = first.file_name().unwrap().to_str().unwrap();
-    std::fs::create_dir(dir_of.join(name.replace("_00000.ts", "_00001.ts"))).unwrap();
+    std::fs::create_dir(dir_of.join(format!("{rid}_00001.ts"))).unwrap();
     assert!(pushing.join().unwrap());
     let done = cb.wait_for(100, 1, Duration::from_secs(10)).await;
     assert_eq!(done.len(), 1, "{done:?}");
@@ -674,4 +640,40 @@ async fn a_segment_lost_at_the_end_of_a_push_is_left_out_of_the_final_playlist()
     );
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// An HLS-only server with record and exception callbacks, pushed to for `seconds`
+/// (stream `cam`) until its first segment is stored: the server, its directory, the
+/// callbacks, the pusher, and the recording id.
+async fn hls_push(
+    name: &str,
+    seconds: f64,
+) -> (
+    Server,
+    std::path::PathBuf,
+    common::Receiver,
+    std::thread::JoinHandle<bool>,
+    String,
+) {
+    let (server, dir) = start(name).await;
+    let cb = receiver(0).await;
+    configure(&server, json!({"HlsParam": {"Enable": 1}}), 0, None).await;
+    callbacks(
+        &server,
+        &cb,
+        &["RecordNotifyUrl", "RecordExceptionNotifyUrl"],
+    )
+    .await;
+    let url = server.rtmp("live", "cam");
+    let pushing = std::thread::spawn(move || push(&url, seconds, None, false));
+    let dir_of = stream_dir(&server, "cam");
+    let first = loop {
+        if let Some(ts) = files(&dir_of, "ts").first() {
+            break ts.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let name = first.file_name().unwrap().to_str().unwrap();
+    let rid = name.trim_end_matches("_00000.ts").to_owned();
+    (server, dir, cb, pushing, rid)
 }

@@ -22,7 +22,9 @@ use rml_rtmp::sessions::ServerSessionResult;
 use super::gop::GopCache;
 use super::ingest::{Conn, IngestError, MAX_PUBLISHES_PER_CONNECTION};
 use super::notify::now_ms;
-use super::recorder::{announce_exception, finish_parked, OutputFailure, PushStream, Recorder};
+use super::recorder::{
+    announce_exception, callback_template, finish_parked, OutputFailure, PushStream, Recorder,
+};
 use crate::config::callback_event::{push_event, PushEvent, StreamRef};
 use crate::config::plan::{plan_recording, OutputPlan, RecordingPlan};
 use crate::config::problem::ConfigError;
@@ -377,14 +379,7 @@ impl Conn {
         duration: Option<i64>,
         dims: (u32, u32),
     ) {
-        let template = {
-            let control = self.app.control.lock().await;
-            control
-                .callbacks
-                .template_for(&stream.domain, &stream.app)
-                .cloned()
-        };
-        let Some(template) = template else {
+        let Some(template) = callback_template(&self.app, stream).await else {
             return;
         };
         let url = if duration.is_some() {

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::notify::now_ms;
 use super::recordings::{self, Recording};
 use super::state::AppState;
+use crate::config::callback::CallbackTemplate;
 use crate::config::callback_event::{
     record_exception_event, record_file_event, RecordFile, StreamRef,
 };
@@ -568,6 +569,15 @@ impl Recorder {
     }
 }
 
+/// The callback template bound to `stream`'s domain and app, if any.
+pub async fn callback_template(app: &AppState, stream: &PushStream) -> Option<CallbackTemplate> {
+    let control = app.control.lock().await;
+    control
+        .callbacks
+        .template_for(&stream.domain, &stream.app)
+        .cloned()
+}
+
 /// Queues a recording-exception callback (event 341) for `stream` where its callback
 /// template asks for them; `session_id` names the recording (or the refused push).
 pub async fn announce_exception(
@@ -577,13 +587,7 @@ pub async fn announce_exception(
     format: &str,
     message: &str,
 ) {
-    let template = {
-        let control = app.control.lock().await;
-        control
-            .callbacks
-            .template_for(&stream.domain, &stream.app)
-            .cloned()
-    };
+    let template = callback_template(app, stream).await;
     let Some(template) = template.filter(|t| !t.record_exception_notify_url.is_empty()) else {
         return;
     };
@@ -718,15 +722,23 @@ pub async fn index_and_announce(
         .inc();
     tracing::info!(stream = %stream.key(), format, file = %key, bytes = done.bytes,
         duration_ms = done.duration_ms, "recording file ready");
-    let template = {
-        let control = app.control.lock().await;
-        control
-            .callbacks
-            .template_for(&stream.domain, &stream.app)
-            .cloned()
-    };
+    announce_file(app, stream, spec, file_id, &url, done).await;
+    Ok(())
+}
+
+/// Queues the record callback (event 100) of an indexed file where one is configured.
+async fn announce_file(
+    app: &AppState,
+    stream: &PushStream,
+    spec: &OutputSpec,
+    file_id: &str,
+    url: &str,
+    done: &DoneFile,
+) {
+    let format = format_name(spec.format);
+    let template = callback_template(app, stream).await;
     let Some(template) = template.filter(|t| !t.record_notify_url.is_empty()) else {
-        return Ok(());
+        return;
     };
     let resolution = done.media.resolution();
     let file = RecordFile {
@@ -738,7 +750,7 @@ pub async fn index_and_announce(
         end_ms: done.end_wall_ms,
         duration_ms: done.duration_ms,
         size: done.bytes,
-        url: &url,
+        url,
         media_start_ms: done.media_start_ms,
         video_codec: done.media.video_codec.as_deref(),
         audio_codec: done.media.audio_codec.as_deref(),
@@ -752,7 +764,6 @@ pub async fn index_and_announce(
         .await
     {
         // The file is stored and indexed; a lost notification must not stop the output.
-        tracing::error!(file = %key, error = %e, "queueing a record callback");
+        tracing::error!(file = %url, error = %e, "queueing a record callback");
     }
-    Ok(())
 }
