@@ -225,41 +225,7 @@ async fn connection(
         pending_bytes: 0,
         slot,
     };
-    let commands = async {
-        conn.results(first).await?;
-        conn.input(&remaining).await?;
-        write_out(&mut socket, &mut conn.out).await?;
-        let mut buf = vec![0u8; READ_BYTES];
-        // One coarse tick per connection checks idleness, so a read costs no timer
-        // registration.
-        let mut tick = tokio::time::interval(HOUSEKEEPING_TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut last_read = tokio::time::Instant::now();
-        while conn.push.is_none() {
-            tokio::select! {
-                read = socket.read(&mut buf) => {
-                    let n = read?;
-                    if n == 0 {
-                        return Ok(false);
-                    }
-                    last_read = tokio::time::Instant::now();
-                    let fed = conn.input(buf.get(..n).unwrap_or_default()).await;
-                    // What the session answered (a refusal before a drop too) goes out.
-                    let written = write_out(&mut socket, &mut conn.out).await;
-                    fed?;
-                    written?;
-                }
-                _ = tick.tick() => {
-                    if last_read.elapsed() > IDLE_TIMEOUT {
-                        return Err(IngestError::Timeout("idle connection"));
-                    }
-                }
-                _ = shutdown.changed() => return Ok(false),
-            }
-        }
-        Ok(true)
-    }
-    .await;
+    let commands = command_phase(&mut conn, &mut socket, first, &remaining, &mut shutdown).await;
     let result = match commands {
         Ok(true) => match socket.into_std() {
             Ok(socket) => media_phase(&mut conn, socket, &mut control_rx, &mut shutdown).await,
@@ -270,6 +236,49 @@ async fn connection(
     };
     conn.end_push("connection closed").await;
     result
+}
+
+/// The command phase of a connection, up to its first publish: true when it publishes,
+/// false when it ends before.
+async fn command_phase(
+    conn: &mut Conn,
+    socket: &mut TcpStream,
+    first: Vec<ServerSessionResult>,
+    remaining: &[u8],
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<bool, IngestError> {
+    conn.results(first).await?;
+    conn.input(remaining).await?;
+    write_out(socket, &mut conn.out).await?;
+    let mut buf = vec![0u8; READ_BYTES];
+    // One coarse tick per connection checks idleness, so a read costs no timer
+    // registration.
+    let mut tick = tokio::time::interval(HOUSEKEEPING_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_read = tokio::time::Instant::now();
+    while conn.push.is_none() {
+        tokio::select! {
+            read = socket.read(&mut buf) => {
+                let n = read?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                last_read = tokio::time::Instant::now();
+                let fed = conn.input(buf.get(..n).unwrap_or_default()).await;
+                // What the session answered (a refusal before a drop too) goes out.
+                let written = write_out(socket, &mut conn.out).await;
+                fed?;
+                written?;
+            }
+            _ = tick.tick() => {
+                if last_read.elapsed() > IDLE_TIMEOUT {
+                    return Err(IngestError::Timeout("idle connection"));
+                }
+            }
+            _ = shutdown.changed() => return Ok(false),
+        }
+    }
+    Ok(true)
 }
 
 /// The media phase of a connection, from its first publish to its end. The socket is

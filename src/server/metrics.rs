@@ -60,98 +60,70 @@ pub struct Metrics {
     pub space_deleted_bytes: Counter,
 }
 
-/// Registers `metric` under `name` and returns it (a handle to the same metric).
-fn registered<M>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M
+/// A new metric registered under `name` (a handle to the same metric).
+fn reg<M>(registry: &mut Registry, name: &str, help: &str) -> M
 where
-    M: prometheus_client::registry::Metric + Clone,
+    M: prometheus_client::registry::Metric + Clone + Default,
 {
+    let metric = M::default();
     registry.register(name, help, metric.clone());
     metric
 }
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut r = Registry::default();
+        let r = &mut Registry::default();
         Self {
-            requests: registered(
-                &mut r,
+            requests: reg(
+                r,
                 "liverec_api_requests",
                 "API requests by action and result",
-                Family::default(),
             ),
-            live_pushes: registered(
-                &mut r,
-                "liverec_live_pushes",
-                "Pushes being received now",
-                Gauge::default(),
-            ),
-            pushes: registered(
-                &mut r,
-                "liverec_pushes",
-                "Pushes accepted",
-                Counter::default(),
-            ),
-            pushes_rejected: registered(
-                &mut r,
-                "liverec_pushes_rejected",
-                "Publishes refused",
-                Counter::default(),
-            ),
-            files: registered(
-                &mut r,
+            live_pushes: reg(r, "liverec_live_pushes", "Pushes being received now"),
+            pushes: reg(r, "liverec_pushes", "Pushes accepted"),
+            pushes_rejected: reg(r, "liverec_pushes_rejected", "Publishes refused"),
+            files: reg(
+                r,
                 "liverec_recording_files",
                 "Final recording files by format",
-                Family::default(),
             ),
-            output_failures: registered(
-                &mut r,
+            output_failures: reg(
+                r,
                 "liverec_output_failures",
                 "Recording outputs stopped by a storage error",
-                Counter::default(),
             ),
-            refusals: registered(
-                &mut r,
+            refusals: reg(
+                r,
                 "liverec_refusals",
                 "RTMP connections and publishes refused by a limit",
-                Family::default(),
             ),
-            rtmp_connections: registered(
-                &mut r,
-                "liverec_rtmp_connections",
-                "RTMP connections open now",
-                Gauge::default(),
-            ),
-            stream_capacity: registered(
-                &mut r,
+            rtmp_connections: reg(r, "liverec_rtmp_connections", "RTMP connections open now"),
+            stream_capacity: reg(
+                r,
                 "liverec_stream_capacity",
                 "Pushes the open-file limit allows at once",
-                Gauge::default(),
             ),
-            free_bytes: registered(
-                &mut r,
+            free_bytes: reg(
+                r,
                 "liverec_free_bytes",
                 "Free bytes on the tightest data or scratch file system",
-                Gauge::default(),
             ),
-            free_floor_bytes: registered(
-                &mut r,
+            free_floor_bytes: reg(
+                r,
                 "liverec_free_floor_bytes",
                 "Free space the guard keeps, bytes",
-                Gauge::default(),
             ),
-            space_deletions: registered(
-                &mut r,
+            space_deletions: reg(
+                r,
                 "liverec_space_deletions",
                 "Recordings deleted to keep free space above the floor",
-                Counter::default(),
             ),
-            space_deleted_bytes: registered(
-                &mut r,
+            space_deleted_bytes: reg(
+                r,
                 "liverec_space_deleted_bytes",
                 "Bytes of recordings deleted to keep free space above the floor",
-                Counter::default(),
             ),
-            registry: r,
+            registry: std::mem::take(r),
         }
     }
 }
