@@ -12,8 +12,13 @@ Part 2 — scale: liverec alone with --big streams for --big-seconds: zero frame
 (every audio/video tag the publisher sent is in the FLV recordings, counted by walking
 the tags) and RSS per stream ((peak − idle) / N). Recordings are deleted afterwards.
 
+With --baseline PATH, a second liverec binary (an earlier build) is measured in the same
+loop under the same load, and liverec / baseline is printed: an A/B of a change. With
+--repeat K every server is measured K times per N, interleaved, and medians are printed.
+
 Usage: scripts/bench-ingest.py [--ns 10,50] [--seconds 45] [--big 500] [--big-seconds 30]
        [--skip-nginx] [--skip-big] [--work /tmp/liverec-bench/ingest]
+       [--baseline target/base/liverec] [--repeat 3]
 Needs ffmpeg; nginx + libnginx-mod-rtmp are installed with apt-get when missing (root).
 """
 import argparse, glob, json, os, shutil, signal, struct, subprocess, sys, time, urllib.request
@@ -220,6 +225,8 @@ def main():
     ap.add_argument("--skip-nginx", action="store_true")
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--work", default="/tmp/liverec-bench/ingest")
+    ap.add_argument("--baseline", help="another liverec binary to measure in the same loop (A/B)")
+    ap.add_argument("--repeat", type=int, default=1, help="measurements per server and N, interleaved")
     ap.add_argument("--pusher", choices=["bench", "ffmpeg"], default="bench",
                     help="load for part 1: liverec bench publish, or N ffmpeg -re pushers as in the anchor")
     args = ap.parse_args()
@@ -227,33 +234,38 @@ def main():
     liverec = os.path.join(ROOT, "target", "release", "liverec")
     clip = media(args.work)
     data = os.path.join(args.work, "data")
+    servers = ([] if args.skip_nginx else ["nginx"]) + (["baseline"] if args.baseline else []) + ["liverec"]
     rows = []
     for n in [int(x) for x in args.ns.split(",") if x]:
-        row = {"n": n}
-        if not args.skip_nginx:
-            ng = start_nginx(os.path.join(args.work, "nginx"))
-            time.sleep(1)
-            r = measure(ng.pid, liverec, clip, "rtmp://127.0.0.1:1935/both/s", n, args.seconds,
-                        pusher=args.pusher)
-            stop(ng)
-            row["nginx"] = r["cpu"] / r["stream_min"]
-            shutil.rmtree(os.path.join(args.work, "nginx"), ignore_errors=True)
-        lr = start_liverec(liverec, data)
-        time.sleep(1)
-        r = measure(lr.pid, liverec, clip, f"rtmp://127.0.0.1:{RTMP_PORT}/both/s", n, args.seconds,
-                    pusher=args.pusher)
-        stop(lr)
-        row["liverec"] = r["cpu"] / r["stream_min"]
-        row["publisher_failures"] = r["publisher"].get("failures")
-        shutil.rmtree(data, ignore_errors=True)
+        samples = {name: [] for name in servers}
+        failures = 0
+        for _ in range(args.repeat):
+            for name in servers:
+                if name == "nginx":
+                    server = start_nginx(os.path.join(args.work, "nginx"))
+                    url = "rtmp://127.0.0.1:1935/both/s"
+                else:
+                    server = start_liverec(args.baseline if name == "baseline" else liverec, data)
+                    url = f"rtmp://127.0.0.1:{RTMP_PORT}/both/s"
+                time.sleep(1)
+                r = measure(server.pid, liverec, clip, url, n, args.seconds, pusher=args.pusher)
+                stop(server)
+                samples[name].append(r["cpu"] / r["stream_min"])
+                failures += r["publisher"].get("failures") or 0
+                shutil.rmtree(os.path.join(args.work, "nginx"), ignore_errors=True)
+                shutil.rmtree(data, ignore_errors=True)
+        row = {"n": n, "publisher_failures": failures, "samples": samples}
+        row.update({name: sorted(v)[len(v) // 2] for name, v in samples.items()})
         rows.append(row)
         print(json.dumps(row), flush=True)
-    print(f"\nFLV + HLS recording, server CPU-s per stream-minute (same run, load: {args.pusher} pushers)")
-    print(f"{'N':>5} {'nginx-rtmp':>11} {'liverec':>9} {'nginx/liverec':>14}")
+    print(f"\nFLV + HLS recording, server CPU-s per stream-minute (same run, load: {args.pusher} pushers,"
+          f" median of {args.repeat})")
+    print(f"{'N':>5} {'nginx-rtmp':>11} {'baseline':>9} {'liverec':>9} {'nginx/liverec':>14} {'liverec/baseline':>17}")
     for row in rows:
-        ng = row.get("nginx")
-        ratio = f"{ng / row['liverec']:.2f}x" if ng else "-"
-        print(f"{row['n']:>5} {ng if ng else float('nan'):>11.4f} {row['liverec']:>9.4f} {ratio:>14}")
+        ng, base, lr = row.get("nginx"), row.get("baseline"), row["liverec"]
+        ratio = f"{ng / lr:.2f}x" if ng else "-"
+        ab = f"{lr / base:.3f}" if base else "-"
+        print(f"{row['n']:>5} {ng or float('nan'):>11.4f} {base or float('nan'):>9.4f} {lr:>9.4f} {ratio:>14} {ab:>17}")
 
     if args.skip_big:
         return
