@@ -65,6 +65,17 @@ impl Format {
     /// All formats liverec records, in the reference's field order.
     pub const ALL: [Format; 4] = [Format::Flv, Format::Hls, Format::Mp4, Format::Aac];
 
+    /// Its name in the index, callbacks and logs (`flv`, `hls`, `mp4`, `aac`; also its
+    /// serde form).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Flv => "flv",
+            Format::Hls => "hls",
+            Format::Mp4 => "mp4",
+            Format::Aac => "aac",
+        }
+    }
+
     /// The template field holding this format's parameters.
     pub fn param_name(self) -> &'static str {
         match self {

@@ -12,12 +12,11 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
-use super::recorder::{finish_parked, PushStream};
-use super::state::AppState;
+use super::stream::PushStream;
 use crate::record::session::ParkedHls;
 
 /// What a live push is told.
@@ -89,33 +88,34 @@ impl Live {
         }
     }
 
-    /// Parks an HLS recording until `flow_continue_s` passes without a push.
-    pub fn park(self: &Arc<Self>, app: Arc<AppState>, stream: PushStream, hls: ParkedHls) {
+    /// Parks an HLS recording until its `flow_continue_s` passes without a push; returns
+    /// its id and that wait: the caller's timer then takes it back with
+    /// [`Live::take_expired`] (unless a push of the stream took it first).
+    pub fn park(&self, stream: PushStream, hls: ParkedHls) -> (u64, std::time::Duration) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let wait_ms = hls.spec.flow_continue_s.max(0) * 1000;
-        let key = stream.key();
+        let wait_ms = u64::try_from(hls.spec.flow_continue_s.max(0)).unwrap_or(0) * 1000;
         lock(&self.parked)
-            .entry(key.clone())
+            .entry(stream.key())
             .or_default()
             .push(Parked { id, stream, hls });
-        let live = Arc::clone(self);
-        tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64)).await;
-            if let Some(parked) = live.take_one(&key, id) {
-                finish_parked(&app, &parked.stream, &parked.hls).await;
-            }
-        });
+        (id, std::time::Duration::from_millis(wait_ms))
     }
 
-    fn take_one(&self, key: &str, id: u64) -> Option<Parked> {
+    /// Takes back parked recording `id` whose wait has passed; `None` when a push of its
+    /// stream took it over meanwhile.
+    pub fn take_expired(&self, id: u64) -> Option<(PushStream, ParkedHls)> {
         let mut parked = lock(&self.parked);
-        let list = parked.get_mut(key)?;
+        let key = parked
+            .iter()
+            .find(|(_, list)| list.iter().any(|p| p.id == id))
+            .map(|(key, _)| key.clone())?;
+        let list = parked.get_mut(&key)?;
         let at = list.iter().position(|p| p.id == id)?;
         let found = list.remove(at);
         if list.is_empty() {
-            parked.remove(key);
+            parked.remove(&key);
         }
-        Some(found)
+        Some((found.stream, found.hls))
     }
 
     /// Takes the parked recordings of a stream (a push came back before their timeout).
@@ -128,15 +128,13 @@ impl Live {
             .collect()
     }
 
-    /// Finalises every parked recording now (shutdown).
-    pub async fn finish_all_parked(&self, app: &Arc<AppState>) {
-        let all: Vec<Parked> = lock(&self.parked)
+    /// Takes every parked recording (shutdown finalises them).
+    pub fn take_all_parked(&self) -> Vec<(PushStream, ParkedHls)> {
+        lock(&self.parked)
             .drain()
             .flat_map(|(_, list)| list)
-            .collect();
-        for parked in all {
-            finish_parked(app, &parked.stream, &parked.hls).await;
-        }
+            .map(|p| (p.stream, p.hls))
+            .collect()
     }
 
     /// Records the growing playlist of a stream's HLS recording (the latest one wins).

@@ -24,6 +24,7 @@ pub mod retention;
 pub mod settings;
 pub mod space;
 pub mod state;
+pub mod stream;
 pub mod vod;
 pub mod wire;
 
@@ -152,7 +153,9 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
         source,
     })?;
     let _ = ingest.await;
-    app.live.finish_all_parked(&app).await;
+    for (stream, hls) in app.live.take_all_parked() {
+        recorder::finish_parked(&app, &stream, &hls).await;
+    }
     tracing::info!("liverec stopped");
     Ok(())
 }

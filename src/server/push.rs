@@ -23,8 +23,9 @@ use super::gop::GopCache;
 use super::ingest::{Conn, IngestError, MAX_PUBLISHES_PER_CONNECTION};
 use super::notify::now_ms;
 use super::recorder::{
-    announce_exception, callback_template, finish_parked, OutputFailure, PushStream, Recorder,
+    announce_exception, callback_template, finish_parked, OutputFailure, Recorder,
 };
+use super::stream::PushStream;
 use crate::config::callback_event::{push_event, PushEvent, StreamRef};
 use crate::config::plan::{plan_recording, OutputPlan, RecordingPlan};
 use crate::config::problem::ConfigError;
@@ -351,9 +352,14 @@ impl Conn {
                 push.recorder.remove_hls(&hls.spec, &[]).await;
                 continue;
             }
-            self.app
-                .live
-                .park(Arc::clone(&self.app), push.stream.clone(), hls);
+            let (id, wait) = self.app.live.park(push.stream.clone(), hls);
+            let app = Arc::clone(&self.app);
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                if let Some((stream, hls)) = app.live.take_expired(id) {
+                    finish_parked(&app, &stream, &hls).await;
+                }
+            });
         }
         tracing::info!(peer = %self.peer, stream = %push.stream.key(), why, files = push.recorder.committed, "push ended");
         let (stream, sequence, started) =

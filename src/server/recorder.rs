@@ -14,87 +14,21 @@ use std::sync::Arc;
 
 use crate::storage::StorageError;
 
-use serde::{Deserialize, Serialize};
 
 use super::notify::now_ms;
+use super::stream::{hls_sidecar_name, PushStream, Sidecar};
 use super::recordings::{self, Recording};
 use super::state::AppState;
 use crate::config::callback::CallbackTemplate;
 use crate::config::callback_event::{
-    record_exception_event, record_file_event, RecordFile, StreamRef,
+    record_exception_event, record_file_event, RecordFile,
 };
-use crate::config::naming::folder_name;
 use crate::config::template::Format;
 use crate::record::session::{
     extension, live_playlist_name, segment_name, Action, DoneFile, FileRef, MediaInfo, OutputSpec,
     ParkedHls, PushSession,
 };
 use crate::storage::scratch::{ScratchFile, SERVER_WRITE_BUFFER_BYTES};
-
-/// The stream being recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PushStream {
-    /// Push domain (lower case).
-    pub domain: String,
-    /// AppName.
-    pub app: String,
-    /// StreamName.
-    pub stream: String,
-    /// The push URL's query string.
-    pub stream_param: String,
-}
-
-impl PushStream {
-    /// Storage directory: `domain/app/stream`, the names made path-safe and bounded
-    /// ([`folder_name`]).
-    pub fn dir(&self) -> String {
-        format!(
-            "{}/{}/{}",
-            self.domain,
-            folder_name(&self.app),
-            folder_name(&self.stream)
-        )
-    }
-
-    /// Registry key: one publisher per key.
-    pub fn key(&self) -> String {
-        format!("{}/{}/{}", self.domain, self.app, self.stream)
-    }
-
-    fn as_ref(&self) -> StreamRef<'_> {
-        StreamRef {
-            domain: &self.domain,
-            app: &self.app,
-            stream: &self.stream,
-            stream_param: &self.stream_param,
-        }
-    }
-}
-
-/// What recovery needs to finish a file after a crash, written beside it in scratch
-/// space as `NAME.json` (HLS: `RECORDINGID.hls.json`, for the whole recording).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Sidecar {
-    /// The stream.
-    pub stream: PushStream,
-    /// The output.
-    pub spec: OutputSpec,
-    /// File id (HLS: the recording id).
-    pub file_id: String,
-    /// Scratch file name (HLS: empty).
-    pub scratch_name: String,
-    /// When the file (HLS: the recording) was opened, Unix ms.
-    pub opened_ms: i64,
-    /// Codecs and picture size known when it was opened.
-    #[serde(default)]
-    pub media: MediaInfo,
-}
-
-/// Name of the sidecar of an HLS recording.
-pub fn hls_sidecar_name(recording_id: &str) -> String {
-    format!("{recording_id}.hls.json")
-}
 
 fn write_sidecar(app: &AppState, name: &str, sidecar: &Sidecar) -> std::io::Result<()> {
     let text = serde_json::to_vec(sidecar).map_err(std::io::Error::other)?;
@@ -234,14 +168,6 @@ fn action_output(action: &Action) -> usize {
 /// business).
 pub const FLUSH_INTERVAL_MS: i64 = 500;
 
-fn format_name(format: Format) -> &'static str {
-    match format {
-        Format::Flv => "flv",
-        Format::Hls => "hls",
-        Format::Mp4 => "mp4",
-        Format::Aac => "aac",
-    }
-}
 
 impl Recorder {
     /// A recorder for `stream`.
@@ -327,7 +253,7 @@ impl Recorder {
         lost_segment: bool,
     ) {
         let first = self.announced.insert(output);
-        let (stream, format) = (self.stream.key(), format_name(spec.format));
+        let (stream, format) = (self.stream.key(), spec.format.name());
         let what = if failed.transient {
             "paused: retrying as a new file"
         } else {
@@ -381,7 +307,7 @@ impl Recorder {
     }
 
     async fn announce_exception(&self, spec: &OutputSpec, message: &str) {
-        let format = format_name(spec.format);
+        let format = spec.format.name();
         announce_exception(&self.app, &self.stream, &spec.recording_id, format, message).await;
     }
 
@@ -691,7 +617,7 @@ pub async fn index_and_announce(
 ) -> Result<(), String> {
     let now = now_ms();
     let url = super::vod::vod_url(&app.public_url(), key);
-    let format = format_name(spec.format);
+    let format = spec.format.name();
     let row = Recording {
         file_id: file_id.to_owned(),
         domain_name: stream.domain.clone(),
@@ -735,7 +661,7 @@ async fn announce_file(
     url: &str,
     done: &DoneFile,
 ) {
-    let format = format_name(spec.format);
+    let format = spec.format.name();
     let template = callback_template(app, stream).await;
     let Some(template) = template.filter(|t| !t.record_notify_url.is_empty()) else {
         return;

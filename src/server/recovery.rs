@@ -28,7 +28,8 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::recorder::{finish_hls, hls_sidecar_name, index_and_announce, Sidecar};
+use super::recorder::{finish_hls, index_and_announce};
+use super::stream::{hls_sidecar_name, Sidecar};
 use super::state::AppState;
 use crate::config::template::Format;
 use crate::formats::flv::demux::FlvDemuxer;

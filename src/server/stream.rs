@@ -1,0 +1,74 @@
+//! A stream being recorded, and what names it on disk: its storage directory, the
+//! sidecars that let recovery finish a file after a crash, the formats' names.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::callback_event::StreamRef;
+use crate::config::naming::folder_name;
+use crate::record::session::{MediaInfo, OutputSpec};
+
+/// The stream being recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushStream {
+    /// Push domain (lower case).
+    pub domain: String,
+    /// AppName.
+    pub app: String,
+    /// StreamName.
+    pub stream: String,
+    /// The push URL's query string.
+    pub stream_param: String,
+}
+
+impl PushStream {
+    /// Storage directory: `domain/app/stream`, the names made path-safe and bounded
+    /// ([`folder_name`]).
+    pub fn dir(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.domain,
+            folder_name(&self.app),
+            folder_name(&self.stream)
+        )
+    }
+
+    /// Registry key: one publisher per key.
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}", self.domain, self.app, self.stream)
+    }
+
+    /// The stream as callback events name it.
+    pub fn as_ref(&self) -> StreamRef<'_> {
+        StreamRef {
+            domain: &self.domain,
+            app: &self.app,
+            stream: &self.stream,
+            stream_param: &self.stream_param,
+        }
+    }
+}
+
+/// What recovery needs to finish a file after a crash, written beside it in scratch
+/// space as `NAME.json` (HLS: `RECORDINGID.hls.json`, for the whole recording).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sidecar {
+    /// The stream.
+    pub stream: PushStream,
+    /// The output.
+    pub spec: OutputSpec,
+    /// File id (HLS: the recording id).
+    pub file_id: String,
+    /// Scratch file name (HLS: empty).
+    pub scratch_name: String,
+    /// When the file (HLS: the recording) was opened, Unix ms.
+    pub opened_ms: i64,
+    /// Codecs and picture size known when it was opened.
+    #[serde(default)]
+    pub media: MediaInfo,
+}
+
+/// Name of the sidecar of an HLS recording.
+pub fn hls_sidecar_name(recording_id: &str) -> String {
+    format!("{recording_id}.hls.json")
+}
