@@ -91,6 +91,31 @@ impl AdtsMuxer {
     }
 }
 
+/// Length of the prefix of an ADTS stream made of complete frames (ISO/IEC 14496-3
+/// §1.A.2.2: a 7-byte header with the 12-bit sync word and a 13-bit frame length).
+/// `read_at(offset, buf)` fills the 7-byte header at `offset` and says how many bytes
+/// it read; `len` is the stream's length.
+pub fn complete_prefix<E>(
+    len: u64,
+    mut read_at: impl FnMut(u64, &mut [u8; 7]) -> Result<usize, E>,
+) -> Result<u64, E> {
+    let mut at = 0u64;
+    let mut header = [0u8; 7];
+    while at + 7 <= len {
+        if read_at(at, &mut header)? < 7 || header[0] != 0xFF || header[1] & 0xF0 != 0xF0 {
+            break;
+        }
+        let frame = (u64::from(header[3] & 0x03) << 11)
+            | (u64::from(header[4]) << 3)
+            | u64::from(header[5] >> 5);
+        if frame < 7 || at + frame > len {
+            break;
+        }
+        at += frame;
+    }
+    Ok(at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +160,43 @@ mod tests {
             (2, 1, Some(21), Some(43))
         );
         assert_eq!(m.duration_ms(), 42);
+    }
+
+    #[test]
+    fn complete_prefix_of_cut_streams() {
+        let frame = |len: usize| {
+            let mut f = vec![0xFF, 0xF1, 0x50, 0x80, 0, 0x1F, 0xFC];
+            f[3] |= ((len >> 11) & 0x03) as u8;
+            f[4] = ((len >> 3) & 0xFF) as u8;
+            f[5] = (((len & 0x07) << 5) as u8) | 0x1F;
+            f.resize(len, 0x21);
+            f
+        };
+        let stream: Vec<u8> = [frame(100), frame(7), frame(300)].concat();
+        let prefix = |cut: usize| {
+            complete_prefix(cut as u64, |at, buf: &mut [u8; 7]| {
+                let rest = stream.get(at as usize..cut).unwrap_or_default();
+                let n = rest.len().min(7);
+                buf[..n].copy_from_slice(&rest[..n]);
+                Ok::<usize, ()>(n)
+            })
+            .unwrap()
+        };
+        for cut in 0..=stream.len() {
+            let want = match cut {
+                0..=99 => 0,
+                100..=106 => 100,
+                107..=406 => 107,
+                _ => 407,
+            };
+            assert_eq!(prefix(cut), want, "cut at {cut}");
+        }
+        let mut garbage = stream.clone();
+        garbage[107] = 0;
+        let n = complete_prefix(garbage.len() as u64, |at, buf: &mut [u8; 7]| {
+            buf.copy_from_slice(&garbage[at as usize..at as usize + 7]);
+            Ok::<usize, ()>(7)
+        });
+        assert_eq!(n, Ok(107), "stops at lost sync");
     }
 }

@@ -19,6 +19,7 @@ use mp4_atom::{
 };
 
 pub mod progressive;
+pub mod scan;
 
 pub use progressive::{FirstFragment, FragmentRef, MoovRoom, Mp4Finish, Room};
 
