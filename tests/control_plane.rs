@@ -542,8 +542,8 @@ async fn the_official_python_sdk_drives_every_action() {
     );
     let data = temp_dir("sdk");
     {
-        use liverec::server::recordings::{insert, Recording};
-        let pool = liverec::server::db::open(&data).await.unwrap();
+        use liverec::server::db::{Recording, RecordingIndex, SqliteDb};
+        let pool = SqliteDb::open(&data).await.unwrap();
         for (id, format, start) in [("file-hls", "hls", 1_000), ("file-mp4", "mp4", 2_000)] {
             let r = Recording {
                 file_id: id.into(),
@@ -564,7 +564,7 @@ async fn the_official_python_sdk_drives_every_action() {
                 created_ms: 1_790_000_061_000,
                 ..Recording::default()
             };
-            insert(&pool, &r).await.unwrap();
+            pool.insert(&r).await.unwrap();
         }
         pool.close().await;
     }

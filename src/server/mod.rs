@@ -18,7 +18,6 @@ mod metrics;
 pub mod notify;
 mod push;
 pub mod recorder;
-pub mod recordings;
 mod recovery;
 pub mod retention;
 pub mod settings;
@@ -59,8 +58,13 @@ pub enum ServerError {
 /// Opens the database, loads the state, and returns the shared application state;
 /// `file_limit` is the open-file limit shared out among connections.
 pub async fn prepare(settings: Settings, file_limit: u64) -> Result<Arc<AppState>, ServerError> {
-    let db = db::open(&settings.data_dir).await?;
-    let control = db::load(&db).await?;
+    let database = db::SqliteDb::open(&settings.data_dir)
+        .await
+        .map_err(|e| ServerError::Database(e.to_string()))?;
+    let (control, _version) = db::ConfigRepo::load(&database)
+        .await
+        .map_err(|e| ServerError::Database(e.to_string()))?;
+    let db: Arc<dyn db::Database> = Arc::new(database);
     let storage = crate::storage::Storage::local(&settings.data_dir)
         .map_err(|e| ServerError::Config(format!("storage: {e}")))?;
     let notifier = notify::Notifier::new(db.clone(), settings.file.callbacks.clone());

@@ -13,29 +13,29 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use sqlx::{Row, SqlitePool};
 use tokio::sync::Notify;
 
+use super::db::{Database, Pending};
 use super::settings::CallbackSettings;
 use super::ServerError;
 use crate::config::callback_event::sign_body;
 
-/// Rows fetched per worker pass.
+/// Rows claimed per worker pass.
 pub const DELIVERY_BATCH: i64 = 32;
 /// Longest sleep of an idle worker before it looks at the table again (new rows wake it
 /// at once; this only bounds the effect of a missed wake-up).
 pub const IDLE_POLL: Duration = Duration::from_secs(30);
 
 /// The outbox.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Notifier {
-    db: SqlitePool,
+    db: Arc<dyn Database>,
     wake: Arc<Notify>,
     settings: CallbackSettings,
 }
 
-fn db_err(e: sqlx::Error) -> ServerError {
-    ServerError::Database(format!("callback outbox: {e}"))
+fn db_err(e: super::db::DbError) -> ServerError {
+    ServerError::Database(e.to_string())
 }
 
 /// Unix milliseconds now.
@@ -45,17 +45,9 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-struct Due {
-    event_id: String,
-    url: String,
-    key: String,
-    body: String,
-    attempts: i64,
-}
-
 impl Notifier {
     /// An outbox over `db`.
-    pub fn new(db: SqlitePool, settings: CallbackSettings) -> Self {
+    pub fn new(db: Arc<dyn Database>, settings: CallbackSettings) -> Self {
         Self {
             db,
             wake: Arc::new(Notify::new()),
@@ -70,31 +62,21 @@ impl Notifier {
             .and_then(Value::as_str)
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        let now = now_ms();
-        sqlx::query(
-            "INSERT OR IGNORE INTO callback_outbox (event_id, url, callback_key, body, next_attempt_ms, created_ms) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&event_id)
-        .bind(url)
-        .bind(key)
-        .bind(body.to_string())
-        .bind(now)
-        .bind(now)
-        .execute(&self.db)
-        .await
-        .map_err(db_err)?;
+        let pending = Pending {
+            event_id,
+            url: url.to_owned(),
+            callback_key: key.to_owned(),
+            body: body.to_string(),
+            attempts: 0,
+        };
+        self.db.enqueue(&pending, now_ms()).await.map_err(db_err)?;
         self.wake.notify_one();
         Ok(())
     }
 
     /// Rows still queued.
     pub async fn pending(&self) -> Result<i64, ServerError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM callback_outbox")
-            .fetch_one(&self.db)
-            .await
-            .map_err(db_err)?;
-        Ok(row.get("n"))
+        self.db.queued().await.map_err(db_err)
     }
 
     /// Delivers forever (spawn it once).
@@ -124,28 +106,17 @@ impl Notifier {
         }
     }
 
-    /// Sends the due rows; returns when the next one is due.
+    /// Sends the due rows; returns when the next one is due. Each claimed row stays
+    /// hidden from other claims until its send's timeout has passed: if recording the
+    /// outcome fails, it is retried then instead of being re-sent in a tight loop.
     async fn pass(&self, client: &reqwest::Client) -> Result<Option<i64>, ServerError> {
         let now = now_ms();
-        let rows = sqlx::query(
-            "SELECT event_id, url, callback_key, body, attempts FROM callback_outbox \
-             WHERE next_attempt_ms <= ? ORDER BY next_attempt_ms LIMIT ?",
-        )
-        .bind(now)
-        .bind(DELIVERY_BATCH)
-        .fetch_all(&self.db)
-        .await
-        .map_err(db_err)?;
-        let due: Vec<Due> = rows
-            .iter()
-            .map(|r| Due {
-                event_id: r.get("event_id"),
-                url: r.get("url"),
-                key: r.get("callback_key"),
-                body: r.get("body"),
-                attempts: r.get("attempts"),
-            })
-            .collect();
+        let until = now + (self.settings.timeout_seconds.max(1) as i64 + 1) * 1000;
+        let due = self
+            .db
+            .claim(now, until, DELIVERY_BATCH)
+            .await
+            .map_err(db_err)?;
         // Concurrently: a slow receiver (up to the timeout) does not hold up the others.
         let mut sends = tokio::task::JoinSet::new();
         for d in due {
@@ -157,25 +128,12 @@ impl Notifier {
                 tracing::warn!(error = %e, "callback outbox");
             }
         }
-        let next = sqlx::query("SELECT MIN(next_attempt_ms) AS next FROM callback_outbox")
-            .fetch_one(&self.db)
-            .await
-            .map_err(db_err)?;
-        Ok(next.get::<Option<i64>, _>("next"))
+        self.db.next_due().await.map_err(db_err)
     }
 
-    async fn send(&self, client: &reqwest::Client, due: &Due) -> Result<(), ServerError> {
-        // Claim the row first: if recording the outcome fails, it is retried after the
-        // timeout instead of being re-sent in a tight loop.
-        let claim = now_ms() + (self.settings.timeout_seconds.max(1) as i64 + 1) * 1000;
-        sqlx::query("UPDATE callback_outbox SET next_attempt_ms = ? WHERE event_id = ?")
-            .bind(claim)
-            .bind(&due.event_id)
-            .execute(&self.db)
-            .await
-            .map_err(db_err)?;
+    async fn send(&self, client: &reqwest::Client, due: &Pending) -> Result<(), ServerError> {
         let body: Value = serde_json::from_str(&due.body).unwrap_or(Value::Null);
-        let signed = sign_body(&body, &due.key, now_ms() / 1000);
+        let signed = sign_body(&body, &due.callback_key, now_ms() / 1000);
         let result = client
             .post(&due.url)
             .header("X-Liverec-Event-Id", &due.event_id)
@@ -189,34 +147,18 @@ impl Notifier {
         };
         let Some(error) = error else {
             tracing::debug!(event = %due.event_id, url = %due.url, "callback delivered");
-            return self.delete(&due.event_id).await;
+            return self.db.ack(&due.event_id).await.map_err(db_err);
         };
         let attempts = due.attempts + 1;
         if attempts > i64::from(self.settings.max_retries) {
             tracing::warn!(event = %due.event_id, url = %due.url, %error, attempts, "callback given up");
-            return self.delete(&due.event_id).await;
+            return self.db.ack(&due.event_id).await.map_err(db_err);
         }
         tracing::info!(event = %due.event_id, url = %due.url, %error, attempts, "callback failed; will retry");
         let next = now_ms() + (self.settings.retry_interval_seconds as i64) * 1000;
-        sqlx::query(
-            "UPDATE callback_outbox SET attempts = ?, next_attempt_ms = ?, last_error = ? WHERE event_id = ?",
-        )
-        .bind(attempts)
-        .bind(next)
-        .bind(&error)
-        .bind(&due.event_id)
-        .execute(&self.db)
-        .await
-        .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn delete(&self, event_id: &str) -> Result<(), ServerError> {
-        sqlx::query("DELETE FROM callback_outbox WHERE event_id = ?")
-            .bind(event_id)
-            .execute(&self.db)
+        self.db
+            .retry(&due.event_id, attempts, next, &error)
             .await
-            .map_err(db_err)?;
-        Ok(())
+            .map_err(db_err)
     }
 }

@@ -14,15 +14,12 @@ use std::sync::Arc;
 
 use crate::storage::StorageError;
 
-
+use super::db::{Database, Recording};
 use super::notify::now_ms;
-use super::stream::{hls_sidecar_name, PushStream, Sidecar};
-use super::recordings::{self, Recording};
 use super::state::AppState;
+use super::stream::{hls_sidecar_name, PushStream, Sidecar};
 use crate::config::callback::CallbackTemplate;
-use crate::config::callback_event::{
-    record_exception_event, record_file_event, RecordFile,
-};
+use crate::config::callback_event::{record_exception_event, record_file_event, RecordFile};
 use crate::config::template::Format;
 use crate::record::session::{
     extension, live_playlist_name, segment_name, Action, DoneFile, FileRef, MediaInfo, OutputSpec,
@@ -167,7 +164,6 @@ fn action_output(action: &Action) -> usize {
 /// the process loses (the page cache survives it; a power loss is the file system's
 /// business).
 pub const FLUSH_INTERVAL_MS: i64 = 500;
-
 
 impl Recorder {
     /// A recorder for `stream`.
@@ -588,10 +584,10 @@ pub const INDEX_ATTEMPTS: u32 = 4;
 /// First wait before retrying an index row, ms.
 pub const INDEX_RETRY_MS: u64 = 100;
 
-async fn insert_with_retries(db: &sqlx::SqlitePool, row: &Recording) -> Result<(), String> {
+async fn insert_with_retries(db: &dyn Database, row: &Recording) -> Result<(), String> {
     let mut wait = INDEX_RETRY_MS;
     for attempt in 1..=INDEX_ATTEMPTS {
-        match recordings::insert(db, row).await {
+        match db.insert(row).await {
             Ok(()) => return Ok(()),
             Err(e) if attempt == INDEX_ATTEMPTS => {
                 return Err(format!("indexing {}: {e}", row.storage_path))
@@ -639,7 +635,7 @@ pub async fn index_and_announce(
         created_ms: now,
         expires_ms: (spec.storage_time_s > 0).then(|| now + spec.storage_time_s * 1000),
     };
-    insert_with_retries(&app.db, &row).await?;
+    insert_with_retries(app.db.as_ref(), &row).await?;
     app.metrics
         .files
         .get_or_create(&super::metrics::FormatLabels {

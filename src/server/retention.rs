@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::Row;
+use super::db::Recording;
 
 use super::notify::now_ms;
 use super::state::AppState;
@@ -18,20 +18,14 @@ pub const SWEEP_BATCH: i64 = 500;
 
 /// Deletes what expired before `now_ms`; returns how many recordings.
 pub async fn sweep(app: &AppState, now_ms: i64) -> Result<usize, ServerError> {
-    let rows = sqlx::query(
-        "SELECT file_id, format, storage_path FROM recordings WHERE expires_ms IS NOT NULL AND expires_ms <= ? ORDER BY expires_ms LIMIT ?",
-    )
-    .bind(now_ms)
-    .bind(SWEEP_BATCH)
-    .fetch_all(&app.db)
-    .await
-    .map_err(|e| ServerError::Database(format!("retention: {e}")))?;
+    let rows = app
+        .db
+        .expired(now_ms, SWEEP_BATCH)
+        .await
+        .map_err(|e| ServerError::Database(format!("retention: {e}")))?;
     let mut deleted = 0;
     for row in rows {
-        let file_id: String = row.get("file_id");
-        let format: String = row.get("format");
-        let path: String = row.get("storage_path");
-        if delete_recording(app, &file_id, &format, &path, "retention").await? {
+        if delete_recording(app, &row, "retention").await? {
             deleted += 1;
         }
     }
@@ -43,13 +37,12 @@ pub async fn sweep(app: &AppState, now_ms: i64) -> Result<usize, ServerError> {
 /// `why` prefixes the log lines.
 pub async fn delete_recording(
     app: &AppState,
-    file_id: &str,
-    format: &str,
-    path: &str,
+    row: &Recording,
     why: &str,
 ) -> Result<bool, ServerError> {
+    let path = row.storage_path.as_str();
     // Segments first (they are read from the playlist), then the file itself.
-    if format == "hls" {
+    if row.format == "hls" {
         if let Err(e) = delete_segments(app, path).await {
             tracing::warn!(%path, error = %e, "{why}: deleting segments");
             return Ok(false);
@@ -59,9 +52,8 @@ pub async fn delete_recording(
         tracing::warn!(%path, error = %e, "{why}: deleting a file");
         return Ok(false);
     }
-    sqlx::query("DELETE FROM recordings WHERE file_id = ?")
-        .bind(file_id)
-        .execute(&app.db)
+    app.db
+        .delete(&row.file_id)
         .await
         .map_err(|e| ServerError::Database(format!("{why}: {e}")))?;
     tracing::info!(%path, "{why}: recording deleted");

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::Row;
+use super::db::{Recording, RecordingIndex};
 
 use super::settings::RetentionSettings;
 use super::state::AppState;
@@ -99,38 +99,27 @@ fn measure(app: &AppState) -> std::io::Result<Vec<(u64, u64)>> {
 }
 
 /// The oldest recordings the settings let the guard delete, whose sizes add up to at
-/// least `needed` bytes (or all there are): (file_id, format, storage_path, size).
+/// least `needed` bytes (or all there are).
 pub async fn candidates(
-    db: &sqlx::SqlitePool,
+    db: &dyn RecordingIndex,
     settings: &RetentionSettings,
     needed: u64,
-) -> Result<Vec<(String, String, String, u64)>, ServerError> {
+) -> Result<Vec<Recording>, ServerError> {
     if !settings.delete_oldest_for_space {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(
-        "SELECT file_id, format, storage_path, size_bytes FROM recordings \
-         WHERE expires_ms IS NOT NULL OR ? ORDER BY start_ms, file_id LIMIT ?",
-    )
-    .bind(settings.delete_kept_forever_for_space)
-    .bind(SPACE_BATCH)
-    .fetch_all(db)
-    .await
-    .map_err(|e| ServerError::Database(format!("free space: {e}")))?;
+    let rows = db
+        .oldest(settings.delete_kept_forever_for_space, SPACE_BATCH)
+        .await
+        .map_err(|e| ServerError::Database(format!("free space: {e}")))?;
     let mut picked = Vec::new();
     let mut covered = 0u64;
     for row in rows {
         if covered >= needed {
             break;
         }
-        let size = u64::try_from(row.get::<i64, _>("size_bytes")).unwrap_or(0);
-        covered = covered.saturating_add(size);
-        picked.push((
-            row.get("file_id"),
-            row.get("format"),
-            row.get("storage_path"),
-            size,
-        ));
+        covered = covered.saturating_add(u64::try_from(row.size_bytes).unwrap_or(0));
+        picked.push(row);
     }
     Ok(picked)
 }
@@ -149,11 +138,10 @@ pub async fn check(app: &AppState) -> Result<(), ServerError> {
         .map_or(0, |(free, fl)| fl.saturating_sub(*free));
     if needed > 0 {
         let settings = &app.settings.file.retention;
-        for (file_id, format, path, size) in candidates(&app.db, settings, needed).await? {
-            if super::retention::delete_recording(app, &file_id, &format, &path, "free space")
-                .await?
-            {
+        for row in candidates(app.db.as_ref(), settings, needed).await? {
+            if super::retention::delete_recording(app, &row, "free space").await? {
                 app.metrics.space_deletions.inc();
+                let size = u64::try_from(row.size_bytes).unwrap_or(0);
                 app.metrics.space_deleted_bytes.inc_by(size);
             }
         }
@@ -224,10 +212,9 @@ mod tests {
     /// forever ones only when allowed.
     #[tokio::test]
     async fn candidates_are_the_oldest_deletable_covering_the_shortfall() {
-        use crate::server::recordings::{insert, Recording};
         let dir = std::env::temp_dir().join(format!("liverec-space-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let db = crate::server::db::open(&dir).await.unwrap();
+        let db = crate::server::db::SqliteDb::open(&dir).await.unwrap();
         // (id, start, size, expires)
         let rows = [
             ("c", 3, 100, true),
@@ -245,10 +232,9 @@ mod tests {
                 expires_ms: expires.then_some(9),
                 ..Recording::default()
             };
-            insert(&db, &r).await.unwrap();
+            db.insert(&r).await.unwrap();
         }
-        let ids =
-            |c: Vec<(String, String, String, u64)>| c.into_iter().map(|r| r.0).collect::<Vec<_>>();
+        let ids = |c: Vec<Recording>| c.into_iter().map(|r| r.file_id).collect::<Vec<_>>();
         let mut s = RetentionSettings::default();
         assert_eq!(ids(candidates(&db, &s, 150).await.unwrap()), ["a", "b"]);
         assert_eq!(ids(candidates(&db, &s, 1).await.unwrap()), ["a"]);

@@ -6,57 +6,27 @@
 //! state. Two concurrent CreateLiveRecordRule calls for one key therefore serialise:
 //! exactly one wins, and a failed write leaves memory and database unchanged.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use sqlx::SqlitePool;
 use tokio::sync::Mutex;
 
 use super::admission::Admission;
+pub use super::db::ControlState;
+use super::db::Database;
 use super::live::Live;
 use super::metrics::Metrics;
 use super::notify::Notifier;
 use super::settings::Settings;
 use super::space::SpaceGuard;
-use crate::config::callback::CallbackStore;
-use crate::config::push_auth::PushAuthKey;
-use crate::config::store::ConfigStore;
 use crate::storage::Storage;
-
-/// The configuration the API manages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ControlState {
-    /// Recording templates, rules and tasks.
-    pub config: ConfigStore,
-    /// Callback templates and rules.
-    pub callbacks: CallbackStore,
-    /// Push keys by lower-case domain.
-    pub push_auth: BTreeMap<String, PushAuthKey>,
-    /// Next recording template id.
-    pub next_record_template_id: i64,
-    /// Next callback template id.
-    pub next_callback_template_id: i64,
-}
-
-impl Default for ControlState {
-    fn default() -> Self {
-        Self {
-            config: ConfigStore::default(),
-            callbacks: CallbackStore::default(),
-            push_auth: BTreeMap::new(),
-            next_record_template_id: 1,
-            next_callback_template_id: 1,
-        }
-    }
-}
 
 /// Everything a request handler needs.
 pub struct AppState {
     /// Settings.
     pub settings: Settings,
-    /// Metadata DB.
-    pub db: SqlitePool,
+    /// Metadata DB (every port).
+    pub db: Arc<dyn Database>,
     /// Configuration (see the module doc).
     pub control: Arc<Mutex<ControlState>>,
     /// Prometheus metrics.

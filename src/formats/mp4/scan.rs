@@ -103,7 +103,11 @@ mod tests {
         assert_eq!(box_header(&large), Some((1 << 33, *b"mdat")));
         assert_eq!(box_header(&large[..12]), None, "64-bit size not read");
         assert_eq!(box_header(b"\0\0\0\0mdat"), None, "to the end of the file");
-        assert_eq!(box_header(b"\0\0\0\x07free"), None, "smaller than its header");
+        assert_eq!(
+            box_header(b"\0\0\0\x07free"),
+            None,
+            "smaller than its header"
+        );
         assert_eq!(box_header(b"\0\0\0"), None);
     }
 

@@ -8,7 +8,7 @@ use super::{mutate, out, read_id, read_params, Ctx};
 use crate::config::callback::validate_callback_template;
 use crate::config::modify::merge;
 use crate::config::wall_time::beijing_datetime;
-use crate::server::db::Change;
+use crate::server::db::{Change, PENDING_ID};
 use crate::server::wire::ApiError;
 
 fn not_found(id: i64) -> ApiError {
@@ -19,23 +19,19 @@ fn not_found(id: i64) -> ApiError {
 }
 
 pub async fn create(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
-    mutate(ctx, |state| {
-        let id = state.next_callback_template_id;
+    let (_, applied) = mutate(ctx, |state| {
         let template = state
             .callbacks
-            .create_template(id, params)
+            .create_template(PENDING_ID, params)
             .map_err(|e| ApiError::from_config(&e))?
             .clone();
-        state.next_callback_template_id = id + 1;
         Ok((
-            json!({"TemplateId": id}),
-            vec![
-                Change::PutCallbackTemplate(Box::new(template)),
-                Change::Counter("callback_template_id", id + 1),
-            ],
+            Value::Null,
+            vec![Change::NewCallbackTemplate(Box::new(template))],
         ))
     })
-    .await
+    .await?;
+    Ok(json!({"TemplateId": applied.ids.first()}))
 }
 
 pub async fn modify(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
@@ -56,6 +52,7 @@ pub async fn modify(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         ))
     })
     .await
+    .map(|(output, _)| output)
 }
 
 pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
@@ -68,6 +65,7 @@ pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         Ok((json!({}), vec![Change::DeleteCallbackTemplate(id)]))
     })
     .await
+    .map(|(output, _)| output)
 }
 
 pub async fn describe(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
@@ -101,6 +99,7 @@ pub async fn create_rule(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiErro
         Ok((json!({}), vec![Change::PutCallbackRule(rule)]))
     })
     .await
+    .map(|(output, _)| output)
 }
 
 pub async fn delete_rule(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
@@ -120,6 +119,7 @@ pub async fn delete_rule(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiErro
         Ok((json!({}), vec![Change::DeleteCallbackRule(removed)]))
     })
     .await
+    .map(|(output, _)| output)
 }
 
 pub async fn describe_rules(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {

@@ -15,7 +15,7 @@ use super::{read_params, Ctx};
 use crate::config::json::Fields;
 use crate::config::problem::ErrorCode;
 use crate::formats::hls::datetime::{decode_date_time, encode_date_time};
-use crate::server::recordings::{search as search_index, Recording, Search};
+use crate::server::db::{Recording, Search};
 use crate::server::wire::ApiError;
 
 /// Largest page.
@@ -167,7 +167,10 @@ pub fn media_info(r: &Recording) -> Value {
 
 pub async fn search(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     let query = read_params(params, read_search)?;
-    let (total, rows) = search_index(&ctx.app.db, &query)
+    let (total, rows) = ctx
+        .app
+        .db
+        .search(&query)
         .await
         .map_err(|e| ApiError::new("InternalError", e.to_string()))?;
     Ok(
@@ -187,7 +190,10 @@ pub async fn describe(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> 
         limit: MAX_LIMIT,
         ..Search::default()
     };
-    let (_, rows) = search_index(&ctx.app.db, &query)
+    let (_, rows) = ctx
+        .app
+        .db
+        .search(&query)
         .await
         .map_err(|e| ApiError::new("InternalError", e.to_string()))?;
     let missing: Vec<&String> = ids

@@ -14,7 +14,7 @@ mod templates;
 
 use serde_json::Value;
 
-use super::db::{self, Change};
+use super::db::{Applied, Change};
 use super::state::{AppState, ControlState};
 use super::wire::ApiError;
 use crate::config::json::Fields;
@@ -91,8 +91,9 @@ pub async fn dispatch(ctx: &Ctx<'_>, action: &str, params: &Value) -> Result<Val
 }
 
 /// Applies a change under the state lock: `f` edits a copy and lists the rows to write;
-/// the copy replaces the state only once the database has them.
-pub async fn mutate<F>(ctx: &Ctx<'_>, f: F) -> Result<Value, ApiError>
+/// the copy replaces the state only once the database has them (with the ids it gave
+/// new templates). Returns `f`'s output and what the database did.
+pub async fn mutate<F>(ctx: &Ctx<'_>, f: F) -> Result<(Value, Applied), ApiError>
 where
     F: FnOnce(&mut ControlState) -> Result<(Value, Vec<Change>), ApiError>,
 {
@@ -103,14 +104,15 @@ where
     // request future is dropped, but memory still follows what the database committed.
     let db = ctx.app.db.clone();
     let stored = tokio::spawn(async move {
-        let result = db::apply(&db, &changes).await;
-        if result.is_ok() {
+        let result = db.apply(&changes).await;
+        if let Ok(applied) = &result {
+            next.assign_ids(&changes, &applied.ids);
             *guard = next;
         }
         result.map_err(|e| e.to_string())
     });
     match stored.await {
-        Ok(Ok(())) => Ok(output),
+        Ok(Ok(applied)) => Ok((output, applied)),
         Ok(Err(e)) => Err(ApiError::new(
             "InternalError",
             format!("the change could not be stored: {e}"),

@@ -55,4 +55,5 @@ pub async fn modify(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         Ok((json!({}), vec![Change::PutPushAuthKey(next)]))
     })
     .await
+    .map(|(output, _)| output)
 }

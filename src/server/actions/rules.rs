@@ -18,6 +18,7 @@ pub async fn create(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         Ok((json!({}), vec![Change::PutRecordRule(rule)]))
     })
     .await
+    .map(|(output, _)| output)
 }
 
 pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
@@ -30,6 +31,7 @@ pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         Ok((json!({}), vec![Change::DeleteRecordRule(removed)]))
     })
     .await
+    .map(|(output, _)| output)
 }
 
 pub async fn describe_all(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {

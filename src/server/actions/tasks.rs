@@ -19,6 +19,7 @@ pub async fn create(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         Ok((json!({"TaskId": id}), vec![Change::PutTask(task)]))
     })
     .await
+    .map(|(output, _)| output)
     .inspect(|_| ctx.app.live.replan_all())
 }
 
@@ -34,6 +35,7 @@ pub async fn stop(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         Ok((json!({}), vec![Change::PutTask(task)]))
     })
     .await
+    .map(|(output, _)| output)
     .inspect(|_| ctx.app.live.replan_all())
 }
 
@@ -47,6 +49,7 @@ pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         Ok((json!({}), vec![Change::DeleteTask(id.clone())]))
     })
     .await
+    .map(|(output, _)| output)
     .inspect(|_| ctx.app.live.replan_all())
 }
 

@@ -6,27 +6,23 @@ use serde_json::{json, Value};
 use super::{mutate, out, read_id, read_params, Ctx};
 use crate::config::modify::merge;
 use crate::config::template::{validate_template, TemplateIdField};
-use crate::server::db::Change;
+use crate::server::db::{Change, PENDING_ID};
 use crate::server::wire::ApiError;
 
 pub async fn create(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
-    mutate(ctx, |state| {
-        let id = state.next_record_template_id;
+    let (_, applied) = mutate(ctx, |state| {
         let template = state
             .config
-            .create_template(id, params)
+            .create_template(PENDING_ID, params)
             .map_err(|e| ApiError::from_config(&e))?
             .clone();
-        state.next_record_template_id = id + 1;
         Ok((
-            json!({"TemplateId": id}),
-            vec![
-                Change::PutRecordTemplate(Box::new(template)),
-                Change::Counter("record_template_id", id + 1),
-            ],
+            Value::Null,
+            vec![Change::NewRecordTemplate(Box::new(template))],
         ))
     })
-    .await
+    .await?;
+    Ok(json!({"TemplateId": applied.ids.first()}))
 }
 
 fn not_found(id: i64) -> ApiError {
@@ -69,6 +65,7 @@ pub async fn modify(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         ))
     })
     .await
+    .map(|(output, _)| output)
 }
 
 pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
@@ -81,6 +78,7 @@ pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         Ok((json!({}), vec![Change::DeleteRecordTemplate(id)]))
     })
     .await
+    .map(|(output, _)| output)
 }
 
 pub async fn describe(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {

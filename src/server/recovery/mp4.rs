@@ -38,7 +38,10 @@ pub fn mp4_finish_interrupted(path: &Path) -> std::io::Result<bool> {
         return Ok(false);
     }
     let later: Vec<_> = later.collect();
-    if later.iter().all(|b| &b.kind != b"moov" && &b.kind != b"moof") {
+    if later
+        .iter()
+        .all(|b| &b.kind != b"moov" && &b.kind != b"moof")
+    {
         return Ok(false);
     }
     // The finish makes the new moov durable before its header; should a torn one show

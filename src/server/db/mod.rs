@@ -1,0 +1,305 @@
+//! Persistence: the ports the rest of the server uses, behind which every SQL statement
+//! lives (SQLite in [`sqlite`], the embedded default; other databases implement the same
+//! traits).
+//!
+//! - [`ConfigRepo`]: the configuration the API manages, written in transactions that bump
+//!   a version (a reader that kept a copy can tell it is stale) and allocate the ids of
+//!   new templates — never a counter in memory, so processes sharing a database cannot
+//!   hand out the same id.
+//! - [`RecordingIndex`]: one row per finished recording.
+//! - [`Outbox`]: callbacks waiting for delivery (enqueue, claim, ack, retry).
+//! - [`Leases`]: named, owned, expiring leases (one node at a time does a job).
+//!
+//! This wing imports neither the control plane nor the data plane.
+
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+pub use sqlite::SqliteDb;
+
+use crate::config::callback::{CallbackRule, CallbackStore, CallbackTemplate};
+use crate::config::push_auth::PushAuthKey;
+use crate::config::rule::RecordRule;
+use crate::config::store::ConfigStore;
+use crate::config::task::RecordTask;
+use crate::config::template::RecordTemplate;
+
+/// Why a database operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DbError {
+    /// The database refused or could not be reached.
+    #[error("database: {context}: {message}")]
+    Backend {
+        /// What was being done.
+        context: &'static str,
+        /// The database's message.
+        message: String,
+    },
+    /// A stored row could not be read back.
+    #[error("database: corrupt row in {table}: {message}")]
+    Corrupt {
+        /// Its table.
+        table: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+impl DbError {
+    /// A stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DbError::Backend { .. } => "db.backend",
+            DbError::Corrupt { .. } => "db.corrupt",
+        }
+    }
+}
+
+/// The configuration the API manages (what [`ConfigRepo`] stores).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ControlState {
+    /// Recording templates, rules and tasks.
+    pub config: ConfigStore,
+    /// Callback templates and rules.
+    pub callbacks: CallbackStore,
+    /// Push keys by lower-case domain.
+    pub push_auth: BTreeMap<String, PushAuthKey>,
+}
+
+/// The id a new template carries until the database allocates its own
+/// ([`ConfigRepo::apply`]); no real id is 0.
+pub const PENDING_ID: i64 = 0;
+
+/// One change to the configuration.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// A new recording template: the database allocates its id.
+    NewRecordTemplate(Box<RecordTemplate>),
+    /// Replace a recording template.
+    PutRecordTemplate(Box<RecordTemplate>),
+    /// Delete a recording template.
+    DeleteRecordTemplate(i64),
+    /// Insert a recording rule.
+    PutRecordRule(RecordRule),
+    /// Delete a recording rule by key.
+    DeleteRecordRule(RecordRule),
+    /// Insert or replace a task.
+    PutTask(RecordTask),
+    /// Delete a task.
+    DeleteTask(String),
+    /// A new callback template: the database allocates its id.
+    NewCallbackTemplate(Box<CallbackTemplate>),
+    /// Replace a callback template.
+    PutCallbackTemplate(Box<CallbackTemplate>),
+    /// Delete a callback template.
+    DeleteCallbackTemplate(i64),
+    /// Insert a callback rule.
+    PutCallbackRule(CallbackRule),
+    /// Delete a callback rule.
+    DeleteCallbackRule(CallbackRule),
+    /// Insert or replace a domain's push keys.
+    PutPushAuthKey(PushAuthKey),
+}
+
+/// What a transaction of changes did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The ids allocated to the new templates, in the order of the changes.
+    pub ids: Vec<i64>,
+    /// The configuration's version after it.
+    pub version: i64,
+}
+
+impl ControlState {
+    /// Gives the templates created with [`PENDING_ID`] the ids the database allocated,
+    /// in order (recording templates first, as [`Change`]s list them).
+    pub fn assign_ids(&mut self, changes: &[Change], ids: &[i64]) {
+        let mut ids = ids.iter();
+        for change in changes {
+            match change {
+                Change::NewRecordTemplate(_) => {
+                    let slot = self
+                        .config
+                        .templates
+                        .iter_mut()
+                        .find(|t| t.template_id == Some(PENDING_ID));
+                    if let (Some(t), Some(id)) = (slot, ids.next()) {
+                        t.template_id = Some(*id);
+                    }
+                }
+                Change::NewCallbackTemplate(_) => {
+                    let slot = self
+                        .callbacks
+                        .templates
+                        .iter_mut()
+                        .find(|t| t.template_id == Some(PENDING_ID));
+                    if let (Some(t), Some(id)) = (slot, ids.next()) {
+                        t.template_id = Some(*id);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The configuration repository.
+#[async_trait]
+pub trait ConfigRepo: Send + Sync {
+    /// The whole configuration and its version.
+    async fn load(&self) -> Result<(ControlState, i64), DbError>;
+    /// The version now.
+    async fn version(&self) -> Result<i64, DbError>;
+    /// Writes `changes` in one transaction that bumps the version and allocates the ids
+    /// of new templates.
+    async fn apply(&self, changes: &[Change]) -> Result<Applied, DbError>;
+}
+
+/// One finished file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recording {
+    /// Unique id (also in callbacks as `file_id`).
+    pub file_id: String,
+    /// Push domain.
+    pub domain_name: String,
+    /// Push path.
+    pub app_name: String,
+    /// Stream name.
+    pub stream_name: String,
+    /// `flv`, `hls`, `mp4` or `aac`.
+    pub format: String,
+    /// First frame, Unix ms.
+    pub start_ms: i64,
+    /// Last frame end, Unix ms.
+    pub end_ms: i64,
+    /// Duration, ms.
+    pub duration_ms: i64,
+    /// Bytes.
+    pub size_bytes: i64,
+    /// `h264`, `h265`.
+    pub video_codec: Option<String>,
+    /// `aac`, `mp3`.
+    pub audio_codec: Option<String>,
+    /// Pixels.
+    pub width: Option<i64>,
+    /// Pixels.
+    pub height: Option<i64>,
+    /// Record task id, "" for rule-driven recordings.
+    pub task_id: String,
+    /// Template id (0: the default task template).
+    pub template_id: i64,
+    /// Path in storage (`domain/app/stream/name.ext`).
+    pub storage_path: String,
+    /// Playback/download URL.
+    pub url: String,
+    /// Indexed at, Unix ms.
+    pub created_ms: i64,
+    /// Deleted after, Unix ms; `None` keeps forever.
+    pub expires_ms: Option<i64>,
+}
+
+/// Filters and paging.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Search {
+    /// Exact file ids.
+    pub file_ids: Vec<String>,
+    /// Stream names.
+    pub stream_names: Vec<String>,
+    /// Domain (case-insensitive).
+    pub domain_name: Option<String>,
+    /// App.
+    pub app_name: Option<String>,
+    /// Format.
+    pub format: Option<String>,
+    /// Task id.
+    pub task_id: Option<String>,
+    /// Recording start at or after, Unix ms.
+    pub after_ms: Option<i64>,
+    /// Recording start before, Unix ms.
+    pub before_ms: Option<i64>,
+    /// Newest first.
+    pub descending: bool,
+    /// Rows to skip.
+    pub offset: i64,
+    /// Rows to return.
+    pub limit: i64,
+}
+
+/// The recordings index.
+#[async_trait]
+pub trait RecordingIndex: Send + Sync {
+    /// Adds a row.
+    async fn insert(&self, r: &Recording) -> Result<(), DbError>;
+    /// The matching rows of one page, and the total count.
+    async fn search(&self, s: &Search) -> Result<(i64, Vec<Recording>), DbError>;
+    /// Rows whose deadline passed before `now_ms`, soonest first, at most `limit`.
+    async fn expired(&self, now_ms: i64, limit: i64) -> Result<Vec<Recording>, DbError>;
+    /// The oldest rows (by start) that have a deadline — or all, with
+    /// `kept_forever_too` — at most `limit`.
+    async fn oldest(&self, kept_forever_too: bool, limit: i64) -> Result<Vec<Recording>, DbError>;
+    /// Removes a row.
+    async fn delete(&self, file_id: &str) -> Result<(), DbError>;
+}
+
+/// A callback waiting for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// Its event id (unique: enqueueing it twice keeps one).
+    pub event_id: String,
+    /// Where it goes.
+    pub url: String,
+    /// The key that signs it.
+    pub callback_key: String,
+    /// The JSON body, without `t` and `sign`.
+    pub body: String,
+    /// Failed attempts so far.
+    pub attempts: i64,
+}
+
+/// The callback outbox.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Queues a callback due at `now_ms`; false when its event id is already queued.
+    async fn enqueue(&self, p: &Pending, now_ms: i64) -> Result<bool, DbError>;
+    /// Takes up to `limit` callbacks due at `now_ms`, each hidden from other claims
+    /// until `until_ms` (a worker that dies leaves them due again then).
+    async fn claim(&self, now_ms: i64, until_ms: i64, limit: i64) -> Result<Vec<Pending>, DbError>;
+    /// Delivered or given up: removes it.
+    async fn ack(&self, event_id: &str) -> Result<(), DbError>;
+    /// Failed again: `attempts` so far, due again at `next_ms`.
+    async fn retry(
+        &self,
+        event_id: &str,
+        attempts: i64,
+        next_ms: i64,
+        error: &str,
+    ) -> Result<(), DbError>;
+    /// When the next one is due, if any is queued.
+    async fn next_due(&self) -> Result<Option<i64>, DbError>;
+    /// Callbacks queued.
+    async fn queued(&self) -> Result<i64, DbError>;
+}
+
+/// Named leases: one owner at a time until it expires.
+#[async_trait]
+pub trait Leases: Send + Sync {
+    /// Takes or renews lease `name` for `owner` until `now_ms + ttl_ms`; false while
+    /// another owner holds it unexpired.
+    async fn acquire(
+        &self,
+        name: &str,
+        owner: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool, DbError>;
+    /// Gives it up (only its owner can).
+    async fn release(&self, name: &str, owner: &str) -> Result<(), DbError>;
+}
+
+/// Every port over one database.
+pub trait Database: ConfigRepo + RecordingIndex + Outbox + Leases {}
+
+impl<T: ConfigRepo + RecordingIndex + Outbox + Leases> Database for T {}
