@@ -31,15 +31,6 @@ pub fn router(app: Arc<AppState>) -> Router {
 }
 
 async fn metrics(State(app): State<Arc<AppState>>) -> Response {
-    let m = &app.metrics;
-    m.rtmp_connections
-        .set(i64::try_from(app.admission.connections()).unwrap_or(i64::MAX));
-    m.stream_capacity
-        .set(i64::try_from(app.admission.budget().streams()).unwrap_or(i64::MAX));
-    let (free, floor) = app.space.last();
-    m.free_bytes.set(i64::try_from(free).unwrap_or(i64::MAX));
-    m.free_floor_bytes
-        .set(i64::try_from(floor).unwrap_or(i64::MAX));
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

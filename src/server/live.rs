@@ -17,6 +17,7 @@ use std::sync::{Mutex, MutexGuard};
 use tokio::sync::mpsc;
 
 use super::stream::PushStream;
+use super::streams::LiveStreams;
 use crate::record::session::ParkedHls;
 
 /// What a live push is told.
@@ -158,5 +159,19 @@ impl Live {
     /// Parked recordings (for metrics and tests).
     pub fn parked_count(&self) -> usize {
         lock(&self.parked).values().map(Vec::len).sum()
+    }
+}
+
+impl LiveStreams for Live {
+    fn tasks_changed(&self) {
+        self.replan_all();
+    }
+
+    fn live_playlist(&self, stream_key: &str) -> Option<String> {
+        Live::live_playlist(self, stream_key)
+    }
+
+    fn live_count(&self) -> usize {
+        self.count()
     }
 }

@@ -29,9 +29,13 @@ pub struct ReasonLabels {
     pub reason: String,
 }
 
+/// Sets gauges from the state they describe, just before the metrics are rendered.
+pub type Refresh = Box<dyn Fn(&Metrics) + Send + Sync>;
+
 /// The server's metrics.
 pub struct Metrics {
     registry: Registry,
+    refreshers: std::sync::Mutex<Vec<Refresh>>,
     /// API requests by action and result.
     pub requests: Family<RequestLabels, Counter>,
     /// Pushes being received now.
@@ -124,11 +128,20 @@ impl Default for Metrics {
                 "Bytes of recordings deleted to keep free space above the floor",
             ),
             registry: std::mem::take(r),
+            refreshers: std::sync::Mutex::default(),
         }
     }
 }
 
 impl Metrics {
+    /// Adds a refresher (run by [`Metrics::render`]).
+    pub fn on_render(&self, refresh: Refresh) {
+        self.refreshers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(refresh);
+    }
+
     /// Counts a refusal by the limit that made it.
     pub fn refused(&self, reason: &str) {
         self.refusals
@@ -138,8 +151,16 @@ impl Metrics {
             .inc();
     }
 
-    /// The exposition text.
+    /// The exposition text (gauges refreshed first).
     pub fn render(&self) -> String {
+        let refreshers = self
+            .refreshers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for refresh in refreshers.iter() {
+            refresh(self);
+        }
+        drop(refreshers);
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out

@@ -8,6 +8,7 @@
 mod actions;
 pub mod admission;
 pub mod auth;
+pub mod configuration;
 pub mod db;
 pub mod gop;
 mod http;
@@ -24,13 +25,12 @@ pub mod settings;
 pub mod space;
 pub mod state;
 pub mod stream;
+pub mod streams;
 pub mod vod;
 pub mod wire;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-
-use tokio::sync::Mutex;
 
 pub use http::router;
 pub use settings::Settings;
@@ -61,10 +61,10 @@ pub async fn prepare(settings: Settings, file_limit: u64) -> Result<Arc<AppState
     let database = db::SqliteDb::open(&settings.data_dir)
         .await
         .map_err(|e| ServerError::Database(e.to_string()))?;
-    let (control, _version) = db::ConfigRepo::load(&database)
+    let db: Arc<dyn db::Database> = Arc::new(database.clone());
+    let config = configuration::Configuration::load(Arc::new(database))
         .await
         .map_err(|e| ServerError::Database(e.to_string()))?;
-    let db: Arc<dyn db::Database> = Arc::new(database);
     let storage = crate::storage::Storage::local(&settings.data_dir)
         .map_err(|e| ServerError::Config(format!("storage: {e}")))?;
     let notifier = notify::Notifier::new(db.clone(), settings.file.callbacks.clone());
@@ -75,18 +75,39 @@ pub async fn prepare(settings: Settings, file_limit: u64) -> Result<Arc<AppState
         limits.max_connections,
         limits.max_connections_per_ip,
     ));
+    let live = Arc::new(live::Live::default());
+    let space = Arc::new(space::SpaceGuard::default());
+    let metrics = metrics::Metrics::default();
+    metrics.on_render(data_gauges(Arc::clone(&admission), Arc::clone(&space)));
     Ok(Arc::new(AppState {
         settings,
         db,
-        control: Arc::new(Mutex::new(control)),
-        metrics: metrics::Metrics::default(),
+        config: Arc::new(config),
+        metrics,
         task_counter: AtomicU64::new(0),
         storage,
         notifier,
-        live: Arc::new(live::Live::default()),
+        streams: Arc::clone(&live) as Arc<dyn streams::LiveStreams>,
+        live,
         admission,
-        space: space::SpaceGuard::default(),
+        space,
     }))
+}
+
+/// The data plane's gauges, read when `/metrics` is rendered.
+fn data_gauges(
+    admission: Arc<admission::Admission>,
+    space: Arc<space::SpaceGuard>,
+) -> metrics::Refresh {
+    let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    Box::new(move |m: &metrics::Metrics| {
+        m.rtmp_connections
+            .set(gauge(admission.connections() as u64));
+        m.stream_capacity.set(gauge(admission.budget().streams()));
+        let (free, floor) = space.last();
+        m.free_bytes.set(gauge(free));
+        m.free_floor_bytes.set(gauge(floor));
+    })
 }
 
 async fn bind(

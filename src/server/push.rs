@@ -155,7 +155,7 @@ impl Conn {
         stream: &PushStream,
         now: i64,
     ) -> (RecordingPlan, Option<Result<(), ConfigError>>) {
-        let control = self.app.control.lock().await;
+        let control = self.app.config.read().await;
         let query = stream.stream_param.as_str();
         let auth = control
             .push_auth
@@ -285,7 +285,7 @@ impl Conn {
         };
         let now = now_ms();
         let plan = {
-            let control = self.app.control.lock().await;
+            let control = self.app.config.read().await;
             let key = StreamKey::new(&push.stream.domain, &push.stream.app, &push.stream.stream);
             plan_recording(&control.config, &key, now / 1000)
         };

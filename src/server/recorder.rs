@@ -493,7 +493,7 @@ impl Recorder {
 
 /// The callback template bound to `stream`'s domain and app, if any.
 pub async fn callback_template(app: &AppState, stream: &PushStream) -> Option<CallbackTemplate> {
-    let control = app.control.lock().await;
+    let control = app.config.read().await;
     control
         .callbacks
         .template_for(&stream.domain, &stream.app)

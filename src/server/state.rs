@@ -9,9 +9,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::Mutex;
-
 use super::admission::Admission;
+use super::configuration::Configuration;
 pub use super::db::ControlState;
 use super::db::Database;
 use super::live::Live;
@@ -19,6 +18,7 @@ use super::metrics::Metrics;
 use super::notify::Notifier;
 use super::settings::Settings;
 use super::space::SpaceGuard;
+use super::streams::LiveStreams;
 use crate::storage::Storage;
 
 /// Everything a request handler needs.
@@ -27,8 +27,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Metadata DB (every port).
     pub db: Arc<dyn Database>,
-    /// Configuration (see the module doc).
-    pub control: Arc<Mutex<ControlState>>,
+    /// The configuration in memory.
+    pub config: Arc<Configuration>,
     /// Prometheus metrics.
     pub metrics: Metrics,
     /// Task ids issued by this process (mixed into new ids).
@@ -39,10 +39,12 @@ pub struct AppState {
     pub notifier: Notifier,
     /// Live pushes and parked HLS recordings.
     pub live: Arc<Live>,
+    /// The same, as the control plane may see them.
+    pub streams: Arc<dyn LiveStreams>,
     /// RTMP connection admission (file handles, caps).
     pub admission: Arc<Admission>,
     /// Free space on the data and scratch file systems.
-    pub space: SpaceGuard,
+    pub space: Arc<SpaceGuard>,
 }
 
 impl AppState {

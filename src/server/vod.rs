@@ -183,7 +183,7 @@ pub async fn live_playlist(State(app): State<Arc<AppState>>, Path(path): Path<St
     let Some(stream_key) = path.strip_suffix(".m3u8") else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match app.live.live_playlist(stream_key) {
+    match app.streams.live_playlist(stream_key) {
         Some(key) => (
             StatusCode::TEMPORARY_REDIRECT,
             [

@@ -14,6 +14,7 @@ mod templates;
 
 use serde_json::Value;
 
+use super::configuration::ChangeError;
 use super::db::{Applied, Change};
 use super::state::{AppState, ControlState};
 use super::wire::ApiError;
@@ -97,31 +98,13 @@ pub async fn mutate<F>(ctx: &Ctx<'_>, f: F) -> Result<(Value, Applied), ApiError
 where
     F: FnOnce(&mut ControlState) -> Result<(Value, Vec<Change>), ApiError>,
 {
-    let mut guard = ctx.app.control.clone().lock_owned().await;
-    let mut next = guard.clone();
-    let (output, changes) = f(&mut next)?;
-    // Persist and swap in a task of their own: if the client goes away mid-write, the
-    // request future is dropped, but memory still follows what the database committed.
-    let db = ctx.app.db.clone();
-    let stored = tokio::spawn(async move {
-        let result = db.apply(&changes).await;
-        if let Ok(applied) = &result {
-            next.assign_ids(&changes, &applied.ids);
-            *guard = next;
-        }
-        result.map_err(|e| e.to_string())
-    });
-    match stored.await {
-        Ok(Ok(applied)) => Ok((output, applied)),
-        Ok(Err(e)) => Err(ApiError::new(
+    ctx.app.config.mutate(f).await.map_err(|e| match e {
+        ChangeError::Refused(e) => e,
+        ChangeError::Stored(e) => ApiError::new(
             "InternalError",
             format!("the change could not be stored: {e}"),
-        )),
-        Err(e) => Err(ApiError::new(
-            "InternalError",
-            format!("the change could not be stored: {e}"),
-        )),
-    }
+        ),
+    })
 }
 
 /// Reads parameters with `read`, then reports unknown ones; problems become an error.

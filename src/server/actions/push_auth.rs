@@ -22,7 +22,7 @@ fn checked_domain(domain: String) -> Result<String, ApiError> {
 
 pub async fn describe(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     let domain = checked_domain(read_text(params, "DomainName")?)?;
-    let state = ctx.app.control.lock().await;
+    let state = ctx.app.config.read().await;
     let info = state
         .push_auth
         .get(&domain.to_ascii_lowercase())

@@ -20,7 +20,7 @@ pub async fn create(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     })
     .await
     .map(|(output, _)| output)
-    .inspect(|_| ctx.app.live.replan_all())
+    .inspect(|_| ctx.app.streams.tasks_changed())
 }
 
 pub async fn stop(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
@@ -36,7 +36,7 @@ pub async fn stop(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     })
     .await
     .map(|(output, _)| output)
-    .inspect(|_| ctx.app.live.replan_all())
+    .inspect(|_| ctx.app.streams.tasks_changed())
 }
 
 pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
@@ -50,12 +50,12 @@ pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     })
     .await
     .map(|(output, _)| output)
-    .inspect(|_| ctx.app.live.replan_all())
+    .inspect(|_| ctx.app.streams.tasks_changed())
 }
 
 pub async fn describe(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     let query = validate_task_query(params, ctx.now).map_err(|p| ApiError::from_problems(&p))?;
-    let state = ctx.app.control.lock().await;
+    let state = ctx.app.config.read().await;
     let (tasks, token) = page(&state.config.tasks, &query);
     let list: Vec<Value> = tasks
         .iter()

@@ -579,7 +579,7 @@ mod tests {
         let third = a
             .apply(&[
                 Change::NewRecordTemplate(template()),
-                Change::NewCallbackTemplate(Box::new(CallbackTemplate::default())),
+                Change::NewCallbackTemplate(Box::default()),
             ])
             .await
             .unwrap();
