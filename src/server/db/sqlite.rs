@@ -533,7 +533,6 @@ impl Leases for SqliteDb {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::callback::CallbackTemplate;
     use crate::config::template::RecordTemplate;
 
     async fn db(name: &str) -> (SqliteDb, std::path::PathBuf) {
