@@ -30,7 +30,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
-use super::admission::{AcceptBackoff, Quiet, Slot};
+use super::admission::Slot;
+use super::limits::{AcceptBackoff, Quiet};
 use super::live::Control;
 use super::push::Push;
 use super::state::AppState;

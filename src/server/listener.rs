@@ -21,7 +21,7 @@ use tokio::time::{Instant, Sleep};
 /// An HTTP connection that moves no byte for this long is closed.
 pub const HTTP_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-use super::admission::AcceptBackoff;
+use super::limits::AcceptBackoff;
 
 /// See the module doc.
 pub struct CappedListener {

@@ -13,6 +13,7 @@ pub mod db;
 pub mod gop;
 mod http;
 pub mod ingest;
+pub mod limits;
 pub mod listener;
 pub mod live;
 mod metrics;
@@ -69,7 +70,7 @@ pub async fn prepare(settings: Settings, file_limit: u64) -> Result<Arc<AppState
         .map_err(|e| ServerError::Config(format!("storage: {e}")))?;
     let notifier = notify::Notifier::new(db.clone(), settings.file.callbacks.clone());
     let limits = &settings.file.limits;
-    let budget = admission::Budget::of(settings.file.testing.file_limit.unwrap_or(file_limit));
+    let budget = limits::Budget::of(settings.file.testing.file_limit.unwrap_or(file_limit));
     let admission = Arc::new(admission::Admission::new(
         budget,
         limits.max_connections,
@@ -142,7 +143,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     let (data_dir, credentials) = (settings.data_dir.clone(), settings.file.credentials.len());
     let (http_listener, local) = bind(settings.http, "HTTP").await?;
     let (rtmp_listener, rtmp_local) = bind(settings.rtmp, "RTMP").await?;
-    let app = prepare(settings, admission::raise_file_limit()).await?;
+    let app = prepare(settings, limits::raise_file_limit()).await?;
     let budget = app.admission.budget();
     tracing::info!(%local, rtmp = %rtmp_local, data = %data_dir.display(), credentials,
         file_limit = budget.file_limit, streams = budget.streams(), "liverec listening");

@@ -70,8 +70,8 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            max_connections: super::admission::DEFAULT_MAX_CONNECTIONS,
-            max_connections_per_ip: super::admission::DEFAULT_MAX_CONNECTIONS_PER_IP,
+            max_connections: super::limits::DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: super::limits::DEFAULT_MAX_CONNECTIONS_PER_IP,
         }
     }
 }
