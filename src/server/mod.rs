@@ -1,64 +1,48 @@
-//! `liverec serve`: the recording server. This layer is the control plane (the reference
-//! API over HTTP, persisted in SQLite); the data plane (RTMP ingest, recording) joins it
-//! later. It moves bytes between sockets, the database and the pure core; every rule
-//! lives in `crate::config`.
+//! `liverec serve`: the recording server, in three wings over shared services.
 //!
-//! Routes: `POST /` and `GET /` (the API, reference §1), `GET /healthz`, `GET /metrics`.
+//! ```text
+//! control/  the reference API over HTTP, /vod          data/  pushes in, recordings out
+//!      \        (asks the data plane through               /   (never imports control/)
+//!       \        streams::LiveStreams)                    /
+//!        configuration · settings · metrics · notify · limits · urls · streams
+//!                                  |
+//!                                 db/   persistence ports (imports neither wing)
+//! ```
+//!
+//! This module is the composition root only: it builds the parts, wires them and runs
+//! them. It moves bytes between sockets, the database and the pure core; every rule
+//! lives in `crate::config`, `crate::record` and `crate::formats`.
+//!
+//! Routes: `POST /` and `GET /` (the API, reference §1), `GET /healthz`, `GET /metrics`,
+//! `GET /vod/…`, `GET /live/…`.
 
-mod actions;
-pub mod admission;
-pub mod auth;
 pub mod configuration;
+pub mod control;
+pub mod data;
 pub mod db;
-pub mod gop;
-mod http;
-pub mod ingest;
+pub mod error;
 pub mod limits;
-pub mod listener;
-pub mod live;
-mod metrics;
+pub mod metrics;
 pub mod notify;
-mod push;
-pub mod recorder;
-mod recovery;
-pub mod retention;
 pub mod settings;
-pub mod space;
-pub mod state;
-pub mod stream;
 pub mod streams;
-pub mod vod;
-pub mod wire;
+pub mod urls;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-pub use http::router;
+pub use control::http::router;
+use control::ControlPlane;
+use data::DataPlane;
+pub use error::ServerError;
 pub use settings::Settings;
-use state::AppState;
 
-/// Why the server could not start or stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    /// Bad settings.
-    #[error("configuration: {0}")]
-    Config(String),
-    /// File system or socket failure.
-    #[error("{context}: {source}")]
-    Io {
-        /// What was being done.
-        context: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// Database failure.
-    #[error("database: {0}")]
-    Database(String),
-}
-
-/// Opens the database, loads the state, and returns the shared application state;
+/// Opens the database, loads the configuration, and builds both planes over them;
 /// `file_limit` is the open-file limit shared out among connections.
-pub async fn prepare(settings: Settings, file_limit: u64) -> Result<Arc<AppState>, ServerError> {
+pub async fn prepare(
+    settings: Settings,
+    file_limit: u64,
+) -> Result<(Arc<ControlPlane>, Arc<DataPlane>), ServerError> {
     let database = db::SqliteDb::open(&settings.data_dir)
         .await
         .map_err(|e| ServerError::Database(e.to_string()))?;
@@ -66,49 +50,39 @@ pub async fn prepare(settings: Settings, file_limit: u64) -> Result<Arc<AppState
     let config = configuration::Configuration::load(Arc::new(database))
         .await
         .map_err(|e| ServerError::Database(e.to_string()))?;
+    let config = Arc::new(config);
     let storage = crate::storage::Storage::local(&settings.data_dir)
         .map_err(|e| ServerError::Config(format!("storage: {e}")))?;
-    let notifier = notify::Notifier::new(db.clone(), settings.file.callbacks.clone());
+    let metrics = Arc::new(metrics::Metrics::default());
     let limits = &settings.file.limits;
     let budget = limits::Budget::of(settings.file.testing.file_limit.unwrap_or(file_limit));
-    let admission = Arc::new(admission::Admission::new(
+    let admission = data::admission::Admission::new(
         budget,
         limits.max_connections,
         limits.max_connections_per_ip,
-    ));
-    let live = Arc::new(live::Live::default());
-    let space = Arc::new(space::SpaceGuard::default());
-    let metrics = metrics::Metrics::default();
-    metrics.on_render(data_gauges(Arc::clone(&admission), Arc::clone(&space)));
-    Ok(Arc::new(AppState {
+    );
+    let data = Arc::new(DataPlane {
+        notifier: notify::Notifier::new(Arc::clone(&db), settings.file.callbacks.clone()),
+        settings: settings.clone(),
+        db: Arc::clone(&db),
+        config: Arc::clone(&config),
+        metrics: Arc::clone(&metrics),
+        storage: storage.clone(),
+        live: Arc::new(data::live::Live::default()),
+        admission: Arc::new(admission),
+        space: Arc::new(data::space::SpaceGuard::default()),
+    });
+    metrics.on_render(data.gauges());
+    let control = Arc::new(ControlPlane {
         settings,
         db,
-        config: Arc::new(config),
+        config,
         metrics,
-        task_counter: AtomicU64::new(0),
         storage,
-        notifier,
-        streams: Arc::clone(&live) as Arc<dyn streams::LiveStreams>,
-        live,
-        admission,
-        space,
-    }))
-}
-
-/// The data plane's gauges, read when `/metrics` is rendered.
-fn data_gauges(
-    admission: Arc<admission::Admission>,
-    space: Arc<space::SpaceGuard>,
-) -> metrics::Refresh {
-    let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    Box::new(move |m: &metrics::Metrics| {
-        m.rtmp_connections
-            .set(gauge(admission.connections() as u64));
-        m.stream_capacity.set(gauge(admission.budget().streams()));
-        let (free, floor) = space.last();
-        m.free_bytes.set(gauge(free));
-        m.free_floor_bytes.set(gauge(floor));
-    })
+        streams: Arc::clone(&data.live) as Arc<dyn streams::LiveStreams>,
+        task_counter: AtomicU64::new(0),
+    });
+    Ok((control, data))
 }
 
 async fn bind(
@@ -126,14 +100,14 @@ async fn bind(
 
 /// Recovers what a crash left, checks free space, and starts the background tasks
 /// (free-space guard, callback outbox, retention).
-async fn start_background(app: &Arc<AppState>) {
-    recovery::recover(app).await;
-    if let Err(e) = space::check(app).await {
+async fn start_background(data: &Arc<DataPlane>) {
+    data::recovery::recover(data).await;
+    if let Err(e) = data::space::check(data).await {
         tracing::warn!(error = %e, "free-space check");
     }
-    tokio::spawn(space::guard_forever(Arc::clone(app)));
-    tokio::spawn(app.notifier.clone().run());
-    tokio::spawn(retention::sweep_forever(Arc::clone(app)));
+    tokio::spawn(data::space::guard_forever(Arc::clone(data)));
+    tokio::spawn(data.notifier.clone().run());
+    tokio::spawn(data::retention::sweep_forever(Arc::clone(data)));
 }
 
 /// Serves the API and RTMP ingest until SIGINT or SIGTERM, then ends every push (their
@@ -143,8 +117,8 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     let (data_dir, credentials) = (settings.data_dir.clone(), settings.file.credentials.len());
     let (http_listener, local) = bind(settings.http, "HTTP").await?;
     let (rtmp_listener, rtmp_local) = bind(settings.rtmp, "RTMP").await?;
-    let app = prepare(settings, limits::raise_file_limit()).await?;
-    let budget = app.admission.budget();
+    let (control, data) = prepare(settings, limits::raise_file_limit()).await?;
+    let budget = data.admission.budget();
     tracing::info!(%local, rtmp = %rtmp_local, data = %data_dir.display(), credentials,
         file_limit = budget.file_limit, streams = budget.streams(), "liverec listening");
     if credentials == 0 {
@@ -152,19 +126,19 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
             "no API credentials configured: unsigned requests are accepted from loopback only"
         );
     }
-    start_background(&app).await;
+    start_background(&data).await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let ingest = tokio::spawn(ingest::serve_rtmp(
-        Arc::clone(&app),
+    let ingest = tokio::spawn(data::rtmp::serve_rtmp(
+        Arc::clone(&data),
         rtmp_listener,
         stop_rx.clone(),
     ));
     let mut http_stop = stop_rx;
-    let listener = listener::CappedListener::new(http_listener, budget.http_connections);
+    let listener = control::listener::CappedListener::new(http_listener, budget.http_connections);
     // `tap_io` adds nothing but gives `ConnectInfo<SocketAddr>` for a custom listener.
     let served = axum::serve(
         axum::serve::ListenerExt::tap_io(listener, |_| {}),
-        router(Arc::clone(&app)).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router(control).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
         let _ = http_stop.changed().await;
@@ -179,8 +153,8 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
         source,
     })?;
     let _ = ingest.await;
-    for (stream, hls) in app.live.take_all_parked() {
-        recorder::finish_parked(&app, &stream, &hls).await;
+    for (stream, hls) in data.live.take_all_parked() {
+        data::recorder::finish_parked(&data, &stream, &hls).await;
     }
     tracing::info!("liverec stopped");
     Ok(())

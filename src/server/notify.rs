@@ -16,8 +16,8 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use super::db::{Database, Pending};
+use super::error::ServerError;
 use super::settings::CallbackSettings;
-use super::ServerError;
 use crate::config::callback_event::sign_body;
 
 /// Rows claimed per worker pass.

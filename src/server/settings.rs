@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::ServerError;
+use super::error::ServerError;
 
 /// Default request body limit (reference: 1 MiB → RequestSizeLimitExceeded).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;

@@ -215,19 +215,19 @@ pub fn sign(host: &str, id: &str, key: &str, body: &[u8]) -> (String, String) {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let date = liverec::server::auth::utc_date(timestamp);
+    let date = liverec::server::control::auth::utc_date(timestamp);
     let lookup = |name: &str| match name {
         "content-type" => Some("application/json".to_owned()),
         "host" => Some(host.to_owned()),
         _ => None,
     };
-    let parts = liverec::server::auth::SignedParts {
+    let parts = liverec::server::control::auth::SignedParts {
         method: "POST",
         query: "",
         header: &lookup,
         payload: body,
     };
-    let signature = liverec::server::auth::signature(
+    let signature = liverec::server::control::auth::signature(
         &parts,
         "content-type;host",
         &timestamp.to_string(),

@@ -8,8 +8,8 @@ use super::{mutate, out, read_id, read_params, Ctx};
 use crate::config::callback::validate_callback_template;
 use crate::config::modify::merge;
 use crate::config::wall_time::beijing_datetime;
+use crate::server::control::wire::ApiError;
 use crate::server::db::{Change, PENDING_ID};
-use crate::server::wire::ApiError;
 
 fn not_found(id: i64) -> ApiError {
     ApiError::new(

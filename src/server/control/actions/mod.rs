@@ -2,7 +2,7 @@
 //!
 //! Each action reads its parameters with the configuration layer's validators (so the
 //! codes and field paths are the ones `validateTemplate` reports), applies the change
-//! through [`mutate`] (copy, change, persist, swap: see [`super::state`]), and returns the
+//! through [`mutate`] (copy, change, persist, swap: see [`crate::server::configuration`]), and returns the
 //! output fields of its `Response`.
 
 mod callbacks;
@@ -14,17 +14,18 @@ mod templates;
 
 use serde_json::Value;
 
-use super::configuration::ChangeError;
-use super::db::{Applied, Change};
-use super::state::{AppState, ControlState};
 use super::wire::ApiError;
+use super::ControlPlane;
 use crate::config::json::Fields;
 use crate::config::problem::Problem;
+use crate::server::configuration::ChangeError;
+use crate::server::db::ControlState;
+use crate::server::db::{Applied, Change};
 
 /// What a handler gets.
 pub struct Ctx<'a> {
     /// Server state.
-    pub app: &'a AppState,
+    pub app: &'a ControlPlane,
     /// Now, Unix seconds.
     pub now: i64,
 }

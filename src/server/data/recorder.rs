@@ -14,10 +14,8 @@ use std::sync::Arc;
 
 use crate::storage::StorageError;
 
-use super::db::{Database, Recording};
-use super::notify::now_ms;
-use super::state::AppState;
 use super::stream::{hls_sidecar_name, PushStream, Sidecar};
+use super::DataPlane;
 use crate::config::callback::CallbackTemplate;
 use crate::config::callback_event::{record_exception_event, record_file_event, RecordFile};
 use crate::config::template::Format;
@@ -25,14 +23,16 @@ use crate::record::session::{
     extension, live_playlist_name, segment_name, Action, DoneFile, FileRef, MediaInfo, OutputSpec,
     ParkedHls, PushSession,
 };
+use crate::server::db::{Database, Recording};
+use crate::server::notify::now_ms;
 use crate::storage::scratch::{ScratchFile, SERVER_WRITE_BUFFER_BYTES};
 
-fn write_sidecar(app: &AppState, name: &str, sidecar: &Sidecar) -> std::io::Result<()> {
+fn write_sidecar(app: &DataPlane, name: &str, sidecar: &Sidecar) -> std::io::Result<()> {
     let text = serde_json::to_vec(sidecar).map_err(std::io::Error::other)?;
     std::fs::write(app.storage.scratch_path(name), text)
 }
 
-fn remove_sidecar(app: &AppState, name: &str) {
+fn remove_sidecar(app: &DataPlane, name: &str) {
     let _ = std::fs::remove_file(app.storage.scratch_path(name));
 }
 
@@ -87,7 +87,7 @@ struct OpenFile {
 
 /// The data plane's side of one push.
 pub struct Recorder {
-    app: Arc<AppState>,
+    app: Arc<DataPlane>,
     stream: PushStream,
     open: OpenFiles,
     newly_failed: Vec<OutputFailure>,
@@ -167,7 +167,7 @@ pub const FLUSH_INTERVAL_MS: i64 = 500;
 
 impl Recorder {
     /// A recorder for `stream`.
-    pub fn new(app: Arc<AppState>, stream: PushStream) -> Self {
+    pub fn new(app: Arc<DataPlane>, stream: PushStream) -> Self {
         Self {
             app,
             stream,
@@ -492,7 +492,7 @@ impl Recorder {
 }
 
 /// The callback template bound to `stream`'s domain and app, if any.
-pub async fn callback_template(app: &AppState, stream: &PushStream) -> Option<CallbackTemplate> {
+pub async fn callback_template(app: &DataPlane, stream: &PushStream) -> Option<CallbackTemplate> {
     let control = app.config.read().await;
     control
         .callbacks
@@ -503,7 +503,7 @@ pub async fn callback_template(app: &AppState, stream: &PushStream) -> Option<Ca
 /// Queues a recording-exception callback (event 341) for `stream` where its callback
 /// template asks for them; `session_id` names the recording (or the refused push).
 pub async fn announce_exception(
-    app: &AppState,
+    app: &DataPlane,
     stream: &PushStream,
     session_id: &str,
     format: &str,
@@ -535,7 +535,7 @@ pub async fn announce_exception(
 /// Stores a finished HLS recording's final playlist, removes the growing one, indexes
 /// and announces it.
 pub async fn finish_hls(
-    app: &Arc<AppState>,
+    app: &Arc<DataPlane>,
     stream: &PushStream,
     spec: &OutputSpec,
     done: &DoneFile,
@@ -571,7 +571,7 @@ pub async fn finish_hls(
 }
 
 /// Finalises a parked HLS recording whose splice timeout passed.
-pub async fn finish_parked(app: &Arc<AppState>, stream: &PushStream, parked: &ParkedHls) {
+pub async fn finish_parked(app: &Arc<DataPlane>, stream: &PushStream, parked: &ParkedHls) {
     let (done, text) = parked.finalize();
     if let Err(e) = finish_hls(app, stream, &parked.spec, &done, text).await {
         tracing::error!(stream = %stream.key(), error = %e, "finalising an HLS recording");
@@ -604,7 +604,7 @@ async fn insert_with_retries(db: &dyn Database, row: &Recording) -> Result<(), S
 
 /// Adds the index row of a final file and queues its record callback.
 pub async fn index_and_announce(
-    app: &Arc<AppState>,
+    app: &Arc<DataPlane>,
     stream: &PushStream,
     spec: &OutputSpec,
     file_id: &str,
@@ -612,7 +612,7 @@ pub async fn index_and_announce(
     done: &DoneFile,
 ) -> Result<(), String> {
     let now = now_ms();
-    let url = super::vod::vod_url(&app.public_url(), key);
+    let url = crate::server::urls::vod_url(&app.public_url(), key);
     let format = spec.format.name();
     let row = Recording {
         file_id: file_id.to_owned(),
@@ -638,7 +638,7 @@ pub async fn index_and_announce(
     insert_with_retries(app.db.as_ref(), &row).await?;
     app.metrics
         .files
-        .get_or_create(&super::metrics::FormatLabels {
+        .get_or_create(&crate::server::metrics::FormatLabels {
             format: format.to_owned(),
         })
         .inc();
@@ -650,7 +650,7 @@ pub async fn index_and_announce(
 
 /// Queues the record callback (event 100) of an indexed file where one is configured.
 async fn announce_file(
-    app: &AppState,
+    app: &DataPlane,
     stream: &PushStream,
     spec: &OutputSpec,
     file_id: &str,

@@ -31,11 +31,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use super::admission::Slot;
-use super::limits::{AcceptBackoff, Quiet};
 use super::live::Control;
 use super::push::Push;
-use super::state::AppState;
+use super::DataPlane;
 use crate::formats::flv::demux::TagKind;
+use crate::server::limits::{AcceptBackoff, Quiet};
 
 /// The handshake must complete within this.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -86,7 +86,7 @@ pub enum IngestError {
 
 /// Accepts RTMP connections until `shutdown` turns true.
 pub async fn serve_rtmp(
-    app: Arc<AppState>,
+    app: Arc<DataPlane>,
     listener: TcpListener,
     shutdown: watch::Receiver<bool>,
 ) {
@@ -185,7 +185,7 @@ async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>, IngestError> {
 }
 
 pub(super) struct Conn {
-    pub(super) app: Arc<AppState>,
+    pub(super) app: Arc<DataPlane>,
     pub(super) peer: SocketAddr,
     pub(super) local: SocketAddr,
     pub(super) rtmp: ServerSession,
@@ -201,7 +201,7 @@ pub(super) struct Conn {
 }
 
 async fn connection(
-    app: Arc<AppState>,
+    app: Arc<DataPlane>,
     mut socket: TcpStream,
     peer: SocketAddr,
     mut shutdown: watch::Receiver<bool>,

@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 use super::{mutate, out, read_id, read_params, Ctx};
 use crate::config::modify::merge;
 use crate::config::template::{validate_template, TemplateIdField};
+use crate::server::control::wire::ApiError;
 use crate::server::db::{Change, PENDING_ID};
-use crate::server::wire::ApiError;
 
 pub async fn create(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     let (_, applied) = mutate(ctx, |state| {

@@ -33,8 +33,8 @@ mod mp4;
 use mp4::{finish_recovered_mp4, mp4_complete_prefix, mp4_finish_interrupted};
 
 use super::recorder::{finish_hls, index_and_announce};
-use super::state::AppState;
 use super::stream::{hls_sidecar_name, Sidecar};
+use super::DataPlane;
 use crate::config::template::Format;
 use crate::formats::flv::demux::FlvDemuxer;
 use crate::formats::hls::playlist::Playlist;
@@ -48,7 +48,7 @@ use crate::storage::scratch::ScratchFile;
 /// look at, instead of being deleted.
 pub const FAILED_DIR: &str = ".failed";
 
-fn quarantine(app: &AppState, sidecar_name: &str, s: &Sidecar) {
+fn quarantine(app: &DataPlane, sidecar_name: &str, s: &Sidecar) {
     let dir = app.storage.scratch_dir().with_file_name(FAILED_DIR);
     let _ = std::fs::create_dir_all(&dir);
     let mut names = vec![sidecar_name.to_owned()];
@@ -67,7 +67,7 @@ fn quarantine(app: &AppState, sidecar_name: &str, s: &Sidecar) {
 const TS_PACKET: u64 = 188;
 
 /// Recovers every interrupted recording; errors are logged per file.
-pub async fn recover(app: &Arc<AppState>) {
+pub async fn recover(app: &Arc<DataPlane>) {
     let dir = app.storage.scratch_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return;
@@ -124,7 +124,7 @@ fn modified_ms(path: &Path) -> Option<i64> {
     Some(since.as_millis() as i64)
 }
 
-async fn recover_file(app: &Arc<AppState>, s: &Sidecar) -> Result<(), String> {
+async fn recover_file(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), String> {
     let path = app.storage.scratch_path(&s.scratch_name);
     if !path.exists() {
         return Err("the scratch file is gone (it was committed before the crash)".into());
@@ -178,7 +178,7 @@ async fn recover_file(app: &Arc<AppState>, s: &Sidecar) -> Result<(), String> {
     index_and_announce(app, &s.stream, &s.spec, &s.file_id, &key, &done).await
 }
 
-async fn recover_hls(app: &Arc<AppState>, s: &Sidecar) -> Result<(), String> {
+async fn recover_hls(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), String> {
     let rid = &s.spec.recording_id;
     let dir = s.stream.dir();
     let live = format!("{dir}/{}", live_playlist_name(rid));

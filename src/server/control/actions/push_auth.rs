@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 use super::{mutate, read_text, Ctx};
 use crate::config::push_auth::{modify_push_auth_key, PushAuthKey};
 use crate::config::rule::is_valid_domain;
+use crate::server::control::wire::ApiError;
 use crate::server::db::Change;
-use crate::server::wire::ApiError;
 
 fn checked_domain(domain: String) -> Result<String, ApiError> {
     if is_valid_domain(&domain) {

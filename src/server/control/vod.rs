@@ -14,8 +14,9 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::state::AppState;
+use super::ControlPlane;
 use crate::config::rule::is_valid_domain;
+use crate::server::urls::vod_url;
 use crate::storage::StorageError;
 
 /// MIME type of a recording file by extension; `None` for anything else.
@@ -39,25 +40,6 @@ fn servable(path: &str) -> bool {
             .iter()
             .all(|p| !p.is_empty() && *p != "." && *p != "..")
         && mime_type(path).is_some()
-}
-
-/// The URL of the recording stored under `key`: `BASE/vod/` and the key's segments
-/// percent-encoded (RFC 3986 §3.3: everything but unreserved characters), so a stream
-/// named in any script gives a URL every client sends as is.
-pub fn vod_url(base: &str, key: &str) -> String {
-    use std::fmt::Write;
-    let mut url = format!("{base}/vod");
-    for segment in key.split('/') {
-        url.push('/');
-        for b in segment.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                url.push(char::from(b));
-            } else {
-                let _ = write!(url, "%{b:02X}");
-            }
-        }
-    }
-    url
 }
 
 /// A `Range` header that cannot be satisfied (answered with 416).
@@ -112,7 +94,7 @@ pub fn parse_range(value: &str, size: u64) -> Result<Option<std::ops::Range<u64>
 
 /// The handler.
 pub async fn serve_file(
-    State(app): State<Arc<AppState>>,
+    State(app): State<Arc<ControlPlane>>,
     Path(path): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -179,7 +161,10 @@ pub async fn serve_file(
 
 /// `GET /live/DOMAIN/APP/STREAM.m3u8`: a temporary redirect to the stream's growing HLS
 /// playlist (`/vod/…/RECORDINGID.m3u8`, an EVENT playlist), 404 when it has none.
-pub async fn live_playlist(State(app): State<Arc<AppState>>, Path(path): Path<String>) -> Response {
+pub async fn live_playlist(
+    State(app): State<Arc<ControlPlane>>,
+    Path(path): Path<String>,
+) -> Response {
     let Some(stream_key) = path.strip_suffix(".m3u8") else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -233,15 +218,6 @@ mod tests {
             Err(Unsatisfiable)
         );
         assert_eq!(parse_range("bytes=+5-9", 1000), Err(Unsatisfiable));
-    }
-
-    #[test]
-    fn urls_are_percent_encoded() {
-        assert_eq!(
-            vod_url("http://h:1", "d.com/live/流 a/x+y(1).mp4"),
-            "http://h:1/vod/d.com/live/%E6%B5%81%20a/x%2By%281%29.mp4"
-        );
-        assert_eq!(vod_url("", "d.com/a/.b/c.ts"), "/vod/d.com/a/.b/c.ts");
     }
 
     #[test]

@@ -20,11 +20,10 @@ use std::sync::Arc;
 use rml_rtmp::sessions::ServerSessionResult;
 
 use super::gop::GopCache;
-use super::ingest::{Conn, IngestError, MAX_PUBLISHES_PER_CONNECTION};
-use super::notify::now_ms;
 use super::recorder::{
     announce_exception, callback_template, finish_parked, OutputFailure, Recorder,
 };
+use super::rtmp::{Conn, IngestError, MAX_PUBLISHES_PER_CONNECTION};
 use super::stream::PushStream;
 use crate::config::callback_event::{push_event, PushEvent, StreamRef};
 use crate::config::plan::{plan_recording, OutputPlan, RecordingPlan};
@@ -35,6 +34,7 @@ use crate::config::rule::{check_push_names, StreamKey};
 use crate::config::template::Format;
 use crate::formats::flv::demux::{FlvDemuxer, FlvTag, TagKind};
 use crate::record::session::{Action, OutputSpec, PushSession, Stopped};
+use crate::server::notify::now_ms;
 
 /// The status of a publish refused for its name, its domain or a live duplicate.
 const BAD_NAME: &str = "NetStream.Publish.BadName";

@@ -4,8 +4,8 @@ use serde_json::{json, Value};
 
 use super::{mutate, read_params, Ctx};
 use crate::config::rule::{read_key, KeyParts};
+use crate::server::control::wire::ApiError;
 use crate::server::db::Change;
-use crate::server::wire::ApiError;
 
 pub async fn create(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     let now = ctx.now;

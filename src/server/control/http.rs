@@ -15,12 +15,12 @@ use serde_json::{Map, Value};
 
 use super::actions::{dispatch, Ctx, ACTIONS};
 use super::auth::{verify, SignedParts};
-use super::metrics::RequestLabels;
-use super::state::AppState;
 use super::wire::{failure, form_params, respond, success, ApiError, API_VERSION};
+use super::ControlPlane;
+use crate::server::metrics::RequestLabels;
 
 /// The routes.
-pub fn router(app: Arc<AppState>) -> Router {
+pub fn router(app: Arc<ControlPlane>) -> Router {
     Router::new()
         .route("/", get(api).post(api))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -30,7 +30,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .with_state(app)
 }
 
-async fn metrics(State(app): State<Arc<AppState>>) -> Response {
+async fn metrics(State(app): State<Arc<ControlPlane>>) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -54,7 +54,7 @@ struct Decoded {
 }
 
 async fn api(
-    State(app): State<Arc<AppState>>,
+    State(app): State<Arc<ControlPlane>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request<Body>,
 ) -> Response {
@@ -86,7 +86,7 @@ async fn api(
 
 type Handled = Result<(String, Value), (String, ApiError)>;
 
-async fn handle(app: &AppState, peer: SocketAddr, request: Request<Body>) -> Handled {
+async fn handle(app: &ControlPlane, peer: SocketAddr, request: Request<Body>) -> Handled {
     let (parts, body) = request.into_parts();
     let limit = app.settings.file.limits.max_body_bytes;
     let action_header = header_text(&parts.headers, "x-tc-action");
@@ -234,7 +234,7 @@ fn not_from_a_browser(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 fn authenticate(
-    app: &AppState,
+    app: &ControlPlane,
     peer: SocketAddr,
     method: &Method,
     headers: &HeaderMap,

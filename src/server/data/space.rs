@@ -19,11 +19,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::db::{Recording, RecordingIndex};
+use crate::server::db::{Recording, RecordingIndex};
 
-use super::settings::RetentionSettings;
-use super::state::AppState;
-use super::ServerError;
+use super::DataPlane;
+use crate::server::error::ServerError;
+use crate::server::settings::RetentionSettings;
 
 /// Rows looked at per deletion pass.
 pub const SPACE_BATCH: i64 = 200;
@@ -87,7 +87,7 @@ impl SpaceGuard {
 
 /// (free, floor) of the data directory's file system, then of the scratch directory's
 /// when it is another one.
-fn measure(app: &AppState) -> std::io::Result<Vec<(u64, u64)>> {
+fn measure(app: &DataPlane) -> std::io::Result<Vec<(u64, u64)>> {
     let settings = &app.settings.file.retention;
     let (free, total, data_fs) = free_space(&app.settings.data_dir)?;
     let mut out = vec![(free, floor(settings, total))];
@@ -125,7 +125,7 @@ pub async fn candidates(
 }
 
 /// One check: measure, delete what may be deleted while below the floor, measure again.
-pub async fn check(app: &AppState) -> Result<(), ServerError> {
+pub async fn check(app: &DataPlane) -> Result<(), ServerError> {
     let io = |source| ServerError::Io {
         context: "measuring free space".into(),
         source,
@@ -182,7 +182,7 @@ pub async fn check(app: &AppState) -> Result<(), ServerError> {
 }
 
 /// Checks forever.
-pub async fn guard_forever(app: Arc<AppState>) {
+pub async fn guard_forever(app: Arc<DataPlane>) {
     let every = Duration::from_secs(app.settings.file.retention.free_space_check_seconds.max(1));
     loop {
         if let Err(e) = check(&app).await {

@@ -6,18 +6,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::db::Recording;
+use crate::server::db::Recording;
 
-use super::notify::now_ms;
-use super::state::AppState;
-use super::ServerError;
+use super::DataPlane;
 use crate::formats::hls::Playlist;
+use crate::server::error::ServerError;
+use crate::server::notify::now_ms;
 
 /// Rows deleted per sweep pass.
 pub const SWEEP_BATCH: i64 = 500;
 
 /// Deletes what expired before `now_ms`; returns how many recordings.
-pub async fn sweep(app: &AppState, now_ms: i64) -> Result<usize, ServerError> {
+pub async fn sweep(app: &DataPlane, now_ms: i64) -> Result<usize, ServerError> {
     let rows = app
         .db
         .expired(now_ms, SWEEP_BATCH)
@@ -36,7 +36,7 @@ pub async fn sweep(app: &AppState, now_ms: i64) -> Result<usize, ServerError> {
 /// then its row; false when a file could not be deleted (the row stays, to retry).
 /// `why` prefixes the log lines.
 pub async fn delete_recording(
-    app: &AppState,
+    app: &DataPlane,
     row: &Recording,
     why: &str,
 ) -> Result<bool, ServerError> {
@@ -62,7 +62,7 @@ pub async fn delete_recording(
 
 /// Deletes the segments an HLS playlist names (relative URIs in its directory), read from
 /// the playlist itself: no directory listing, whatever the number of recordings.
-async fn delete_segments(app: &AppState, playlist_path: &str) -> Result<(), String> {
+async fn delete_segments(app: &DataPlane, playlist_path: &str) -> Result<(), String> {
     let Some((dir, _)) = playlist_path.rsplit_once('/') else {
         return Ok(());
     };
@@ -86,7 +86,7 @@ async fn delete_segments(app: &AppState, playlist_path: &str) -> Result<(), Stri
 }
 
 /// Sweeps forever.
-pub async fn sweep_forever(app: Arc<AppState>) {
+pub async fn sweep_forever(app: Arc<DataPlane>) {
     let every = Duration::from_secs(app.settings.file.retention.sweep_interval_seconds.max(1));
     loop {
         if let Err(e) = sweep(&app, now_ms()).await {

@@ -15,8 +15,8 @@ use super::{read_params, Ctx};
 use crate::config::json::Fields;
 use crate::config::problem::ErrorCode;
 use crate::formats::hls::datetime::{decode_date_time, encode_date_time};
+use crate::server::control::wire::ApiError;
 use crate::server::db::{Recording, Search};
-use crate::server::wire::ApiError;
 
 /// Largest page.
 pub const MAX_LIMIT: i64 = 5000;

@@ -17,8 +17,8 @@ use std::sync::{Mutex, MutexGuard};
 use tokio::sync::mpsc;
 
 use super::stream::PushStream;
-use super::streams::LiveStreams;
 use crate::record::session::ParkedHls;
+use crate::server::streams::LiveStreams;
 
 /// What a live push is told.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::settings::Credential;
+use crate::server::settings::Credential;
 
 /// Largest accepted clock difference between client and server, seconds.
 pub const MAX_SKEW_S: i64 = 300;

@@ -4,8 +4,8 @@ use serde_json::{json, Value};
 
 use super::{mutate, read_text, Ctx};
 use crate::config::task_query::{page, validate_task_query};
+use crate::server::control::wire::ApiError;
 use crate::server::db::Change;
-use crate::server::wire::ApiError;
 
 pub async fn create(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     let id = ctx.app.new_task_id();

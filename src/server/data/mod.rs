@@ -1,0 +1,69 @@
+//! The data plane: pushes in, recordings out. RTMP connections ([`rtmp`]) admitted by
+//! [`admission`] become pushes ([`push`]) whose sessions the [`recorder`] writes to
+//! scratch files and storage; [`live`] is the registry of who is pushing, parked HLS
+//! splices and growing playlists; [`recovery`], [`retention`] and [`space`] look after
+//! what is stored. It never imports the control plane: the control plane asks it for
+//! what it needs through [`crate::server::streams::LiveStreams`].
+
+pub mod admission;
+pub mod gop;
+pub mod live;
+pub mod push;
+pub mod recorder;
+pub mod recovery;
+pub mod retention;
+pub mod rtmp;
+pub mod space;
+pub mod stream;
+
+use std::sync::Arc;
+
+use crate::server::configuration::Configuration;
+use crate::server::db::Database;
+use crate::server::metrics::Metrics;
+use crate::server::notify::Notifier;
+use crate::server::settings::Settings;
+use crate::storage::Storage;
+
+/// What the data plane works with (typed handles, no logic).
+pub struct DataPlane {
+    /// Settings.
+    pub settings: Settings,
+    /// Metadata DB (every port).
+    pub db: Arc<dyn Database>,
+    /// The configuration in memory (read when a push starts).
+    pub config: Arc<Configuration>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Recordings storage.
+    pub storage: Storage,
+    /// Callback outbox.
+    pub notifier: Notifier,
+    /// Live pushes and parked HLS recordings.
+    pub live: Arc<live::Live>,
+    /// RTMP connection admission (file handles, caps).
+    pub admission: Arc<admission::Admission>,
+    /// Free space on the data and scratch file systems.
+    pub space: Arc<space::SpaceGuard>,
+}
+
+impl DataPlane {
+    /// Base of recording URLs.
+    pub fn public_url(&self) -> String {
+        self.settings.public_url()
+    }
+
+    /// The data plane's gauges, read when `/metrics` is rendered.
+    pub fn gauges(&self) -> crate::server::metrics::Refresh {
+        let (admission, space) = (Arc::clone(&self.admission), Arc::clone(&self.space));
+        let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        Box::new(move |m: &Metrics| {
+            m.rtmp_connections
+                .set(gauge(admission.connections() as u64));
+            m.stream_capacity.set(gauge(admission.budget().streams()));
+            let (free, floor) = space.last();
+            m.free_bytes.set(gauge(free));
+            m.free_floor_bytes.set(gauge(floor));
+        })
+    }
+}
