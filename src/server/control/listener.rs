@@ -1,4 +1,4 @@
-//! The HTTP listener: at most [`crate::server::data::admission::Budget::http_connections`] connections
+//! The HTTP listener: at most [`crate::server::limits::Budget::http_connections`] connections
 //! at once (each holds a permit until it closes; more wait in the kernel's backlog), a
 //! connection that moves no byte either way for [`HTTP_IDLE_TIMEOUT`] is closed (axum
 //! sets no timer for hyper: an idle keep-alive socket would otherwise hold its slot
