@@ -51,7 +51,8 @@ pub async fn prepare(
         .await
         .map_err(|e| ServerError::Database(e.to_string()))?;
     let config = Arc::new(config);
-    let storage = crate::storage::Storage::local(&settings.data_dir)
+    let scratch = settings.file.storage.scratch_dir.as_deref();
+    let storage = crate::storage::Storage::local(&settings.data_dir, scratch)
         .map_err(|e| ServerError::Config(format!("storage: {e}")))?;
     let metrics = Arc::new(metrics::Metrics::default());
     let limits = &settings.file.limits;

@@ -22,6 +22,8 @@
 //! free_space_check_seconds = 5
 //! delete_oldest_for_space = true         # below it, delete the oldest expiring recordings
 //! delete_kept_forever_for_space = false  # ... and those kept forever (StorageTime 0)
+//! [storage]
+//! scratch_dir = "/var/lib/liverec/scratch"  # files being written (default DATA/.scratch)
 //! [testing]                              # test-only: every RecordInterval becomes this
 //! record_interval_seconds = 2            # (the reference's minimum is 60 s)
 //! ```
@@ -133,6 +135,15 @@ impl Default for RetentionSettings {
     }
 }
 
+/// Where recordings are stored and written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Scratch space for files being written (default `DATA/.scratch`); a local
+    /// directory, on the data directory's file system for commits without a copy.
+    pub scratch_dir: Option<PathBuf>,
+}
+
 /// Test-only overrides (documented in the README).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -161,8 +172,10 @@ pub struct FileSettings {
     pub callbacks: CallbackSettings,
     /// Base URL of recording links (`…/vod/PATH`); default `http://HTTP-ADDR`.
     pub public_url: Option<String>,
-    /// Retention sweeper.
+    /// Retention sweeper and free-space guard.
     pub retention: RetentionSettings,
+    /// Storage.
+    pub storage: StorageSettings,
     /// Test-only overrides.
     pub testing: TestingSettings,
 }

@@ -1,17 +1,20 @@
-//! Where recordings live: an [`object_store::ObjectStore`] (the local file system under
-//! `--data` by default; S3 and others by configuration later), plus local scratch files
-//! for files still being written.
+//! Where recordings live: any [`object_store::ObjectStore`] (the local file system under
+//! `--data` by default; S3 and others by configuration), plus a local scratch directory
+//! for files still being written (`DATA/.scratch/` by default, `[storage] scratch_dir`).
 //!
-//! Files grow in `DATA/.scratch/` (MP4 and FLV finalisation rewrite their heads, which
-//! object stores cannot do in place). When a file is final it is committed: with the
-//! local store, a rename inside the store (`ObjectStore::rename_if_not_exists`, no
-//! copy); names that are taken get a `_1`, `_2`… suffix, never an overwrite. Playlists
+//! Files grow in scratch space (MP4 and FLV finalisation rewrite their heads, which
+//! object stores cannot do in place). When a file is final it is committed — one
+//! operation of this layer ([`commit`]): into the local store, a hard link and an unlink
+//! (no copy on one file system, a copy across two); into another store, a streamed
+//! upload. Names that are taken get a `_1`, `_2`… suffix, never an overwrite. Playlists
 //! are small and are `put` whole. Reads (`GET /vod/…`, with ranges) and deletes
-//! (retention) go through the store too.
+//! (retention) go through the store too. Nothing outside this layer and recovery
+//! touches a stored file by its path.
 //!
 //! [`scratch`] holds the file operations of the muxers' events (append, patch, finish an
 //! MP4); [`direct`] its page-cache-bypassing appends for `liverec remux`.
 
+mod commit;
 #[cfg(target_os = "linux")]
 pub mod direct;
 pub mod scratch;
@@ -55,6 +58,9 @@ pub enum StorageError {
     /// No such object.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The name is taken (a commit never overwrites).
+    #[error("already stored: {0}")]
+    Taken(String),
 }
 
 /// Whether an OS error may go away by itself: out of file handles or memory, out of
@@ -106,7 +112,7 @@ impl StorageError {
                     object_store::Error::Generic { .. } | object_store::Error::JoinError { .. }
                 )
             }
-            StorageError::Key(_) | StorageError::NotFound(_) => false,
+            StorageError::Key(_) | StorageError::NotFound(_) | StorageError::Taken(_) => false,
         }
     }
 }
@@ -114,8 +120,10 @@ impl StorageError {
 /// The recordings store; see the module doc.
 #[derive(Debug, Clone)]
 pub struct Storage {
-    root: PathBuf,
-    store: Arc<LocalFileSystem>,
+    store: Arc<dyn ObjectStore>,
+    /// The directory of the local store, when the store is one (commits link into it).
+    local_root: Option<PathBuf>,
+    scratch: PathBuf,
 }
 
 fn key(path: &str) -> Result<Path, StorageError> {
@@ -135,37 +143,51 @@ fn store_err(context: String) -> impl FnOnce(object_store::Error) -> StorageErro
     }
 }
 
+fn io_err(context: String) -> impl FnOnce(std::io::Error) -> StorageError {
+    move |source| StorageError::Io { context, source }
+}
+
 impl Storage {
-    /// The local store rooted at `data_dir` (created if missing).
-    pub fn local(data_dir: &FsPath) -> Result<Self, StorageError> {
-        let scratch = data_dir.join(SCRATCH_DIR);
-        std::fs::create_dir_all(&scratch).map_err(|source| StorageError::Io {
-            context: format!("creating {}", scratch.display()),
-            source,
-        })?;
-        let root = std::fs::canonicalize(data_dir).map_err(|source| StorageError::Io {
-            context: format!("resolving {}", data_dir.display()),
-            source,
-        })?;
+    /// The local store rooted at `data_dir`, with scratch space in `scratch_dir`
+    /// (default `DATA/.scratch`); both created if missing.
+    pub fn local(data_dir: &FsPath, scratch_dir: Option<&FsPath>) -> Result<Self, StorageError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(io_err(format!("creating {}", data_dir.display())))?;
+        let root = std::fs::canonicalize(data_dir)
+            .map_err(io_err(format!("resolving {}", data_dir.display())))?;
         let store =
             LocalFileSystem::new_with_prefix(&root).map_err(|source| StorageError::Store {
                 context: format!("opening {}", root.display()),
                 source,
             })?;
+        let scratch = scratch_dir.map_or_else(|| root.join(SCRATCH_DIR), FsPath::to_path_buf);
+        Self::new(Arc::new(store), Some(root), scratch)
+    }
+
+    /// `store`, with scratch space in `scratch` (created if missing); `local_root` is the
+    /// store's directory when it is the local file system.
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        local_root: Option<PathBuf>,
+        scratch: PathBuf,
+    ) -> Result<Self, StorageError> {
+        std::fs::create_dir_all(&scratch)
+            .map_err(io_err(format!("creating {}", scratch.display())))?;
         Ok(Self {
-            root,
-            store: Arc::new(store),
+            store,
+            local_root,
+            scratch,
         })
     }
 
     /// Path of scratch file `name`.
     pub fn scratch_path(&self, name: &str) -> PathBuf {
-        self.root.join(SCRATCH_DIR).join(name)
+        self.scratch.join(name)
     }
 
     /// The scratch directory.
     pub fn scratch_dir(&self) -> PathBuf {
-        self.root.join(SCRATCH_DIR)
+        self.scratch.clone()
     }
 
     /// Moves scratch file `name` to `dir/file_name` (or `dir/stem_N.ext` when taken) and
@@ -176,24 +198,15 @@ impl Storage {
         dir: &str,
         file_name: &str,
     ) -> Result<String, StorageError> {
-        let from = key(&format!("{SCRATCH_DIR}/{scratch_name}"))?;
         let (stem, ext) = file_name.rsplit_once('.').unwrap_or((file_name, ""));
         for n in 0..=MAX_NAME_SUFFIX {
             let name = match n {
                 0 => file_name.to_owned(),
                 n => format!("{stem}_{n}.{ext}"),
             };
-            let to_text = format!("{dir}/{name}");
-            let to = key(&to_text)?;
-            match self.store.rename_if_not_exists(&from, &to).await {
-                Ok(()) => return Ok(to_text),
-                Err(object_store::Error::AlreadyExists { .. }) => continue,
-                Err(source) => {
-                    return Err(StorageError::Store {
-                        context: format!("storing {to_text}"),
-                        source,
-                    })
-                }
+            match self.commit_exact(scratch_name, dir, &name).await {
+                Err(StorageError::Taken(_)) => continue,
+                other => return other,
             }
         }
         Err(StorageError::Key(format!(
@@ -202,24 +215,21 @@ impl Storage {
     }
 
     /// Moves scratch file `name` to exactly `dir/file_name` (HLS segments: a playlist
-    /// names them); fails when that name is taken.
+    /// names them); [`StorageError::Taken`] when that name is.
     pub async fn commit_exact(
         &self,
         scratch_name: &str,
         dir: &str,
         file_name: &str,
     ) -> Result<String, StorageError> {
-        let from = key(&format!("{SCRATCH_DIR}/{scratch_name}"))?;
-        let to_text = format!("{dir}/{file_name}");
-        let to = key(&to_text)?;
-        self.store
-            .rename_if_not_exists(&from, &to)
-            .await
-            .map_err(|source| StorageError::Store {
-                context: format!("storing {to_text}"),
-                source,
-            })?;
-        Ok(to_text)
+        let to = format!("{dir}/{file_name}");
+        let location = key(&to)?;
+        let from = self.scratch_path(scratch_name);
+        match &self.local_root {
+            Some(root) => commit::into_directory(from, root.join(location.as_ref())).await?,
+            None => commit::upload(self.store.as_ref(), &from, &location).await?,
+        }
+        Ok(to)
     }
 
     /// Writes a whole (small) object, replacing it.
@@ -292,5 +302,77 @@ impl Storage {
                 source,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("liverec-storage-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    async fn commit_twice(storage: &Storage) -> (String, String) {
+        std::fs::write(storage.scratch_path("a.flv"), b"first").unwrap();
+        let first = storage
+            .commit("a.flv", "d.com/live/s", "f.flv")
+            .await
+            .unwrap();
+        std::fs::write(storage.scratch_path("b.flv"), b"second").unwrap();
+        let second = storage
+            .commit("b.flv", "d.com/live/s", "f.flv")
+            .await
+            .unwrap();
+        assert!(!storage.scratch_path("a.flv").exists() && !storage.scratch_path("b.flv").exists());
+        assert_eq!(&storage.read(&first).await.unwrap()[..], b"first");
+        assert_eq!(&storage.read(&second).await.unwrap()[..], b"second");
+        std::fs::write(storage.scratch_path("c.ts"), b"x").unwrap();
+        let taken = storage.commit_exact("c.ts", "d.com/live/s", "f.flv").await;
+        assert!(matches!(taken, Err(StorageError::Taken(_))), "{taken:?}");
+        (first, second)
+    }
+
+    /// Scratch space inside the store, in another directory, on another file system
+    /// (`/dev/shm`, a tmpfs here: committed by copy): the same commits, never an
+    /// overwrite.
+    #[tokio::test]
+    async fn commits_into_the_local_store_from_any_scratch_space() {
+        let shm = FsPath::new("/dev/shm");
+        let elsewhere = temp("shm-scratch");
+        let cases = [
+            (temp("inside"), None),
+            (temp("beside"), Some(temp("beside-scratch"))),
+            (
+                temp("across"),
+                shm.is_dir()
+                    .then(|| shm.join(elsewhere.file_name().unwrap())),
+            ),
+        ];
+        for (data, scratch) in cases {
+            let storage = Storage::local(&data, scratch.as_deref()).unwrap();
+            let (first, second) = commit_twice(&storage).await;
+            assert_eq!(first, "d.com/live/s/f.flv");
+            assert_eq!(second, "d.com/live/s/f_1.flv");
+            assert!(data.join(&second).is_file());
+            let _ = std::fs::remove_dir_all(&data);
+            if let Some(s) = scratch {
+                let _ = std::fs::remove_dir_all(s);
+            }
+        }
+    }
+
+    /// Into a store that is not a directory (here in memory): a streamed upload.
+    #[tokio::test]
+    async fn commits_into_any_object_store_by_upload() {
+        let scratch = temp("memory-scratch");
+        let store = Arc::new(object_store::memory::InMemory::new());
+        let storage = Storage::new(store, None, scratch.clone()).unwrap();
+        commit_twice(&storage).await;
+        assert_eq!(storage.size("d.com/live/s/f_1.flv").await.unwrap(), 6);
+        let _ = std::fs::remove_dir_all(scratch);
     }
 }
