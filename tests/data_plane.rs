@@ -677,3 +677,84 @@ async fn a_storage_error_stops_that_recording_only_and_is_announced() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Bytes in the scratch files of `ext` now.
+fn scratch_bytes(data: &std::path::Path, ext: &str) -> u64 {
+    std::fs::read_dir(data.join(".scratch"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == ext))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// A store that takes 2 s per commit: the push keeps reading and recording meanwhile
+/// (its files are committed by the finalisation worker, off the read path), and a
+/// shutdown right after the push drains the worker's queue — every file stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_store_never_stalls_the_push_and_shutdown_drains_the_queue() {
+    let dir = temp_dir("dp-slow-store");
+    let data = dir.join("data");
+    let cfg = dir.join("liverec.toml");
+    std::fs::write(
+        &cfg,
+        format!("[testing]\nrecord_interval_seconds = {INTERVAL_S}\ncommit_delay_ms = 2000\n[retention]\nmin_free_bytes = 16777216\n"),
+    )
+    .unwrap();
+    let server = Server::start_with(&data, None, &["--config", cfg.to_str().unwrap()]).await;
+    configure(
+        &server,
+        json!({"FlvParam": {"Enable": 1}, "HlsParam": {"Enable": 1}}),
+        0,
+        None,
+    )
+    .await;
+    let url = server.rtmp("live", "cam");
+    let pushing = std::thread::spawn(move || push(&url, 10.0, None, false));
+    // The FLV scratch files keep growing: no stall near the 2 s a commit takes.
+    let mut last = (Instant::now(), 0u64);
+    let mut longest = Duration::ZERO;
+    let started = Instant::now();
+    while !pushing.is_finished() {
+        let bytes = scratch_bytes(&data, "flv");
+        if bytes != last.1 {
+            if started.elapsed() > Duration::from_secs(2) {
+                longest = longest.max(last.0.elapsed());
+            }
+            last = (Instant::now(), bytes);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(pushing.join().unwrap());
+    assert!(
+        longest < Duration::from_millis(1500),
+        "FLV writing stalled {longest:?}"
+    );
+    let pending = std::fs::read_dir(data.join(".scratch")).unwrap().count();
+    assert!(pending > 0, "commits still waiting when the push ends");
+    assert!(
+        server.stop_within(Duration::from_secs(60)),
+        "stopped by itself"
+    );
+    let stored = files(&stream_dir_of(&data, "cam"), "flv");
+    assert!(stored.len() >= 5, "{stored:?}");
+    stored.iter().for_each(|f| decodes(f));
+    assert_eq!(
+        files(&stream_dir_of(&data, "cam"), "m3u8").len(),
+        1,
+        "the final playlist"
+    );
+    assert_eq!(
+        std::fs::read_dir(data.join(".scratch")).unwrap().count(),
+        0,
+        "queue drained"
+    );
+    let restarted = Server::start_with(&data, None, &["--config", cfg.to_str().unwrap()]).await;
+    let found = restarted.call("SearchMedia", json!({"Limit": 100})).await;
+    assert_eq!(found["TotalCount"], stored.len() + 1, "every file indexed");
+    restarted.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -52,8 +52,11 @@ pub async fn prepare(
         .map_err(|e| ServerError::Database(e.to_string()))?;
     let config = Arc::new(config);
     let scratch = settings.file.storage.scratch_dir.as_deref();
+    let delay =
+        std::time::Duration::from_millis(settings.file.testing.commit_delay_ms.unwrap_or(0));
     let storage = crate::storage::Storage::local(&settings.data_dir, scratch)
-        .map_err(|e| ServerError::Config(format!("storage: {e}")))?;
+        .map_err(|e| ServerError::Config(format!("storage: {e}")))?
+        .with_commit_delay(delay);
     let metrics = Arc::new(metrics::Metrics::default());
     let limits = &settings.file.limits;
     let budget = limits::Budget::of(settings.file.testing.file_limit.unwrap_or(file_limit));
@@ -155,7 +158,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     })?;
     let _ = ingest.await;
     for (stream, hls) in data.live.take_all_parked() {
-        data::recorder::finish_parked(&data, &stream, &hls).await;
+        data::publish::finish_parked(&data, &stream, &hls).await;
     }
     tracing::info!("liverec stopped");
     Ok(())

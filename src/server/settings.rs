@@ -153,6 +153,8 @@ pub struct TestingSettings {
     /// Shares out this many file handles instead of the real open-file limit (to test
     /// what happens when the process runs out of them all the same).
     pub file_limit: Option<u64>,
+    /// Every commit to storage takes this much longer, ms (a slow store).
+    pub commit_delay_ms: Option<u64>,
 }
 
 /// Push domain when the push URL's host is an address and none is configured.

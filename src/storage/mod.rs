@@ -124,6 +124,8 @@ pub struct Storage {
     /// The directory of the local store, when the store is one (commits link into it).
     local_root: Option<PathBuf>,
     scratch: PathBuf,
+    /// Added to every commit (tests: a slow store).
+    commit_delay: std::time::Duration,
 }
 
 fn key(path: &str) -> Result<Path, StorageError> {
@@ -177,7 +179,15 @@ impl Storage {
             store,
             local_root,
             scratch,
+            commit_delay: std::time::Duration::ZERO,
         })
+    }
+
+    /// The same storage with every commit taking `delay` longer (to test with a slow
+    /// store).
+    pub fn with_commit_delay(mut self, delay: std::time::Duration) -> Self {
+        self.commit_delay = delay;
+        self
     }
 
     /// Path of scratch file `name`.
@@ -225,6 +235,9 @@ impl Storage {
         let to = format!("{dir}/{file_name}");
         let location = key(&to)?;
         let from = self.scratch_path(scratch_name);
+        if !self.commit_delay.is_zero() {
+            tokio::time::sleep(self.commit_delay).await;
+        }
         match &self.local_root {
             Some(root) => commit::into_directory(from, root.join(location.as_ref())).await?,
             None => commit::upload(self.store.as_ref(), &from, &location).await?,

@@ -181,19 +181,26 @@ impl Server {
     }
 
     /// Stops the server (SIGTERM, then waits).
-    pub fn stop(mut self) {
+    pub fn stop(self) {
+        self.stop_within(Duration::from_secs(10));
+    }
+
+    /// Stops the server with SIGTERM; kills it if it has not exited within `limit`.
+    /// Returns whether it exited by itself.
+    pub fn stop_within(mut self, limit: Duration) -> bool {
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())
             .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if self.child.try_wait().unwrap().is_some() {
-                return;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        false
     }
 }
 

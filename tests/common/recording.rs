@@ -217,7 +217,12 @@ pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
 }
 
 pub fn stream_dir(server: &Server, stream: &str) -> PathBuf {
-    server.data.join("localhost/live").join(stream)
+    stream_dir_of(&server.data, stream)
+}
+
+/// The folder of `localhost/live/STREAM` under data directory `data`.
+pub fn stream_dir_of(data: &Path, stream: &str) -> PathBuf {
+    data.join("localhost/live").join(stream)
 }
 
 pub fn check_signature(event: &Value) {

@@ -148,8 +148,8 @@ impl PushSession {
         }
     }
 
-    /// Storage failed under output `i` at `now_wall_ms`, while storing the last HLS
-    /// segment when `lost_segment`. Its open file is gone (the server removed it). With
+    /// Storage failed under output `i` at `now_wall_ms`; HLS segment `lost_from` and
+    /// those after it were not stored. Its open file is gone (the server removed it). With
     /// `retry` (a transient error: no file handle, no space) the output starts anew — a
     /// new file, a new HLS recording — at its next keyframe after a back-off
     /// ([`RETRY_FIRST_MS`] doubling up to [`RETRY_MAX_MS`]); without, it ends. Says what
@@ -158,7 +158,7 @@ impl PushSession {
         &mut self,
         i: usize,
         retry: bool,
-        lost_segment: bool,
+        lost_from: Option<&str>,
         now_wall_ms: i64,
     ) -> Stopped {
         let stream_id = self.stream_id.clone();
@@ -169,10 +169,8 @@ impl PushSession {
             return Stopped::AlreadyEnded;
         }
         let mut hls = output.hls.take();
-        if lost_segment {
-            if let Some(hls) = hls.as_mut() {
-                hls.drop_last();
-            }
+        if let (Some(hls), Some(name)) = (hls.as_mut(), lost_from) {
+            hls.drop_from(name);
         }
         if retry {
             output.restart(&stream_id, self.wall.clock(), now_wall_ms);
@@ -473,7 +471,7 @@ mod tests {
         s.push_tag(&header, T0, &mut out);
         frames(&mut s, 0, 30, &mut out);
         assert!(out.iter().any(|a| matches!(a, Action::Open(_))));
-        assert_eq!(s.fail_output(0, true, false, T0 + 1200), Stopped::NotHls);
+        assert_eq!(s.fail_output(0, true, None, T0 + 1200), Stopped::NotHls);
         assert_eq!(s.retrying_outputs(), 1);
         out.clear();
         frames(&mut s, 30, 55, &mut out); // up to 2.2 s: still waiting (1 s from 1.2 s)
@@ -497,9 +495,9 @@ mod tests {
         );
         assert_eq!(s.spec(0).map(|sp| sp.recording_id.as_str()), Some("ridr1"));
         // A permanent failure ends it.
-        assert_eq!(s.fail_output(0, false, false, T0 + 3300), Stopped::NotHls);
+        assert_eq!(s.fail_output(0, false, None, T0 + 3300), Stopped::NotHls);
         assert_eq!(
-            s.fail_output(0, false, false, T0 + 3400),
+            s.fail_output(0, false, None, T0 + 3400),
             Stopped::AlreadyEnded
         );
         out.clear();
@@ -526,7 +524,7 @@ mod tests {
             }
         };
         feed(&mut s, 0..50, &mut out);
-        s.fail_output(0, true, false, T0 + 2000);
+        s.fail_output(0, true, None, T0 + 2000);
         out.clear();
         feed(&mut s, 50..200, &mut out);
         let closes: Vec<(i64, i64)> = out

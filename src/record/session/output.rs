@@ -55,8 +55,8 @@ pub struct ParkedHls {
     pub(super) frames: u64,
     pub(super) media: MediaInfo,
     pub(super) media_start_ms: Option<i64>,
-    /// (duration ms, bytes, frames) the last segment added.
-    pub(super) last: Option<(i64, u64, u64)>,
+    /// (bytes, frames) of each segment, in the playlist's order.
+    pub(super) sizes: Vec<(u64, u64)>,
 }
 
 impl ParkedHls {
@@ -109,18 +109,23 @@ impl ParkedHls {
         self.frames += done.frames;
         self.media = done.media.clone();
         self.next_seq = seq + 1;
-        self.last = Some((done.duration_ms, done.bytes, done.frames));
+        self.sizes.push((done.bytes, done.frames));
     }
 
-    /// Forgets the last segment added (it could not be stored).
-    pub fn drop_last(&mut self) {
-        let Some((duration_ms, bytes, frames)) = self.last.take() else {
+    /// Forgets segment `name` and every one after it (they could not be stored).
+    pub fn drop_from(&mut self, name: &str) {
+        if !self.segment_names().any(|n| n == name) {
             return;
-        };
-        self.playlist.pop();
-        self.duration_ms -= duration_ms;
-        self.bytes -= bytes;
-        self.frames -= frames;
+        }
+        while let Some(segment) = self.playlist.pop() {
+            let (bytes, frames) = self.sizes.pop().unwrap_or((0, 0));
+            self.duration_ms -= segment.duration.as_millis();
+            self.bytes = self.bytes.saturating_sub(bytes);
+            self.frames = self.frames.saturating_sub(frames);
+            if segment.uri == name {
+                break;
+            }
+        }
         if let Some(last) = self.playlist.segments().last() {
             let start = last.program_date_time_ms.unwrap_or(self.start_wall_ms);
             self.end_wall_ms = start + last.duration.as_millis();
@@ -192,7 +197,7 @@ impl Output {
                 frames: 0,
                 media: MediaInfo::default(),
                 media_start_ms: None,
-                last: None,
+                sizes: Vec::new(),
             })
         });
         Self {

@@ -6,8 +6,10 @@
 //! what it needs through [`crate::server::streams::LiveStreams`].
 
 pub mod admission;
+pub mod finalize;
 pub mod gop;
 pub mod live;
+pub mod publish;
 pub mod push;
 pub mod recorder;
 pub mod recovery;

@@ -20,9 +20,8 @@ use std::sync::Arc;
 use rml_rtmp::sessions::ServerSessionResult;
 
 use super::gop::GopCache;
-use super::recorder::{
-    announce_exception, callback_template, finish_parked, OutputFailure, Recorder,
-};
+use super::publish::{announce_exception, callback_template, finish_parked, remove_hls};
+use super::recorder::{OutputFailure, Recorder};
 use super::rtmp::{Conn, IngestError, MAX_PUBLISHES_PER_CONNECTION};
 use super::stream::PushStream;
 use crate::config::callback_event::{push_event, PushEvent, StreamRef};
@@ -334,22 +333,25 @@ impl Conn {
         };
         let mut actions = Vec::new();
         let mut parked = push.session.finish(now_ms(), &mut actions);
-        for failed in apply(&mut push, &mut actions).await {
-            // The last segment of a recording about to be parked was not stored.
+        let mut failures = apply(&mut push, &mut actions).await;
+        push.recorder.abandon();
+        // What was handed to the worker is stored before the push is over (a shutdown
+        // waits for this too); the failures it finds bear on the recordings parked.
+        let (files, late) = push.recorder.drain().await;
+        failures.extend(late);
+        for failed in failures {
             let id = &failed.spec.recording_id;
-            if let Some(hls) = parked.iter_mut().find(|h| &h.spec.recording_id == id) {
-                if failed.lost_segment {
-                    hls.drop_last();
-                }
+            let parked = parked.iter_mut().find(|h| &h.spec.recording_id == id);
+            if let (Some(hls), Some(name)) = (parked, failed.lost_from.as_deref()) {
+                hls.drop_from(name);
             }
         }
-        push.recorder.abandon();
         self.slot.unpublish();
         self.app.live.unregister(&push.stream, push.registration);
         self.app.metrics.live_pushes.dec();
         for hls in parked {
             if hls.segments() == 0 {
-                push.recorder.remove_hls(&hls.spec, &[]).await;
+                remove_hls(&self.app, &push.stream, &hls.spec, &[]).await;
                 continue;
             }
             let (id, wait) = self.app.live.park(push.stream.clone(), hls);
@@ -361,7 +363,7 @@ impl Conn {
                 }
             });
         }
-        tracing::info!(peer = %self.peer, stream = %push.stream.key(), why, files = push.recorder.committed, "push ended");
+        tracing::info!(peer = %self.peer, stream = %push.stream.key(), why, files, "push ended");
         let (stream, sequence, started) =
             (push.stream.clone(), push.sequence.clone(), push.started_ms);
         let dims = push.session.media().dimensions.unwrap_or((0, 0));
@@ -446,21 +448,20 @@ fn gop_replay(push: &mut Push) -> std::io::Result<Vec<FlvTag>> {
 /// Carries out `actions`; outputs storage stopped are ended or restarted in the session
 /// and what their HLS recordings stored is finalised. Returns those failures.
 async fn apply(push: &mut Push, actions: &mut Vec<Action>) -> Vec<OutputFailure> {
-    if actions.is_empty() {
-        return Vec::new();
+    if !actions.is_empty() {
+        push.recorder.apply(actions.drain(..), &push.session).await;
     }
-    push.recorder.apply(actions.drain(..), &push.session).await;
-    let failures = push.recorder.take_failed();
+    let failures = push.recorder.take_failed(&push.session).await;
     for failed in &failures {
         let stopped = push.session.fail_output(
             failed.output,
             failed.transient,
-            failed.lost_segment,
+            failed.lost_from.as_deref(),
             now_ms(),
         );
         match stopped {
-            Stopped::Hls(hls) => push.recorder.finalise_or_remove(*hls).await,
-            Stopped::Empty => push.recorder.remove_hls(&failed.spec, &[]).await,
+            Stopped::Hls(hls) => push.recorder.finish_hls_later(*hls),
+            Stopped::Empty => push.recorder.discard_hls_later(failed.spec.clone()),
             // An ended output's recording went with its HlsFinished or is parked.
             Stopped::AlreadyEnded | Stopped::NotHls => {}
         }

@@ -1,5 +1,6 @@
-//! Carries out a push session's [`Action`]s: scratch-file writes, commits to storage,
-//! recordings-index rows and record callbacks (event 100).
+//! Carries out a push session's [`Action`]s on the read path: scratch-file writes in
+//! place; a final file, segment or playlist goes to the push's finalisation worker
+//! ([`super::finalize`]), which stores, indexes and announces it off the read path.
 //!
 //! A storage error on one output (disk full, no file handle, permissions) stops that
 //! output only; the push and the other outputs carry on. The file being written is
@@ -8,33 +9,22 @@
 //! growing. A recording-exception callback (341) announces the stop, once until the
 //! output stores a file again. A transient error ([`crate::storage::is_transient`])
 //! only pauses the output: the session starts it anew, as new files, after a back-off.
+//! Errors found by the worker come back through [`Recorder::take_failed`] the same way.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::storage::StorageError;
-
+use super::finalize::{Finalizer, Job};
+use super::publish::{announce_exception, remove_sidecar, write_sidecar};
 use super::stream::{hls_sidecar_name, PushStream, Sidecar};
 use super::DataPlane;
-use crate::config::callback::CallbackTemplate;
-use crate::config::callback_event::{record_exception_event, record_file_event, RecordFile};
 use crate::config::template::Format;
 use crate::record::session::{
-    extension, live_playlist_name, segment_name, Action, DoneFile, FileRef, MediaInfo, OutputSpec,
-    ParkedHls, PushSession,
+    extension, segment_name, Action, DoneFile, FileRef, MediaInfo, OutputSpec, PushSession,
 };
-use crate::server::db::{Database, Recording};
 use crate::server::notify::now_ms;
 use crate::storage::scratch::{ScratchFile, SERVER_WRITE_BUFFER_BYTES};
-
-fn write_sidecar(app: &DataPlane, name: &str, sidecar: &Sidecar) -> std::io::Result<()> {
-    let text = serde_json::to_vec(sidecar).map_err(std::io::Error::other)?;
-    std::fs::write(app.storage.scratch_path(name), text)
-}
-
-fn remove_sidecar(app: &DataPlane, name: &str) {
-    let _ = std::fs::remove_file(app.storage.scratch_path(name));
-}
+use crate::storage::StorageError;
 
 /// The open file of each output (an output has at most one), indexed by output: a
 /// lookup per written chunk without hashing.
@@ -94,8 +84,8 @@ pub struct Recorder {
     /// Outputs whose failure was announced and that stored nothing since.
     announced: HashSet<usize>,
     last_flush_ms: i64,
-    /// Files committed, by format (for logs and tests).
-    pub committed: u64,
+    /// The finalisation worker (taken when the push ends).
+    finalizer: Option<Finalizer>,
 }
 
 /// An output storage stopped: the session ends or restarts it ([`PushSession::fail_output`]).
@@ -107,15 +97,19 @@ pub struct OutputFailure {
     pub spec: OutputSpec,
     /// The error may go away: retry.
     pub transient: bool,
-    /// Storing the last HLS segment failed: the playlist must not list it.
-    pub lost_segment: bool,
+    /// The first HLS segment not stored: the playlist must leave it and those after out.
+    pub lost_from: Option<String>,
+    /// What went wrong.
+    pub message: String,
 }
 
 /// Why an action failed, and whether trying again later may work.
 #[derive(Debug)]
 pub struct Failed {
-    message: String,
-    transient: bool,
+    /// What went wrong.
+    pub message: String,
+    /// Trying again later may work.
+    pub transient: bool,
 }
 
 impl From<std::io::Error> for Failed {
@@ -137,7 +131,8 @@ impl From<StorageError> for Failed {
 }
 
 impl Failed {
-    fn permanent(message: String) -> Self {
+    /// A failure that trying again will not cure.
+    pub fn permanent(message: String) -> Self {
         Failed {
             message,
             transient: false,
@@ -166,55 +161,91 @@ fn action_output(action: &Action) -> usize {
 pub const FLUSH_INTERVAL_MS: i64 = 500;
 
 impl Recorder {
-    /// A recorder for `stream`.
+    /// A recorder for `stream`, with its finalisation worker.
     pub fn new(app: Arc<DataPlane>, stream: PushStream) -> Self {
         Self {
+            finalizer: Some(Finalizer::start(Arc::clone(&app), stream.clone())),
             app,
             stream,
             open: OpenFiles::default(),
             newly_failed: Vec::new(),
             announced: HashSet::new(),
             last_flush_ms: now_ms(),
-            committed: 0,
         }
+    }
+
+    /// Hands the end of an HLS recording to the worker (finalised with what it stored,
+    /// or removed).
+    pub fn finish_hls_later(&self, hls: crate::record::session::ParkedHls) {
+        self.submit(Job::Hls(Box::new(hls)));
+    }
+
+    /// Hands an HLS recording that stored nothing to the worker, to be removed.
+    pub fn discard_hls_later(&self, spec: OutputSpec) {
+        self.submit(Job::Discard(spec));
+    }
+
+    fn submit(&self, job: Job) {
+        if let Err(job) = self.try_submit(job) {
+            tracing::error!(stream = %self.stream.key(), "finalisation worker gone: {job:?}");
+        }
+    }
+
+    fn try_submit(&self, job: Job) -> Result<(), Box<Job>> {
+        match &self.finalizer {
+            Some(f) => f.submit(job),
+            None => Err(Box::new(job)),
+        }
+    }
+
+    /// Waits for the finalisation worker to empty its queue (the push ended): the files
+    /// it committed, and the failures it found since the last [`Self::take_failed`]
+    /// (announced like any other).
+    pub async fn drain(&mut self) -> (u64, Vec<OutputFailure>) {
+        let Some(finalizer) = self.finalizer.take() else {
+            return (0, Vec::new());
+        };
+        let (committed, late) = finalizer.drain().await;
+        for f in late {
+            let failed = Failed {
+                message: f.message.clone(),
+                transient: f.transient,
+            };
+            let spec = f.spec.clone();
+            self.stop_output(f.output, &spec, failed, f.lost_from).await;
+        }
+        (committed, std::mem::take(&mut self.newly_failed))
     }
 
     /// Applies actions in order; `session` maps an output index to its spec. An output
     /// that fails skips the rest of its actions here; [`Self::take_failed`] reports it.
     pub async fn apply(&mut self, actions: impl Iterator<Item = Action>, session: &PushSession) {
-        // Outputs stopped in this batch, and whether their last HLS segment was lost.
-        let mut stopped: Vec<(usize, bool)> = Vec::new();
+        // Outputs stopped in this batch, and the HLS segment they lost, if one.
+        let mut stopped: Vec<(usize, Option<String>)> = Vec::new();
         for action in actions {
             let output = action_output(&action);
             let Some(spec) = session.spec(output) else {
                 continue;
             };
-            if let Some(&(_, lost)) = stopped.iter().find(|(o, _)| *o == output) {
+            if let Some((_, lost)) = stopped.iter().find(|(o, _)| *o == output) {
                 if let Action::HlsFinished(_, mut hls) = action {
                     // The output ended right after storage failed under it: what it
                     // stored is finalised all the same.
-                    if lost {
-                        hls.drop_last();
+                    if let Some(name) = lost {
+                        hls.drop_from(name);
                     }
-                    match hls.segments() {
-                        0 => self.remove_hls(spec, &[]).await,
-                        _ => self.finalise_or_remove(*hls).await,
-                    }
+                    self.finish_hls_later(*hls);
                 }
                 continue;
             }
-            let close = matches!(action, Action::Close(..));
+            let lost = match &action {
+                Action::Close(_, done) if spec.format == Format::Hls => Some(done.name.clone()),
+                _ => None,
+            };
             let media = matches!(action, Action::Open(_)).then(|| session.media());
-            match self.apply_one(action, spec, media).await {
-                Ok(()) if close => {
-                    self.announced.remove(&output);
-                }
-                Ok(()) => {}
-                Err(failed) => {
-                    let lost_segment = close && spec.format == Format::Hls;
-                    stopped.push((output, lost_segment));
-                    self.stop_output(output, spec, failed, lost_segment).await;
-                }
+            if let Err(failed) = self.apply_one(action, spec, media).await {
+                stopped.push((output, lost.clone()));
+                self.stop_output(output, spec, failed, lost).await;
             }
         }
         let now = now_ms();
@@ -228,16 +259,33 @@ impl Recorder {
             }
             for (output, failed) in broken {
                 if let Some(spec) = session.spec(output) {
-                    self.stop_output(output, spec, failed, false).await;
+                    self.stop_output(output, spec, failed, None).await;
                 }
             }
         }
     }
 
-    /// Outputs stopped by an error since the last call: the session must end or restart
-    /// them ([`PushSession::fail_output`]), then [`Self::end_failed_hls`] deals with the
-    /// HLS recording it returns.
-    pub fn take_failed(&mut self) -> Vec<OutputFailure> {
+    /// Outputs stopped by an error since the last call — on the read path, or found by
+    /// the finalisation worker (announced here): the session must end or restart them
+    /// ([`PushSession::fail_output`]).
+    pub async fn take_failed(&mut self, session: &PushSession) -> Vec<OutputFailure> {
+        let found = self
+            .finalizer
+            .as_mut()
+            .map(Finalizer::failures)
+            .unwrap_or_default();
+        for f in found {
+            // Stale: the output started anew (another recording) since.
+            let current = session.spec(f.output).map(|s| s.recording_id.as_str());
+            if current == Some(f.spec.recording_id.as_str()) {
+                let failed = Failed {
+                    message: f.message.clone(),
+                    transient: f.transient,
+                };
+                let spec = f.spec.clone();
+                self.stop_output(f.output, &spec, failed, f.lost_from).await;
+            }
+        }
         std::mem::take(&mut self.newly_failed)
     }
 
@@ -246,7 +294,7 @@ impl Recorder {
         output: usize,
         spec: &OutputSpec,
         failed: Failed,
-        lost_segment: bool,
+        lost_from: Option<String>,
     ) {
         let first = self.announced.insert(output);
         let (stream, format) = (self.stream.key(), spec.format.name());
@@ -264,42 +312,14 @@ impl Recorder {
             output,
             spec: spec.clone(),
             transient: failed.transient,
-            lost_segment,
+            lost_from,
+            message: failed.message.clone(),
         });
         self.fail(output);
         self.app.metrics.output_failures.inc();
         if first {
             self.announce_exception(spec, &failed.message).await;
         }
-    }
-
-    /// Finalises an HLS recording storage stopped with the segments it stored — or,
-    /// when that fails too, removes it: never left growing.
-    pub async fn finalise_or_remove(&self, hls: ParkedHls) {
-        let (done, text) = hls.finalize();
-        if let Err(e) = finish_hls(&self.app, &self.stream, &hls.spec, &done, text).await {
-            tracing::error!(stream = %self.stream.key(), error = %e,
-                "finalising a stopped HLS recording failed; removing it");
-            let segments: Vec<&str> = hls.segment_names().collect();
-            self.remove_hls(&hls.spec, &segments).await;
-        }
-    }
-
-    /// Removes an HLS recording: the named segments, its growing playlist, its sidecar.
-    pub async fn remove_hls(&self, spec: &OutputSpec, segments: &[&str]) {
-        let dir = self.stream.dir();
-        let live = format!("{dir}/{}", live_playlist_name(&spec.recording_id));
-        self.app.live.clear_live_playlist(&self.stream, &live);
-        for key in segments
-            .iter()
-            .map(|name| format!("{dir}/{name}"))
-            .chain([live])
-        {
-            if let Err(e) = self.app.storage.delete(&key).await {
-                tracing::warn!(file = %key, error = %e, "removing a stopped HLS recording");
-            }
-        }
-        remove_sidecar(&self.app, &hls_sidecar_name(&spec.recording_id));
     }
 
     async fn announce_exception(&self, spec: &OutputSpec, message: &str) {
@@ -390,35 +410,21 @@ impl Recorder {
             Action::Patch(f, offset, bytes) => self.file(f)?.patch(offset, &bytes)?,
             Action::RewriteHead(f, head, replace) => self.file(f)?.rewrite_head(&head, replace)?,
             Action::FinishMp4(f, finish) => self.file(f)?.finish_mp4(*finish)?,
-            Action::Close(f, done) => self.close(f, &done, spec).await?,
-            Action::Playlist(_, text) => {
-                let path = format!(
-                    "{}/{}",
-                    self.stream.dir(),
-                    live_playlist_name(&spec.recording_id)
-                );
-                self.app.storage.put(&path, text.into_bytes()).await?;
-                self.app.live.set_live_playlist(&self.stream, &path);
+            Action::Close(f, done) => self.close(f, done, spec)?,
+            Action::Playlist(output, text) => {
+                let spec = spec.clone();
+                // A growing playlist left out (queue gone) is written again with the next.
+                let _ = self.try_submit(Job::Playlist { output, spec, text });
             }
-            Action::HlsFinished(_, hls) => {
-                let (done, text) = hls.finalize();
-                if let Err(e) = finish_hls(&self.app, &self.stream, spec, &done, text).await {
-                    let segments: Vec<&str> = hls.segment_names().collect();
-                    self.remove_hls(spec, &segments).await;
-                    return Err(Failed::permanent(e));
-                }
-            }
+            Action::HlsFinished(_, hls) => self.finish_hls_later(*hls),
             Action::OutputEnded(_) => {}
         }
         Ok(())
     }
 
-    async fn close(
-        &mut self,
-        f: FileRef,
-        done: &DoneFile,
-        spec: &OutputSpec,
-    ) -> Result<(), Failed> {
+    /// Closes file `f` (its bytes flushed) and hands it to the worker; refused there
+    /// (too many waiting), it is dropped as a transient failure.
+    fn close(&mut self, f: FileRef, mut done: DoneFile, spec: &OutputSpec) -> Result<(), Failed> {
         let Some(open) = self.open.remove(&f) else {
             return Ok(());
         };
@@ -428,42 +434,44 @@ impl Recorder {
             file,
         } = open;
         let scratch_path = file.path().to_owned();
+        let drop_it = |app: &DataPlane| {
+            // Not storable: dropped rather than left behind (or to recovery).
+            let _ = std::fs::remove_file(&scratch_path);
+            remove_sidecar(app, &format!("{scratch_name}.json"));
+        };
         let path = match file.close() {
             Ok(path) => path,
             Err(e) => {
-                // Not storable: drop it rather than leave it behind (or to recovery).
-                let _ = std::fs::remove_file(&scratch_path);
-                remove_sidecar(&self.app, &format!("{scratch_name}.json"));
+                drop_it(&self.app);
                 return Err(e.into());
             }
         };
         // FLV heads may have been rewritten: the file's size is the truth.
-        let mut done = done.clone();
         done.bytes = std::fs::metadata(&path).map_or(done.bytes, |m| m.len());
-        let dir = self.stream.dir();
-        let storage = &self.app.storage;
-        let committed = if spec.format == Format::Hls {
-            storage.commit_exact(&scratch_name, &dir, &done.name).await
+        let (output, spec) = (f.output, spec.clone());
+        let job = if spec.format == Format::Hls {
+            Job::Segment {
+                output,
+                spec,
+                name: scratch_name.clone(),
+            }
         } else {
-            storage.commit(&scratch_name, &dir, &done.name).await
-        };
-        let key = match committed {
-            Ok(key) => key,
-            Err(e) => {
-                // The file cannot be stored: drop it rather than leave it to recovery.
-                let _ = std::fs::remove_file(&path);
-                remove_sidecar(&self.app, &format!("{scratch_name}.json"));
-                return Err(e.into());
+            Job::File {
+                output,
+                spec,
+                file_id,
+                scratch_name: scratch_name.clone(),
+                done,
             }
         };
-        self.committed += 1;
-        if spec.format == Format::Hls {
-            return Ok(());
+        if self.try_submit(job).is_err() {
+            drop_it(&self.app);
+            return Err(Failed {
+                message: "the finalisation queue is full (storage too slow)".into(),
+                transient: true,
+            });
         }
-        index_and_announce(&self.app, &self.stream, spec, &file_id, &key, &done)
-            .await
-            .map_err(Failed::permanent)?;
-        remove_sidecar(&self.app, &format!("{scratch_name}.json"));
+        self.announced.remove(&f.output);
         Ok(())
     }
 
@@ -488,204 +496,5 @@ impl Recorder {
             let _ = std::fs::remove_file(open.file.path());
             remove_sidecar(&self.app, &format!("{}.json", open.scratch_name));
         }
-    }
-}
-
-/// The callback template bound to `stream`'s domain and app, if any.
-pub async fn callback_template(app: &DataPlane, stream: &PushStream) -> Option<CallbackTemplate> {
-    let control = app.config.read().await;
-    control
-        .callbacks
-        .template_for(&stream.domain, &stream.app)
-        .cloned()
-}
-
-/// Queues a recording-exception callback (event 341) for `stream` where its callback
-/// template asks for them; `session_id` names the recording (or the refused push).
-pub async fn announce_exception(
-    app: &DataPlane,
-    stream: &PushStream,
-    session_id: &str,
-    format: &str,
-    message: &str,
-) {
-    let template = callback_template(app, stream).await;
-    let Some(template) = template.filter(|t| !t.record_exception_notify_url.is_empty()) else {
-        return;
-    };
-    let event_id = format!("exc-{}", uuid::Uuid::new_v4().simple());
-    let body = record_exception_event(
-        &event_id,
-        &stream.as_ref(),
-        session_id,
-        format,
-        now_ms(),
-        message,
-    );
-    let url = &template.record_exception_notify_url;
-    if let Err(e) = app
-        .notifier
-        .enqueue(url, &template.callback_key, &body)
-        .await
-    {
-        tracing::warn!(error = %e, "queueing an exception callback");
-    }
-}
-
-/// Stores a finished HLS recording's final playlist, removes the growing one, indexes
-/// and announces it.
-pub async fn finish_hls(
-    app: &Arc<DataPlane>,
-    stream: &PushStream,
-    spec: &OutputSpec,
-    done: &DoneFile,
-    text: String,
-) -> Result<(), String> {
-    let dir = stream.dir();
-    let key = format!("{dir}/{}", done.name);
-    let key = if app.storage.size(&key).await.is_ok() {
-        format!(
-            "{dir}/{}_{}.m3u8",
-            done.name.trim_end_matches(".m3u8"),
-            spec.recording_id
-        )
-    } else {
-        key
-    };
-    app.storage
-        .put(&key, text.into_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    if let Err(e) = index_and_announce(app, stream, spec, &spec.recording_id, &key, done).await {
-        // Not indexed, not final: the growing playlist and the sidecar stay for recovery.
-        let _ = app.storage.delete(&key).await;
-        return Err(e);
-    }
-    let live = format!("{dir}/{}", live_playlist_name(&spec.recording_id));
-    app.live.clear_live_playlist(stream, &live);
-    if let Err(e) = app.storage.delete(&live).await {
-        tracing::warn!(error = %e, "removing the growing playlist");
-    }
-    remove_sidecar(app, &hls_sidecar_name(&spec.recording_id));
-    Ok(())
-}
-
-/// Finalises a parked HLS recording whose splice timeout passed.
-pub async fn finish_parked(app: &Arc<DataPlane>, stream: &PushStream, parked: &ParkedHls) {
-    let (done, text) = parked.finalize();
-    if let Err(e) = finish_hls(app, stream, &parked.spec, &done, text).await {
-        tracing::error!(stream = %stream.key(), error = %e, "finalising an HLS recording");
-    }
-}
-
-/// Attempts at an index row before the file counts as failed (a busy or briefly
-/// unwritable database), with [`INDEX_RETRY_MS`] doubling between them.
-pub const INDEX_ATTEMPTS: u32 = 4;
-/// First wait before retrying an index row, ms.
-pub const INDEX_RETRY_MS: u64 = 100;
-
-async fn insert_with_retries(db: &dyn Database, row: &Recording) -> Result<(), String> {
-    let mut wait = INDEX_RETRY_MS;
-    for attempt in 1..=INDEX_ATTEMPTS {
-        match db.insert(row).await {
-            Ok(()) => return Ok(()),
-            Err(e) if attempt == INDEX_ATTEMPTS => {
-                return Err(format!("indexing {}: {e}", row.storage_path))
-            }
-            Err(e) => {
-                tracing::warn!(file = %row.storage_path, error = %e, attempt, "indexing; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-                wait *= 2;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Adds the index row of a final file and queues its record callback.
-pub async fn index_and_announce(
-    app: &Arc<DataPlane>,
-    stream: &PushStream,
-    spec: &OutputSpec,
-    file_id: &str,
-    key: &str,
-    done: &DoneFile,
-) -> Result<(), String> {
-    let now = now_ms();
-    let url = crate::server::urls::vod_url(&app.public_url(), key);
-    let format = spec.format.name();
-    let row = Recording {
-        file_id: file_id.to_owned(),
-        domain_name: stream.domain.clone(),
-        app_name: stream.app.clone(),
-        stream_name: stream.stream.clone(),
-        format: format.to_owned(),
-        start_ms: done.start_wall_ms,
-        end_ms: done.end_wall_ms,
-        duration_ms: done.duration_ms,
-        size_bytes: done.bytes as i64,
-        video_codec: done.media.video_codec.clone(),
-        audio_codec: done.media.audio_codec.clone(),
-        width: done.media.dimensions.map(|d| i64::from(d.0)),
-        height: done.media.dimensions.map(|d| i64::from(d.1)),
-        task_id: spec.task_id.clone(),
-        template_id: spec.template_id,
-        storage_path: key.to_owned(),
-        url: url.clone(),
-        created_ms: now,
-        expires_ms: (spec.storage_time_s > 0).then(|| now + spec.storage_time_s * 1000),
-    };
-    insert_with_retries(app.db.as_ref(), &row).await?;
-    app.metrics
-        .files
-        .get_or_create(&crate::server::metrics::FormatLabels {
-            format: format.to_owned(),
-        })
-        .inc();
-    tracing::info!(stream = %stream.key(), format, file = %key, bytes = done.bytes,
-        duration_ms = done.duration_ms, "recording file ready");
-    announce_file(app, stream, spec, file_id, &url, done).await;
-    Ok(())
-}
-
-/// Queues the record callback (event 100) of an indexed file where one is configured.
-async fn announce_file(
-    app: &DataPlane,
-    stream: &PushStream,
-    spec: &OutputSpec,
-    file_id: &str,
-    url: &str,
-    done: &DoneFile,
-) {
-    let format = spec.format.name();
-    let template = callback_template(app, stream).await;
-    let Some(template) = template.filter(|t| !t.record_notify_url.is_empty()) else {
-        return;
-    };
-    let resolution = done.media.resolution();
-    let file = RecordFile {
-        file_id,
-        format,
-        task_id: &spec.task_id,
-        template_id: spec.task_id.is_empty().then_some(spec.template_id),
-        start_ms: done.start_wall_ms,
-        end_ms: done.end_wall_ms,
-        duration_ms: done.duration_ms,
-        size: done.bytes,
-        url,
-        media_start_ms: done.media_start_ms,
-        video_codec: done.media.video_codec.as_deref(),
-        audio_codec: done.media.audio_codec.as_deref(),
-        resolution: &resolution,
-    };
-    let event_id = format!("rec-{file_id}");
-    let body = record_file_event(&event_id, &stream.as_ref(), &file);
-    if let Err(e) = app
-        .notifier
-        .enqueue(&template.record_notify_url, &template.callback_key, &body)
-        .await
-    {
-        // The file is stored and indexed; a lost notification must not stop the output.
-        tracing::error!(file = %url, error = %e, "queueing a record callback");
     }
 }

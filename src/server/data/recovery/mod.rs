@@ -32,7 +32,7 @@ mod mp4;
 
 use mp4::{finish_recovered_mp4, mp4_complete_prefix, mp4_finish_interrupted};
 
-use super::recorder::{finish_hls, index_and_announce};
+use super::publish::{finish_hls, index_and_announce};
 use super::stream::{hls_sidecar_name, Sidecar};
 use super::DataPlane;
 use crate::config::template::Format;

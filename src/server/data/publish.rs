@@ -1,0 +1,259 @@
+//! A recording made final: stored, indexed, announced — and the HLS playlists around it.
+//! Used by the finalisation worker ([`super::finalize`]), the splice timer and recovery.
+
+use std::sync::Arc;
+
+use super::stream::{hls_sidecar_name, PushStream, Sidecar};
+use super::DataPlane;
+use crate::config::callback::CallbackTemplate;
+use crate::config::callback_event::{record_exception_event, record_file_event, RecordFile};
+use crate::record::session::{live_playlist_name, DoneFile, OutputSpec, ParkedHls};
+use crate::server::db::{Database, Recording};
+use crate::server::notify::now_ms;
+
+/// Writes sidecar `name` in scratch space.
+pub fn write_sidecar(app: &DataPlane, name: &str, sidecar: &Sidecar) -> std::io::Result<()> {
+    let text = serde_json::to_vec(sidecar).map_err(std::io::Error::other)?;
+    std::fs::write(app.storage.scratch_path(name), text)
+}
+
+/// Removes sidecar (or scratch file) `name`.
+pub fn remove_sidecar(app: &DataPlane, name: &str) {
+    let _ = std::fs::remove_file(app.storage.scratch_path(name));
+}
+
+/// Finalises an HLS recording storage stopped with the segments it stored — or, when
+/// that fails too, removes it: never left growing.
+pub async fn finalise_or_remove(app: &Arc<DataPlane>, stream: &PushStream, hls: ParkedHls) {
+    if hls.segments() == 0 {
+        return remove_hls(app, stream, &hls.spec, &[]).await;
+    }
+    let (done, text) = hls.finalize();
+    if let Err(e) = finish_hls(app, stream, &hls.spec, &done, text).await {
+        tracing::error!(stream = %stream.key(), error = %e,
+            "finalising a stopped HLS recording failed; removing it");
+        let segments: Vec<&str> = hls.segment_names().collect();
+        remove_hls(app, stream, &hls.spec, &segments).await;
+    }
+}
+
+/// Removes an HLS recording: the named segments, its growing playlist, its sidecar.
+pub async fn remove_hls(
+    app: &DataPlane,
+    stream: &PushStream,
+    spec: &OutputSpec,
+    segments: &[&str],
+) {
+    let dir = stream.dir();
+    let live = format!("{dir}/{}", live_playlist_name(&spec.recording_id));
+    app.live.clear_live_playlist(stream, &live);
+    for key in segments
+        .iter()
+        .map(|name| format!("{dir}/{name}"))
+        .chain([live])
+    {
+        if let Err(e) = app.storage.delete(&key).await {
+            tracing::warn!(file = %key, error = %e, "removing a stopped HLS recording");
+        }
+    }
+    remove_sidecar(app, &hls_sidecar_name(&spec.recording_id));
+}
+
+/// The callback template bound to `stream`'s domain and app, if any.
+pub async fn callback_template(app: &DataPlane, stream: &PushStream) -> Option<CallbackTemplate> {
+    let control = app.config.read().await;
+    control
+        .callbacks
+        .template_for(&stream.domain, &stream.app)
+        .cloned()
+}
+
+/// Queues a recording-exception callback (event 341) for `stream` where its callback
+/// template asks for them; `session_id` names the recording (or the refused push).
+pub async fn announce_exception(
+    app: &DataPlane,
+    stream: &PushStream,
+    session_id: &str,
+    format: &str,
+    message: &str,
+) {
+    let template = callback_template(app, stream).await;
+    let Some(template) = template.filter(|t| !t.record_exception_notify_url.is_empty()) else {
+        return;
+    };
+    let event_id = format!("exc-{}", uuid::Uuid::new_v4().simple());
+    let body = record_exception_event(
+        &event_id,
+        &stream.as_ref(),
+        session_id,
+        format,
+        now_ms(),
+        message,
+    );
+    let url = &template.record_exception_notify_url;
+    if let Err(e) = app
+        .notifier
+        .enqueue(url, &template.callback_key, &body)
+        .await
+    {
+        tracing::warn!(error = %e, "queueing an exception callback");
+    }
+}
+
+/// Stores a finished HLS recording's final playlist, removes the growing one, indexes
+/// and announces it.
+pub async fn finish_hls(
+    app: &Arc<DataPlane>,
+    stream: &PushStream,
+    spec: &OutputSpec,
+    done: &DoneFile,
+    text: String,
+) -> Result<(), String> {
+    let dir = stream.dir();
+    let key = format!("{dir}/{}", done.name);
+    let key = if app.storage.size(&key).await.is_ok() {
+        format!(
+            "{dir}/{}_{}.m3u8",
+            done.name.trim_end_matches(".m3u8"),
+            spec.recording_id
+        )
+    } else {
+        key
+    };
+    app.storage
+        .put(&key, text.into_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Err(e) = index_and_announce(app, stream, spec, &spec.recording_id, &key, done).await {
+        // Not indexed, not final: the growing playlist and the sidecar stay for recovery.
+        let _ = app.storage.delete(&key).await;
+        return Err(e);
+    }
+    let live = format!("{dir}/{}", live_playlist_name(&spec.recording_id));
+    app.live.clear_live_playlist(stream, &live);
+    if let Err(e) = app.storage.delete(&live).await {
+        tracing::warn!(error = %e, "removing the growing playlist");
+    }
+    remove_sidecar(app, &hls_sidecar_name(&spec.recording_id));
+    Ok(())
+}
+
+/// Finalises a parked HLS recording whose splice timeout passed.
+pub async fn finish_parked(app: &Arc<DataPlane>, stream: &PushStream, parked: &ParkedHls) {
+    let (done, text) = parked.finalize();
+    if let Err(e) = finish_hls(app, stream, &parked.spec, &done, text).await {
+        tracing::error!(stream = %stream.key(), error = %e, "finalising an HLS recording");
+    }
+}
+
+/// Attempts at an index row before the file counts as failed (a busy or briefly
+/// unwritable database), with [`INDEX_RETRY_MS`] doubling between them.
+pub const INDEX_ATTEMPTS: u32 = 4;
+/// First wait before retrying an index row, ms.
+pub const INDEX_RETRY_MS: u64 = 100;
+
+async fn insert_with_retries(db: &dyn Database, row: &Recording) -> Result<(), String> {
+    let mut wait = INDEX_RETRY_MS;
+    for attempt in 1..=INDEX_ATTEMPTS {
+        match db.insert(row).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt == INDEX_ATTEMPTS => {
+                return Err(format!("indexing {}: {e}", row.storage_path))
+            }
+            Err(e) => {
+                tracing::warn!(file = %row.storage_path, error = %e, attempt, "indexing; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                wait *= 2;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds the index row of a final file and queues its record callback.
+pub async fn index_and_announce(
+    app: &Arc<DataPlane>,
+    stream: &PushStream,
+    spec: &OutputSpec,
+    file_id: &str,
+    key: &str,
+    done: &DoneFile,
+) -> Result<(), String> {
+    let now = now_ms();
+    let url = crate::server::urls::vod_url(&app.public_url(), key);
+    let format = spec.format.name();
+    let row = Recording {
+        file_id: file_id.to_owned(),
+        domain_name: stream.domain.clone(),
+        app_name: stream.app.clone(),
+        stream_name: stream.stream.clone(),
+        format: format.to_owned(),
+        start_ms: done.start_wall_ms,
+        end_ms: done.end_wall_ms,
+        duration_ms: done.duration_ms,
+        size_bytes: done.bytes as i64,
+        video_codec: done.media.video_codec.clone(),
+        audio_codec: done.media.audio_codec.clone(),
+        width: done.media.dimensions.map(|d| i64::from(d.0)),
+        height: done.media.dimensions.map(|d| i64::from(d.1)),
+        task_id: spec.task_id.clone(),
+        template_id: spec.template_id,
+        storage_path: key.to_owned(),
+        url: url.clone(),
+        created_ms: now,
+        expires_ms: (spec.storage_time_s > 0).then(|| now + spec.storage_time_s * 1000),
+    };
+    insert_with_retries(app.db.as_ref(), &row).await?;
+    app.metrics
+        .files
+        .get_or_create(&crate::server::metrics::FormatLabels {
+            format: format.to_owned(),
+        })
+        .inc();
+    tracing::info!(stream = %stream.key(), format, file = %key, bytes = done.bytes,
+        duration_ms = done.duration_ms, "recording file ready");
+    announce_file(app, stream, spec, file_id, &url, done).await;
+    Ok(())
+}
+
+/// Queues the record callback (event 100) of an indexed file where one is configured.
+async fn announce_file(
+    app: &DataPlane,
+    stream: &PushStream,
+    spec: &OutputSpec,
+    file_id: &str,
+    url: &str,
+    done: &DoneFile,
+) {
+    let format = spec.format.name();
+    let template = callback_template(app, stream).await;
+    let Some(template) = template.filter(|t| !t.record_notify_url.is_empty()) else {
+        return;
+    };
+    let resolution = done.media.resolution();
+    let file = RecordFile {
+        file_id,
+        format,
+        task_id: &spec.task_id,
+        template_id: spec.task_id.is_empty().then_some(spec.template_id),
+        start_ms: done.start_wall_ms,
+        end_ms: done.end_wall_ms,
+        duration_ms: done.duration_ms,
+        size: done.bytes,
+        url,
+        media_start_ms: done.media_start_ms,
+        video_codec: done.media.video_codec.as_deref(),
+        audio_codec: done.media.audio_codec.as_deref(),
+        resolution: &resolution,
+    };
+    let event_id = format!("rec-{file_id}");
+    let body = record_file_event(&event_id, &stream.as_ref(), &file);
+    if let Err(e) = app
+        .notifier
+        .enqueue(&template.record_notify_url, &template.callback_key, &body)
+        .await
+    {
+        // The file is stored and indexed; a lost notification must not stop the output.
+        tracing::error!(file = %url, error = %e, "queueing a record callback");
+    }
+}
