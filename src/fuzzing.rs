@@ -224,23 +224,33 @@ pub fn push_session(data: &[u8]) {
     let outputs = [Format::Flv, Format::Hls, Format::Mp4, Format::Aac]
         .map(|f| spec(f, ""))
         .to_vec();
+    let mut ingest = crate::formats::flv::ingest::FlvIngest::default();
+    let inputs: Vec<crate::media::Input> = tags.iter().map(|t| ingest.push_tag(t)).collect();
     let mut session = PushSession::new("fuzz", outputs, Vec::new());
     let mut actions = Vec::new();
-    let half = tags.len() / 2;
-    for (i, tag) in tags.iter().enumerate() {
+    let half = inputs.len() / 2;
+    for (i, input) in inputs.iter().enumerate() {
         let now = 1_800_000_000_000 + i as i64 * 10;
-        session.push_tag(tag, now, &mut actions);
+        session.push(input, now, &mut actions);
         if i == half {
-            let replay = tags.get(..i).unwrap_or_default();
-            session.add_output(spec(Format::Hls, "task"), replay, now, &mut actions);
+            let replay: Vec<crate::media::Frame> = inputs
+                .get(..i)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|input| match input {
+                    crate::media::Input::Frame(f) => Some(f.clone()),
+                    _ => None,
+                })
+                .collect();
+            session.add_output(spec(Format::Hls, "task"), &replay, now, &mut actions);
         }
     }
     let end = 1_800_000_000_000 + tags.len() as i64 * 10;
     session.stop_task("task", end, &mut actions);
     let parked = session.finish(end, &mut actions);
     let mut resumed = PushSession::new("fuzz", Vec::new(), parked);
-    for tag in tags.iter().take(8) {
-        resumed.push_tag(tag, 1_900_000_000_000, &mut actions);
+    for input in inputs.iter().take(8) {
+        resumed.push(input, 1_900_000_000_000, &mut actions);
     }
     for hls in resumed.finish(1_900_000_000_000, &mut actions) {
         let (_, text) = hls.finalize();

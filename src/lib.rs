@@ -6,7 +6,8 @@
 //! ```text
 //! formats (flv, amf0, codec, adts, mpegts, hls)   config (templates, rules, tasks, plan)
 //!    pure: bytes in, bytes and values out           pure: no I/O, no clock
-//!    ^                                              ^
+//!    ^   media (protocol-neutral frames, timelines) ^
+//!    ^   ^                                          |
 //! record (frames -> segment/file events)            |
 //!    pure: stream time comes with the frames        |
 //!    ^                                              |
@@ -23,6 +24,7 @@
 
 pub mod config;
 pub mod formats;
+pub mod media;
 pub mod record;
 
 #[doc(hidden)]

@@ -1,7 +1,7 @@
 //! The shape of the code holds: imports run the way the layer diagram says. It reads
 //! `src/`, resolves every `crate::…` and `super::…` path to the module it names, and
 //! fails on an arrow the design forbids:
-//! - a pure layer (`formats`, `config`, `record`) into `server`, `cli`, `storage` or
+//! - a pure layer (`formats`, `media`, `config`, `record`) into `server`, `cli`, `storage` or
 //!   `wasm` (they take bytes, values and time as arguments);
 //! - `server/db/` into either wing;
 //! - `server/data/` into `server/control/`, and `server/control/` into `server/data/`
@@ -74,7 +74,7 @@ fn references(source: &str, module: &[String]) -> Vec<Vec<String>> {
 fn forbidden(from: &[String], to: &[String]) -> Option<&'static str> {
     let top = |m: &[String]| m.first().cloned().unwrap_or_default();
     let wing = |m: &[String]| (top(m) == "server").then(|| m.get(1).cloned()).flatten();
-    if ["formats", "config", "record"].contains(&top(from).as_str())
+    if ["formats", "media", "config", "record"].contains(&top(from).as_str())
         && ["server", "cli", "storage", "wasm"].contains(&top(to).as_str())
     {
         return Some("a pure layer reaches an impure one");

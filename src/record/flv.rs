@@ -16,13 +16,15 @@
 //! the timestamp of its first tag, not the one they were received with (after a 32-bit
 //! wrap that was billions of milliseconds earlier).
 
+use std::sync::Arc;
+
 use super::SegmentInfo;
 use crate::formats::flv::amf0::{encode, Amf0};
-use crate::formats::flv::audio::{parse_audio_tag, AudioPacketKind};
-use crate::formats::flv::clock::StreamClock;
-use crate::formats::flv::demux::{write_header, write_tag, FlvTag, TagKind};
-use crate::formats::flv::frames::Track;
-use crate::formats::flv::video::{parse_video_tag, VideoPacketKind};
+use crate::formats::flv::clock::DEFAULT_JUMP_THRESHOLD_MS;
+use crate::formats::flv::demux::{write_header, write_tag, FlvTag};
+use crate::formats::flv::ingest::FlvIngest;
+use crate::formats::flv::mux::{config_body, frame_body, tag_type};
+use crate::media::{Config, Frame, Input, Jumps, Track};
 
 /// Index entries to reserve in place in each file's `onMetaData` for files of
 /// `target_ms`: two per second of the interval, or an hour of one-per-second GOPs for a
@@ -91,11 +93,13 @@ pub struct FlvWriter {
     reserve_keyframes: usize,
     has_video: bool,
     has_audio: bool,
-    video_header: Option<FlvTag>,
-    audio_header: Option<FlvTag>,
+    video_header: Option<Arc<Config>>,
+    audio_header: Option<Arc<Config>>,
     open: Option<OpenFile>,
     next_index: u32,
-    clock: StreamClock,
+    jumps: Jumps,
+    /// Reads tags given to [`FlvWriter::push`].
+    ingest: FlvIngest,
 }
 
 impl FlvWriter {
@@ -116,92 +120,129 @@ impl FlvWriter {
             audio_header: None,
             open: None,
             next_index: 0,
-            clock: StreamClock::default(),
+            jumps: Jumps::new(DEFAULT_JUMP_THRESHOLD_MS),
+            ingest: FlvIngest::default(),
         }
-    }
-
-    /// The same writer with its clock going on from `clock` (an output joining a push
-    /// midway).
-    pub fn with_clock(mut self, clock: StreamClock) -> Self {
-        self.clock = clock;
-        self
     }
 
     /// The same writer with another jump threshold (recovery re-muxes one file that may
     /// predate the cut at jumps: `i64::MAX` keeps it whole).
     pub fn with_jump_threshold(mut self, ms: i64) -> Self {
-        self.clock = StreamClock::new(ms);
+        self.jumps = Jumps::new(ms);
         self
     }
 
-    /// Feeds one tag as received. A track counts as present from its first tag on (the
-    /// constructor's flags are hints for the FLV header).
+    /// Feeds one FLV tag (read by the writer's own [`FlvIngest`]).
     pub fn push(&mut self, tag: &FlvTag, out: &mut Vec<FlvEvent>) {
-        let ms = self.clock.unwrap(tag.timestamp_ms);
-        self.has_video |= tag.kind == TagKind::Video;
-        self.has_audio |= tag.kind == TagKind::Audio;
-        let Some((keyframe, header, frame)) = classify(tag) else {
+        match self.ingest.push_tag(tag) {
+            Input::Frame(frame) => self.push_frame(&frame, out),
+            Input::Config(config) => self.push_config(&config, tag.timestamp_ms, out),
+            Input::Nothing | Input::Skipped(_) => {}
+        }
+    }
+
+    /// A configuration announced on its own at `raw_ms` (a sequence header): it goes at
+    /// the head of the next file, and into the open one when it changes.
+    pub fn push_config(&mut self, config: &Arc<Config>, raw_ms: u32, out: &mut Vec<FlvEvent>) {
+        if self.set_config(config) && self.open.is_some() {
+            self.write_header(config, raw_ms, out);
+        }
+    }
+
+    /// Makes `config` the one in effect for its track; whether it is new.
+    fn set_config(&mut self, config: &Arc<Config>) -> bool {
+        let track = config.codec.track();
+        self.note(track);
+        let slot = match track {
+            Track::Video => &mut self.video_header,
+            Track::Audio => &mut self.audio_header,
+        };
+        if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, config)) {
+            return false;
+        }
+        *slot = Some(Arc::clone(config));
+        true
+    }
+
+    /// A track counts as present from its first tag on (the constructor's flags are
+    /// hints for the FLV header).
+    fn note(&mut self, track: Track) {
+        match track {
+            Track::Video => self.has_video = true,
+            Track::Audio => self.has_audio = true,
+        }
+    }
+
+    /// Feeds one frame: its tag body as received, or built from it
+    /// ([`crate::formats::flv::mux`]); a frame with neither is skipped.
+    pub fn push_frame(&mut self, frame: &Frame, out: &mut Vec<FlvEvent>) {
+        let (ms, raw) = (frame.dts_ms, frame.dts_ms as u32);
+        let track = frame.track;
+        self.note(track);
+        let changed = frame.config.as_ref().is_some_and(|c| self.set_config(c));
+        let Some(body) = frame_body(frame) else {
             return;
         };
-        if header {
-            let slot = if tag.kind == TagKind::Video {
-                &mut self.video_header
-            } else {
-                &mut self.audio_header
-            };
-            *slot = Some(tag.clone());
-        }
-        let track = if tag.kind == TagKind::Video {
-            Track::Video
-        } else {
-            Track::Audio
-        };
-        let jumped = frame && self.clock.frame(track, ms).is_some();
+        let keyframe = track == Track::Video && frame.keyframe;
+        let jumped = self.jumps.frame(track, ms).is_some();
         if jumped && self.open.as_ref().is_some_and(|f| f.has(track)) {
             self.close(None, out);
         }
-        let boundary = if self.has_video { keyframe } else { frame };
-        let audio_frame = frame && tag.kind == TagKind::Audio;
+        let boundary = !self.has_video || keyframe;
         let due = match &self.open {
             // A file starts with the first decodable frame: a keyframe, or audio received
             // before it (no frame of a push, or after a jump, is lost to the wait).
-            None => boundary || audio_frame,
+            None => boundary || track == Track::Audio,
             Some(file) => boundary && self.target_ms.is_some_and(|t| ms - file.info.start_ms >= t),
         };
         if due {
             self.close(Some(ms), out);
-            self.open_file(ms, tag.timestamp_ms, out);
+            self.open_file(ms, raw, out);
+        } else if changed {
+            if let Some(config) = frame.config.clone() {
+                self.write_header(&config, raw, out);
+            }
         }
-        self.write(tag, ms, (keyframe, header, frame), out);
+        self.write(track, keyframe, (ms, raw), &body, out);
     }
 
-    fn write(&mut self, tag: &FlvTag, ms: i64, kind: (bool, bool, bool), out: &mut Vec<FlvEvent>) {
-        let (keyframe, header, frame) = kind;
+    fn write_header(&mut self, config: &Config, raw_ms: u32, out: &mut Vec<FlvEvent>) {
+        let (Some(file), Some(body)) = (self.open.as_mut(), config_body(config)) else {
+            return;
+        };
+        let mut bytes = Vec::with_capacity(body.len() + 15);
+        write_tag(&mut bytes, tag_type(config.codec.track()), raw_ms, &body);
+        file.size += bytes.len() as u64;
+        file.info.bytes = file.size;
+        out.push(FlvEvent::Data(bytes));
+    }
+
+    fn write(
+        &mut self,
+        track: Track,
+        keyframe: bool,
+        (ms, raw): (i64, u32),
+        body: &[u8],
+        out: &mut Vec<FlvEvent>,
+    ) {
         let has_video = self.has_video;
         let Some(file) = self.open.as_mut() else {
             return;
         };
-        if header && file.info.frames == 0 {
-            return; // already written by open_file
-        }
         if keyframe {
             file.video_started = true;
             file.keyframes
                 .push(((ms - file.info.start_ms) as f64 / 1000.0, file.size));
-        } else if frame && tag.kind == TagKind::Video && !file.video_started {
+        } else if track == Track::Video && !file.video_started {
             return; // inter frames before the file's first keyframe cannot be decoded
         }
-        file.audio_started |= frame && tag.kind == TagKind::Audio;
-        let mut bytes = Vec::with_capacity(tag.data.len() + 15);
-        write_tag(&mut bytes, tag_type(tag.kind), tag.timestamp_ms, &tag.data);
+        file.audio_started |= track == Track::Audio;
+        let mut bytes = Vec::with_capacity(body.len() + 15);
+        write_tag(&mut bytes, tag_type(track), raw, body);
         file.size += bytes.len() as u64;
         file.info.bytes = file.size;
-        file.info.frames += u64::from(frame);
-        let clock = if has_video {
-            tag.kind == TagKind::Video && frame
-        } else {
-            frame
-        };
+        file.info.frames += 1;
+        let clock = !has_video || track == Track::Video;
         if clock && ms > file.last_ms {
             file.step_ms = ms - file.last_ms;
             file.last_ms = ms;
@@ -209,18 +250,18 @@ impl FlvWriter {
         out.push(FlvEvent::Data(bytes));
     }
 
-    /// Where the open file's last video keyframe tag starts, with the sequence headers in
+    /// Where the open file's last video keyframe tag starts, with the configurations in
     /// effect: from there to the end of the file is the current GOP, as received — what
     /// an output added mid-push replays.
-    pub fn replay_point(&self) -> Option<(u64, Vec<FlvTag>)> {
+    pub fn replay_point(&self) -> Option<(u64, Vec<Arc<Config>>)> {
         let file = self.open.as_ref()?;
         let (_, position) = file.keyframes.last()?;
-        let headers = [&self.video_header, &self.audio_header]
+        let configs = [&self.video_header, &self.audio_header]
             .into_iter()
             .flatten()
             .cloned()
             .collect();
-        Some((*position, headers))
+        Some((*position, configs))
     }
 
     /// Opens a file at unwrapped `ms`; its sequence headers get the first tag's
@@ -235,11 +276,13 @@ impl FlvWriter {
         let meta_len = placeholder.len();
         write_tag(&mut head, 18, 0, &placeholder);
         let head_bytes = head.len() as u64;
-        for tag in [&self.video_header, &self.audio_header]
+        for config in [&self.video_header, &self.audio_header]
             .into_iter()
             .flatten()
         {
-            write_tag(&mut head, tag_type(tag.kind), raw_ms, &tag.data);
+            if let Some(body) = config_body(config) {
+                write_tag(&mut head, tag_type(config.codec.track()), raw_ms, &body);
+            }
         }
         let size = head.len() as u64;
         out.push(FlvEvent::Data(head));
@@ -369,41 +412,11 @@ impl FlvWriter {
     }
 }
 
-/// (video keyframe, sequence header, frame) of an audio or video tag; `None` for other
-/// tags and unreadable ones.
-fn classify(tag: &FlvTag) -> Option<(bool, bool, bool)> {
-    match tag.kind {
-        TagKind::Video => parse_video_tag(&tag.data).map(|v| {
-            (
-                v.keyframe && v.kind == VideoPacketKind::Frames,
-                v.kind == VideoPacketKind::SequenceHeader,
-                v.kind == VideoPacketKind::Frames,
-            )
-        }),
-        TagKind::Audio => parse_audio_tag(&tag.data).map(|a| {
-            (
-                false,
-                a.kind == AudioPacketKind::SequenceHeader,
-                a.kind == AudioPacketKind::Frame,
-            )
-        }),
-        _ => None,
-    }
-}
-
-fn tag_type(kind: TagKind) -> u8 {
-    match kind {
-        TagKind::Audio => 8,
-        TagKind::Video => 9,
-        TagKind::Script => 18,
-        TagKind::Other(t) => t,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::formats::flv::amf0::decode_all;
+    use crate::formats::flv::demux::TagKind;
     use crate::formats::flv::FlvDemuxer;
 
     fn tag(kind: TagKind, ts: u32, data: Vec<u8>) -> FlvTag {
@@ -415,11 +428,16 @@ mod tests {
         }
     }
 
+    /// A video sequence header with a minimal avcC (no parameter sets).
+    fn avc_header() -> Vec<u8> {
+        vec![0x17, 0, 0, 0, 0, 1, 0x42, 0xC0, 0x1E, 0xFF, 0xE0, 0]
+    }
+
     /// A stream: AVC and AAC sequence headers, then 100 frames at 25 fps with a keyframe
     /// every 25, and audio between.
     fn stream() -> Vec<FlvTag> {
         let mut tags = vec![
-            tag(TagKind::Video, 0, vec![0x17, 0, 0, 0, 0, 1, 2]),
+            tag(TagKind::Video, 0, avc_header()),
             tag(TagKind::Audio, 0, vec![0xAF, 0, 0x11, 0x90]),
         ];
         for i in 0..100u32 {

@@ -4,17 +4,14 @@
 //! since, so they follow the media rather than the jitter of reads and scheduling. Media
 //! clocks are not always sane, though: an encoder's timestamps can leap hours ahead or
 //! back, or drift from real time. So the mapping is re-anchored to the wall clock —
-//! (media time, now) — at every timestamp jump ([`StreamClock`]'s rule, the one that
-//! cuts files) and whenever it strays from the wall clock by more than
+//! (media time, now) — at every timestamp jump ([`Jumps`]' rule, the one that cuts
+//! files) and whenever it strays from the wall clock by more than
 //! [`MAX_WALL_DRIFT_MS`]; and a file's times are never later than the moment its close
 //! is handled. Each file keeps the anchor in effect when it opened (files are cut at
 //! jumps), so a later re-anchor never moves it.
 
-use crate::formats::flv::audio::{parse_audio_tag, AudioPacketKind};
-use crate::formats::flv::clock::{StreamClock, DEFAULT_JUMP_THRESHOLD_MS};
-use crate::formats::flv::demux::{FlvTag, TagKind};
-use crate::formats::flv::frames::Track;
-use crate::formats::flv::video::{parse_video_tag, VideoPacketKind};
+use crate::formats::flv::clock::DEFAULT_JUMP_THRESHOLD_MS;
+use crate::media::{Jumps, Track};
 
 /// Largest distance between mapped media time and the wall clock before re-anchoring.
 pub const MAX_WALL_DRIFT_MS: i64 = DEFAULT_JUMP_THRESHOLD_MS;
@@ -45,33 +42,28 @@ impl Anchor {
 }
 
 /// See the module doc.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WallClock {
-    clock: StreamClock,
+    jumps: Jumps,
     anchor: Option<Anchor>,
+    last_ms: Option<i64>,
 }
 
-/// The track of an audio or video frame (not a sequence header); `None` otherwise.
-fn frame_track(tag: &FlvTag) -> Option<Track> {
-    match tag.kind {
-        TagKind::Video => parse_video_tag(&tag.data)
-            .filter(|v| v.kind == VideoPacketKind::Frames)
-            .map(|_| Track::Video),
-        TagKind::Audio => parse_audio_tag(&tag.data)
-            .filter(|a| a.kind == AudioPacketKind::Frame)
-            .map(|_| Track::Audio),
-        _ => None,
+impl Default for WallClock {
+    fn default() -> Self {
+        Self {
+            jumps: Jumps::new(DEFAULT_JUMP_THRESHOLD_MS),
+            anchor: None,
+            last_ms: None,
+        }
     }
 }
 
 impl WallClock {
-    /// Takes one tag received at `now_ms`; returns its unwrapped media time.
-    pub fn push(&mut self, tag: &FlvTag, now_ms: i64) -> i64 {
-        let stream_ms = self.clock.unwrap(tag.timestamp_ms);
-        let Some(track) = frame_track(tag) else {
-            return stream_ms;
-        };
-        let jumped = self.clock.frame(track, stream_ms).is_some();
+    /// Takes one frame of `track` at media time `stream_ms`, received at `now_ms`.
+    pub fn push(&mut self, track: Track, stream_ms: i64, now_ms: i64) {
+        self.last_ms = Some(stream_ms);
+        let jumped = self.jumps.frame(track, stream_ms).is_some();
         let strayed = self
             .anchor
             .is_none_or(|a| (a.wall(stream_ms) - now_ms).abs() > MAX_WALL_DRIFT_MS);
@@ -81,12 +73,11 @@ impl WallClock {
                 wall_ms: now_ms,
             });
         }
-        stream_ms
     }
 
-    /// The push's clock, for a muxer joining midway ([`StreamClock::continuation`]).
-    pub fn clock(&self) -> StreamClock {
-        self.clock.continuation()
+    /// The media time of the last frame.
+    pub fn last_ms(&self) -> Option<i64> {
+        self.last_ms
     }
 
     /// The anchor in effect (none before the first frame).
@@ -102,39 +93,30 @@ mod tests {
     const T0: i64 = 1_800_000_000_000;
     const HOURS_3: i64 = 3 * 3600 * 1000;
 
-    fn frame(ms: i64) -> FlvTag {
-        FlvTag {
-            offset: 0,
-            kind: TagKind::Audio,
-            timestamp_ms: ms as u32,
-            data: vec![0xAF, 1, 0x21].into(),
-        }
-    }
-
     #[test]
     fn media_time_from_the_push_start_then_re_anchored_at_jumps() {
         let mut w = WallClock::default();
-        w.push(&frame(500), T0);
-        w.push(&frame(2_500), T0 + 2_100);
+        w.push(Track::Audio, 500, T0);
+        w.push(Track::Audio, 2_500, T0 + 2_100);
         assert_eq!(
             w.anchor().unwrap().wall(2_500),
             T0 + 2_000,
             "media time, not jitter"
         );
         // +3 h: the media leaps, the wall clock does not.
-        w.push(&frame(HOURS_3 + 2_520), T0 + 2_150);
+        w.push(Track::Audio, HOURS_3 + 2_520, T0 + 2_150);
         assert_eq!(w.anchor().unwrap().wall(HOURS_3 + 4_520), T0 + 4_150);
         // And back.
-        w.push(&frame(4_540), T0 + 4_200);
+        w.push(Track::Audio, 4_540, T0 + 4_200);
         assert_eq!(w.anchor().unwrap().wall(6_540), T0 + 6_200);
     }
 
     #[test]
     fn slow_drift_is_re_anchored_and_spans_never_pass_now() {
         let mut w = WallClock::default();
-        w.push(&frame(0), T0);
+        w.push(Track::Audio, 0, T0);
         // The encoder stalls 15 s, then goes on with continuous timestamps.
-        w.push(&frame(40), T0 + 15_040);
+        w.push(Track::Audio, 40, T0 + 15_040);
         assert_eq!(w.anchor().unwrap().wall(40), T0 + 15_040);
         let a = w.anchor().unwrap();
         assert_eq!(a.span(40, 99_999, T0 + 16_000), (T0 + 15_040, T0 + 16_000));

@@ -10,7 +10,7 @@
 //!   ([`DEFAULT_JUMP_THRESHOLD_MS`]) in either direction from that track's previous one
 //!   is a jump (a discontinuity); smaller steps back are tolerated.
 
-use super::frames::Track;
+use crate::media::{Jump, Jumps, Track};
 
 /// Default DTS change that counts as a jump, ms.
 pub const DEFAULT_JUMP_THRESHOLD_MS: i64 = 10_000;
@@ -18,25 +18,12 @@ pub const DEFAULT_JUMP_THRESHOLD_MS: i64 = 10_000;
 /// Span of the 32-bit millisecond clock.
 const RANGE: i64 = 1 << 32;
 
-/// A timestamp jump on one track.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Jump {
-    /// The track.
-    pub track: Track,
-    /// Its previous decode time, ms.
-    pub from_ms: i64,
-    /// Its new decode time, ms.
-    pub to_ms: i64,
-}
-
 /// See the module doc.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamClock {
-    jump_threshold_ms: i64,
+    jumps: Jumps,
     epoch: i64,
     last_raw: Option<u32>,
-    last_video_ms: Option<i64>,
-    last_audio_ms: Option<i64>,
 }
 
 impl Default for StreamClock {
@@ -49,17 +36,25 @@ impl StreamClock {
     /// A clock with a jump threshold in ms.
     pub fn new(jump_threshold_ms: i64) -> Self {
         Self {
-            jump_threshold_ms,
+            jumps: Jumps::new(jump_threshold_ms),
             epoch: 0,
             last_raw: None,
-            last_video_ms: None,
-            last_audio_ms: None,
+        }
+    }
+
+    /// A clock positioned at unwrapped `ms`, as if its last tag had that time: for
+    /// reading back tags written from a stream whose clock stood there.
+    pub fn at(ms: i64) -> Self {
+        Self {
+            epoch: ms - ms.rem_euclid(RANGE),
+            last_raw: Some(ms.rem_euclid(RANGE) as u32),
+            ..Self::default()
         }
     }
 
     /// The jump threshold, ms.
     pub fn jump_threshold_ms(&self) -> i64 {
-        self.jump_threshold_ms
+        self.jumps.threshold_ms()
     }
 
     /// A clock that goes on from this one's position (its wrap epoch and last
@@ -67,8 +62,7 @@ impl StreamClock {
     /// stream midway, so its times agree with the stream's after a 32-bit wrap.
     pub fn continuation(&self) -> StreamClock {
         StreamClock {
-            last_video_ms: None,
-            last_audio_ms: None,
+            jumps: self.jumps.fresh(),
             ..self.clone()
         }
     }
@@ -88,18 +82,9 @@ impl StreamClock {
     }
 
     /// Records a frame of `track` at unwrapped `dts_ms`; the jump from that track's
-    /// previous frame, if it is one.
+    /// previous frame, if it is one ([`Jumps`]).
     pub fn frame(&mut self, track: Track, dts_ms: i64) -> Option<Jump> {
-        let last = match track {
-            Track::Video => &mut self.last_video_ms,
-            Track::Audio => &mut self.last_audio_ms,
-        };
-        let from_ms = last.replace(dts_ms)?;
-        ((dts_ms - from_ms).abs() > self.jump_threshold_ms).then_some(Jump {
-            track,
-            from_ms,
-            to_ms: dts_ms,
-        })
+        self.jumps.frame(track, dts_ms)
     }
 }
 
@@ -118,6 +103,17 @@ mod tests {
     }
 
     #[test]
+    fn a_clock_placed_after_a_wrap_reads_tags_near_it() {
+        let mut c = StreamClock::at(RANGE + 40);
+        assert_eq!(
+            c.unwrap(u32::MAX - 5),
+            i64::from(u32::MAX) - 5,
+            "just before"
+        );
+        assert_eq!(c.unwrap(10), RANGE + 10);
+    }
+
+    #[test]
     fn a_continuation_keeps_the_epoch_not_the_tracks() {
         let mut c = StreamClock::default();
         c.unwrap(u32::MAX - 10);
@@ -130,25 +126,5 @@ mod tests {
             "a tag a little older, after the wrap"
         );
         assert_eq!(joined.frame(Track::Video, 0), None, "no frame seen yet");
-    }
-
-    #[test]
-    fn jumps_per_track_beyond_the_threshold() {
-        let mut c = StreamClock::default();
-        assert_eq!(c.frame(Track::Video, 0), None);
-        assert_eq!(c.frame(Track::Audio, 5), None);
-        assert_eq!(c.frame(Track::Video, 10_000), None, "exactly the threshold");
-        assert_eq!(c.frame(Track::Video, 9_000), None, "a small step back");
-        let jump = c.frame(Track::Video, 10_809_000);
-        assert_eq!(
-            jump,
-            Some(Jump {
-                track: Track::Video,
-                from_ms: 9_000,
-                to_ms: 10_809_000
-            })
-        );
-        assert!(c.frame(Track::Audio, 10_809_005).is_some(), "per track");
-        assert!(c.frame(Track::Video, 9_040).is_some(), "backwards too");
     }
 }

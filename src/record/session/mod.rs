@@ -1,10 +1,11 @@
-//! One push, recorded: FLV tags in, file actions out — pure (wall-clock time is an
-//! argument, never read).
+//! One push, recorded: protocol-neutral [`Frame`]s in, file actions out — pure
+//! (wall-clock time is an argument, never read). The protocol's adapter (RTMP:
+//! [`crate::formats::flv::ingest::FlvIngest`]) made the frames; nothing here knows it.
 //!
 //! A [`PushSession`] holds the outputs the recording plan asked for when the push started
 //! (reference §3.9: configuration applies at push start) and any added while it is live
 //! (real-time tasks), each with its own muxer:
-//! - FLV: [`FlvWriter`] on the tags as received;
+//! - FLV: [`FlvWriter`] on the frames (RTMP media written as received);
 //! - HLS: a [`TsSegmenter`] cut every [`HLS_SEGMENT_MS`] plus a [`RecordingPlaylist`];
 //! - MP4 / AAC: [`Mp4Segmenter`] / [`AacSegmenter`] cut every `RecordInterval`.
 //!
@@ -16,9 +17,10 @@
 //! Files' wall times come from [`WallClock`]: the push's start plus the media time
 //! elapsed, re-anchored at timestamp jumps and never later than the file's close.
 //!
-//! An output added while the push is live ([`PushSession::add_output`]) is first fed the
-//! server's GOP cache (sequence headers and the tags since the last video keyframe), so it
-//! starts from the most recent keyframe. [`gop_reset`] says when that cache restarts.
+//! Every output reads the frames on a [`Timeline`] of its own, so an output added while
+//! the push is live ([`PushSession::add_output`]) — first fed the server's GOP cache, the
+//! frames since the last video keyframe — or started anew after a storage error gets the
+//! codec configuration with its first frame. [`gop_step`] says when that cache restarts.
 //!
 //! HLS auto-splice (reference §7): when the push ends, an HLS output with a
 //! FlowContinueDuration > 0 is not finalised but returned as a [`ParkedHls`]; a push of
@@ -30,22 +32,33 @@ mod gop;
 mod output;
 mod types;
 
-pub use gop::{gop_reset, GopStep, AUDIO_CACHE_MS, MAX_GOP_CACHE_BYTES};
+pub use gop::{gop_step, GopStep, AUDIO_CACHE_MS, MAX_GOP_CACHE_BYTES};
 pub use output::{ParkedHls, Stopped, HLS_SEGMENT_MS, RETRY_FIRST_MS, RETRY_MAX_MS};
 pub use types::{
     extension, file_name, live_playlist_name, segment_name, Action, DoneFile, FileRef, MediaInfo,
     OutputSpec, ReplayPoint, NAME_UTC_OFFSET_MINUTES,
 };
 
+use std::sync::Arc;
+
 use output::{Muxer, Output};
 
 use crate::config::template::Format;
-use crate::formats::flv::demux::{FlvTag, TagKind};
+use crate::formats::flv::clock::StreamClock;
 use crate::formats::hls::writer::RecordedSegment;
 use crate::formats::hls::Micros;
+use crate::media::{Config, Frame, FrameEvent, Input, Timeline};
 use crate::record::flv::FlvEvent;
 use crate::record::wall::{Anchor, WallClock};
 use crate::record::{SegmentEvent, SegmentInfo};
+
+/// What a push hands its outputs.
+#[derive(Clone, Copy)]
+enum Unit<'a> {
+    Frame(&'a Frame),
+    /// A configuration announced on its own (it also rides with the frames).
+    Config(&'a Arc<Config>),
+}
 
 /// See the module doc.
 #[derive(Debug)]
@@ -54,11 +67,9 @@ pub struct PushSession {
     outputs: Vec<Output>,
     wall: WallClock,
     media: MediaInfo,
-    /// The video and audio sequence headers in effect (an output starting anew after a
-    /// storage error begins with them).
-    headers: [Option<FlvTag>; 2],
     actions: Vec<SegmentEvent>,
     flv_events: Vec<FlvEvent>,
+    frame_events: Vec<FrameEvent>,
 }
 
 impl PushSession {
@@ -69,21 +80,18 @@ impl PushSession {
             outputs: Vec::new(),
             wall: WallClock::default(),
             media: MediaInfo::default(),
-            headers: [None, None],
             actions: Vec::new(),
             flv_events: Vec::new(),
+            frame_events: Vec::new(),
         };
         for spec in outputs {
-            let clock = session.wall.clock();
-            session
-                .outputs
-                .push(Output::new(spec, stream_id, None, clock));
+            session.outputs.push(Output::new(spec, stream_id, None));
         }
         for hls in parked {
-            let (spec, clock) = (hls.spec.clone(), session.wall.clock());
+            let spec = hls.spec.clone();
             session
                 .outputs
-                .push(Output::new(spec, stream_id, Some(hls), clock));
+                .push(Output::new(spec, stream_id, Some(hls)));
         }
         session
     }
@@ -115,12 +123,13 @@ impl PushSession {
             if o.ended {
                 return None;
             }
-            let (offset, headers) = writer.replay_point()?;
+            let (offset, configs) = writer.replay_point()?;
             let seq = o.open?;
             Some(ReplayPoint {
                 file: FileRef { output: i, seq },
                 offset,
-                headers,
+                configs,
+                clock: StreamClock::at(self.wall.last_ms()?),
             })
         })
     }
@@ -130,21 +139,19 @@ impl PushSession {
         self.media.clone()
     }
 
-    /// Adds an output while the push is live, fed first with `replay`: the sequence
-    /// headers and the tags since the last keyframe (the server's GOP cache).
+    /// Adds an output while the push is live, fed first with `replay`: the frames since
+    /// the last keyframe (the server's GOP cache), each with its configuration.
     pub fn add_output(
         &mut self,
         spec: OutputSpec,
-        replay: &[FlvTag],
+        replay: &[Frame],
         now_wall_ms: i64,
         out: &mut Vec<Action>,
     ) {
         let index = self.outputs.len();
-        let clock = self.wall.clock();
-        self.outputs
-            .push(Output::new(spec, &self.stream_id, None, clock));
-        for tag in replay {
-            self.feed(index, tag, now_wall_ms, out);
+        self.outputs.push(Output::new(spec, &self.stream_id, None));
+        for frame in replay {
+            self.feed(index, Unit::Frame(frame), now_wall_ms, out);
         }
     }
 
@@ -173,7 +180,7 @@ impl PushSession {
             hls.drop_from(name);
         }
         if retry {
-            output.restart(&stream_id, self.wall.clock(), now_wall_ms);
+            output.restart(&stream_id, now_wall_ms);
         } else {
             output.ended = true;
             output.open = None;
@@ -206,16 +213,19 @@ impl PushSession {
         !found.is_empty()
     }
 
-    /// Feeds one tag received at `now_wall_ms`.
-    pub fn push_tag(&mut self, tag: &FlvTag, now_wall_ms: i64, out: &mut Vec<Action>) {
-        self.wall.push(tag, now_wall_ms);
-        self.media.observe_tag(tag);
-        if gop_reset(tag, true, None) == GopStep::Header && tag.kind != TagKind::Script {
-            let slot = usize::from(tag.kind == TagKind::Audio);
-            if let Some(header) = self.headers.get_mut(slot) {
-                *header = Some(tag.clone());
-            }
+    /// Feeds what an input adapter made of one received unit, at `now_wall_ms`.
+    pub fn push(&mut self, input: &Input, now_wall_ms: i64, out: &mut Vec<Action>) {
+        match input {
+            Input::Frame(frame) => self.push_frame(frame, now_wall_ms, out),
+            Input::Config(config) => self.push_config(config, now_wall_ms, out),
+            Input::Nothing | Input::Skipped(_) => {}
         }
+    }
+
+    /// Feeds one frame received at `now_wall_ms`.
+    pub fn push_frame(&mut self, frame: &Frame, now_wall_ms: i64, out: &mut Vec<Action>) {
+        self.wall.push(frame.track, frame.dts_ms, now_wall_ms);
+        self.media.observe_frame(frame);
         for i in 0..self.outputs.len() {
             let expired = self.outputs.get(i).is_some_and(|o| {
                 !o.ended && o.spec.ends_at_ms.is_some_and(|end| now_wall_ms >= end)
@@ -223,8 +233,17 @@ impl PushSession {
             if expired {
                 self.end_output(i, false, now_wall_ms, out);
             } else {
-                self.feed(i, tag, now_wall_ms, out);
+                self.feed(i, Unit::Frame(frame), now_wall_ms, out);
             }
+        }
+    }
+
+    /// A codec configuration announced on its own at `now_wall_ms` (an RTMP sequence
+    /// header): the outputs take it now rather than with the next frame.
+    pub fn push_config(&mut self, config: &Arc<Config>, now_wall_ms: i64, out: &mut Vec<Action>) {
+        self.media.observe_config(config);
+        for i in 0..self.outputs.len() {
+            self.feed(i, Unit::Config(config), now_wall_ms, out);
         }
     }
 
@@ -240,7 +259,7 @@ impl PushSession {
         parked
     }
 
-    fn feed(&mut self, i: usize, tag: &FlvTag, now: i64, out: &mut Vec<Action>) {
+    fn feed(&mut self, i: usize, unit: Unit<'_>, now: i64, out: &mut Vec<Action>) {
         let Some(output) = self.outputs.get_mut(i) else {
             return;
         };
@@ -249,32 +268,28 @@ impl PushSession {
         }
         match output.retry_at {
             Some(at) if now < at => return,
-            Some(_) => {
-                // Starting anew: the sequence headers in effect come first.
-                output.retry_at = None;
-                for header in self.headers.clone().iter().flatten() {
-                    self.feed_muxer(i, header, now, out);
-                }
-            }
+            // Starting anew: its timeline announces the configuration with the next frame.
+            Some(_) => output.retry_at = None,
             None => {}
         }
-        self.feed_muxer(i, tag, now, out);
-    }
-
-    fn feed_muxer(&mut self, i: usize, tag: &FlvTag, now: i64, out: &mut Vec<Action>) {
-        let Some(output) = self.outputs.get_mut(i) else {
-            return;
-        };
-        match &mut output.muxer {
-            Muxer::Flv(writer) => {
-                output.media.observe_tag(tag);
-                writer.push(tag, &mut self.flv_events);
+        let raw_ms = self.wall.last_ms().unwrap_or(0) as u32;
+        match (&mut output.muxer, unit) {
+            (Muxer::Flv(writer), Unit::Frame(frame)) => {
+                output.media.observe_frame(frame);
+                writer.push_frame(frame, &mut self.flv_events);
             }
-            Muxer::Segments(reader, segmenter) => {
-                for event in reader.push_tag(tag) {
+            (Muxer::Flv(writer), Unit::Config(config)) => {
+                output.media.observe_config(config);
+                writer.push_config(config, raw_ms, &mut self.flv_events);
+            }
+            (Muxer::Segments(timeline, segmenter), unit) => {
+                let mut events = std::mem::take(&mut self.frame_events);
+                read(timeline, unit, &mut events);
+                for event in events.drain(..) {
                     output.media.observe(&event);
                     segmenter.push(&event, &mut self.actions);
                 }
+                self.frame_events = events;
             }
         }
         self.drain(i, now, out);
@@ -422,10 +437,18 @@ impl PushSession {
     }
 }
 
+fn read(timeline: &mut Timeline, unit: Unit<'_>, events: &mut Vec<FrameEvent>) {
+    match unit {
+        Unit::Frame(frame) => timeline.push(frame, events),
+        Unit::Config(config) => timeline.config(config, events),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::flv::demux::TagKind;
+    use crate::formats::flv::demux::{FlvTag, TagKind};
+    use crate::formats::flv::ingest::FlvIngest;
 
     const T0: i64 = 1_800_000_000_000;
 
@@ -452,12 +475,35 @@ mod tests {
         }
     }
 
+    /// A session fed FLV tags through an FLV adapter, as a push is.
+    struct Fed {
+        s: PushSession,
+        ingest: FlvIngest,
+    }
+
+    impl Fed {
+        fn new(specs: Vec<OutputSpec>) -> Self {
+            Self {
+                s: PushSession::new("cam", specs, Vec::new()),
+                ingest: FlvIngest::default(),
+            }
+        }
+
+        fn tag(&mut self, t: &FlvTag, now: i64, out: &mut Vec<Action>) {
+            let input = self.ingest.push_tag(t);
+            self.s.push(&input, now, out);
+        }
+    }
+
+    /// The video sequence header of a minimal avcC (no parameter sets).
+    const AVC_HEADER: &[u8] = &[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f, 0xFF, 0xE0, 0];
+
     /// Frames `from..to` at 25 fps, a keyframe every 25, received in real time.
-    fn frames(s: &mut PushSession, from: u32, to: u32, out: &mut Vec<Action>) {
+    fn frames(f: &mut Fed, from: u32, to: u32, out: &mut Vec<Action>) {
         for i in from..to {
             let key = if i % 25 == 0 { 0x17 } else { 0x27 };
             let t = tag(TagKind::Video, i * 40, &[key, 1, 0, 0, 0, 0, 0, 0, 1, 0x65]);
-            s.push_tag(&t, T0 + i64::from(i) * 40, out);
+            f.tag(&t, T0 + i64::from(i) * 40, out);
         }
     }
 
@@ -465,18 +511,20 @@ mod tests {
     /// at a keyframe, headed by the sequence header in effect.
     #[test]
     fn a_failed_output_restarts_after_the_back_off_with_the_headers() {
-        let mut s = PushSession::new("cam", vec![flv_spec()], Vec::new());
+        let mut f = Fed::new(vec![flv_spec()]);
         let mut out = Vec::new();
-        let header = tag(TagKind::Video, 0, &[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f]);
-        s.push_tag(&header, T0, &mut out);
-        frames(&mut s, 0, 30, &mut out);
+        let header = tag(TagKind::Video, 0, AVC_HEADER);
+        f.tag(&header, T0, &mut out);
+        frames(&mut f, 0, 30, &mut out);
+        let s = &mut f.s;
         assert!(out.iter().any(|a| matches!(a, Action::Open(_))));
         assert_eq!(s.fail_output(0, true, None, T0 + 1200), Stopped::NotHls);
         assert_eq!(s.retrying_outputs(), 1);
         out.clear();
-        frames(&mut s, 30, 55, &mut out); // up to 2.2 s: still waiting (1 s from 1.2 s)
+        frames(&mut f, 30, 55, &mut out); // up to 2.2 s: still waiting (1 s from 1.2 s)
         assert!(out.is_empty(), "{out:?}");
-        frames(&mut s, 55, 80, &mut out);
+        frames(&mut f, 55, 80, &mut out);
+        let s = &mut f.s;
         assert_eq!(s.retrying_outputs(), 0);
         let opened: Vec<&Action> = out
             .iter()
@@ -501,7 +549,7 @@ mod tests {
             Stopped::AlreadyEnded
         );
         out.clear();
-        frames(&mut s, 80, 200, &mut out);
+        frames(&mut f, 80, 200, &mut out);
         assert!(out.is_empty());
     }
 
@@ -510,23 +558,23 @@ mod tests {
     #[test]
     fn an_output_restarted_after_a_wrap_keeps_the_push_clock() {
         let base = u32::MAX - 1000;
-        let mut s = PushSession::new("cam", vec![flv_spec()], Vec::new());
+        let mut f = Fed::new(vec![flv_spec()]);
         let mut out = Vec::new();
         // Sequence headers stamped 0, as encoders send them.
-        let header = tag(TagKind::Video, 0, &[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f]);
-        s.push_tag(&header, T0, &mut out);
-        let feed = |s: &mut PushSession, range: std::ops::Range<u32>, out: &mut Vec<Action>| {
+        let header = tag(TagKind::Video, 0, AVC_HEADER);
+        f.tag(&header, T0, &mut out);
+        let feed = |f: &mut Fed, range: std::ops::Range<u32>, out: &mut Vec<Action>| {
             for i in range {
                 let key = if i % 25 == 0 { 0x17 } else { 0x27 };
                 let ms = base.wrapping_add(i * 40);
                 let t = tag(TagKind::Video, ms, &[key, 1, 0, 0, 0, 0, 0, 0, 1, 0x65]);
-                s.push_tag(&t, T0 + i64::from(i) * 40, out);
+                f.tag(&t, T0 + i64::from(i) * 40, out);
             }
         };
-        feed(&mut s, 0..50, &mut out);
-        s.fail_output(0, true, None, T0 + 2000);
+        feed(&mut f, 0..50, &mut out);
+        f.s.fail_output(0, true, None, T0 + 2000);
         out.clear();
-        feed(&mut s, 50..200, &mut out);
+        feed(&mut f, 50..200, &mut out);
         let closes: Vec<(i64, i64)> = out
             .iter()
             .filter_map(|a| match a {

@@ -2,9 +2,9 @@
 
 use super::types::{file_name, DoneFile, MediaInfo, OutputSpec};
 use crate::config::template::Format;
-use crate::formats::flv::clock::StreamClock;
-use crate::formats::flv::FrameReader;
+use crate::formats::flv::clock::DEFAULT_JUMP_THRESHOLD_MS;
 use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
+use crate::media::Timeline;
 use crate::record::aac::AacSegmenter;
 use crate::record::flv::{index_reserve, FlvWriter};
 use crate::record::mp4::Mp4Segmenter;
@@ -22,7 +22,7 @@ pub const RETRY_MAX_MS: i64 = 30_000;
 #[derive(Debug)]
 pub(super) enum Muxer {
     Flv(FlvWriter),
-    Segments(FrameReader, Box<dyn Segmenter + Send + Sync>),
+    Segments(Timeline, Box<dyn Segmenter + Send + Sync>),
 }
 
 /// What a failed output leaves ([`super::PushSession::fail_output`]).
@@ -60,6 +60,24 @@ pub struct ParkedHls {
 }
 
 impl ParkedHls {
+    /// An HLS recording of `spec` with no segment yet.
+    pub fn new(spec: OutputSpec, stream_id: &str) -> Self {
+        Self {
+            spec,
+            stream_id: stream_id.to_owned(),
+            playlist: RecordingPlaylist::new(),
+            next_seq: 0,
+            start_wall_ms: 0,
+            end_wall_ms: 0,
+            duration_ms: 0,
+            bytes: 0,
+            frames: 0,
+            media: MediaInfo::default(),
+            media_start_ms: None,
+            sizes: Vec::new(),
+        }
+    }
+
     /// The final playlist and its file facts (when the splice timeout passes).
     pub fn finalize(&self) -> (DoneFile, String) {
         let done = DoneFile {
@@ -160,22 +178,17 @@ pub(super) struct Output {
 }
 
 impl Output {
-    /// An output of `spec`; its muxer's clock goes on from `clock` (the push's, so an
-    /// output that joins midway agrees with the push after a 32-bit wrap).
-    pub(super) fn new(
-        spec: OutputSpec,
-        stream_id: &str,
-        parked: Option<ParkedHls>,
-        clock: StreamClock,
-    ) -> Self {
-        let reader = || FrameReader::with_clock(clock.clone());
+    /// An output of `spec` (continuing `parked`), reading frames on a timeline of its
+    /// own.
+    pub(super) fn new(spec: OutputSpec, stream_id: &str, parked: Option<ParkedHls>) -> Self {
+        let reader = || Timeline::new(DEFAULT_JUMP_THRESHOLD_MS);
         let muxer = match spec.format {
             Format::Flv => {
                 let reserve = index_reserve(spec.interval_ms);
                 // Track flags start false: a track counts from its first tag (audio-only
                 // pushes open their first file at the first audio frame).
                 let writer = FlvWriter::new(spec.interval_ms, reserve, false, false);
-                Muxer::Flv(writer.with_clock(clock.clone()))
+                Muxer::Flv(writer)
             }
             Format::Hls => {
                 Muxer::Segments(reader(), Box::new(TsSegmenter::new(Some(HLS_SEGMENT_MS))))
@@ -184,22 +197,8 @@ impl Output {
             Format::Aac => Muxer::Segments(reader(), Box::new(AacSegmenter::new(spec.interval_ms))),
         };
         let resumed = parked.is_some();
-        let hls = (spec.format == Format::Hls).then(|| {
-            parked.unwrap_or_else(|| ParkedHls {
-                spec: spec.clone(),
-                stream_id: stream_id.to_owned(),
-                playlist: RecordingPlaylist::new(),
-                next_seq: 0,
-                start_wall_ms: 0,
-                end_wall_ms: 0,
-                duration_ms: 0,
-                bytes: 0,
-                frames: 0,
-                media: MediaInfo::default(),
-                media_start_ms: None,
-                sizes: Vec::new(),
-            })
-        });
+        let hls = (spec.format == Format::Hls)
+            .then(|| parked.unwrap_or_else(|| ParkedHls::new(spec.clone(), stream_id)));
         Self {
             seq_base: hls.as_ref().map_or(0, |h| h.next_seq),
             first_recording_id: spec.recording_id.clone(),
@@ -219,9 +218,9 @@ impl Output {
     }
 
     /// After a transient storage failure at `now`: a fresh muxer (the old one's open file
-    /// is gone) on the push's `clock`, under a new recording id, idle until the back-off
-    /// passes. The back-off starts over when the last failure is long past.
-    pub(super) fn restart(&mut self, stream_id: &str, clock: StreamClock, now: i64) {
+    /// is gone), under a new recording id, idle until the back-off passes. The back-off
+    /// starts over when the last failure is long past.
+    pub(super) fn restart(&mut self, stream_id: &str, now: i64) {
         let restarts = self.restarts + 1;
         let recent = self
             .last_failure_ms
@@ -230,7 +229,7 @@ impl Output {
         let first = std::mem::take(&mut self.first_recording_id);
         let mut spec = self.spec.clone();
         spec.recording_id = format!("{first}r{restarts}");
-        *self = Output::new(spec, stream_id, None, clock);
+        *self = Output::new(spec, stream_id, None);
         self.first_recording_id = first;
         self.restarts = restarts;
         self.failures = failures;

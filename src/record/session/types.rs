@@ -3,11 +3,11 @@
 
 use crate::config::naming::{render, NameInputs};
 use crate::config::template::Format;
-use crate::formats::flv::demux::{FlvTag, TagKind};
-use crate::formats::flv::frames::{FrameEvent, VideoConfig};
-use crate::formats::flv::video::{parse_video_tag, VideoPacketKind};
-use crate::formats::flv::FrameReader;
+use std::sync::Arc;
+
+use crate::formats::flv::clock::StreamClock;
 use crate::formats::mp4::Mp4Finish;
+use crate::media::{Codec, CodecConfig, Config, Frame, FrameEvent, Track, VideoConfig};
 
 use super::output::ParkedHls;
 
@@ -79,15 +79,18 @@ pub struct FileRef {
 }
 
 /// Where the current GOP of a push can be read back: from `offset` to the end of the open
-/// FLV file `file`, after `headers`.
+/// FLV file `file`, read by an FLV adapter with `configs` in effect and its clock at
+/// `clock` (the tags hold 32-bit times).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplayPoint {
     /// The FLV file being written.
     pub file: FileRef,
     /// Offset of the last keyframe tag in it.
     pub offset: u64,
-    /// Sequence headers in effect.
-    pub headers: Vec<FlvTag>,
+    /// Configurations in effect.
+    pub configs: Vec<Arc<Config>>,
+    /// The push's clock at its last frame.
+    pub clock: StreamClock,
 }
 
 /// What the server does, in order.
@@ -161,36 +164,38 @@ impl MediaInfo {
                 VideoConfig::Hevc(_) => self.video_codec = Some("h265".into()),
             },
             FrameEvent::AudioConfig { .. } => self.audio_codec = Some("aac".into()),
-            FrameEvent::Frame(f)
-                if f.track == crate::formats::flv::frames::Track::Audio
-                    && self.audio_codec.is_none() =>
-            {
+            FrameEvent::Frame(f) if f.track == Track::Audio && self.audio_codec.is_none() => {
                 self.audio_codec = Some("mp3".into())
             }
             _ => {}
         }
     }
 
-    /// Updates from a tag as received (FLV outputs, which need no frame reader): only
-    /// sequence headers and the audio format are looked at.
-    pub fn observe_tag(&mut self, tag: &FlvTag) {
-        match tag.kind {
-            TagKind::Video
-                if parse_video_tag(&tag.data)
-                    .is_some_and(|v| v.kind == VideoPacketKind::SequenceHeader) =>
-            {
-                for event in FrameReader::default().push_tag(tag) {
-                    self.observe(&event);
-                }
+    /// Updates from a configuration (FLV outputs and the push itself, which read no
+    /// timeline). Cheap when nothing changes: it runs for every frame.
+    pub fn observe_config(&mut self, config: &Config) {
+        let (codec, dimensions) = match &config.codec {
+            CodecConfig::Video(VideoConfig::Avc(c)) => ("h264", c.dimensions),
+            CodecConfig::Video(VideoConfig::Hevc(_)) => ("h265", self.dimensions),
+            CodecConfig::Audio(_) => {
+                set(&mut self.audio_codec, "aac");
+                return;
             }
-            TagKind::Audio if self.audio_codec.is_none() => {
-                self.audio_codec = match tag.data.first().map(|b| b >> 4) {
-                    Some(10) => Some("aac".into()),
-                    Some(2) => Some("mp3".into()),
-                    _ => None,
-                };
-            }
-            _ => {}
+            CodecConfig::Other { .. } => return,
+        };
+        set(&mut self.video_codec, codec);
+        self.dimensions = dimensions;
+    }
+
+    /// Updates from a frame: its configuration, or the audio codec when it has none.
+    pub fn observe_frame(&mut self, frame: &Frame) {
+        if let Some(config) = &frame.config {
+            self.observe_config(config);
+        } else if frame.track == Track::Audio
+            && frame.codec == Codec::Mp3
+            && self.audio_codec.is_none()
+        {
+            self.audio_codec = Some("mp3".into());
         }
     }
 
@@ -199,5 +204,11 @@ impl MediaInfo {
         self.dimensions
             .map(|(w, h)| format!("{w}x{h}"))
             .unwrap_or_default()
+    }
+}
+
+fn set(slot: &mut Option<String>, value: &str) {
+    if slot.as_deref() != Some(value) {
+        *slot = Some(value.to_owned());
     }
 }

@@ -2,15 +2,17 @@
 //! at 2.7 Mbit/s is 0.7 MB, more than everything else a push holds. The file lives in the
 //! page cache; it is emptied at every video keyframe (audio-only pushes: every second),
 //! read back only when an output is added mid-push (a real-time task), and removed with
-//! the push. Sequence headers and metadata stay in memory (they are small). What to do
-//! with each tag is decided by the pure [`gop_reset`].
+//! the push. Frames are stored by [`crate::media::spool`]; their configurations stay in
+//! memory (they are small). When to restart is decided by the pure [`gop_step`].
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use crate::formats::flv::demux::{write_tag, FlvDemuxer, FlvTag, TagKind};
-use crate::record::session::{gop_reset, GopStep, MAX_GOP_CACHE_BYTES};
+use crate::media::spool::{read_frame, write_frame, NO_CONFIG};
+use crate::media::{Config, Frame, Track};
+use crate::record::session::{gop_step, GopStep, MAX_GOP_CACHE_BYTES};
 
 /// Bytes buffered before a write to the cache file.
 pub const GOP_WRITE_BUFFER_BYTES: usize = 32 * 1024;
@@ -21,23 +23,13 @@ pub struct GopCache {
     path: PathBuf,
     file: Option<File>,
     buffer: Vec<u8>,
-    video_header: Option<FlvTag>,
-    audio_header: Option<FlvTag>,
-    metadata: Option<FlvTag>,
+    /// The configurations the cached frames name, by index.
+    configs: Vec<Arc<Config>>,
     has_video: bool,
-    first_ms: Option<u32>,
+    first_ms: Option<i64>,
     bytes: u64,
     /// Over [`MAX_GOP_CACHE_BYTES`]: nothing is kept until the next reset.
     overflow: bool,
-}
-
-fn tag_type(kind: TagKind) -> u8 {
-    match kind {
-        TagKind::Audio => 8,
-        TagKind::Video => 9,
-        TagKind::Script => 18,
-        TagKind::Other(t) => t,
-    }
 }
 
 impl GopCache {
@@ -47,9 +39,7 @@ impl GopCache {
             path,
             file: None,
             buffer: Vec::new(),
-            video_header: None,
-            audio_header: None,
-            metadata: None,
+            configs: Vec::new(),
             has_video: false,
             first_ms: None,
             bytes: 0,
@@ -57,30 +47,18 @@ impl GopCache {
         }
     }
 
-    /// Records one tag.
-    pub fn push(&mut self, tag: &FlvTag) -> std::io::Result<()> {
-        self.has_video |= tag.kind == TagKind::Video;
-        match gop_reset(tag, self.has_video, self.first_ms) {
-            GopStep::Skip => Ok(()),
-            GopStep::Header => {
-                let slot = match tag.kind {
-                    TagKind::Video => &mut self.video_header,
-                    TagKind::Audio => &mut self.audio_header,
-                    _ => &mut self.metadata,
-                };
-                *slot = Some(tag.clone());
-                Ok(())
-            }
-            GopStep::Reset => {
-                self.reset()?;
-                self.append(tag)
-            }
-            GopStep::Append => self.append(tag),
+    /// Records one frame.
+    pub fn push(&mut self, frame: &Frame) -> std::io::Result<()> {
+        self.has_video |= frame.track == Track::Video;
+        if gop_step(frame, self.has_video, self.first_ms) == GopStep::Reset {
+            self.reset()?;
         }
+        self.append(frame)
     }
 
     fn reset(&mut self) -> std::io::Result<()> {
         self.buffer.clear();
+        self.configs.clear();
         self.bytes = 0;
         self.first_ms = None;
         self.overflow = false;
@@ -91,23 +69,35 @@ impl GopCache {
         Ok(())
     }
 
-    fn append(&mut self, tag: &FlvTag) -> std::io::Result<()> {
+    /// The index naming `config` in this GOP's records.
+    fn config_index(&mut self, config: Option<&Arc<Config>>) -> u16 {
+        let Some(config) = config else {
+            return NO_CONFIG;
+        };
+        if let Some(i) = self.configs.iter().position(|c| Arc::ptr_eq(c, config)) {
+            return i as u16;
+        }
+        if self.configs.len() >= usize::from(NO_CONFIG) {
+            return NO_CONFIG;
+        }
+        self.configs.push(Arc::clone(config));
+        (self.configs.len() - 1) as u16
+    }
+
+    fn append(&mut self, frame: &Frame) -> std::io::Result<()> {
         if self.overflow {
             return Ok(());
         }
-        if self.bytes + tag.data.len() as u64 > MAX_GOP_CACHE_BYTES {
+        let size = frame.flv.as_ref().unwrap_or(&frame.payload).len() as u64;
+        if self.bytes + size > MAX_GOP_CACHE_BYTES {
             self.reset()?;
             self.overflow = true;
             return Ok(());
         }
-        self.first_ms.get_or_insert(tag.timestamp_ms);
+        self.first_ms.get_or_insert(frame.dts_ms);
+        let config = self.config_index(frame.config.as_ref());
         let before = self.buffer.len();
-        write_tag(
-            &mut self.buffer,
-            tag_type(tag.kind),
-            tag.timestamp_ms,
-            &tag.data,
-        );
+        write_frame(&mut self.buffer, frame, config);
         self.bytes += (self.buffer.len() - before) as u64;
         if self.buffer.len() >= GOP_WRITE_BUFFER_BYTES {
             self.flush()?;
@@ -136,26 +126,24 @@ impl GopCache {
         Ok(())
     }
 
-    /// The headers, then every cached tag in order.
-    pub fn replay(&mut self) -> std::io::Result<Vec<FlvTag>> {
+    /// Every cached frame in order, with its configuration.
+    pub fn replay(&mut self) -> std::io::Result<Vec<Frame>> {
         self.flush()?;
-        let mut tags: Vec<FlvTag> = [&self.metadata, &self.video_header, &self.audio_header]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
         let Some(file) = self.file.as_mut() else {
-            return Ok(tags);
+            return Ok(Vec::new());
         };
         let mut bytes = Vec::new();
         file.seek(SeekFrom::Start(0))?;
         file.read_to_end(&mut bytes)?;
-        let mut demuxer = FlvDemuxer::without_header();
-        demuxer.push(&bytes);
-        while let Ok(Some(tag)) = demuxer.pull() {
-            tags.push(tag);
+        let bytes = bytes::Bytes::from(bytes);
+        let (mut at, mut frames) = (0, Vec::new());
+        while let Some((mut frame, config)) =
+            read_frame(&bytes, &mut at).map_err(std::io::Error::other)?
+        {
+            frame.config = self.configs.get(usize::from(config)).cloned();
+            frames.push(frame);
         }
-        Ok(tags)
+        Ok(frames)
     }
 }
 
@@ -170,52 +158,72 @@ impl Drop for GopCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tag(kind: TagKind, ms: u32, data: &[u8]) -> FlvTag {
-        FlvTag {
-            offset: 0,
-            kind,
-            timestamp_ms: ms,
-            data: bytes::Bytes::copy_from_slice(data),
-        }
-    }
+    use crate::formats::flv::demux::{FlvTag, TagKind};
+    use crate::formats::flv::ingest::FlvIngest;
+    use crate::media::Input;
 
     #[test]
-    fn keeps_headers_and_the_tags_since_the_last_keyframe() {
-        let path = std::env::temp_dir().join(format!("liverec-gop-{}.flv", std::process::id()));
+    fn keeps_the_frames_since_the_last_keyframe_with_their_configurations() {
+        let path = std::env::temp_dir().join(format!("liverec-gop-{}.bin", std::process::id()));
         let mut cache = GopCache::new(path.clone());
-        let avc_header = tag(TagKind::Video, 0, &[0x17, 0, 0, 0, 0, 1]);
-        let aac_header = tag(TagKind::Audio, 0, &[0xAF, 0, 0x12, 0x10]);
-        let key = |ms| tag(TagKind::Video, ms, &[0x17, 1, 0, 0, 0, 9, 9]);
-        let inter = |ms| tag(TagKind::Video, ms, &[0x27, 1, 0, 0, 0, 8]);
-        let audio = |ms| tag(TagKind::Audio, ms, &[0xAF, 1, 7]);
-        for t in [
-            avc_header.clone(),
-            aac_header.clone(),
-            key(0),
-            audio(10),
-            inter(40),
-            key(2000),
-        ] {
-            cache.push(&t).unwrap();
+        let mut ingest = FlvIngest::default();
+        let mut tag = |kind, ms, data: &[u8]| {
+            ingest.push_tag(&FlvTag {
+                offset: 0,
+                kind,
+                timestamp_ms: ms,
+                data: bytes::Bytes::copy_from_slice(data),
+            })
+        };
+        let avc_header: &[u8] = &[0x17, 0, 0, 0, 0, 1, 0x42, 0xC0, 0x1E, 0xFF, 0xE0, 0];
+        let mut big = vec![0x27, 1, 0, 0, 0];
+        big.resize(GOP_WRITE_BUFFER_BYTES, 7);
+        let inputs = [
+            tag(TagKind::Video, 0, avc_header),
+            tag(TagKind::Audio, 0, &[0xAF, 0, 0x12, 0x10]),
+            tag(TagKind::Video, 0, &[0x17, 1, 0, 0, 0, 9, 9]),
+            tag(TagKind::Audio, 10, &[0xAF, 1, 7]),
+            tag(TagKind::Video, 40, &[0x27, 1, 0, 0, 0, 8]),
+            tag(TagKind::Video, 2000, &[0x17, 1, 0, 0, 0, 9, 9]),
+            tag(TagKind::Audio, 2010, &[0xAF, 1, 7]),
+            tag(TagKind::Video, 2040, &big),
+        ];
+        for input in &inputs {
+            if let Input::Frame(frame) = input {
+                cache.push(frame).unwrap();
+            }
         }
-        cache.push(&audio(2010)).unwrap();
-        let big = vec![0x27u8; GOP_WRITE_BUFFER_BYTES];
-        cache.push(&tag(TagKind::Video, 2040, &big)).unwrap();
         let replay = cache.replay().unwrap();
-        let got: Vec<(TagKind, u32, usize)> = replay
+        let got: Vec<(Track, i64, usize, bool)> = replay
             .iter()
-            .map(|t| (t.kind, t.timestamp_ms, t.data.len()))
+            .map(|f| {
+                (
+                    f.track,
+                    f.dts_ms,
+                    f.flv.as_ref().map_or(0, |b| b.len()),
+                    f.config.is_some(),
+                )
+            })
             .collect();
         assert_eq!(
             got,
             [
-                (TagKind::Video, 0, 6),
-                (TagKind::Audio, 0, 4),
-                (TagKind::Video, 2000, 7),
-                (TagKind::Audio, 2010, 3),
-                (TagKind::Video, 2040, big.len()),
+                (Track::Video, 2000, 7, true),
+                (Track::Audio, 2010, 3, true),
+                (Track::Video, 2040, big.len(), true),
             ]
+        );
+        let expected: Vec<&Frame> = inputs[5..]
+            .iter()
+            .filter_map(|i| match i {
+                Input::Frame(f) => Some(f),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            replay.iter().collect::<Vec<_>>(),
+            expected,
+            "the frames as pushed"
         );
         assert!(path.exists());
         drop(cache);

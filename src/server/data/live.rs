@@ -2,6 +2,8 @@
 //!
 //! - One publisher per stream key (`domain/app/stream`): a second `publish` on a live key
 //!   is rejected (`NetStream.Publish.BadName`), the first push keeps recording.
+//! - Each live push has a [`Fanout`]: other consumers subscribe to its frames
+//!   ([`Live::subscribe`]); it closes when the push ends.
 //! - Control messages reach a live push's connection: the task configuration changed
 //!   (a real-time task created, a task stopped or deleted) — the connection re-plans its
 //!   tasks, which never changes what the rule records mid-push (reference §3.9).
@@ -12,10 +14,11 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
+use super::fanout::{Fanout, SubscribeError, Subscription};
 use super::stream::PushStream;
 use crate::record::session::ParkedHls;
 use crate::server::streams::LiveStreams;
@@ -30,6 +33,15 @@ pub enum Control {
 struct Entry {
     id: u64,
     control: mpsc::UnboundedSender<Control>,
+    fanout: Arc<Fanout>,
+}
+
+/// A publisher's place in the registry.
+pub struct Registration {
+    /// Its id (only it can unregister the key).
+    pub id: u64,
+    /// Its frames, for subscribers.
+    pub fanout: Arc<Fanout>,
 }
 
 struct Parked {
@@ -58,23 +70,42 @@ impl Live {
         &self,
         stream: &PushStream,
         control: mpsc::UnboundedSender<Control>,
-    ) -> Option<u64> {
+    ) -> Option<Registration> {
         let mut streams = lock(&self.streams);
         let key = stream.key();
         if streams.contains_key(&key) {
             return None;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        streams.insert(key, Entry { id, control });
-        Some(id)
+        let fanout = Arc::new(Fanout::default());
+        let entry = Entry {
+            id,
+            control,
+            fanout: Arc::clone(&fanout),
+        };
+        streams.insert(key, entry);
+        Some(Registration { id, fanout })
     }
 
-    /// Removes a publisher (only the registration `id` made).
+    /// Removes a publisher (only the registration `id` made) and ends its subscriptions.
     pub fn unregister(&self, stream: &PushStream, id: u64) {
         let mut streams = lock(&self.streams);
         if streams.get(&stream.key()).is_some_and(|e| e.id == id) {
-            streams.remove(&stream.key());
+            if let Some(entry) = streams.remove(&stream.key()) {
+                entry.fanout.close();
+            }
         }
+    }
+
+    /// Subscribes to the frames of live stream `domain/app/stream` with room for
+    /// `capacity` frames; `None` when it is not live.
+    pub fn subscribe(
+        &self,
+        stream_key: &str,
+        capacity: usize,
+    ) -> Option<Result<Subscription, SubscribeError>> {
+        let fanout = Arc::clone(&lock(&self.streams).get(stream_key)?.fanout);
+        Some(fanout.subscribe(capacity))
     }
 
     /// Live pushes.
@@ -173,5 +204,104 @@ impl LiveStreams for Live {
 
     fn live_count(&self) -> usize {
         self.count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::session::OutputSpec;
+
+    fn stream(name: &str) -> PushStream {
+        PushStream {
+            domain: "d.example".into(),
+            app: "live".into(),
+            stream: name.into(),
+            stream_param: String::new(),
+        }
+    }
+
+    #[test]
+    fn one_publisher_per_key_and_only_it_unregisters_it() {
+        let live = Live::default();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let first = live.register(&stream("a"), tx.clone()).unwrap();
+        assert!(
+            live.register(&stream("a"), tx.clone()).is_none(),
+            "a second publisher"
+        );
+        let other = live.register(&stream("b"), tx).unwrap();
+        live.unregister(&stream("a"), other.id);
+        assert_eq!(live.count(), 2, "not its registration");
+        live.replan_all();
+        assert_eq!(
+            (rx.try_recv(), rx.try_recv()),
+            (Ok(Control::Replan), Ok(Control::Replan))
+        );
+        let sub = live.subscribe("d.example/live/a", 8).unwrap().unwrap();
+        assert_eq!(first.fanout.subscribers(), 1);
+        live.unregister(&stream("a"), first.id);
+        assert_eq!(live.count(), 1);
+        assert!(
+            live.subscribe("d.example/live/a", 8).is_none(),
+            "no longer live"
+        );
+        let mut sub = sub;
+        assert!(
+            sub.frames.try_recv().is_err() && !sub.dropped(),
+            "ended with the push"
+        );
+        assert!(live
+            .register(&stream("a"), mpsc::unbounded_channel().0)
+            .is_some());
+    }
+
+    fn parked(flow_continue_s: i64) -> ParkedHls {
+        let spec = OutputSpec {
+            format: crate::config::template::Format::Hls,
+            interval_ms: None,
+            vod_file_name: "{StreamID}".into(),
+            task_id: String::new(),
+            template_id: 1,
+            storage_time_s: 0,
+            flow_continue_s,
+            ends_at_ms: None,
+            recording_id: "r".into(),
+        };
+        ParkedHls::new(spec, "a")
+    }
+
+    #[test]
+    fn parked_recordings_go_to_the_next_push_or_to_their_timer_once() {
+        let live = Live::default();
+        let (first, wait) = live.park(stream("a"), parked(5));
+        assert_eq!(wait, std::time::Duration::from_secs(5));
+        let (second, _) = live.park(stream("a"), parked(5));
+        assert_eq!(live.parked_count(), 2);
+        assert!(live.take_expired(first).is_some());
+        assert!(live.take_expired(first).is_none(), "once");
+        assert_eq!(
+            live.take_parked(&stream("a")).len(),
+            1,
+            "the push came back"
+        );
+        assert!(live.take_expired(second).is_none(), "taken over");
+        live.park(stream("b"), parked(1));
+        assert_eq!(live.take_all_parked().len(), 1);
+        assert_eq!(live.parked_count(), 0);
+    }
+
+    #[test]
+    fn the_latest_growing_playlist_wins_and_is_cleared_only_by_its_own_key() {
+        let live = Live::default();
+        live.set_live_playlist(&stream("a"), "k1");
+        live.set_live_playlist(&stream("a"), "k2");
+        live.clear_live_playlist(&stream("a"), "k1");
+        assert_eq!(
+            live.live_playlist("d.example/live/a").as_deref(),
+            Some("k2")
+        );
+        live.clear_live_playlist(&stream("a"), "k2");
+        assert_eq!(live.live_playlist("d.example/live/a"), None);
     }
 }

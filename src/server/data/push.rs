@@ -1,29 +1,33 @@
-//! One push's lifecycle on an RTMP connection: the checks a publish passes, the
-//! recording it starts (plan, outputs, auto-splice, GOP cache), media into its
-//! [`PushSession`], task re-planning, its end, and its push callbacks.
+//! One push, whatever protocol brought it: the checks a publish passes, the recording it
+//! starts (plan, outputs, auto-splice, GOP cache), its frames into its [`PushSession`]
+//! and its [`Fanout`], task re-planning, its end, and its push callbacks. A protocol
+//! (RTMP: [`super::rtmp`]) keeps its sockets and framing, turns what it receives into
+//! [`Input`]s with its adapter, and maps a [`Refusal`] to its own status.
 //!
-//! Publish: the domain comes from the tcUrl ([`push_domain`]); the names must pass the
-//! API's rule ([`check_push_names`]: no `.` or `..`, AppName ≤ 128 bytes, StreamName
-//! ≤ 256) or `NetStream.Publish.BadName`; push authentication is checked when the
-//! domain has an enabled key (a bad or expired `txSecret` is refused with
-//! `NetStream.Publish.Unauthorized`, logged); below the free-space floor or without file
-//! handles for another push, `NetStream.Publish.Rejected`; a second publisher on a live
-//! stream key is refused with `NetStream.Publish.BadName`, and a second publish on one
-//! connection drops it. Refusals are rml_rtmp's `_error` answers with the status object
-//! (ffmpeg and librtmp-based encoders stop on them). Then the recording plan is resolved
-//! once (rule + active tasks) and the push's outputs are fixed — except tasks, which are
-//! re-planned when the task configuration changes or a scheduled task's start arrives.
+//! Publish ([`Admitted::check`]): the domain comes from the push URL ([`push_domain`]);
+//! the names must pass the API's rule ([`check_push_names`]: no `.` or `..`, AppName
+//! ≤ 128 bytes, StreamName ≤ 256) or [`RefusalKind::BadName`]; push authentication is
+//! checked when the domain has an enabled key (a bad or expired `txSecret`:
+//! [`RefusalKind::Unauthorized`]); below the free-space floor or without file handles
+//! for another push, [`RefusalKind::NoRoom`]; a second publisher on a live stream key,
+//! `BadName`. Then the recording plan is resolved once (rule + active tasks) and the
+//! push's outputs are fixed — except tasks, which are re-planned when the task
+//! configuration changes or a scheduled task's start arrives.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use rml_rtmp::sessions::ServerSessionResult;
+use tokio::sync::mpsc;
 
+use super::admission::Slot;
+use super::fanout::Fanout;
 use super::gop::GopCache;
+use super::live::{Control, Registration};
 use super::publish::{announce_exception, callback_template, finish_parked, remove_hls};
 use super::recorder::{OutputFailure, Recorder};
-use super::rtmp::{Conn, IngestError, MAX_PUBLISHES_PER_CONNECTION};
 use super::stream::PushStream;
+use super::DataPlane;
 use crate::config::callback_event::{push_event, PushEvent, StreamRef};
 use crate::config::plan::{plan_recording, OutputPlan, RecordingPlan};
 use crate::config::problem::ConfigError;
@@ -31,313 +35,376 @@ use crate::config::push_auth::{verify_push, PushCredentials};
 use crate::config::push_url::{push_domain, query_param, split_stream_key, MAX_STREAM_KEY_BYTES};
 use crate::config::rule::{check_push_names, StreamKey};
 use crate::config::template::Format;
-use crate::formats::flv::demux::{FlvDemuxer, FlvTag, TagKind};
+use crate::formats::flv::demux::FlvDemuxer;
+use crate::formats::flv::ingest::FlvIngest;
+use crate::media::{Frame, Input};
 use crate::record::session::{Action, OutputSpec, PushSession, Stopped};
 use crate::server::notify::now_ms;
 
-/// The status of a publish refused for its name, its domain or a live duplicate.
-const BAD_NAME: &str = "NetStream.Publish.BadName";
-/// The status of a publish refused for lack of room (free space, file handles).
-const REJECTED: &str = "NetStream.Publish.Rejected";
-
-pub(super) struct Push {
-    pub(super) stream: PushStream,
-    /// `None` when a rule FLV output's file serves as the GOP cache.
-    pub(super) gop: Option<GopCache>,
-    pub(super) actions: Vec<Action>,
-    pub(super) registration: u64,
-    pub(super) session: PushSession,
-    pub(super) recorder: Recorder,
-    pub(super) started_ms: i64,
-    pub(super) sequence: String,
-    pub(super) tasks: HashSet<String>,
-    pub(super) next_replan_ms: Option<i64>,
+/// A publish as its protocol received it.
+#[derive(Debug, Clone)]
+pub struct PublishRequest {
+    /// AppName.
+    pub app: String,
+    /// The stream name and its query (`name?txSecret=…`).
+    pub stream_key: String,
+    /// The URL that names the push domain (RTMP: the `connect` command's tcUrl).
+    pub url: String,
+    /// The publisher's address.
+    pub peer: SocketAddr,
+    /// The address it connected to (callbacks name it as the node).
+    pub local: SocketAddr,
 }
 
-impl Conn {
-    /// A `publish`: refused with a status when a check fails ([`Conn::admit`]), a
-    /// second one on the connection refused and the connection dropped; else the push
-    /// starts recording.
-    pub(super) async fn publish(
-        &mut self,
-        request_id: u32,
-        app_name: &str,
-        stream_key: &str,
-    ) -> Result<Vec<ServerSessionResult>, IngestError> {
-        if self.publishes >= MAX_PUBLISHES_PER_CONNECTION || self.push.is_some() {
-            // Refused, then dropped: the status goes out before the connection closes.
-            let refusal = self
-                .reject(request_id, BAD_NAME, "one publish per connection")
-                .await?;
-            for result in refusal {
-                if let ServerSessionResult::OutboundResponse(packet) = result {
-                    self.out.extend_from_slice(&packet.bytes);
-                }
-            }
-            return Err(IngestError::Limit(
-                "a second publish on one connection".into(),
-            ));
-        }
-        self.publishes += 1;
-        let now = now_ms();
-        let (stream, plan) = match self.admit(app_name, stream_key, now).await {
-            Ok(admitted) => admitted,
-            Err((code, why)) => return self.reject(request_id, code, &why).await,
-        };
-        let Some(registration) = self.app.live.register(&stream, self.control_tx.clone()) else {
-            self.slot.unpublish();
-            return self
-                .reject(request_id, BAD_NAME, "the stream is already being pushed")
-                .await;
-        };
-        let results = match self.rtmp.accept_request(request_id) {
-            Ok(results) => results,
-            Err(e) => {
-                self.app.live.unregister(&stream, registration);
-                return Err(IngestError::Protocol(format!("{e:?}")));
-            }
-        };
-        self.start_push(stream, registration, plan, now).await;
-        Ok(results)
-    }
+/// Why a publish is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The names, the domain, or a stream key already live.
+    BadName,
+    /// Push authentication failed.
+    Unauthorized,
+    /// No room: free space below the floor, or no file handles for another push.
+    NoRoom,
+}
 
+/// A refused publish: its kind and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Refusal {
+    /// Its kind (each protocol has a status for it).
+    pub kind: RefusalKind,
+    /// Why, for the publisher and the log.
+    pub reason: String,
+}
+
+fn refuse(kind: RefusalKind, reason: impl Into<String>) -> Refusal {
+    Refusal {
+        kind,
+        reason: reason.into(),
+    }
+}
+
+/// A publish that passed every check and holds its stream key: the protocol accepts it
+/// and [`Admitted::start`]s it, or gives it up ([`Admitted::abandon`]).
+pub struct Admitted {
+    app: Arc<DataPlane>,
+    request: PublishRequest,
+    stream: PushStream,
+    plan: RecordingPlan,
+    registration: Registration,
+    now: i64,
+}
+
+/// See the module doc.
+pub struct Push {
+    app: Arc<DataPlane>,
+    request: PublishRequest,
+    stream: PushStream,
+    /// `None` when a rule FLV output's file serves as the GOP cache.
+    gop: Option<GopCache>,
+    actions: Vec<Action>,
+    registration: Registration,
+    session: PushSession,
+    recorder: Recorder,
+    started_ms: i64,
+    sequence: String,
+    tasks: HashSet<String>,
+    next_replan_ms: Option<i64>,
+}
+
+impl Admitted {
     /// The checks a publish passes, in order: the stream key's length, the push domain,
-    /// the names, the push key, free space, file handles. The stream and its recording
-    /// plan, or the status code and reason to refuse it with.
-    async fn admit(
-        &mut self,
-        app_name: &str,
-        stream_key: &str,
-        now: i64,
-    ) -> Result<(PushStream, RecordingPlan), (&'static str, String)> {
-        if stream_key.len() > MAX_STREAM_KEY_BYTES {
-            return Err((BAD_NAME, "stream key too long".into()));
-        }
-        let (name, query) = split_stream_key(stream_key);
-        let tc_url = self.tc_url.clone().unwrap_or_default();
-        let domain = push_domain(&tc_url, query, &self.app.settings.default_domain())
-            .ok_or((BAD_NAME, "no valid push domain in the URL".to_owned()))?;
-        check_push_names(app_name, name).map_err(|e| (BAD_NAME, e.to_string()))?;
-        let stream = PushStream {
-            domain,
-            app: app_name.to_owned(),
-            stream: name.to_owned(),
-            stream_param: query.to_owned(),
-        };
-        let (plan, auth) = self.plan_and_auth(&stream, now).await;
+    /// the names, the push key, free space, file handles (taken from `slot`), a live
+    /// duplicate. Re-plan requests for the push will come on `control`.
+    pub async fn check(
+        app: &Arc<DataPlane>,
+        slot: &mut Slot,
+        request: PublishRequest,
+        control: mpsc::UnboundedSender<Control>,
+    ) -> Result<Admitted, Refusal> {
+        let now = now_ms();
+        let stream = stream_of(app, &request)?;
+        let (plan, auth) = plan_and_auth(app, &stream, now).await;
         if let Some(Err(e)) = auth {
-            return Err(("NetStream.Publish.Unauthorized", e.to_string()));
+            return Err(refuse(RefusalKind::Unauthorized, e.to_string()));
         }
-        if let Some((free, floor)) = self.app.space.low() {
-            let why = format!(
-                "free space below the floor ({} MiB free, {} MiB kept): no new recordings",
-                free >> 20,
-                floor >> 20
-            );
-            self.app.metrics.refused("free_space");
-            if self.app.space.first_refusal(&stream.key()) {
-                announce_exception(&self.app, &stream, "", "", &why).await;
-            }
-            return Err((REJECTED, why));
-        }
-        if let Err(refusal) = self.slot.publish() {
-            self.app.metrics.refused(refusal.label());
-            return Err((REJECTED, refusal.to_string()));
-        }
-        Ok((stream, plan))
+        room(app, slot, &stream).await?;
+        let Some(registration) = app.live.register(&stream, control) else {
+            slot.unpublish();
+            return Err(refuse(
+                RefusalKind::BadName,
+                "the stream is already being pushed",
+            ));
+        };
+        Ok(Admitted {
+            app: Arc::clone(app),
+            request,
+            stream,
+            plan,
+            registration,
+            now,
+        })
     }
 
-    /// The recording plan of `stream` at `now` and, when its domain has a push key, the
-    /// verdict on the push URL's `txSecret`/`txTime`.
-    async fn plan_and_auth(
-        &self,
-        stream: &PushStream,
-        now: i64,
-    ) -> (RecordingPlan, Option<Result<(), ConfigError>>) {
-        let control = self.app.config.read().await;
-        let query = stream.stream_param.as_str();
-        let auth = control
-            .push_auth
-            .get(&stream.domain)
-            .filter(|k| k.enable == 1)
-            .map(|key| {
-                let keys = key.keys();
-                verify_push(
-                    &PushCredentials {
-                        keys: &keys,
-                        auth_delta_s: key.auth_delta,
-                        stream_name: &stream.stream,
-                        tx_secret: &query_param(query, "txSecret").unwrap_or_default(),
-                        tx_time: &query_param(query, "txTime").unwrap_or_default(),
-                    },
-                    now / 1000,
-                )
-                .map(|_| ())
-            });
-        let key = StreamKey::new(&stream.domain, &stream.app, &stream.stream);
-        (plan_recording(&control.config, &key, now / 1000), auth)
+    /// The stream it would record.
+    pub fn stream(&self) -> &PushStream {
+        &self.stream
     }
 
-    async fn start_push(
-        &mut self,
-        stream: PushStream,
-        registration: u64,
-        plan: RecordingPlan,
-        now: i64,
-    ) {
-        let override_s = self.app.settings.file.testing.record_interval_seconds;
-        let mut specs = Vec::new();
-        if let Some(rule) = &plan.rule {
-            for output in &rule.outputs {
-                specs.push(spec_of(output, "", rule.rule.template_id, None, override_s));
-            }
-        }
-        let mut tasks = HashSet::new();
-        for task in &plan.tasks {
-            tasks.insert(task.task.task_id.clone());
-            for output in &task.outputs {
-                specs.push(spec_of(
-                    output,
-                    &task.task.task_id,
-                    task.task.template_id,
-                    Some(task.end_time * 1000),
-                    override_s,
-                ));
-            }
-        }
-        // Auto-splice: continue the parked HLS recordings this push's plan still asks for.
-        let mut resumed = Vec::new();
-        for parked in self.app.live.take_parked(&stream) {
-            let same = specs.iter().position(|s| {
-                s.format == Format::Hls
-                    && s.task_id == parked.spec.task_id
-                    && s.template_id == parked.spec.template_id
-            });
-            match same {
-                Some(i) => {
-                    specs.remove(i);
-                    resumed.push(parked);
-                }
-                None => finish_parked(&self.app, &stream, &parked).await,
-            }
-        }
-        tracing::info!(peer = %self.peer, stream = %stream.key(), outputs = specs.len() + resumed.len(),
+    /// Gives the publish up (the protocol could not accept it).
+    pub fn abandon(self, slot: &mut Slot) {
+        self.app.live.unregister(&self.stream, self.registration.id);
+        slot.unpublish();
+    }
+
+    /// Starts recording: the outputs of the plan, the parked HLS recordings it continues,
+    /// the push-begin callback.
+    pub async fn start(self) -> Push {
+        let Admitted {
+            app,
+            request,
+            stream,
+            plan,
+            registration,
+            now,
+        } = self;
+        let override_s = app.settings.file.testing.record_interval_seconds;
+        let (specs, tasks) = specs_of(&plan, override_s);
+        let (specs, resumed) = resume_parked(&app, &stream, specs).await;
+        tracing::info!(peer = %request.peer, stream = %stream.key(), outputs = specs.len() + resumed.len(),
             spliced = resumed.len(), "push started");
         let session = PushSession::new(&stream.stream, specs, resumed);
-        self.app.metrics.pushes.inc();
-        self.app.metrics.live_pushes.inc();
+        app.metrics.pushes.inc();
+        app.metrics.live_pushes.inc();
         let sequence = uuid::Uuid::new_v4().simple().to_string();
-        let next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
-        let gop = (!session.has_rule_flv()).then(|| {
-            GopCache::new(
-                self.app
-                    .storage
-                    .scratch_path(&format!("gop-{sequence}.flv")),
-            )
-        });
-        self.push = Some(Push {
+        let gop = (!session.has_rule_flv())
+            .then(|| GopCache::new(app.storage.scratch_path(&format!("gop-{sequence}.flv"))));
+        let push = Push {
             gop,
             actions: Vec::new(),
-            recorder: Recorder::new(Arc::clone(&self.app), stream.clone()),
+            recorder: Recorder::new(Arc::clone(&app), stream.clone()),
+            next_replan_ms: plan.pending_tasks.first().map(|t| t.start_time * 1000),
+            app,
+            request,
             stream,
             registration,
             session,
             started_ms: now,
             sequence,
             tasks,
-            next_replan_ms,
-        });
-        self.push_callback(None).await;
+        };
+        push.push_event(None, (0, 0)).await;
+        push
     }
+}
 
-    pub(super) async fn media(&mut self, kind: TagKind, timestamp_ms: u32, data: bytes::Bytes) {
-        let Some(push) = self.push.as_mut() else {
-            return;
-        };
-        let tag = FlvTag {
-            offset: 0,
-            kind,
-            timestamp_ms,
-            // rml_rtmp assembles each message in a buffer of its own: shared, not copied.
-            data,
-        };
-        if let Some(Err(e)) = push.gop.as_mut().map(|g| g.push(&tag)) {
-            tracing::warn!(stream = %push.stream.key(), error = %e, "GOP cache");
+/// The stream a publish names, or why it cannot be recorded.
+fn stream_of(app: &DataPlane, request: &PublishRequest) -> Result<PushStream, Refusal> {
+    if request.stream_key.len() > MAX_STREAM_KEY_BYTES {
+        return Err(refuse(RefusalKind::BadName, "stream key too long"));
+    }
+    let (name, query) = split_stream_key(&request.stream_key);
+    let domain = push_domain(&request.url, query, &app.settings.default_domain())
+        .ok_or_else(|| refuse(RefusalKind::BadName, "no valid push domain in the URL"))?;
+    check_push_names(&request.app, name)
+        .map_err(|e| refuse(RefusalKind::BadName, e.to_string()))?;
+    Ok(PushStream {
+        domain,
+        app: request.app.clone(),
+        stream: name.to_owned(),
+        stream_param: query.to_owned(),
+    })
+}
+
+/// Free space above the floor (else one 341 callback per stream and episode) and file
+/// handles for the push.
+async fn room(app: &Arc<DataPlane>, slot: &mut Slot, stream: &PushStream) -> Result<(), Refusal> {
+    if let Some((free, floor)) = app.space.low() {
+        let why = format!(
+            "free space below the floor ({} MiB free, {} MiB kept): no new recordings",
+            free >> 20,
+            floor >> 20
+        );
+        app.metrics.refused("free_space");
+        if app.space.first_refusal(&stream.key()) {
+            announce_exception(app, stream, "", "", &why).await;
         }
-        let mut actions = std::mem::take(&mut push.actions);
-        push.session.push_tag(&tag, now_ms(), &mut actions);
-        apply(push, &mut actions).await;
-        push.actions = actions;
+        return Err(refuse(RefusalKind::NoRoom, why));
+    }
+    slot.publish().map_err(|refusal| {
+        app.metrics.refused(refusal.label());
+        refuse(RefusalKind::NoRoom, refusal.to_string())
+    })
+}
+
+/// The recording plan of `stream` at `now` and, when its domain has a push key, the
+/// verdict on the push URL's `txSecret`/`txTime`.
+async fn plan_and_auth(
+    app: &DataPlane,
+    stream: &PushStream,
+    now: i64,
+) -> (RecordingPlan, Option<Result<(), ConfigError>>) {
+    let control = app.config.read().await;
+    let query = stream.stream_param.as_str();
+    let auth = control
+        .push_auth
+        .get(&stream.domain)
+        .filter(|k| k.enable == 1)
+        .map(|key| {
+            let keys = key.keys();
+            verify_push(
+                &PushCredentials {
+                    keys: &keys,
+                    auth_delta_s: key.auth_delta,
+                    stream_name: &stream.stream,
+                    tx_secret: &query_param(query, "txSecret").unwrap_or_default(),
+                    tx_time: &query_param(query, "txTime").unwrap_or_default(),
+                },
+                now / 1000,
+            )
+            .map(|_| ())
+        });
+    let key = StreamKey::new(&stream.domain, &stream.app, &stream.stream);
+    (plan_recording(&control.config, &key, now / 1000), auth)
+}
+
+/// The outputs a plan asks for, and its active tasks.
+fn specs_of(plan: &RecordingPlan, override_s: Option<u64>) -> (Vec<OutputSpec>, HashSet<String>) {
+    let mut specs = Vec::new();
+    if let Some(rule) = &plan.rule {
+        for output in &rule.outputs {
+            specs.push(spec_of(output, "", rule.rule.template_id, None, override_s));
+        }
+    }
+    let mut tasks = HashSet::new();
+    for task in &plan.tasks {
+        tasks.insert(task.task.task_id.clone());
+        let ends = Some(task.end_time * 1000);
+        for output in &task.outputs {
+            let task_id = &task.task.task_id;
+            specs.push(spec_of(
+                output,
+                task_id,
+                task.task.template_id,
+                ends,
+                override_s,
+            ));
+        }
+    }
+    (specs, tasks)
+}
+
+/// Auto-splice: the parked HLS recordings of `stream` its new push continues (each
+/// replaces the plan's HLS output of the same task and template); the others are final.
+async fn resume_parked(
+    app: &Arc<DataPlane>,
+    stream: &PushStream,
+    mut specs: Vec<OutputSpec>,
+) -> (Vec<OutputSpec>, Vec<crate::record::session::ParkedHls>) {
+    let mut resumed = Vec::new();
+    for parked in app.live.take_parked(stream) {
+        let same = specs.iter().position(|s| {
+            s.format == Format::Hls
+                && s.task_id == parked.spec.task_id
+                && s.template_id == parked.spec.template_id
+        });
+        match same {
+            Some(i) => {
+                specs.remove(i);
+                resumed.push(parked);
+            }
+            None => finish_parked(app, stream, &parked).await,
+        }
+    }
+    (specs, resumed)
+}
+
+impl Push {
+    /// The stream it records.
+    pub fn stream(&self) -> &PushStream {
+        &self.stream
     }
 
-    pub(super) fn replan_due(&self) -> bool {
-        self.push
-            .as_ref()
-            .and_then(|p| p.next_replan_ms)
-            .is_some_and(|at| at <= now_ms())
+    /// Its frames, for subscribers.
+    pub fn fanout(&self) -> &Arc<Fanout> {
+        &self.registration.fanout
     }
 
-    /// Re-plans tasks: starts outputs of tasks that became active, stops those that ended.
-    pub(super) async fn replan(&mut self) {
-        let Some(push) = self.push.as_mut() else {
-            return;
-        };
+    /// Outputs still recording.
+    pub fn active_outputs(&self) -> usize {
+        self.session.active_outputs()
+    }
+
+    /// What the protocol's adapter made of one received unit.
+    pub async fn input(&mut self, input: &Input) {
+        if let Input::Frame(frame) = input {
+            if let Some(Err(e)) = self.gop.as_mut().map(|g| g.push(frame)) {
+                tracing::warn!(stream = %self.stream.key(), error = %e, "GOP cache");
+            }
+            let slow = self.registration.fanout.publish(frame);
+            if slow > 0 {
+                tracing::warn!(stream = %self.stream.key(), slow, "subscribers fell behind: dropped");
+            }
+        }
+        let mut actions = std::mem::take(&mut self.actions);
+        self.session.push(input, now_ms(), &mut actions);
+        self.apply(&mut actions).await;
+        self.actions = actions;
+    }
+
+    /// Whether a scheduled task's start has come.
+    pub fn replan_due(&self) -> bool {
+        self.next_replan_ms.is_some_and(|at| at <= now_ms())
+    }
+
+    /// Re-plans tasks: starts outputs of tasks that became active (from the current
+    /// GOP), stops those that ended.
+    pub async fn replan(&mut self) {
         let now = now_ms();
         let plan = {
             let control = self.app.config.read().await;
-            let key = StreamKey::new(&push.stream.domain, &push.stream.app, &push.stream.stream);
-            plan_recording(&control.config, &key, now / 1000)
+            let s = &self.stream;
+            plan_recording(
+                &control.config,
+                &StreamKey::new(&s.domain, &s.app, &s.stream),
+                now / 1000,
+            )
         };
-        push.next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
+        self.next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
         let override_s = self.app.settings.file.testing.record_interval_seconds;
+        let (specs, active) = specs_of(&RecordingPlan { rule: None, ..plan }, override_s);
         let mut actions = Vec::new();
-        let replay = if plan
-            .tasks
-            .iter()
-            .any(|t| !push.tasks.contains(&t.task.task_id))
-        {
-            gop_replay(push).unwrap_or_else(|e| {
+        for stopped in self.tasks.difference(&active) {
+            self.session.stop_task(stopped, now, &mut actions);
+        }
+        let new: Vec<OutputSpec> = specs
+            .into_iter()
+            .filter(|s| !self.tasks.contains(&s.task_id))
+            .collect();
+        if !new.is_empty() {
+            let replay = self.gop_replay().unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "reading the GOP cache");
                 Vec::new()
-            })
-        } else {
-            Vec::new()
-        };
-        let active: HashSet<String> = plan.tasks.iter().map(|t| t.task.task_id.clone()).collect();
-        for stopped in push.tasks.difference(&active) {
-            push.session.stop_task(stopped, now, &mut actions);
-        }
-        for task in &plan.tasks {
-            if push.tasks.contains(&task.task.task_id) {
-                continue;
-            }
-            tracing::info!(stream = %push.stream.key(), task = %task.task.task_id, "task starts recording");
-            for output in &task.outputs {
-                let spec = spec_of(
-                    output,
-                    &task.task.task_id,
-                    task.task.template_id,
-                    Some(task.end_time * 1000),
-                    override_s,
-                );
-                push.session.add_output(spec, &replay, now, &mut actions);
+            });
+            for spec in new {
+                tracing::info!(stream = %self.stream.key(), task = %spec.task_id, "task starts recording");
+                self.session.add_output(spec, &replay, now, &mut actions);
             }
         }
-        push.tasks = active.union(&push.tasks).cloned().collect();
-        apply(push, &mut actions).await;
+        self.tasks = active.union(&self.tasks).cloned().collect();
+        self.apply(&mut actions).await;
     }
 
-    pub(super) async fn end_push(&mut self, why: &str) {
-        let Some(mut push) = self.push.take() else {
-            return;
-        };
+    /// Ends the push: its outputs finish (HLS with a splice timeout parks), the
+    /// finalisation queue drains, the key is free again, the push-end callback goes.
+    pub async fn end(mut self, slot: &mut Slot, why: &str) {
         let mut actions = Vec::new();
-        let mut parked = push.session.finish(now_ms(), &mut actions);
-        let mut failures = apply(&mut push, &mut actions).await;
-        push.recorder.abandon();
+        let mut parked = self.session.finish(now_ms(), &mut actions);
+        let mut failures = self.apply(&mut actions).await;
+        self.recorder.abandon();
         // What was handed to the worker is stored before the push is over (a shutdown
         // waits for this too); the failures it finds bear on the recordings parked.
-        let (files, late) = push.recorder.drain().await;
+        let (files, late) = self.recorder.drain().await;
         failures.extend(late);
         for failed in failures {
             let id = &failed.spec.recording_id;
@@ -346,71 +413,61 @@ impl Conn {
                 hls.drop_from(name);
             }
         }
-        self.slot.unpublish();
-        self.app.live.unregister(&push.stream, push.registration);
+        slot.unpublish();
+        self.app.live.unregister(&self.stream, self.registration.id);
         self.app.metrics.live_pushes.dec();
         for hls in parked {
-            if hls.segments() == 0 {
-                remove_hls(&self.app, &push.stream, &hls.spec, &[]).await;
-                continue;
-            }
-            let (id, wait) = self.app.live.park(push.stream.clone(), hls);
-            let app = Arc::clone(&self.app);
-            tokio::spawn(async move {
-                tokio::time::sleep(wait).await;
-                if let Some((stream, hls)) = app.live.take_expired(id) {
-                    finish_parked(&app, &stream, &hls).await;
-                }
-            });
+            self.park(hls).await;
         }
-        tracing::info!(peer = %self.peer, stream = %push.stream.key(), why, files, "push ended");
-        let (stream, sequence, started) =
-            (push.stream.clone(), push.sequence.clone(), push.started_ms);
-        let dims = push.session.media().dimensions.unwrap_or((0, 0));
-        self.push_event_for(&stream, &sequence, Some(now_ms() - started), dims)
+        tracing::info!(peer = %self.request.peer, stream = %self.stream.key(), why, files, "push ended");
+        let dims = self.session.media().dimensions.unwrap_or((0, 0));
+        self.push_event(Some(now_ms() - self.started_ms), dims)
             .await;
     }
 
-    async fn push_callback(&mut self, duration: Option<i64>) {
-        let Some(push) = self.push.as_ref() else {
+    /// Parks an HLS recording for its splice timeout; a timer finalises it unless a push
+    /// of the stream takes it over first.
+    async fn park(&self, hls: crate::record::session::ParkedHls) {
+        if hls.segments() == 0 {
+            remove_hls(&self.app, &self.stream, &hls.spec, &[]).await;
             return;
-        };
-        let (stream, sequence) = (push.stream.clone(), push.sequence.clone());
-        self.push_event_for(&stream, &sequence, duration, (0, 0))
-            .await;
+        }
+        let (id, wait) = self.app.live.park(self.stream.clone(), hls);
+        let app = Arc::clone(&self.app);
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            if let Some((stream, hls)) = app.live.take_expired(id) {
+                finish_parked(&app, &stream, &hls).await;
+            }
+        });
     }
 
-    async fn push_event_for(
-        &self,
-        stream: &PushStream,
-        sequence: &str,
-        duration: Option<i64>,
-        dims: (u32, u32),
-    ) {
-        let Some(template) = callback_template(&self.app, stream).await else {
+    /// Queues the push-begin (`duration` `None`) or push-end callback, if configured.
+    async fn push_event(&self, duration: Option<i64>, dims: (u32, u32)) {
+        let Some(template) = callback_template(&self.app, &self.stream).await else {
             return;
         };
-        let url = if duration.is_some() {
-            &template.stream_end_notify_url
-        } else {
-            &template.stream_begin_notify_url
+        let url = match duration {
+            Some(_) => &template.stream_end_notify_url,
+            None => &template.stream_begin_notify_url,
         };
         if url.is_empty() {
             return;
         }
-        let event_id = format!("push-{}-{sequence}", if duration.is_some() { 0 } else { 1 });
+        let event_id = format!("push-{}-{}", u8::from(duration.is_none()), self.sequence);
+        let s = &self.stream;
         let body = push_event(&PushEvent {
             event_id: &event_id,
             stream: StreamRef {
-                domain: &stream.domain,
-                app: &stream.app,
-                stream: &stream.stream,
-                stream_param: &stream.stream_param,
+                domain: &s.domain,
+                app: &s.app,
+                stream: &s.stream,
+                stream_param: &s.stream_param,
             },
             event_time: now_ms() / 1000,
-            sequence,
-            node: &self.local.ip().to_string(),
-            user_ip: &self.peer.ip().to_string(),
+            sequence: &self.sequence,
+            node: &self.request.local.ip().to_string(),
+            user_ip: &self.request.peer.ip().to_string(),
             push_duration_ms: duration,
             errmsg: "ok",
             dimensions: dims,
@@ -424,49 +481,50 @@ impl Conn {
             tracing::warn!(error = %e, "queueing a push callback");
         }
     }
-}
 
-/// The current GOP: from the rule FLV output's open file when there is one, else from
-/// the GOP cache file.
-fn gop_replay(push: &mut Push) -> std::io::Result<Vec<FlvTag>> {
-    if let Some(gop) = push.gop.as_mut() {
-        return gop.replay();
-    }
-    let Some(point) = push.session.replay_point() else {
-        return Ok(Vec::new());
-    };
-    let bytes = push.recorder.read_from(point.file, point.offset)?;
-    let mut demuxer = FlvDemuxer::without_header();
-    demuxer.push(&bytes);
-    let mut tags = point.headers;
-    while let Ok(Some(tag)) = demuxer.pull() {
-        tags.push(tag);
-    }
-    Ok(tags)
-}
-
-/// Carries out `actions`; outputs storage stopped are ended or restarted in the session
-/// and what their HLS recordings stored is finalised. Returns those failures.
-async fn apply(push: &mut Push, actions: &mut Vec<Action>) -> Vec<OutputFailure> {
-    if !actions.is_empty() {
-        push.recorder.apply(actions.drain(..), &push.session).await;
-    }
-    let failures = push.recorder.take_failed(&push.session).await;
-    for failed in &failures {
-        let stopped = push.session.fail_output(
-            failed.output,
-            failed.transient,
-            failed.lost_from.as_deref(),
-            now_ms(),
-        );
-        match stopped {
-            Stopped::Hls(hls) => push.recorder.finish_hls_later(*hls),
-            Stopped::Empty => push.recorder.discard_hls_later(failed.spec.clone()),
-            // An ended output's recording went with its HlsFinished or is parked.
-            Stopped::AlreadyEnded | Stopped::NotHls => {}
+    /// The current GOP: from the GOP cache, or read back from the rule FLV output's open
+    /// file by an FLV adapter placed at the push's clock.
+    fn gop_replay(&mut self) -> std::io::Result<Vec<Frame>> {
+        if let Some(gop) = self.gop.as_mut() {
+            return gop.replay();
         }
+        let Some(point) = self.session.replay_point() else {
+            return Ok(Vec::new());
+        };
+        let bytes = self.recorder.read_from(point.file, point.offset)?;
+        let mut demuxer = FlvDemuxer::without_header();
+        demuxer.push(&bytes);
+        let mut ingest = FlvIngest::resume(point.clock, &point.configs);
+        let mut frames = Vec::new();
+        while let Ok(Some(tag)) = demuxer.pull() {
+            if let Input::Frame(frame) = ingest.push_tag(&tag) {
+                frames.push(frame);
+            }
+        }
+        Ok(frames)
     }
-    failures
+
+    /// Carries out `actions`; outputs storage stopped are ended or restarted in the
+    /// session and what their HLS recordings stored is finalised. Returns those failures.
+    async fn apply(&mut self, actions: &mut Vec<Action>) -> Vec<OutputFailure> {
+        if !actions.is_empty() {
+            self.recorder.apply(actions.drain(..), &self.session).await;
+        }
+        let failures = self.recorder.take_failed(&self.session).await;
+        for failed in &failures {
+            let lost_from = failed.lost_from.as_deref();
+            let stopped =
+                self.session
+                    .fail_output(failed.output, failed.transient, lost_from, now_ms());
+            match stopped {
+                Stopped::Hls(hls) => self.recorder.finish_hls_later(*hls),
+                Stopped::Empty => self.recorder.discard_hls_later(failed.spec.clone()),
+                // An ended output's recording went with its HlsFinished or is parked.
+                Stopped::AlreadyEnded | Stopped::NotHls => {}
+            }
+        }
+        failures
+    }
 }
 
 fn spec_of(

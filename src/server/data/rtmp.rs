@@ -7,7 +7,11 @@
 //!
 //! Connections are admitted by [`super::admission`] (file handles, caps per address and
 //! in all); a push's lifecycle — the checks a publish passes, the recording it starts,
-//! task re-planning, its end — is in [`super::push`].
+//! task re-planning, its end — is in [`super::push`], which this module feeds with the
+//! FLV adapter's protocol-neutral [`Input`]s ([`FlvIngest`]). Refusals are rml_rtmp's
+//! `_error` answers with a status (`NetStream.Publish.BadName`, `.Unauthorized`,
+//! `.Rejected`: ffmpeg and librtmp-based encoders stop on them); a second publish on one
+//! connection is refused and the connection dropped.
 //!
 //! Limits (a connection breaking one is dropped; nothing else is affected):
 //! [`HANDSHAKE_TIMEOUT`], [`IDLE_TIMEOUT`], [`MAX_CHUNK_SIZE`] (checked up to `connect`,
@@ -32,9 +36,11 @@ use tokio::sync::{mpsc, watch};
 
 use super::admission::Slot;
 use super::live::Control;
-use super::push::Push;
+use super::push::{Admitted, PublishRequest, Push, Refusal, RefusalKind};
 use super::DataPlane;
-use crate::formats::flv::demux::TagKind;
+use crate::formats::flv::demux::{FlvTag, TagKind};
+use crate::formats::flv::ingest::FlvIngest;
+use crate::media::Input;
 use crate::server::limits::{AcceptBackoff, Quiet};
 
 /// The handshake must complete within this.
@@ -193,6 +199,8 @@ pub(super) struct Conn {
     pub(super) shadow: Option<ChunkDeserializer>,
     pub(super) publishes: usize,
     pub(super) push: Option<Push>,
+    /// The FLV adapter of its push.
+    pub(super) ingest: FlvIngest,
     pub(super) control_tx: mpsc::UnboundedSender<Control>,
     pub(super) out: Vec<u8>,
     pub(super) pending_bytes: usize,
@@ -221,6 +229,7 @@ async fn connection(
         shadow: Some(ChunkDeserializer::new()),
         publishes: 0,
         push: None,
+        ingest: FlvIngest::default(),
         control_tx,
         out: Vec::new(),
         pending_bytes: 0,
@@ -320,11 +329,15 @@ async fn media_phase(
                 if now.duration_since(last_write) > IDLE_TIMEOUT {
                     return Err(IngestError::Timeout("peer not reading"));
                 }
-                if conn.replan_due() {
-                    conn.replan().await;
+                if let Some(push) = conn.push.as_mut().filter(|p| p.replan_due()) {
+                    push.replan().await;
                 }
             }
-            Some(Control::Replan) = control_rx.recv() => conn.replan().await,
+            Some(Control::Replan) = control_rx.recv() => {
+                if let Some(push) = conn.push.as_mut() {
+                    push.replan().await;
+                }
+            }
             _ = shutdown.changed() => return Ok(()),
         }
     }
@@ -530,19 +543,101 @@ impl Conn {
         }
     }
 
-    pub(super) async fn reject(
+    /// A `publish`: a second one on the connection is refused and the connection
+    /// dropped; otherwise the push's checks decide ([`Admitted::check`]).
+    async fn publish(
         &mut self,
         request_id: u32,
-        code: &str,
-        why: &str,
+        app_name: &str,
+        stream_key: &str,
     ) -> Result<Vec<ServerSessionResult>, IngestError> {
-        tracing::warn!(peer = %self.peer, code, why, "publish rejected");
+        if self.publishes >= MAX_PUBLISHES_PER_CONNECTION || self.push.is_some() {
+            // Refused, then dropped: the status goes out before the connection closes.
+            let refusal = refuse(RefusalKind::BadName, "one publish per connection");
+            for result in self.reject(request_id, &refusal)? {
+                if let ServerSessionResult::OutboundResponse(packet) = result {
+                    self.out.extend_from_slice(&packet.bytes);
+                }
+            }
+            return Err(IngestError::Limit(
+                "a second publish on one connection".into(),
+            ));
+        }
+        self.publishes += 1;
+        let request = PublishRequest {
+            app: app_name.to_owned(),
+            stream_key: stream_key.to_owned(),
+            url: self.tc_url.clone().unwrap_or_default(),
+            peer: self.peer,
+            local: self.local,
+        };
+        let control = self.control_tx.clone();
+        let admitted = match Admitted::check(&self.app, &mut self.slot, request, control).await {
+            Ok(admitted) => admitted,
+            Err(refusal) => return self.reject(request_id, &refusal),
+        };
+        let results = match self.rtmp.accept_request(request_id) {
+            Ok(results) => results,
+            Err(e) => {
+                admitted.abandon(&mut self.slot);
+                return Err(IngestError::Protocol(format!("{e:?}")));
+            }
+        };
+        self.ingest = FlvIngest::default();
+        self.push = Some(admitted.start().await);
+        Ok(results)
+    }
+
+    /// Audio or video from the publisher, through the FLV adapter into the push.
+    async fn media(&mut self, kind: TagKind, timestamp_ms: u32, data: bytes::Bytes) {
+        let Some(push) = self.push.as_mut() else {
+            return;
+        };
+        // rml_rtmp assembles each message in a buffer of its own: shared, not copied.
+        let tag = FlvTag {
+            offset: 0,
+            kind,
+            timestamp_ms,
+            data,
+        };
+        let input = self.ingest.push_tag(&tag);
+        if !matches!(input, Input::Nothing | Input::Skipped(_)) {
+            push.input(&input).await;
+        }
+    }
+
+    /// Ends the connection's push, if it has one.
+    async fn end_push(&mut self, why: &str) {
+        if let Some(push) = self.push.take() {
+            push.end(&mut self.slot, why).await;
+        }
+    }
+
+    fn reject(
+        &mut self,
+        request_id: u32,
+        refusal: &Refusal,
+    ) -> Result<Vec<ServerSessionResult>, IngestError> {
+        let code = match refusal.kind {
+            RefusalKind::BadName => "NetStream.Publish.BadName",
+            RefusalKind::Unauthorized => "NetStream.Publish.Unauthorized",
+            RefusalKind::NoRoom => "NetStream.Publish.Rejected",
+        };
+        tracing::warn!(peer = %self.peer, code, why = %refusal.reason, "publish rejected");
         self.app.metrics.pushes_rejected.inc();
         self.rtmp
-            .reject_request(request_id, code, why)
+            .reject_request(request_id, code, &refusal.reason)
             .map_err(|e| IngestError::Protocol(format!("{e:?}")))
     }
 }
+
+fn refuse(kind: RefusalKind, reason: &str) -> Refusal {
+    Refusal {
+        kind,
+        reason: reason.to_owned(),
+    }
+}
+
 /// What the shadow deserializer found before `connect`.
 enum Shadow {
     /// Still waiting for `connect`.

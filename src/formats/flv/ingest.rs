@@ -1,0 +1,324 @@
+//! The FLV input adapter: FLV tags (from RTMP or an FLV file) in, protocol-neutral
+//! [`Frame`]s out — the one place that reads FLV's codec headers for a push.
+//!
+//! - Timestamps: 32-bit milliseconds unwrapped by [`StreamClock`] (a step back of more
+//!   than half the range is a wrap); PTS = DTS + the signed composition time.
+//! - Sequence headers become the [`Config`] in effect for their track (an identical one
+//!   sent again keeps the same `Arc`, so consumers see no change); every frame carries
+//!   the configuration of its track.
+//! - Codecs liverec does not read (a legacy codec id, or an Enhanced RTMP FourCC such
+//!   as `av01`) still become frames of [`Codec::Other`] with their tag body, so FLV
+//!   outputs record them as received; the other recorders skip them.
+//! - Script data and end-of-sequence packets are dropped; short or malformed tags are
+//!   reported as [`Input::Skipped`].
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::audio::{parse_audio_tag, AudioCodec, AudioPacketKind};
+use super::clock::StreamClock;
+use super::demux::{FlvTag, TagKind};
+use super::video::{parse_video_tag, VideoCodec, VideoPacketKind};
+use crate::formats::codec::aac::parse_audio_specific_config;
+use crate::formats::codec::avc::parse_avc_config;
+use crate::formats::codec::hevc::parse_hevc_config;
+use crate::media::{Codec, CodecConfig, Config, Frame, Input, Track, VideoConfig};
+
+/// See the module doc.
+#[derive(Debug, Clone, Default)]
+pub struct FlvIngest {
+    clock: StreamClock,
+    video: Option<Arc<Config>>,
+    audio: Option<Arc<Config>>,
+}
+
+impl FlvIngest {
+    /// An adapter going on from `clock`'s position (its wrap epoch), with `configs` in
+    /// effect: for reading back part of a stream already received.
+    pub fn resume(clock: StreamClock, configs: &[Arc<Config>]) -> Self {
+        let mut ingest = Self {
+            clock,
+            ..Self::default()
+        };
+        for config in configs {
+            ingest.set(Arc::clone(config));
+        }
+        ingest
+    }
+
+    /// The clock, for a reader joining midway ([`StreamClock::continuation`]).
+    pub fn clock(&self) -> StreamClock {
+        self.clock.continuation()
+    }
+
+    /// The configurations in effect (video first).
+    pub fn configs(&self) -> Vec<Arc<Config>> {
+        [&self.video, &self.audio]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// Reads one tag.
+    pub fn push_tag(&mut self, tag: &FlvTag) -> Input {
+        match tag.kind {
+            TagKind::Video => {
+                let dts = self.clock.unwrap(tag.timestamp_ms);
+                self.video_tag(&tag.data, dts)
+            }
+            TagKind::Audio => {
+                let dts = self.clock.unwrap(tag.timestamp_ms);
+                self.audio_tag(&tag.data, dts)
+            }
+            TagKind::Script => Input::Nothing,
+            TagKind::Other(t) => Input::Skipped(format!("unknown tag type {t}")),
+        }
+    }
+
+    /// Makes `config` the one in effect for its track, unless an equal one is; returns
+    /// the one in effect.
+    fn set(&mut self, config: Arc<Config>) -> Arc<Config> {
+        let slot = match config.codec.track() {
+            Track::Video => &mut self.video,
+            Track::Audio => &mut self.audio,
+        };
+        match slot {
+            Some(current) if current.codec == config.codec => Arc::clone(current),
+            _ => Arc::clone(slot.insert(config)),
+        }
+    }
+
+    fn video_tag(&mut self, data: &Bytes, dts: i64) -> Input {
+        let Some(header) = parse_video_tag(data) else {
+            return Input::Skipped("video tag too short".into());
+        };
+        let payload = tail(data, header.payload_start);
+        let codec = match header.codec {
+            VideoCodec::Avc => Codec::H264,
+            VideoCodec::Hevc => Codec::H265,
+            VideoCodec::Other(c) if header.kind == VideoPacketKind::Other => {
+                let name = crate::media::codec_name(c);
+                return Input::Skipped(format!("unsupported video codec {name}"));
+            }
+            VideoCodec::Other(c) => Codec::Other(c),
+        };
+        match header.kind {
+            VideoPacketKind::SequenceHeader => {
+                let parsed = match codec {
+                    Codec::H264 => parse_avc_config(&payload).map(VideoConfig::Avc),
+                    Codec::H265 => parse_hevc_config(&payload).map(VideoConfig::Hevc),
+                    _ => None,
+                };
+                let codec_config = match (parsed, codec) {
+                    (Some(config), _) => CodecConfig::Video(config),
+                    (None, Codec::Other(codec)) => CodecConfig::Other {
+                        track: Track::Video,
+                        codec,
+                        record: payload,
+                    },
+                    (None, _) => {
+                        return Input::Skipped("malformed video decoder configuration".into())
+                    }
+                };
+                self.config(codec_config, data)
+            }
+            VideoPacketKind::Frames if payload.is_empty() => {
+                Input::Skipped("empty video frame".into())
+            }
+            VideoPacketKind::Frames => Input::Frame(Frame {
+                track: Track::Video,
+                codec,
+                dts_ms: dts,
+                pts_ms: dts + i64::from(header.composition_time_ms),
+                keyframe: header.keyframe,
+                payload,
+                config: self.video.clone(),
+                flv: Some(data.clone()),
+            }),
+            VideoPacketKind::EndOfSequence | VideoPacketKind::Other => Input::Nothing,
+        }
+    }
+
+    fn audio_tag(&mut self, data: &Bytes, dts: i64) -> Input {
+        let Some(header) = parse_audio_tag(data) else {
+            return Input::Skipped("audio tag too short".into());
+        };
+        let payload = tail(data, header.payload_start);
+        let (codec, kind) = match (header.codec, header.kind) {
+            (AudioCodec::Aac, kind) => (Codec::Aac, kind),
+            (AudioCodec::Mp3, kind) => (Codec::Mp3, kind),
+            // A legacy SoundFormat liverec does not read: every tag is a frame.
+            (AudioCodec::Other(c), AudioPacketKind::Other) => {
+                (Codec::Other(c), AudioPacketKind::Frame)
+            }
+            (AudioCodec::Other(c), kind) => (Codec::Other(c), kind),
+        };
+        match kind {
+            AudioPacketKind::SequenceHeader => {
+                let codec_config = match codec {
+                    Codec::Aac => match parse_audio_specific_config(&payload) {
+                        Some(config) => CodecConfig::Audio(config),
+                        None => return Input::Skipped("malformed AudioSpecificConfig".into()),
+                    },
+                    Codec::Other(codec) => CodecConfig::Other {
+                        track: Track::Audio,
+                        codec,
+                        record: payload,
+                    },
+                    _ => return Input::Nothing,
+                };
+                self.config(codec_config, data)
+            }
+            AudioPacketKind::Frame if !payload.is_empty() => Input::Frame(Frame {
+                track: Track::Audio,
+                codec,
+                dts_ms: dts,
+                pts_ms: dts,
+                keyframe: true,
+                payload,
+                config: self.audio.clone(),
+                flv: Some(data.clone()),
+            }),
+            _ => Input::Nothing,
+        }
+    }
+
+    fn config(&mut self, codec: CodecConfig, data: &Bytes) -> Input {
+        let config = Arc::new(Config {
+            codec,
+            flv: Some(data.clone()),
+        });
+        Input::Config(self.set(config))
+    }
+}
+
+/// `data` from `from` on (empty past its end), sharing its bytes.
+fn tail(data: &Bytes, from: usize) -> Bytes {
+    if from <= data.len() {
+        data.slice(from..)
+    } else {
+        Bytes::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(kind: TagKind, ts: u32, data: &[u8]) -> FlvTag {
+        FlvTag {
+            offset: 0,
+            kind,
+            timestamp_ms: ts,
+            data: Bytes::copy_from_slice(data),
+        }
+    }
+
+    fn frame(ingested: Input) -> Frame {
+        match ingested {
+            Input::Frame(f) => f,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn frames_carry_codec_times_and_the_configuration_in_effect() {
+        let mut ingest = FlvIngest::default();
+        let Input::Config(first) = ingest.push_tag(&tag(TagKind::Audio, 0, &[0xAF, 0, 0x12, 0x10]))
+        else {
+            panic!("a sequence header")
+        };
+        let Input::Config(again) = ingest.push_tag(&tag(TagKind::Audio, 0, &[0xAF, 0, 0x12, 0x10]))
+        else {
+            panic!("a sequence header")
+        };
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the same configuration sent again"
+        );
+        let audio = frame(ingest.push_tag(&tag(TagKind::Audio, 23, &[0xAF, 1, 0x21])));
+        assert_eq!(
+            (audio.codec, audio.dts_ms, audio.payload.as_ref()),
+            (Codec::Aac, 23, &[0x21][..])
+        );
+        assert!(audio
+            .config
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, &first)));
+        let video = frame(ingest.push_tag(&tag(
+            TagKind::Video,
+            40,
+            &[0x17, 1, 0, 0, 80, 0, 0, 0, 1, 0x65],
+        )));
+        assert_eq!(
+            (
+                video.codec,
+                video.dts_ms,
+                video.pts_ms,
+                video.keyframe,
+                video.payload.len()
+            ),
+            (Codec::H264, 40, 120, true, 5)
+        );
+        assert_eq!(video.config, None, "no video configuration yet");
+        assert_eq!(
+            video.flv.as_deref(),
+            Some(&[0x17, 1, 0, 0, 80, 0, 0, 0, 1, 0x65][..])
+        );
+    }
+
+    #[test]
+    fn unread_codecs_become_other_frames_and_bad_tags_are_skipped() {
+        let mut ingest = FlvIngest::default();
+        // Enhanced RTMP AV1: SequenceStart, then CodedFrames (keyframe).
+        let header = ingest.push_tag(&tag(
+            TagKind::Video,
+            0,
+            &[0x90, b'a', b'v', b'0', b'1', 0x81],
+        ));
+        assert!(
+            matches!(&header, Input::Config(c) if matches!(c.codec, CodecConfig::Other { .. }))
+        );
+        let av1 = frame(ingest.push_tag(&tag(
+            TagKind::Video,
+            0,
+            &[0x91, b'a', b'v', b'0', b'1', 7, 7],
+        )));
+        assert_eq!(
+            (av1.codec, av1.keyframe),
+            (Codec::Other(u32::from_be_bytes(*b"av01")), true)
+        );
+        assert!(av1.config.is_some());
+        let speex = frame(ingest.push_tag(&tag(TagKind::Audio, 0, &[0xB2, 9, 9])));
+        assert_eq!(speex.codec, Codec::Other(11));
+        for (kind, data) in [
+            (TagKind::Video, &[0x13, 0][..]),
+            (TagKind::Other(15), &[][..]),
+            (TagKind::Video, &[0x17, 0, 0, 0, 0, 9][..]),
+            (TagKind::Audio, &[][..]),
+        ] {
+            assert!(
+                matches!(ingest.push_tag(&tag(kind, 0, data)), Input::Skipped(_)),
+                "{data:?}"
+            );
+        }
+        assert_eq!(
+            ingest.push_tag(&tag(TagKind::Script, 0, &[2, 0, 0])),
+            Input::Nothing
+        );
+    }
+
+    #[test]
+    fn timestamps_unwrap_and_resume_keeps_the_epoch() {
+        let mut ingest = FlvIngest::default();
+        let at = |i: &mut FlvIngest, ts| {
+            frame(i.push_tag(&tag(TagKind::Audio, ts, &[0x2F, 0xFF]))).dts_ms
+        };
+        assert_eq!(at(&mut ingest, u32::MAX - 10), i64::from(u32::MAX) - 10);
+        assert_eq!(at(&mut ingest, 5), (1 << 32) + 5);
+        let mut again = FlvIngest::resume(ingest.clock(), &ingest.configs());
+        assert_eq!(at(&mut again, 3), (1 << 32) + 3);
+    }
+}
