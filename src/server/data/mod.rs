@@ -19,6 +19,9 @@ pub mod rtmp;
 pub mod space;
 pub mod stream;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use crate::server::configuration::Configuration;
