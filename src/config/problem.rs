@@ -78,6 +78,30 @@ pub enum ErrorCode {
     /// txTime + AuthDelta lies in the past.
     #[serde(rename = "AuthFailure.PushSignatureExpire")]
     PushSignatureExpire,
+    /// The server failed (storage, database); the request may be retried.
+    InternalError,
+    /// No such action.
+    InvalidAction,
+    /// The API version is not the one served.
+    NoSuchVersion,
+    /// The request body is over the size limit.
+    RequestSizeLimitExceeded,
+    /// The `Authorization` header is malformed or missing.
+    #[serde(rename = "AuthFailure.InvalidAuthorization")]
+    InvalidAuthorization,
+    /// The SecretId is unknown.
+    #[serde(rename = "AuthFailure.SecretIdNotFound")]
+    SecretIdNotFound,
+    /// The request timestamp is too far from the server's time.
+    #[serde(rename = "AuthFailure.SignatureExpire")]
+    SignatureExpire,
+    /// The signature does not match.
+    #[serde(rename = "AuthFailure.SignatureFailure")]
+    SignatureFailure,
+    /// The request is not allowed (unsigned, or from a browser, where only signed or
+    /// loopback same-origin requests are).
+    #[serde(rename = "AuthFailure.UnauthorizedOperation")]
+    UnauthorizedOperation,
 }
 
 impl ErrorCode {
@@ -109,6 +133,15 @@ impl ErrorCode {
             InvalidTxTime => "AuthFailure.InvalidTxTime",
             PushSignatureFailure => "AuthFailure.PushSignatureFailure",
             PushSignatureExpire => "AuthFailure.PushSignatureExpire",
+            InternalError => "InternalError",
+            InvalidAction => "InvalidAction",
+            NoSuchVersion => "NoSuchVersion",
+            RequestSizeLimitExceeded => "RequestSizeLimitExceeded",
+            InvalidAuthorization => "AuthFailure.InvalidAuthorization",
+            SecretIdNotFound => "AuthFailure.SecretIdNotFound",
+            SignatureExpire => "AuthFailure.SignatureExpire",
+            SignatureFailure => "AuthFailure.SignatureFailure",
+            UnauthorizedOperation => "AuthFailure.UnauthorizedOperation",
         }
     }
 }

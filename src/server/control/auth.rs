@@ -8,6 +8,7 @@
 //! (`AuthFailure.SignatureExpire`), the date in the credential scope matching the
 //! timestamp, and the signature (`AuthFailure.SignatureFailure`).
 
+use crate::config::problem::ErrorCode;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -53,12 +54,12 @@ pub enum AuthError {
 
 impl AuthError {
     /// The reference error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AuthError::InvalidAuthorization(_) => "AuthFailure.InvalidAuthorization",
-            AuthError::SecretIdNotFound(_) => "AuthFailure.SecretIdNotFound",
-            AuthError::SignatureExpire { .. } => "AuthFailure.SignatureExpire",
-            AuthError::SignatureFailure => "AuthFailure.SignatureFailure",
+            AuthError::InvalidAuthorization(_) => ErrorCode::InvalidAuthorization,
+            AuthError::SecretIdNotFound(_) => ErrorCode::SecretIdNotFound,
+            AuthError::SignatureExpire { .. } => ErrorCode::SignatureExpire,
+            AuthError::SignatureFailure => ErrorCode::SignatureFailure,
         }
     }
 }
@@ -307,54 +308,40 @@ mod tests {
             };
             verify(&parts, &creds(), now).map_err(|e| e.code())
         };
-        assert_eq!(
-            check(auth(SIG), "1700000000", body, 1_700_000_301),
-            Err("AuthFailure.SignatureExpire")
-        );
-        assert_eq!(
-            check(
-                auth(SIG),
-                "1700000000",
-                br#"{"TaskId":"abc"}"#,
-                1_700_000_000
-            ),
-            Err("AuthFailure.SignatureFailure")
-        );
-        assert_eq!(
-            check(
+        use ErrorCode as E;
+        const T: i64 = 1_700_000_000;
+        let ts = "1700000000";
+        let other_body = br#"{"TaskId":"abc"}"#;
+        let other_day = auth(SIG).replace("2023-11-14", "2023-11-15");
+        let cases: [(String, &'static str, &[u8], i64, ErrorCode); 7] = [
+            (auth(SIG), ts, body, T + 301, E::SignatureExpire),
+            (auth(SIG), ts, other_body, T, E::SignatureFailure),
+            (
                 auth(&SIG.replace('f', "e")),
-                "1700000000",
+                ts,
                 body,
-                1_700_000_000
+                T,
+                E::SignatureFailure,
             ),
-            Err("AuthFailure.SignatureFailure")
-        );
-        assert_eq!(
-            check(
+            (
                 auth(SIG).replace(ID, "AKIDother"),
-                "1700000000",
+                ts,
                 body,
-                1_700_000_000
+                T,
+                E::SecretIdNotFound,
             ),
-            Err("AuthFailure.SecretIdNotFound")
-        );
-        assert_eq!(
-            check("Bearer x".into(), "1700000000", body, 1_700_000_000),
-            Err("AuthFailure.InvalidAuthorization")
-        );
-        assert_eq!(
-            check(
-                auth(SIG).replace("2023-11-14", "2023-11-15"),
-                "1700000000",
-                body,
-                1_700_000_000
-            ),
-            Err("AuthFailure.InvalidAuthorization")
-        );
-        assert_eq!(
-            check(auth(SIG), "soon", body, 1_700_000_000),
-            Err("AuthFailure.InvalidAuthorization")
-        );
+            ("Bearer x".into(), ts, body, T, E::InvalidAuthorization),
+            (other_day, ts, body, T, E::InvalidAuthorization),
+            (auth(SIG), "soon", body, T, E::InvalidAuthorization),
+        ];
+        for (authorization, timestamp, payload, now, expected) in cases {
+            let shown = format!("{authorization} {timestamp} {now}");
+            assert_eq!(
+                check(authorization, timestamp, payload, now),
+                Err(expected),
+                "{shown}"
+            );
+        }
     }
 
     #[test]
@@ -440,7 +427,7 @@ mod tests {
         ] {
             assert_eq!(
                 check(signed_over(other)),
-                Err("AuthFailure.SignatureFailure"),
+                Err(ErrorCode::SignatureFailure),
                 "{other}"
             );
         }

@@ -1,6 +1,7 @@
 //! The HTTP routes and the API request pipeline: read the body within the limit, decode
 //! parameters (JSON or query/form), authenticate, dispatch, answer in the envelope.
 
+use crate::config::problem::ErrorCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -72,7 +73,7 @@ async fn api(
         },
         result: result
             .as_ref()
-            .map_or_else(|e| e.code.clone(), |_| "ok".into()),
+            .map_or_else(|e| e.code.as_str().to_owned(), |_| "ok".into()),
     };
     app.metrics.requests.get_or_create(&labels).inc();
     match result {
@@ -93,7 +94,7 @@ async fn handle(app: &ControlPlane, peer: SocketAddr, request: Request<Body>) ->
     let fail = |e: ApiError| (action_header.clone().unwrap_or_default(), e);
     let body = to_bytes(body, limit).await.map_err(|_| {
         fail(ApiError::new(
-            "RequestSizeLimitExceeded",
+            ErrorCode::RequestSizeLimitExceeded,
             format!("the request body exceeds {limit} bytes"),
         ))
     })?;
@@ -131,31 +132,17 @@ fn decode(
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
-    let mut json_body: Option<Value> = None;
     let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    if *method == Method::POST
-        && content_type.starts_with("application/x-www-form-urlencoded")
-        && !looks_json
-    {
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded") && !looks_json;
+    let mut json_body = None;
+    if *method == Method::POST && is_form {
         pairs.extend(form_urlencoded::parse(&body).into_owned());
     } else if *method == Method::POST && !body.iter().all(u8::is_ascii_whitespace) {
-        let value: Value = serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(
-                "InvalidParameter",
-                format!("the request body is not valid JSON: {e}"),
-            )
-        })?;
-        if !value.is_object() {
-            return Err(ApiError::new(
-                "InvalidParameter",
-                "the request body must be a JSON object",
-            ));
-        }
-        json_body = Some(value);
+        json_body = Some(json_object(&body)?);
     }
     let (form, common) = form_params(&pairs)?;
     let params = match json_body {
-        Some(Value::Object(mut map)) => {
+        Some(mut map) => {
             if let Value::Object(extra) = form {
                 for (k, v) in extra {
                     map.entry(k).or_insert(v);
@@ -163,23 +150,19 @@ fn decode(
             }
             Value::Object(map)
         }
-        _ => form,
+        None => form,
     };
     let common_text = |name: &str| common.get(name).and_then(Value::as_str).map(str::to_owned);
     let action = header_text(headers, "x-tc-action")
         .or_else(|| common_text("Action"))
         .ok_or_else(|| {
-            ApiError::new(
-                "MissingParameter",
-                "the action is missing: send X-TC-Action or Action",
-            )
+            let why = "the action is missing: send X-TC-Action or Action";
+            ApiError::new(ErrorCode::MissingParameter, why)
         })?;
     let version = header_text(headers, "x-tc-version").or_else(|| common_text("Version"));
     if let Some(v) = version.filter(|v| v != API_VERSION) {
-        return Err(ApiError::new(
-            "NoSuchVersion",
-            format!("version {v:?} is not served; use {API_VERSION}"),
-        ));
+        let why = format!("version {v:?} is not served; use {API_VERSION}");
+        return Err(ApiError::new(ErrorCode::NoSuchVersion, why));
     }
     Ok(Decoded {
         action,
@@ -187,6 +170,16 @@ fn decode(
         body,
         query: query.to_owned(),
     })
+}
+
+/// A JSON request body, which must be an object.
+fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    let invalid = |why: String| ApiError::new(ErrorCode::InvalidParameter, why);
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid("the request body must be a JSON object".into())),
+        Err(e) => Err(invalid(format!("the request body is not valid JSON: {e}"))),
+    }
 }
 
 fn strip_common(params: Value) -> Value {
@@ -206,7 +199,7 @@ fn strip_common(params: Value) -> Value {
 fn not_from_a_browser(headers: &HeaderMap) -> Result<(), ApiError> {
     let refuse = |why: &str| {
         Err(ApiError::new(
-            "AuthFailure.UnauthorizedOperation",
+            ErrorCode::UnauthorizedOperation,
             format!("unsigned requests {why}"),
         ))
     };
@@ -245,13 +238,13 @@ fn authenticate(
     if credentials.is_empty() {
         if has_authorization {
             return Err(ApiError::new(
-                "AuthFailure.SecretIdNotFound",
+                ErrorCode::SecretIdNotFound,
                 "this server has no API credentials configured",
             ));
         }
         if !peer.ip().is_loopback() {
             return Err(ApiError::new(
-                "AuthFailure.UnauthorizedOperation",
+                ErrorCode::UnauthorizedOperation,
                 "unsigned requests are accepted from loopback only",
             ));
         }
@@ -259,13 +252,13 @@ fn authenticate(
     }
     if *method != Method::GET && !decoded.query.is_empty() {
         return Err(ApiError::new(
-            "InvalidParameter",
+            ErrorCode::InvalidParameter,
             "a signed POST covers its body only: send the parameters in the body, not the query string",
         ));
     }
     if !has_authorization {
         return Err(ApiError::new(
-            "AuthFailure.InvalidAuthorization",
+            ErrorCode::InvalidAuthorization,
             "the request is not signed: send an Authorization header (TC3-HMAC-SHA256)",
         ));
     }

@@ -101,62 +101,57 @@ pub async fn serve_file(
     if !servable(&path) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let mime = mime_type(&path).unwrap_or("application/octet-stream");
     let size = match app.storage.size(&path).await {
         Ok(size) => size,
-        Err(StorageError::NotFound(_)) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => {
-            tracing::warn!(%path, error = %e, "serving a recording");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+        Err(e) => return failed(&path, &e),
     };
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(value) => match parse_range(value, size) {
             Ok(range) => range,
             Err(Unsatisfiable) => {
-                return (
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    [(header::CONTENT_RANGE, format!("bytes */{size}"))],
-                )
-                    .into_response()
+                let all = [(header::CONTENT_RANGE, format!("bytes */{size}"))];
+                return (StatusCode::RANGE_NOT_SATISFIABLE, all).into_response();
             }
         },
         None => None,
     };
     let result = match app.storage.get(&path, range.clone()).await {
         Ok(result) => result,
-        Err(StorageError::NotFound(_)) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => {
-            tracing::warn!(%path, error = %e, "serving a recording");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+        Err(e) => return failed(&path, &e),
     };
     let served = result.range.clone();
     let mut response = Response::new(Body::from_stream(result.into_stream()));
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    let mime = mime_type(&path).unwrap_or("application/octet-stream");
     let cache = if path.ends_with(".m3u8") {
         "no-cache"
     } else {
         "max-age=86400"
     };
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    if let Ok(v) = HeaderValue::from_str(&(served.end - served.start).to_string()) {
-        h.insert(header::CONTENT_LENGTH, v);
-    }
+    h.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(served.end - served.start),
+    );
     if range.is_some() {
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-        let value = format!(
-            "bytes {}-{}/{size}",
-            served.start,
-            served.end.saturating_sub(1)
-        );
-        if let Ok(v) = HeaderValue::from_str(&value) {
+        let (first, last) = (served.start, served.end.saturating_sub(1));
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {first}-{last}/{size}")) {
             response.headers_mut().insert(header::CONTENT_RANGE, v);
         }
     }
     response
+}
+
+/// 404 for a recording that is not there, 500 (logged) when the store fails.
+fn failed(path: &str, e: &StorageError) -> Response {
+    if let StorageError::NotFound(_) = e {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    tracing::warn!(%path, error = %e, "serving a recording");
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
 
 /// `GET /live/DOMAIN/APP/STREAM.m3u8`: a temporary redirect to the stream's growing HLS

@@ -14,7 +14,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-use crate::config::problem::{ConfigError, Problem};
+use crate::config::problem::{ConfigError, ErrorCode, Problem};
 
 /// The API version served.
 pub const API_VERSION: &str = "2018-08-01";
@@ -68,16 +68,16 @@ pub const COMMON_PARAMETERS: [&str; 10] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// `InvalidParameterValue`, `AuthFailure.SignatureFailure`, ...
-    pub code: String,
+    pub code: ErrorCode,
     /// Explanation.
     pub message: String,
 }
 
 impl ApiError {
     /// An error with `code`.
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            code: code.to_owned(),
+            code,
             message: message.into(),
         }
     }
@@ -86,7 +86,7 @@ impl ApiError {
     pub fn from_problems(problems: &[Problem]) -> Self {
         let code = problems
             .first()
-            .map_or("InvalidParameter", |p| p.code.as_str());
+            .map_or(ErrorCode::InvalidParameter, |p| p.code);
         let message = problems
             .iter()
             .map(|p| p.message.as_str())
@@ -99,7 +99,7 @@ impl ApiError {
     pub fn from_config(e: &ConfigError) -> Self {
         match e {
             ConfigError::Invalid(problems) => Self::from_problems(problems),
-            other => Self::new(other.code().as_str(), other.to_string()),
+            other => Self::new(other.code(), other.to_string()),
         }
     }
 }
@@ -126,7 +126,7 @@ pub fn success(output: Value, request_id: &str) -> Value {
 
 /// `{"Response": {"Error": {…}, "RequestId"}}`.
 pub fn failure(error: &ApiError, request_id: &str) -> Value {
-    json!({"Response": {"Error": {"Code": error.code, "Message": error.message}, "RequestId": request_id}})
+    json!({"Response": {"Error": {"Code": error.code.as_str(), "Message": error.message}, "RequestId": request_id}})
 }
 
 /// Deepest dotted parameter name accepted (`A.B.0.C`): the API nests three levels at most.
@@ -146,7 +146,7 @@ pub fn form_params(pairs: &[(String, String)]) -> Result<(Value, Map<String, Val
         if path.len() > MAX_PARAMETER_DEPTH {
             let shown: String = key.chars().take(60).collect();
             return Err(ApiError::new(
-                "InvalidParameter",
+                ErrorCode::InvalidParameter,
                 format!("parameter name {shown:?} is nested too deeply"),
             ));
         }
@@ -256,7 +256,7 @@ mod tests {
         let deep = format!("a{}", ".a".repeat(500_000));
         assert_eq!(
             form_params(&pairs(&[(&deep, "1")])).unwrap_err().code,
-            "InvalidParameter"
+            ErrorCode::InvalidParameter
         );
         assert!(form_params(&pairs(&[("A.B.0.C", "1")])).is_ok());
     }
@@ -267,7 +267,7 @@ mod tests {
             success(json!({"TemplateId": 1}), "r"),
             json!({"Response": {"TemplateId": 1, "RequestId": "r"}})
         );
-        let e = ApiError::new("InvalidParameter", "x");
+        let e = ApiError::new(ErrorCode::InvalidParameter, "x");
         assert_eq!(
             failure(&e, "r"),
             json!({"Response": {"Error": {"Code": "InvalidParameter", "Message": "x"}, "RequestId": "r"}})

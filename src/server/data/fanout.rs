@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
+use super::error::DataError;
 use crate::media::Frame;
 
 /// Frames a subscriber may fall behind by before it is dropped (about 4 s of 30 fps
@@ -49,20 +50,12 @@ impl Subscription {
     }
 }
 
-/// Why a subscription was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SubscribeError {
-    /// [`MAX_SUBSCRIBERS`] are subscribed.
-    #[error("{0} subscribers already read this stream")]
-    Full(usize),
-}
-
 impl Fanout {
     /// Subscribes with room for `capacity` frames (at least 1).
-    pub fn subscribe(&self, capacity: usize) -> Result<Subscription, SubscribeError> {
+    pub fn subscribe(&self, capacity: usize) -> Result<Subscription, DataError> {
         let mut subscribers = self.lock();
         if subscribers.len() >= MAX_SUBSCRIBERS {
-            return Err(SubscribeError::Full(subscribers.len()));
+            return Err(DataError::Subscribers(subscribers.len()));
         }
         let (queue, frames) = mpsc::channel(capacity.max(1));
         let dropped = Arc::new(AtomicBool::new(false));
@@ -169,10 +162,8 @@ mod tests {
         let subs: Vec<Subscription> = (0..MAX_SUBSCRIBERS)
             .map(|_| fanout.subscribe(1).unwrap())
             .collect();
-        assert_eq!(
-            fanout.subscribe(1).err(),
-            Some(SubscribeError::Full(MAX_SUBSCRIBERS))
-        );
+        let refused = fanout.subscribe(1).err().map(|e| e.code());
+        assert_eq!(refused, Some("subscribers"));
         drop(subs);
         fanout.publish(&frame(0));
         assert_eq!(

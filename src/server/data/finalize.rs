@@ -252,7 +252,7 @@ impl Worker {
         };
         self.committed += 1;
         if let Err(e) = index_and_announce(app, &self.stream, &spec, file_id, &key, done).await {
-            return self.failed(output, spec, Failed::permanent(e), None);
+            return self.failed(output, spec, Failed::permanent(e.to_string()), None);
         }
         remove_sidecar(app, &format!("{scratch}.json"));
     }

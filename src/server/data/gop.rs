@@ -194,24 +194,11 @@ mod tests {
             }
         }
         let replay = cache.replay().unwrap();
-        let got: Vec<(Track, i64, usize, bool)> = replay
-            .iter()
-            .map(|f| {
-                (
-                    f.track,
-                    f.dts_ms,
-                    f.flv.as_ref().map_or(0, |b| b.len()),
-                    f.config.is_some(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            got,
-            [
-                (Track::Video, 2000, 7, true),
-                (Track::Audio, 2010, 3, true),
-                (Track::Video, 2040, big.len(), true),
-            ]
+        let times: Vec<i64> = replay.iter().map(|f| f.dts_ms).collect();
+        assert_eq!(times, [2000, 2010, 2040], "since the last keyframe");
+        assert!(
+            replay.iter().all(|f| f.config.is_some()),
+            "with their configurations"
         );
         let expected: Vec<&Frame> = inputs[5..]
             .iter()

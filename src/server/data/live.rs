@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
-use super::fanout::{Fanout, SubscribeError, Subscription};
+use super::error::DataError;
+use super::fanout::{Fanout, Subscription};
 use super::stream::PushStream;
 use crate::record::session::ParkedHls;
 use crate::server::streams::LiveStreams;
@@ -103,7 +104,7 @@ impl Live {
         &self,
         stream_key: &str,
         capacity: usize,
-    ) -> Option<Result<Subscription, SubscribeError>> {
+    ) -> Option<Result<Subscription, DataError>> {
         let fanout = Arc::clone(&lock(&self.streams).get(stream_key)?.fanout);
         Some(fanout.subscribe(capacity))
     }

@@ -6,6 +6,7 @@
 //! what it needs through [`crate::server::streams::LiveStreams`].
 
 pub mod admission;
+pub mod error;
 pub mod fanout;
 pub mod finalize;
 pub mod gop;

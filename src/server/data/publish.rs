@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::error::DataError;
 use super::stream::{hls_sidecar_name, PushStream, Sidecar};
 use super::DataPlane;
 use crate::config::callback::CallbackTemplate;
@@ -108,7 +109,7 @@ pub async fn finish_hls(
     spec: &OutputSpec,
     done: &DoneFile,
     text: String,
-) -> Result<(), String> {
+) -> Result<(), DataError> {
     let dir = stream.dir();
     let key = format!("{dir}/{}", done.name);
     let key = if app.storage.size(&key).await.is_ok() {
@@ -120,10 +121,7 @@ pub async fn finish_hls(
     } else {
         key
     };
-    app.storage
-        .put(&key, text.into_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+    app.storage.put(&key, text.into_bytes()).await?;
     if let Err(e) = index_and_announce(app, stream, spec, &spec.recording_id, &key, done).await {
         // Not indexed, not final: the growing playlist and the sidecar stay for recovery.
         let _ = app.storage.delete(&key).await;
@@ -152,13 +150,14 @@ pub const INDEX_ATTEMPTS: u32 = 4;
 /// First wait before retrying an index row, ms.
 pub const INDEX_RETRY_MS: u64 = 100;
 
-async fn insert_with_retries(db: &dyn Database, row: &Recording) -> Result<(), String> {
+async fn insert_with_retries(db: &dyn Database, row: &Recording) -> Result<(), DataError> {
     let mut wait = INDEX_RETRY_MS;
     for attempt in 1..=INDEX_ATTEMPTS {
         match db.insert(row).await {
             Ok(()) => return Ok(()),
-            Err(e) if attempt == INDEX_ATTEMPTS => {
-                return Err(format!("indexing {}: {e}", row.storage_path))
+            Err(source) if attempt == INDEX_ATTEMPTS => {
+                let path = row.storage_path.clone();
+                return Err(DataError::Index { path, source });
             }
             Err(e) => {
                 tracing::warn!(file = %row.storage_path, error = %e, attempt, "indexing; retrying");
@@ -178,7 +177,7 @@ pub async fn index_and_announce(
     file_id: &str,
     key: &str,
     done: &DoneFile,
-) -> Result<(), String> {
+) -> Result<(), DataError> {
     let now = now_ms();
     let url = crate::server::urls::vod_url(&app.public_url(), key);
     let format = spec.format.name();

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::server::db::Recording;
 
+use super::error::DataError;
 use super::DataPlane;
 use crate::formats::hls::Playlist;
 use crate::server::error::ServerError;
@@ -62,25 +63,25 @@ pub async fn delete_recording(
 
 /// Deletes the segments an HLS playlist names (relative URIs in its directory), read from
 /// the playlist itself: no directory listing, whatever the number of recordings.
-async fn delete_segments(app: &DataPlane, playlist_path: &str) -> Result<(), String> {
+async fn delete_segments(app: &DataPlane, playlist_path: &str) -> Result<(), DataError> {
     let Some((dir, _)) = playlist_path.rsplit_once('/') else {
         return Ok(());
     };
     let text = match app.storage.read(playlist_path).await {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(crate::storage::StorageError::NotFound(_)) => return Ok(()),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
-    let playlist = Playlist::parse(&text).map_err(|e| e.to_string())?;
+    let playlist = Playlist::parse(&text).map_err(|e| DataError::Playlist {
+        path: playlist_path.to_owned(),
+        message: e.to_string(),
+    })?;
     for segment in playlist.segments() {
         let uri = playlist.segment_uri(segment);
         if uri.contains('/') || uri.starts_with('.') {
             continue; // never ours: liverec writes plain names beside the playlist
         }
-        app.storage
-            .delete(&format!("{dir}/{uri}"))
-            .await
-            .map_err(|e| e.to_string())?;
+        app.storage.delete(&format!("{dir}/{uri}")).await?;
     }
     Ok(())
 }

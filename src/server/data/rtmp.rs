@@ -35,6 +35,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use super::admission::Slot;
+use super::error::DataError;
 use super::live::Control;
 use super::push::{Admitted, PublishRequest, Push, Refusal, RefusalKind};
 use super::DataPlane;
@@ -69,26 +70,6 @@ pub const MEDIA_READ_BYTES: usize = 256 * 1024;
 pub const FEED_BYTES: usize = 16 * 1024;
 /// Most bytes taken from one connection per tick (40 MB/s; a faster sender waits).
 pub const MAX_MEDIA_BYTES_PER_TICK: usize = 8 * 1024 * 1024;
-
-/// Why a connection ended early.
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    /// Socket failure.
-    #[error("socket: {0}")]
-    Io(#[from] std::io::Error),
-    /// Handshake failure.
-    #[error("handshake: {0}")]
-    Handshake(String),
-    /// RTMP protocol failure.
-    #[error("protocol: {0}")]
-    Protocol(String),
-    /// A limit was exceeded.
-    #[error("limit: {0}")]
-    Limit(String),
-    /// Timed out.
-    #[error("timeout: {0}")]
-    Timeout(&'static str),
-}
 
 /// Accepts RTMP connections until `shutdown` turns true.
 pub async fn serve_rtmp(
@@ -139,29 +120,29 @@ async fn read_some(
     buf: &mut [u8],
     limit: Duration,
     what: &'static str,
-) -> Result<usize, IngestError> {
+) -> Result<usize, DataError> {
     match tokio::time::timeout(limit, socket.read(buf)).await {
         Ok(Ok(n)) => Ok(n),
         Ok(Err(e)) => Err(e.into()),
-        Err(_) => Err(IngestError::Timeout(what)),
+        Err(_) => Err(DataError::Timeout(what)),
     }
 }
 
 /// Sends what the session produced; a peer that does not read for [`IDLE_TIMEOUT`] is
 /// dropped.
-async fn write_out(socket: &mut TcpStream, out: &mut Vec<u8>) -> Result<(), IngestError> {
+async fn write_out(socket: &mut TcpStream, out: &mut Vec<u8>) -> Result<(), DataError> {
     if out.is_empty() {
         return Ok(());
     }
     match tokio::time::timeout(IDLE_TIMEOUT, socket.write_all(out)).await {
         Ok(result) => result?,
-        Err(_) => return Err(IngestError::Timeout("peer not reading")),
+        Err(_) => return Err(DataError::Timeout("peer not reading")),
     }
     out.clear();
     Ok(())
 }
 
-async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>, IngestError> {
+async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>, DataError> {
     let mut hs = Handshake::new(PeerType::Server);
     let mut buf = vec![0u8; 4096];
     let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
@@ -169,12 +150,12 @@ async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>, IngestError> {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let n = read_some(socket, &mut buf, left, "handshake").await?;
         if n == 0 {
-            return Err(IngestError::Handshake("closed during the handshake".into()));
+            return Err(DataError::Handshake("closed during the handshake".into()));
         }
         let input = buf.get(..n).unwrap_or_default();
         match hs
             .process_bytes(input)
-            .map_err(|e| IngestError::Handshake(format!("{e:?}")))?
+            .map_err(|e| DataError::Handshake(format!("{e:?}")))?
         {
             HandshakeProcessResult::InProgress { response_bytes } => {
                 socket.write_all(&response_bytes).await?;
@@ -214,10 +195,10 @@ async fn connection(
     peer: SocketAddr,
     mut shutdown: watch::Receiver<bool>,
     slot: Slot,
-) -> Result<(), IngestError> {
+) -> Result<(), DataError> {
     let remaining = handshake(&mut socket).await?;
     let (rtmp, first) = ServerSession::new(ServerSessionConfig::new())
-        .map_err(|e| IngestError::Protocol(format!("{e:?}")))?;
+        .map_err(|e| DataError::Protocol(format!("{e:?}")))?;
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
     let local = socket.local_addr()?;
     let mut conn = Conn {
@@ -256,7 +237,7 @@ async fn command_phase(
     first: Vec<ServerSessionResult>,
     remaining: &[u8],
     shutdown: &mut watch::Receiver<bool>,
-) -> Result<bool, IngestError> {
+) -> Result<bool, DataError> {
     conn.results(first).await?;
     conn.input(remaining).await?;
     write_out(socket, &mut conn.out).await?;
@@ -282,7 +263,7 @@ async fn command_phase(
             }
             _ = tick.tick() => {
                 if last_read.elapsed() > IDLE_TIMEOUT {
-                    return Err(IngestError::Timeout("idle connection"));
+                    return Err(DataError::Timeout("idle connection"));
                 }
             }
             _ = shutdown.changed() => return Ok(false),
@@ -303,7 +284,7 @@ async fn media_phase(
     mut socket: std::net::TcpStream,
     control_rx: &mut mpsc::UnboundedReceiver<Control>,
     shutdown: &mut watch::Receiver<bool>,
-) -> Result<(), IngestError> {
+) -> Result<(), DataError> {
     let mut last_read = tokio::time::Instant::now();
     let mut last_write = tokio::time::Instant::now();
     loop {
@@ -324,10 +305,10 @@ async fn media_phase(
                     last_write = now;
                 }
                 if now.duration_since(last_read) > IDLE_TIMEOUT {
-                    return Err(IngestError::Timeout("idle connection"));
+                    return Err(DataError::Timeout("idle connection"));
                 }
                 if now.duration_since(last_write) > IDLE_TIMEOUT {
-                    return Err(IngestError::Timeout("peer not reading"));
+                    return Err(DataError::Timeout("peer not reading"));
                 }
                 if let Some(push) = conn.push.as_mut().filter(|p| p.replan_due()) {
                     push.replan().await;
@@ -370,7 +351,7 @@ thread_local! {
 async fn drain_socket(
     conn: &mut Conn,
     socket: &mut std::net::TcpStream,
-) -> Result<Drained, IngestError> {
+) -> Result<Drained, DataError> {
     let mut total = 0;
     while total < MAX_MEDIA_BYTES_PER_TICK {
         let mut results = Vec::new();
@@ -382,7 +363,7 @@ async fn drain_socket(
                     Ok(n) => break n,
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(Some(0)),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(IngestError::from(e)),
+                    Err(e) => return Err(DataError::from(e)),
                 }
             };
             conn.feed(buf.get(..n).unwrap_or_default(), &mut results)?;
@@ -407,12 +388,12 @@ async fn drain_socket(
 fn write_nonblocking(
     socket: &mut std::net::TcpStream,
     out: &mut Vec<u8>,
-) -> Result<bool, IngestError> {
+) -> Result<bool, DataError> {
     use std::io::Write;
     let mut sent = 0;
     while sent < out.len() {
         match socket.write(out.get(sent..).unwrap_or_default()) {
-            Ok(0) => return Err(IngestError::Timeout("peer not reading")),
+            Ok(0) => return Err(DataError::Timeout("peer not reading")),
             Ok(n) => sent += n,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -424,7 +405,7 @@ fn write_nonblocking(
 }
 
 impl Conn {
-    async fn input(&mut self, bytes: &[u8]) -> Result<(), IngestError> {
+    async fn input(&mut self, bytes: &[u8]) -> Result<(), DataError> {
         let mut results = Vec::new();
         self.feed(bytes, &mut results)?;
         self.results(results).await
@@ -436,11 +417,11 @@ impl Conn {
         &mut self,
         bytes: &[u8],
         results: &mut Vec<ServerSessionResult>,
-    ) -> Result<(), IngestError> {
+    ) -> Result<(), DataError> {
         for piece in bytes.chunks(FEED_BYTES) {
             self.pending_bytes += piece.len();
             if self.pending_bytes > MAX_PENDING_BYTES {
-                return Err(IngestError::Limit(format!(
+                return Err(DataError::Limit(format!(
                     "{} bytes without a complete message",
                     self.pending_bytes
                 )));
@@ -453,7 +434,7 @@ impl Conn {
                         self.shadow = None;
                     }
                     Shadow::ChunkTooLarge(size) => {
-                        return Err(IngestError::Limit(format!(
+                        return Err(DataError::Limit(format!(
                             "chunk size {size} > {MAX_CHUNK_SIZE}"
                         )))
                     }
@@ -463,7 +444,7 @@ impl Conn {
             let produced = self
                 .rtmp
                 .handle_input(piece)
-                .map_err(|e| IngestError::Protocol(format!("{e:?}")))?;
+                .map_err(|e| DataError::Protocol(format!("{e:?}")))?;
             if produced
                 .iter()
                 .any(|r| !matches!(r, ServerSessionResult::OutboundResponse(_)))
@@ -475,7 +456,7 @@ impl Conn {
         Ok(())
     }
 
-    async fn results(&mut self, results: Vec<ServerSessionResult>) -> Result<(), IngestError> {
+    async fn results(&mut self, results: Vec<ServerSessionResult>) -> Result<(), DataError> {
         let mut queue = std::collections::VecDeque::from(results);
         while let Some(result) = queue.pop_front() {
             match result {
@@ -495,14 +476,14 @@ impl Conn {
     async fn event(
         &mut self,
         event: ServerSessionEvent,
-    ) -> Result<Vec<ServerSessionResult>, IngestError> {
+    ) -> Result<Vec<ServerSessionResult>, DataError> {
         let protocol =
-            |e: rml_rtmp::sessions::ServerSessionError| IngestError::Protocol(format!("{e:?}"));
+            |e: rml_rtmp::sessions::ServerSessionError| DataError::Protocol(format!("{e:?}"));
         match event {
             ServerSessionEvent::ClientChunkSizeChanged { new_chunk_size }
                 if new_chunk_size > MAX_CHUNK_SIZE =>
             {
-                Err(IngestError::Limit(format!(
+                Err(DataError::Limit(format!(
                     "chunk size {new_chunk_size} > {MAX_CHUNK_SIZE}"
                 )))
             }
@@ -550,7 +531,7 @@ impl Conn {
         request_id: u32,
         app_name: &str,
         stream_key: &str,
-    ) -> Result<Vec<ServerSessionResult>, IngestError> {
+    ) -> Result<Vec<ServerSessionResult>, DataError> {
         if self.publishes >= MAX_PUBLISHES_PER_CONNECTION || self.push.is_some() {
             // Refused, then dropped: the status goes out before the connection closes.
             let refusal = refuse(RefusalKind::BadName, "one publish per connection");
@@ -559,7 +540,7 @@ impl Conn {
                     self.out.extend_from_slice(&packet.bytes);
                 }
             }
-            return Err(IngestError::Limit(
+            return Err(DataError::Limit(
                 "a second publish on one connection".into(),
             ));
         }
@@ -580,7 +561,7 @@ impl Conn {
             Ok(results) => results,
             Err(e) => {
                 admitted.abandon(&mut self.slot);
-                return Err(IngestError::Protocol(format!("{e:?}")));
+                return Err(DataError::Protocol(format!("{e:?}")));
             }
         };
         self.ingest = FlvIngest::default();
@@ -617,7 +598,7 @@ impl Conn {
         &mut self,
         request_id: u32,
         refusal: &Refusal,
-    ) -> Result<Vec<ServerSessionResult>, IngestError> {
+    ) -> Result<Vec<ServerSessionResult>, DataError> {
         let code = match refusal.kind {
             RefusalKind::BadName => "NetStream.Publish.BadName",
             RefusalKind::Unauthorized => "NetStream.Publish.Unauthorized",
@@ -627,7 +608,7 @@ impl Conn {
         self.app.metrics.pushes_rejected.inc();
         self.rtmp
             .reject_request(request_id, code, &refusal.reason)
-            .map_err(|e| IngestError::Protocol(format!("{e:?}")))
+            .map_err(|e| DataError::Protocol(format!("{e:?}")))
     }
 }
 

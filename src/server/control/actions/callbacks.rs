@@ -1,6 +1,7 @@
 //! Callback templates and rules (reference §3.14). Modify is a partial update like the
 //! recording templates'.
 
+use crate::config::problem::ErrorCode;
 use serde_json::{json, Value};
 
 use super::templates::template_id_of;
@@ -13,7 +14,7 @@ use crate::server::db::{Change, PENDING_ID};
 
 fn not_found(id: i64) -> ApiError {
     ApiError::new(
-        "FailedOperation.NotFound",
+        ErrorCode::NotFound,
         format!("callback template {id} does not exist"),
     )
 }

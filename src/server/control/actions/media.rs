@@ -172,7 +172,7 @@ pub async fn search(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         .db
         .search(&query)
         .await
-        .map_err(|e| ApiError::new("InternalError", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::InternalError, e.to_string()))?;
     Ok(
         json!({"TotalCount": total, "MediaInfoSet": rows.iter().map(media_info).collect::<Vec<_>>()}),
     )
@@ -195,7 +195,7 @@ pub async fn describe(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> 
         .db
         .search(&query)
         .await
-        .map_err(|e| ApiError::new("InternalError", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::InternalError, e.to_string()))?;
     let missing: Vec<&String> = ids
         .iter()
         .filter(|id| !rows.iter().any(|r| &r.file_id == *id))

@@ -12,6 +12,7 @@ mod rules;
 mod tasks;
 mod templates;
 
+use crate::config::problem::ErrorCode;
 use serde_json::Value;
 
 use super::wire::ApiError;
@@ -86,7 +87,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, action: &str, params: &Value) -> Result<Val
         "SearchMedia" => media::search(ctx, params).await,
         "DescribeMediaInfos" => media::describe(ctx, params).await,
         other => Err(ApiError::new(
-            "InvalidAction",
+            ErrorCode::InvalidAction,
             format!("{other:?} is not an action of this server (API version 2018-08-01 recording actions)"),
         )),
     }
@@ -102,7 +103,7 @@ where
     ctx.app.config.mutate(f).await.map_err(|e| match e {
         ChangeError::Refused(e) => e,
         ChangeError::Stored(e) => ApiError::new(
-            "InternalError",
+            ErrorCode::InternalError,
             format!("the change could not be stored: {e}"),
         ),
     })

@@ -1,6 +1,7 @@
 //! Push authentication keys per domain (reference §3.14, §6). liverec has no domain
 //! registry: a domain never configured is described with authentication off.
 
+use crate::config::problem::ErrorCode;
 use serde_json::{json, Value};
 
 use super::{mutate, read_text, Ctx};
@@ -14,7 +15,7 @@ fn checked_domain(domain: String) -> Result<String, ApiError> {
         Ok(domain)
     } else {
         Err(ApiError::new(
-            "InvalidParameter.DomainFormatError",
+            ErrorCode::DomainFormatError,
             format!("DomainName {domain:?} is not a valid domain name"),
         ))
     }

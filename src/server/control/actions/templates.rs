@@ -1,6 +1,7 @@
 //! Recording templates (reference §3.1–3.5). Modify is a field-by-field partial update
 //! ([`crate::config::modify`]).
 
+use crate::config::problem::ErrorCode;
 use serde_json::{json, Value};
 
 use super::{mutate, out, read_id, read_params, Ctx};
@@ -27,7 +28,7 @@ pub async fn create(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
 
 fn not_found(id: i64) -> ApiError {
     ApiError::new(
-        "FailedOperation.NotFound",
+        ErrorCode::NotFound,
         format!("recording template {id} does not exist"),
     )
 }
@@ -37,7 +38,7 @@ pub async fn modify(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     for forbidden in ["IsDelayLive", "CosStore"] {
         if params.get(forbidden).is_some() {
             return Err(ApiError::new(
-                "UnknownParameter",
+                ErrorCode::UnknownParameter,
                 format!("{forbidden} cannot be changed by ModifyLiveRecordTemplate"),
             ));
         }

@@ -32,6 +32,7 @@ mod mp4;
 
 use mp4::{finish_recovered_mp4, mp4_complete_prefix, mp4_finish_interrupted};
 
+use super::error::DataError;
 use super::publish::{finish_hls, index_and_announce};
 use super::stream::{hls_sidecar_name, Sidecar};
 use super::DataPlane;
@@ -124,28 +125,18 @@ fn modified_ms(path: &Path) -> Option<i64> {
     Some(since.as_millis() as i64)
 }
 
-async fn recover_file(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), String> {
+async fn recover_file(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), DataError> {
     let path = app.storage.scratch_path(&s.scratch_name);
     if !path.exists() {
-        return Err("the scratch file is gone (it was committed before the crash)".into());
+        return Err(DataError::ScratchGone(s.scratch_name.clone()));
     }
     let end_ms = modified_ms(&path).unwrap_or(s.opened_ms).max(s.opened_ms);
-    let io = |e: std::io::Error| e.to_string();
-    let mut duration_ms = end_ms - s.opened_ms;
-    match s.spec.format {
-        Format::Flv => duration_ms = remux_flv(&path).map_err(io)?.unwrap_or(duration_ms),
-        Format::Mp4 => {
-            if !mp4_finish_interrupted(&path).map_err(io)? {
-                truncate(&path, mp4_complete_prefix(&path).map_err(io)?).map_err(io)?;
-                if let Err(e) = finish_recovered_mp4(&path) {
-                    tracing::warn!(file = %path.display(), error = %e, "recovery: MP4 kept fragmented");
-                }
-            }
-        }
-        Format::Aac => truncate(&path, adts_complete_prefix(&path).map_err(io)?).map_err(io)?,
-        Format::Hls => {}
-    }
-    let bytes = std::fs::metadata(&path).map_err(io)?.len();
+    let duration_ms = make_playable(&path, s.spec.format)
+        .map_err(DataError::io(format!("recovering {}", path.display())))?
+        .unwrap_or(end_ms - s.opened_ms);
+    let bytes = std::fs::metadata(&path)
+        .map_err(DataError::io(format!("reading {}", path.display())))?
+        .len();
     if bytes == 0 {
         // Interrupted before its first complete frame: nothing to keep.
         let _ = std::fs::remove_file(&path);
@@ -163,8 +154,7 @@ async fn recover_file(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), String> {
     let key = app
         .storage
         .commit(&s.scratch_name, &s.stream.dir(), &name)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let done = DoneFile {
         name,
         start_wall_ms: start,
@@ -178,43 +168,127 @@ async fn recover_file(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), String> {
     index_and_announce(app, &s.stream, &s.spec, &s.file_id, &key, &done).await
 }
 
-async fn recover_hls(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), String> {
-    let rid = &s.spec.recording_id;
-    let dir = s.stream.dir();
-    let live = format!("{dir}/{}", live_playlist_name(rid));
-    let mut playlist = RecordingPlaylist::new();
-    let mut duration_ms = 0;
-    let mut bytes = 0;
-    if let Ok(text) = app.storage.read(&live).await {
-        let text = String::from_utf8_lossy(&text).into_owned();
-        let parsed = Playlist::parse(&text).map_err(|e| format!("{live}: {e}"))?;
-        for segment in parsed.segments() {
-            let uri = parsed.segment_uri(segment).to_owned();
-            bytes += app.storage.size(&format!("{dir}/{uri}")).await.unwrap_or(0);
-            duration_ms += segment.duration.as_millis();
-            playlist.push(RecordedSegment {
-                uri,
-                duration: segment.duration,
-                program_date_time_ms: segment.program_date_time_ms,
-                discontinuity: segment.discontinuity,
-            });
+/// Cuts an interrupted file of `format` to what plays and finishes it; the media
+/// duration when the format tells it (FLV).
+fn make_playable(path: &Path, format: Format) -> std::io::Result<Option<i64>> {
+    match format {
+        Format::Flv => return remux_flv(path),
+        Format::Mp4 => {
+            if !mp4_finish_interrupted(path)? {
+                truncate(path, mp4_complete_prefix(path)?)?;
+                if let Err(e) = finish_recovered_mp4(path) {
+                    tracing::warn!(file = %path.display(), error = %e, "recovery: MP4 kept fragmented");
+                }
+            }
         }
+        Format::Aac => truncate(path, adts_complete_prefix(path)?)?,
+        Format::Hls => {}
     }
-    // The segment being written, if any: whole TS packets only.
-    let prefix = format!("{rid}_");
-    let scratch: Vec<String> = std::fs::read_dir(app.storage.scratch_dir())
-        .map_err(|e| e.to_string())?
+    Ok(None)
+}
+
+/// An HLS recording being put back together: its segments, duration and bytes.
+struct Rebuilt {
+    playlist: RecordingPlaylist,
+    duration_ms: i64,
+    bytes: u64,
+}
+
+impl Rebuilt {
+    fn push(&mut self, segment: RecordedSegment, bytes: u64) {
+        self.duration_ms += segment.duration.as_millis();
+        self.bytes += bytes;
+        self.playlist.push(segment);
+    }
+}
+
+async fn recover_hls(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), DataError> {
+    let rid = &s.spec.recording_id;
+    let live = format!("{}/{}", s.stream.dir(), live_playlist_name(rid));
+    let mut rebuilt = listed_segments(app, &s.stream.dir(), &live).await?;
+    commit_open_segments(app, s, &mut rebuilt).await?;
+    if rebuilt.playlist.segments().is_empty() {
+        let _ = app.storage.delete(&live).await;
+        let _ = std::fs::remove_file(app.storage.scratch_path(&hls_sidecar_name(rid)));
+        return Ok(()); // interrupted before its first segment: nothing to keep
+    }
+    let start = s.opened_ms;
+    let end = start + rebuilt.duration_ms;
+    let done = DoneFile {
+        name: file_name(&s.spec, &s.stream.stream, start, end, "m3u8"),
+        start_wall_ms: start,
+        end_wall_ms: end,
+        duration_ms: rebuilt.duration_ms,
+        bytes: rebuilt.bytes,
+        frames: 0,
+        media: s.media.clone(),
+        media_start_ms: 0,
+    };
+    finish_hls(
+        app,
+        &s.stream,
+        &s.spec,
+        &done,
+        rebuilt.playlist.render(true),
+    )
+    .await
+}
+
+/// The segments the growing playlist `live` lists (none when it was never stored).
+async fn listed_segments(app: &DataPlane, dir: &str, live: &str) -> Result<Rebuilt, DataError> {
+    let mut rebuilt = Rebuilt {
+        playlist: RecordingPlaylist::new(),
+        duration_ms: 0,
+        bytes: 0,
+    };
+    let Ok(text) = app.storage.read(live).await else {
+        return Ok(rebuilt);
+    };
+    let text = String::from_utf8_lossy(&text).into_owned();
+    let parsed = Playlist::parse(&text).map_err(|e| DataError::Playlist {
+        path: live.to_owned(),
+        message: e.to_string(),
+    })?;
+    for segment in parsed.segments() {
+        let uri = parsed.segment_uri(segment).to_owned();
+        let bytes = app.storage.size(&format!("{dir}/{uri}")).await.unwrap_or(0);
+        let listed = RecordedSegment {
+            uri,
+            duration: segment.duration,
+            program_date_time_ms: segment.program_date_time_ms,
+            discontinuity: segment.discontinuity,
+        };
+        rebuilt.push(listed, bytes);
+    }
+    Ok(rebuilt)
+}
+
+/// Commits the segment being written, if any, cut to whole TS packets; it lasts from the
+/// end of the last listed one to its last write.
+async fn commit_open_segments(
+    app: &DataPlane,
+    s: &Sidecar,
+    rebuilt: &mut Rebuilt,
+) -> Result<(), DataError> {
+    let scratch_dir = app.storage.scratch_dir();
+    let prefix = format!("{}_", s.spec.recording_id);
+    let scratch: Vec<String> = std::fs::read_dir(&scratch_dir)
+        .map_err(DataError::io(format!("listing {}", scratch_dir.display())))?
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|n| n.starts_with(&prefix) && n.ends_with(".ts"))
         .collect();
-    // Where the recovered segment starts: after the last listed one.
-    let last_end = playlist.segments().iter().fold(s.opened_ms, |cursor, seg| {
-        seg.program_date_time_ms.unwrap_or(cursor) + seg.duration.as_millis()
-    });
+    let last_end = rebuilt
+        .playlist
+        .segments()
+        .iter()
+        .fold(s.opened_ms, |cursor, seg| {
+            seg.program_date_time_ms.unwrap_or(cursor) + seg.duration.as_millis()
+        });
     for name in scratch {
         let path = app.storage.scratch_path(&name);
-        let len = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+        let io = || DataError::io(format!("recovering {}", path.display()));
+        let len = std::fs::metadata(&path).map_err(io())?.len();
         let whole = len - len % TS_PACKET;
         if whole == 0 {
             let _ = std::fs::remove_file(&path);
@@ -222,39 +296,17 @@ async fn recover_hls(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), String> {
         }
         // The last write time, read before the truncation changes it.
         let end = modified_ms(&path).unwrap_or(last_end);
-        truncate(&path, whole).map_err(|e| e.to_string())?;
-        let seconds = Micros::from_millis((end - last_end).clamp(0, 60_000));
-        app.storage
-            .commit(&name, &dir, &name)
-            .await
-            .map_err(|e| e.to_string())?;
-        duration_ms += seconds.as_millis();
-        bytes += whole;
-        playlist.push(RecordedSegment {
+        truncate(&path, whole).map_err(io())?;
+        app.storage.commit(&name, &s.stream.dir(), &name).await?;
+        let segment = RecordedSegment {
             uri: name,
-            duration: seconds,
+            duration: Micros::from_millis((end - last_end).clamp(0, 60_000)),
             program_date_time_ms: None,
             discontinuity: false,
-        });
+        };
+        rebuilt.push(segment, whole);
     }
-    if playlist.segments().is_empty() {
-        let _ = app.storage.delete(&live).await;
-        let _ = std::fs::remove_file(app.storage.scratch_path(&hls_sidecar_name(rid)));
-        return Ok(()); // interrupted before its first segment: nothing to keep
-    }
-    let start = s.opened_ms;
-    let end = start + duration_ms;
-    let done = DoneFile {
-        name: file_name(&s.spec, &s.stream.stream, start, end, "m3u8"),
-        start_wall_ms: start,
-        end_wall_ms: end,
-        duration_ms,
-        bytes,
-        frames: 0,
-        media: s.media.clone(),
-        media_start_ms: 0,
-    };
-    finish_hls(app, &s.stream, &s.spec, &done, playlist.render(true)).await
+    Ok(())
 }
 
 fn truncate(path: &Path, len: u64) -> std::io::Result<()> {
