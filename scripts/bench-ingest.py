@@ -14,14 +14,15 @@ the tags) and RSS per stream ((peak − idle) / N). Recordings are deleted after
 
 With --baseline PATH, a second liverec binary (an earlier build) is measured in the same
 loop under the same load, and liverec / baseline is printed: an A/B of a change. With
---repeat K every server is measured K times per N, interleaved, and medians are printed.
+--repeat K every server is measured K times per N, interleaved (in ABBA order), and medians
+are printed.
 
 Usage: scripts/bench-ingest.py [--ns 10,50] [--seconds 45] [--big 500] [--big-seconds 30]
        [--skip-nginx] [--skip-big] [--work /tmp/liverec-bench/ingest]
        [--baseline target/base/liverec] [--repeat 3]
 Needs ffmpeg; nginx + libnginx-mod-rtmp are installed with apt-get when missing (root).
 """
-import argparse, glob, json, os, shutil, signal, struct, subprocess, sys, time, urllib.request
+import argparse, glob, json, os, shutil, signal, statistics, struct, subprocess, sys, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ANCHORS = os.path.join(ROOT, "..", "shared", "anchors")
@@ -239,8 +240,10 @@ def main():
     for n in [int(x) for x in args.ns.split(",") if x]:
         samples = {name: [] for name in servers}
         failures = 0
-        for _ in range(args.repeat):
-            for name in servers:
+        for rep in range(args.repeat):
+            # ABBA: every other round runs the servers in reverse order, so neither pays
+            # for running right after the other's deletion of ~GBs.
+            for name in (servers if rep % 2 == 0 else servers[::-1]):
                 if name == "nginx":
                     server = start_nginx(os.path.join(args.work, "nginx"))
                     url = "rtmp://127.0.0.1:1935/both/s"
@@ -255,7 +258,7 @@ def main():
                 shutil.rmtree(os.path.join(args.work, "nginx"), ignore_errors=True)
                 shutil.rmtree(data, ignore_errors=True)
         row = {"n": n, "publisher_failures": failures, "samples": samples}
-        row.update({name: sorted(v)[len(v) // 2] for name, v in samples.items()})
+        row.update({name: statistics.median(v) for name, v in samples.items()})
         rows.append(row)
         print(json.dumps(row), flush=True)
     print(f"\nFLV + HLS recording, server CPU-s per stream-minute (same run, load: {args.pusher} pushers,"

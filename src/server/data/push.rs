@@ -110,6 +110,8 @@ pub struct Push {
     sequence: String,
     tasks: HashSet<String>,
     next_replan_ms: Option<i64>,
+    /// Tags the adapter could not read (short, malformed): the first is logged.
+    skipped: u64,
 }
 
 impl Admitted {
@@ -184,6 +186,7 @@ impl Admitted {
             actions: Vec::new(),
             recorder: Recorder::new(Arc::clone(&app), stream.clone()),
             next_replan_ms: plan.pending_tasks.first().map(|t| t.start_time * 1000),
+            skipped: 0,
             app,
             request,
             stream,
@@ -337,6 +340,10 @@ impl Push {
 
     /// What the protocol's adapter made of one received unit.
     pub async fn input(&mut self, input: &Input) {
+        if let Input::Skipped(reason) = input {
+            self.skip(reason);
+            return;
+        }
         if let Input::Frame(frame) = input {
             if let Some(Err(e)) = self.gop.as_mut().map(|g| g.push(frame)) {
                 tracing::warn!(stream = %self.stream.key(), error = %e, "GOP cache");
@@ -350,6 +357,14 @@ impl Push {
         self.session.push(input, now_ms(), &mut actions);
         self.apply(&mut actions).await;
         self.actions = actions;
+    }
+
+    /// Counts an input the adapter could not read; logs the first of the push.
+    fn skip(&mut self, reason: &str) {
+        self.skipped += 1;
+        if self.skipped == 1 {
+            tracing::warn!(stream = %self.stream.key(), reason, "unreadable media skipped (further ones counted at the end)");
+        }
     }
 
     /// Whether a scheduled task's start has come.
@@ -419,7 +434,7 @@ impl Push {
         for hls in parked {
             self.park(hls).await;
         }
-        tracing::info!(peer = %self.request.peer, stream = %self.stream.key(), why, files, "push ended");
+        tracing::info!(peer = %self.request.peer, stream = %self.stream.key(), why, files, skipped = self.skipped, "push ended");
         let dims = self.session.media().dimensions.unwrap_or((0, 0));
         self.push_event(Some(now_ms() - self.started_ms), dims)
             .await;

@@ -582,7 +582,7 @@ impl Conn {
             data,
         };
         let input = self.ingest.push_tag(&tag);
-        if !matches!(input, Input::Nothing | Input::Skipped(_)) {
+        if !matches!(input, Input::Nothing) {
             push.input(&input).await;
         }
     }
