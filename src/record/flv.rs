@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use super::SegmentInfo;
-use crate::formats::flv::amf0::{encode, Amf0};
+use crate::formats::flv::amf0::{append_null_array, encode, Amf0};
 use crate::formats::flv::clock::DEFAULT_JUMP_THRESHOLD_MS;
 use crate::formats::flv::demux::{write_header, write_tag, FlvTag};
 use crate::formats::flv::ingest::FlvIngest;
@@ -323,7 +323,7 @@ impl FlvWriter {
         keyframes: &[(f64, u64)],
         pad_to: usize,
     ) -> Vec<u8> {
-        let mut props = vec![
+        let props = vec![
             ("duration".to_owned(), Amf0::Number(duration_s)),
             ("filesize".to_owned(), Amf0::Number(filesize as f64)),
             ("hasVideo".to_owned(), Amf0::Boolean(self.has_video)),
@@ -350,17 +350,15 @@ impl FlvWriter {
         ];
         let mut body = Vec::new();
         encode(&mut body, &Amf0::String("onMetaData".into()));
-        encode(&mut body, &Amf0::EcmaArray(props.clone()));
+        let array_at = body.len();
+        encode(&mut body, &Amf0::EcmaArray(props));
         // "liverecPadding": a strict array of nulls (one byte each), so the metadata can
         // be padded to the byte; players skip it (a long string would trip ffmpeg's
         // 256-byte string buffer). Overhead: 2 + 14 name bytes, marker, 4-byte count.
         const PAD_OVERHEAD: usize = 21;
         if pad_to >= body.len() + PAD_OVERHEAD {
-            let nulls = vec![Amf0::Null; pad_to - body.len() - PAD_OVERHEAD];
-            props.push(("liverecPadding".to_owned(), Amf0::StrictArray(nulls)));
-            body.clear();
-            encode(&mut body, &Amf0::String("onMetaData".into()));
-            encode(&mut body, &Amf0::EcmaArray(props));
+            let nulls = u32::try_from(pad_to - body.len() - PAD_OVERHEAD).unwrap_or(0);
+            append_null_array(&mut body, array_at, "liverecPadding", nulls);
         }
         body
     }

@@ -175,6 +175,33 @@ pub fn decode_all(data: &[u8]) -> Result<Vec<Amf0>, Amf0Error> {
     Ok(out)
 }
 
+/// Adds one property, `key` = a strict array of `nulls` nulls (one byte each: padding
+/// players skip), to the ECMA array that starts at `array_at` and ends `out`. The bytes
+/// are those of encoding the array with that property, without a value per null.
+/// Returns false, leaving `out` alone, when no ECMA array starts there or ends `out`.
+pub fn append_null_array(out: &mut Vec<u8>, array_at: usize, key: &str, nulls: u32) -> bool {
+    let Some((&0x08, rest)) = out.get(array_at..).and_then(<[u8]>::split_first) else {
+        return false;
+    };
+    let Some(count) = rest.first_chunk::<4>().map(|c| u32::from_be_bytes(*c)) else {
+        return false;
+    };
+    if !out.ends_with(&[0, 0, 0x09]) || out.len() < array_at + 8 {
+        return false;
+    }
+    let count = count.saturating_add(1).to_be_bytes();
+    if let Some(at) = out.get_mut(array_at + 1..array_at + 5) {
+        at.copy_from_slice(&count);
+    }
+    out.truncate(out.len() - 3);
+    put_string(out, key);
+    out.push(0x0A);
+    out.extend_from_slice(&nulls.to_be_bytes());
+    out.resize(out.len() + nulls as usize, 0x05);
+    out.extend_from_slice(&[0, 0, 0x09]);
+    true
+}
+
 fn put_string(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let len = bytes.len().min(u16::MAX as usize);
@@ -252,6 +279,35 @@ impl Amf0 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn null_padding_is_the_encoding_of_the_padded_array() {
+        let props = vec![
+            ("duration".to_owned(), Amf0::Number(3.0)),
+            ("keyframes".to_owned(), Amf0::Object(vec![])),
+        ];
+        for nulls in [0u32, 1, 700] {
+            let mut fast = Vec::new();
+            encode(&mut fast, &Amf0::String("onMetaData".into()));
+            let at = fast.len();
+            encode(&mut fast, &Amf0::EcmaArray(props.clone()));
+            assert!(append_null_array(&mut fast, at, "liverecPadding", nulls));
+            let mut padded = props.clone();
+            let pad = Amf0::StrictArray(vec![Amf0::Null; nulls as usize]);
+            padded.push(("liverecPadding".to_owned(), pad));
+            let mut slow = Vec::new();
+            encode(&mut slow, &Amf0::String("onMetaData".into()));
+            encode(&mut slow, &Amf0::EcmaArray(padded));
+            assert_eq!(fast, slow);
+        }
+        // Not an ECMA array there, or not at the end: nothing changes.
+        let mut other = Vec::new();
+        encode(&mut other, &Amf0::Number(1.0));
+        let before = other.clone();
+        assert!(!append_null_array(&mut other, 0, "p", 3));
+        assert!(!append_null_array(&mut other, 7, "p", 3));
+        assert_eq!(other, before);
+    }
 
     #[test]
     fn round_trip_every_type() {
