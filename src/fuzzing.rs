@@ -202,14 +202,8 @@ pub fn amf0(data: &[u8]) {
 /// push and finalised. Checks the session's bookkeeping: every file opened is closed.
 pub fn push_session(data: &[u8]) {
     use crate::config::template::Format;
-    use crate::formats::flv::FlvDemuxer;
-    use crate::record::session::{Action, OutputSpec, PushSession};
-    let mut demuxer = FlvDemuxer::new();
-    demuxer.push(data);
-    let mut tags = Vec::new();
-    while let Ok(Some(tag)) = demuxer.pull() {
-        tags.push(tag);
-    }
+    use crate::record::session::{OutputSpec, PushSession};
+    let inputs = flv_inputs(data);
     let spec = |format: Format, task: &str| OutputSpec {
         format,
         interval_ms: (format != Format::Hls).then_some(1000),
@@ -224,8 +218,6 @@ pub fn push_session(data: &[u8]) {
     let outputs = [Format::Flv, Format::Hls, Format::Mp4, Format::Aac]
         .map(|f| spec(f, ""))
         .to_vec();
-    let mut ingest = crate::formats::flv::ingest::FlvIngest::default();
-    let inputs: Vec<crate::media::Input> = tags.iter().map(|t| ingest.push_tag(t)).collect();
     let mut session = PushSession::new("fuzz", outputs, Vec::new());
     let mut actions = Vec::new();
     let half = inputs.len() / 2;
@@ -233,19 +225,11 @@ pub fn push_session(data: &[u8]) {
         let now = 1_800_000_000_000 + i as i64 * 10;
         session.push(input, now, &mut actions);
         if i == half {
-            let replay: Vec<crate::media::Frame> = inputs
-                .get(..i)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|input| match input {
-                    crate::media::Input::Frame(f) => Some(f.clone()),
-                    _ => None,
-                })
-                .collect();
+            let replay = frames_of(inputs.get(..i).unwrap_or_default());
             session.add_output(spec(Format::Hls, "task"), &replay, now, &mut actions);
         }
     }
-    let end = 1_800_000_000_000 + tags.len() as i64 * 10;
+    let end = 1_800_000_000_000 + inputs.len() as i64 * 10;
     session.stop_task("task", end, &mut actions);
     let parked = session.finish(end, &mut actions);
     let mut resumed = PushSession::new("fuzz", Vec::new(), parked);
@@ -256,17 +240,46 @@ pub fn push_session(data: &[u8]) {
         let (_, text) = hls.finalize();
         assert!(text.ends_with("#EXT-X-ENDLIST\n"));
     }
+    assert_opened_once_closed_once(&actions);
+    let _ = crate::config::push_url::push_domain(
+        &String::from_utf8_lossy(data.get(..64).unwrap_or(data)),
+        &String::from_utf8_lossy(data),
+        "d.example",
+    );
+}
+
+/// FLV bytes through the FLV input adapter, as a push hands them to its session.
+fn flv_inputs(data: &[u8]) -> Vec<crate::media::Input> {
+    let mut demuxer = crate::formats::flv::FlvDemuxer::new();
+    demuxer.push(data);
+    let mut ingest = crate::formats::flv::ingest::FlvIngest::default();
+    let mut inputs = Vec::new();
+    while let Ok(Some(tag)) = demuxer.pull() {
+        inputs.push(ingest.push_tag(&tag));
+    }
+    inputs
+}
+
+/// The frames among `inputs` (a GOP replay).
+fn frames_of(inputs: &[crate::media::Input]) -> Vec<crate::media::Frame> {
+    inputs
+        .iter()
+        .filter_map(|input| match input {
+            crate::media::Input::Frame(f) => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every file a session opened, it closed once, and it closed no other.
+fn assert_opened_once_closed_once(actions: &[crate::record::session::Action]) {
+    use crate::record::session::Action;
     let mut open = std::collections::HashSet::new();
-    for action in &actions {
+    for action in actions {
         match action {
             Action::Open(f) => assert!(open.insert(*f), "{f:?} opened twice"),
             Action::Close(f, _) => assert!(open.remove(f), "{f:?} closed but not open"),
             _ => {}
         }
     }
-    let _ = crate::config::push_url::push_domain(
-        &String::from_utf8_lossy(data.get(..64).unwrap_or(data)),
-        &String::from_utf8_lossy(data),
-        "d.example",
-    );
 }
