@@ -95,7 +95,8 @@ pub fn verify_push(creds: &PushCredentials<'_>, now: i64) -> Result<KeyIndex, Co
     Ok(index)
 }
 
-fn constant_time_eq(a: &str, b: &str) -> bool {
+/// Equality of two secrets in a time that does not depend on where they differ.
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

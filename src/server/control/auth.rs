@@ -9,6 +9,7 @@
 //! timestamp, and the signature (`AuthFailure.SignatureFailure`).
 
 use crate::config::problem::ErrorCode;
+use crate::config::push_auth::constant_time_eq;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -223,14 +224,6 @@ pub fn verify(
     } else {
         Err(AuthError::SignatureFailure)
     }
-}
-
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 /// `name` of a `name:port` Host header (`[v6]:port` too); `None` when it has no port.
