@@ -24,6 +24,7 @@ install_apt_packages() {
   [ -x /usr/bin/chromium ] || missing+=(chromium)   # browser tests (playwright-core drives it)
   command -v ffmpeg >/dev/null || missing+=(ffmpeg)  # test media (H.264/AAC HLS recordings)
   command -v python3 >/dev/null || missing+=(python3 python3-venv)  # the official SDK's tests
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)  # cluster tests (throwaway clusters)
   if [ ${#missing[@]} -gt 0 ]; then
     step "apt-get install ${missing[*]}"
     apt-get update
@@ -58,6 +59,14 @@ check_wasm_dependencies() {
   fi
 }
 
+install_s3s_fs() {
+  # An S3 server for the cluster tests (tests/cluster.rs). 0.14.1: newer ones need Rust 1.96.
+  if ! command -v s3s-fs >/dev/null; then
+    step "cargo install s3s-fs 0.14.1"
+    cargo install s3s-fs --version 0.14.1 --features binary --locked
+  fi
+}
+
 install_python_sdk() {
   # The reference API's official Python SDK, in a virtualenv under target/ (tests/control_plane.rs).
   if ! target/sdk-venv/bin/python -c 'import tencentcloud.live.v20180801' >/dev/null 2>&1; then
@@ -79,6 +88,7 @@ install_tccli() {
 
 install_apt_packages
 install_rust_tools
+install_s3s_fs
 install_python_sdk
 install_tccli
 

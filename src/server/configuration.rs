@@ -6,6 +6,11 @@
 //! allocates new templates' ids and bumps the version), and only then replaces the
 //! state. Two concurrent `CreateLiveRecordRule` calls for one key therefore serialise:
 //! exactly one wins, and a failed write leaves memory and database unchanged.
+//!
+//! Several nodes may share the database: [`Configuration::refresh`] reloads the state
+//! when the stored version moved (a change made through another node); the server runs
+//! it every [`REFRESH_INTERVAL`], and every change runs it first, so a change never
+//! builds on a stale copy.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -13,6 +18,10 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::db::{Applied, Change, ConfigRepo, ControlState, DbError};
+
+/// How often the stored version is compared with the one in memory: a change made
+/// through another node governs this node's next push within this.
+pub const REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// See the module doc.
 pub struct Configuration {
@@ -56,6 +65,37 @@ impl Configuration {
         self.version.load(Ordering::Relaxed)
     }
 
+    /// Reloads the state when the stored version differs from the one in memory; true
+    /// when it did.
+    pub async fn refresh(&self) -> Result<bool, DbError> {
+        let mut guard = self.state.lock().await;
+        self.refresh_locked(&mut guard).await
+    }
+
+    async fn refresh_locked(&self, state: &mut ControlState) -> Result<bool, DbError> {
+        if self.repo.version().await? == self.version() {
+            return Ok(false);
+        }
+        let (fresh, version) = self.repo.load().await?;
+        *state = fresh;
+        self.version.store(version, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    /// Refreshes every [`REFRESH_INTERVAL`], calling `changed` after each reload.
+    pub async fn refresh_forever(self: Arc<Self>, changed: impl Fn() + Send + 'static) {
+        let mut tick = tokio::time::interval(REFRESH_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match self.refresh().await {
+                Ok(true) => changed(),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "checking the configuration's version"),
+            }
+        }
+    }
+
     /// Applies a change: `f` edits a copy and lists the rows to write; the copy replaces
     /// the state only once the database has them (with the ids it gave new templates).
     pub async fn mutate<T, E, F>(&self, f: F) -> Result<(T, Applied), ChangeError<E>>
@@ -64,16 +104,27 @@ impl Configuration {
         F: FnOnce(&mut ControlState) -> Result<(T, Vec<Change>), E>,
     {
         let mut guard = Arc::clone(&self.state).lock_owned().await;
+        self.refresh_locked(&mut guard)
+            .await
+            .map_err(|e| ChangeError::Stored(e.to_string()))?;
         let mut next = guard.clone();
         let (output, changes) = f(&mut next).map_err(ChangeError::Refused)?;
         // Persist and swap in a task of their own: if the caller goes away mid-write (a
         // client disconnects), memory still follows what the database committed.
         let (repo, version) = (Arc::clone(&self.repo), Arc::clone(&self.version));
+        let before = version.load(Ordering::Relaxed);
         let stored = tokio::spawn(async move {
             let applied = repo.apply(&changes).await?;
             next.assign_ids(&changes, &applied.ids);
-            *guard = next;
-            version.store(applied.version, Ordering::Relaxed);
+            if applied.version == before + 1 {
+                *guard = next;
+                version.store(applied.version, Ordering::Relaxed);
+            } else {
+                // Another node wrote in between: take the database's state as a whole.
+                let (fresh, now) = repo.load().await?;
+                *guard = fresh;
+                version.store(now, Ordering::Relaxed);
+            }
             Ok::<_, DbError>(applied)
         });
         match stored.await {

@@ -43,20 +43,12 @@ pub async fn prepare(
     settings: Settings,
     file_limit: u64,
 ) -> Result<(Arc<ControlPlane>, Arc<DataPlane>), ServerError> {
-    let database = db::SqliteDb::open(&settings.data_dir)
-        .await
-        .map_err(|e| ServerError::Database(e.to_string()))?;
-    let db: Arc<dyn db::Database> = Arc::new(database.clone());
-    let config = configuration::Configuration::load(Arc::new(database))
+    let (db, repo) = open_database(&settings).await?;
+    let config = configuration::Configuration::load(repo)
         .await
         .map_err(|e| ServerError::Database(e.to_string()))?;
     let config = Arc::new(config);
-    let scratch = settings.file.storage.scratch_dir.as_deref();
-    let delay =
-        std::time::Duration::from_millis(settings.file.testing.commit_delay_ms.unwrap_or(0));
-    let storage = crate::storage::Storage::local(&settings.data_dir, scratch)
-        .map_err(|e| ServerError::Config(format!("storage: {e}")))?
-        .with_commit_delay(delay);
+    let storage = open_storage(&settings)?;
     let metrics = Arc::new(metrics::Metrics::default());
     let limits = &settings.file.limits;
     let budget = limits::Budget::of(settings.file.testing.file_limit.unwrap_or(file_limit));
@@ -89,6 +81,51 @@ pub async fn prepare(
     Ok((control, data))
 }
 
+/// The database the settings name: PostgreSQL for `[database] url`, else SQLite in the
+/// data directory. Both handles are one database.
+async fn open_database(
+    settings: &Settings,
+) -> Result<(Arc<dyn db::Database>, Arc<dyn db::ConfigRepo>), ServerError> {
+    let failed = |e: db::DbError| ServerError::Database(e.to_string());
+    match settings.file.database.url.as_deref() {
+        Some(url) if !url.is_empty() => {
+            let database = db::PgDb::connect(url).await.map_err(failed)?;
+            Ok((Arc::new(database.clone()), Arc::new(database)))
+        }
+        _ => {
+            let database = db::SqliteDb::open(&settings.data_dir)
+                .await
+                .map_err(failed)?;
+            Ok((Arc::new(database.clone()), Arc::new(database)))
+        }
+    }
+}
+
+/// The recordings store the settings name: an S3 bucket for `[storage] url`, else the
+/// data directory; scratch space in `[storage] scratch_dir` or `DATA/.scratch`.
+fn open_storage(settings: &Settings) -> Result<crate::storage::Storage, ServerError> {
+    let storage_settings = &settings.file.storage;
+    let scratch = storage_settings.scratch_dir.as_deref();
+    let failed = |e: crate::storage::StorageError| ServerError::Config(format!("storage: {e}"));
+    let storage = match storage_settings.s3() {
+        Some(options) => {
+            let scratch = scratch.map_or_else(
+                || settings.data_dir.join(crate::storage::SCRATCH_DIR),
+                std::path::Path::to_path_buf,
+            );
+            let presign = storage_settings
+                .presign_seconds
+                .filter(|s| *s > 0)
+                .map(std::time::Duration::from_secs);
+            crate::storage::Storage::s3(&options, scratch, presign).map_err(failed)?
+        }
+        None => crate::storage::Storage::local(&settings.data_dir, scratch).map_err(failed)?,
+    };
+    let delay =
+        std::time::Duration::from_millis(settings.file.testing.commit_delay_ms.unwrap_or(0));
+    Ok(storage.with_commit_delay(delay))
+}
+
 async fn bind(
     addr: std::net::SocketAddr,
     what: &str,
@@ -103,7 +140,8 @@ async fn bind(
 }
 
 /// Recovers what a crash left, checks free space, and starts the background tasks
-/// (free-space guard, callback outbox, retention).
+/// (free-space guard, callback outbox, retention, stream leases, configuration
+/// refresh).
 async fn start_background(data: &Arc<DataPlane>) {
     data::recovery::recover(data).await;
     if let Err(e) = data::space::check(data).await {
@@ -112,18 +150,27 @@ async fn start_background(data: &Arc<DataPlane>) {
     tokio::spawn(data::space::guard_forever(Arc::clone(data)));
     tokio::spawn(data.notifier.clone().run());
     tokio::spawn(data::retention::sweep_forever(Arc::clone(data)));
+    tokio::spawn(data::ownership::renew_forever(Arc::clone(data)));
+    tokio::spawn(data::handover::sweep_forever(Arc::clone(data)));
+    // A change made through another node: live pushes re-plan their tasks too.
+    let live = Arc::clone(&data.live);
+    tokio::spawn(Arc::clone(&data.config).refresh_forever(move || live.replan_all()));
 }
 
 /// Serves the API and RTMP ingest until SIGINT or SIGTERM, then ends every push (their
 /// files are finalised, indexed and announced), finalises parked HLS recordings, and
 /// returns.
-pub async fn serve(settings: Settings) -> Result<(), ServerError> {
+pub async fn serve(mut settings: Settings) -> Result<(), ServerError> {
     let (data_dir, credentials) = (settings.data_dir.clone(), settings.file.credentials.len());
     let (http_listener, local) = bind(settings.http, "HTTP").await?;
+    if settings.http.port() == 0 {
+        settings.http = local;
+        settings.node_id = settings::node_id(&settings.file.database, local);
+    }
     let (rtmp_listener, rtmp_local) = bind(settings.rtmp, "RTMP").await?;
     let (control, data) = prepare(settings, limits::raise_file_limit()).await?;
     let budget = data.admission.budget();
-    tracing::info!(%local, rtmp = %rtmp_local, data = %data_dir.display(), credentials,
+    tracing::info!(%local, node = %control.settings.node_id, rtmp = %rtmp_local, data = %data_dir.display(), credentials,
         file_limit = budget.file_limit, streams = budget.streams(), "liverec listening");
     if credentials == 0 {
         tracing::warn!(

@@ -22,9 +22,10 @@ use crate::config::callback_event::sign_body;
 
 /// Rows claimed per worker pass.
 pub const DELIVERY_BATCH: i64 = 32;
-/// Longest sleep of an idle worker before it looks at the table again (new rows wake it
-/// at once; this only bounds the effect of a missed wake-up).
-pub const IDLE_POLL: Duration = Duration::from_secs(30);
+/// Longest sleep of an idle worker before it looks at the table again (new rows of this
+/// node wake it at once; this bounds a missed wake-up, and how long rows another node
+/// queued and could not send — it died — wait for this one).
+pub const IDLE_POLL: Duration = Duration::from_secs(5);
 
 /// The outbox.
 #[derive(Clone)]

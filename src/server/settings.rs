@@ -24,6 +24,17 @@
 //! delete_kept_forever_for_space = false  # ... and those kept forever (StorageTime 0)
 //! [storage]
 //! scratch_dir = "/var/lib/liverec/scratch"  # files being written (default DATA/.scratch)
+//! # url = "s3://recordings/liverec"      # an S3 bucket (and prefix) instead of DATA
+//! # endpoint = "http://127.0.0.1:9000"   # an S3-compatible server (default: AWS)
+//! # region = "us-east-1"
+//! # path_style = true                    # ENDPOINT/BUCKET/KEY requests (self-hosted stores)
+//! # allow_http = false
+//! # access_key_id = "..."                # else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+//! # secret_access_key = "..."
+//! # presign_seconds = 3600               # GET /vod/… redirects to a presigned URL
+//! [database]
+//! # url = "postgres://liverec@db.example.com/liverec"  # default: SQLite in DATA
+//! # node_id = "rec-1"                      # default: host name and HTTP port
 //! [testing]                              # test-only: every RecordInterval becomes this
 //! record_interval_seconds = 2            # (the reference's minimum is 60 s)
 //! ```
@@ -142,6 +153,49 @@ pub struct StorageSettings {
     /// Scratch space for files being written (default `DATA/.scratch`); a local
     /// directory, on the data directory's file system for commits without a copy.
     pub scratch_dir: Option<PathBuf>,
+    /// `s3://BUCKET[/PREFIX]`: recordings in S3 instead of the data directory.
+    pub url: Option<String>,
+    /// S3 endpoint (an S3-compatible server).
+    pub endpoint: Option<String>,
+    /// S3 region.
+    pub region: Option<String>,
+    /// Path-style S3 requests.
+    pub path_style: bool,
+    /// Plain-HTTP S3 endpoint allowed.
+    pub allow_http: bool,
+    /// S3 access key id (else from the environment).
+    pub access_key_id: Option<String>,
+    /// S3 secret key (else from the environment).
+    pub secret_access_key: Option<String>,
+    /// When set, `GET /vod/…` redirects to presigned URLs valid this long.
+    pub presign_seconds: Option<u64>,
+}
+
+impl StorageSettings {
+    /// The S3 options, when recordings go to S3.
+    pub fn s3(&self) -> Option<crate::storage::s3::S3Options> {
+        let url = self.url.clone()?;
+        Some(crate::storage::s3::S3Options {
+            url,
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            path_style: self.path_style,
+            allow_http: self.allow_http,
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.clone(),
+        })
+    }
+}
+
+/// The metadata database and this node's name in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://…`: PostgreSQL shared by several nodes; default SQLite in the data
+    /// directory.
+    pub url: Option<String>,
+    /// This node's name in leases and metrics (default: host name and HTTP port).
+    pub node_id: Option<String>,
 }
 
 /// Test-only overrides (documented in the README).
@@ -178,6 +232,8 @@ pub struct FileSettings {
     pub retention: RetentionSettings,
     /// Storage.
     pub storage: StorageSettings,
+    /// Database and node.
+    pub database: DatabaseSettings,
     /// Test-only overrides.
     pub testing: TestingSettings,
 }
@@ -193,6 +249,21 @@ pub struct Settings {
     pub rtmp: SocketAddr,
     /// File settings plus the environment's credential.
     pub file: FileSettings,
+    /// This node's id: `[database] node_id`, else `HOSTNAME:HTTP-PORT`.
+    pub node_id: String,
+}
+
+/// The node id of `database` for a server listening on `http`.
+pub fn node_id(database: &DatabaseSettings, http: SocketAddr) -> String {
+    if let Some(id) = database.node_id.as_ref().filter(|s| !s.is_empty()) {
+        return id.clone();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}:{}", http.port())
 }
 
 impl Settings {
@@ -243,11 +314,13 @@ impl Settings {
                 });
             }
         }
+        let node_id = node_id(&file.database, http);
         let settings = Settings {
             data_dir,
             http,
             rtmp,
             file,
+            node_id,
         };
         settings.check()?;
         Ok(settings)

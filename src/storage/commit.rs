@@ -4,8 +4,12 @@
 //!   scratch name unlinked — no byte copied when scratch space is on the store's file
 //!   system; across file systems, a copy into a temporary name beside the target, made
 //!   durable, then linked into place.
-//! - Any other store: a streamed multipart upload of the file (bounded memory); the name
-//!   is checked first, the store having no "create only" for multipart uploads.
+//! - Any other store: one PUT for a file of at most [`UPLOAD_PART_BYTES`] (an HLS
+//!   segment), else a streamed multipart upload in parts of that size (bounded memory;
+//!   the store's client retries each request with backoff). The name is checked first:
+//!   conditional puts are not relied on (some S3 servers ignore `If-None-Match`), keys
+//!   are unique by construction (one writer per stream, the lease's epoch in the key).
+//!   The scratch file is unlinked only once the store confirmed the object.
 
 use std::path::{Path as FsPath, PathBuf};
 
@@ -96,6 +100,21 @@ pub async fn upload(
     let mut file = tokio::fs::File::open(from)
         .await
         .map_err(io(format!("opening {}", from.display())))?;
+    let len = file
+        .metadata()
+        .await
+        .map_err(io(format!("reading {}", from.display())))?
+        .len();
+    if len <= UPLOAD_PART_BYTES as u64 {
+        let mut whole = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut whole)
+            .await
+            .map_err(io(format!("reading {}", from.display())))?;
+        store.put(location, whole.into()).await.map_err(store_err)?;
+        return tokio::fs::remove_file(from)
+            .await
+            .map_err(io(format!("removing {}", from.display())));
+    }
     let upload = store.put_multipart(location).await.map_err(store_err)?;
     let mut writer = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART_BYTES);
     let mut buf = vec![0u8; UPLOAD_PART_BYTES];

@@ -17,6 +17,7 @@
 mod commit;
 #[cfg(target_os = "linux")]
 pub mod direct;
+pub mod s3;
 pub mod scratch;
 
 use std::ops::Range;
@@ -126,6 +127,8 @@ pub struct Storage {
     scratch: PathBuf,
     /// Added to every commit (tests: a slow store).
     commit_delay: std::time::Duration,
+    /// Signs download URLs, when reads are to be redirected to the store.
+    presigner: Option<s3::Presigner>,
 }
 
 fn key(path: &str) -> Result<Path, StorageError> {
@@ -180,7 +183,47 @@ impl Storage {
             local_root,
             scratch,
             commit_delay: std::time::Duration::ZERO,
+            presigner: None,
         })
+    }
+
+    /// The bucket of `options`, with scratch space in `scratch` (created if missing);
+    /// with `presign` set, [`Storage::presigned_url`] gives download URLs valid that long.
+    pub fn s3(
+        options: &s3::S3Options,
+        scratch: PathBuf,
+        presign: Option<std::time::Duration>,
+    ) -> Result<Self, StorageError> {
+        let bucket = s3::open(options)?;
+        let mut storage = Self::new(bucket.store, None, scratch)?;
+        storage.presigner =
+            presign.map(|valid| s3::Presigner::new(bucket.signer, bucket.prefix, valid));
+        Ok(storage)
+    }
+
+    /// A presigned download URL of `path`, when the store gives them (S3 with
+    /// `presign_seconds`); `None` means: serve the bytes.
+    pub async fn presigned_url(&self, path: &str) -> Result<Option<String>, StorageError> {
+        match &self.presigner {
+            Some(p) => p.get_url(&key(path)?).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether the store answers (a missing probe object is an answer).
+    pub async fn reachable(&self) -> Result<(), StorageError> {
+        match self.store.head(&Path::from(".liverec-probe")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(StorageError::Store {
+                context: "reaching the store".into(),
+                source,
+            }),
+        }
+    }
+
+    /// Whether recordings are in the local file system (else a network store).
+    pub fn is_local(&self) -> bool {
+        self.local_root.is_some()
     }
 
     /// The same storage with every commit taking `delay` longer (to test with a slow
@@ -252,26 +295,6 @@ impl Storage {
             .await
             .map_err(store_err(format!("writing {path}")))?;
         Ok(())
-    }
-
-    /// Writes a whole object unless one exists; returns false when it does.
-    pub async fn put_new(&self, path: &str, bytes: Vec<u8>) -> Result<bool, StorageError> {
-        let options = object_store::PutOptions {
-            mode: object_store::PutMode::Create,
-            ..Default::default()
-        };
-        match self
-            .store
-            .put_opts(&key(path)?, PutPayload::from(bytes), options)
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-            Err(source) => Err(StorageError::Store {
-                context: format!("writing {path}"),
-                source,
-            }),
-        }
     }
 
     /// Reads `range` (all when `None`) of an object.

@@ -9,8 +9,10 @@
 )]
 
 pub mod hevc;
+pub mod postgres;
 pub mod publisher;
 pub mod recording;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -78,6 +78,51 @@ impl ParkedHls {
         }
     }
 
+    /// An HLS recording of `spec` continued from what another process stored: the
+    /// segments of its growing `playlist`, of `sizes` bytes each, recorded from
+    /// `start_wall_ms` with `media`. Its next segment's number follows the highest one
+    /// the playlist names (`RECORDINGID_NNNNN.ts`).
+    pub fn rebuilt(
+        spec: OutputSpec,
+        stream_id: &str,
+        playlist: RecordingPlaylist,
+        sizes: Vec<u64>,
+        start_wall_ms: i64,
+        media: MediaInfo,
+    ) -> Self {
+        let prefix = format!("{}_", spec.recording_id);
+        let next_seq = playlist
+            .segments()
+            .iter()
+            .filter_map(|s| s.uri.strip_prefix(&prefix)?.strip_suffix(".ts"))
+            .filter_map(|n| n.parse::<u32>().ok())
+            .max()
+            .map_or(0, |n| n.saturating_add(1));
+        let duration_ms = playlist
+            .segments()
+            .iter()
+            .map(|s| s.duration.as_millis())
+            .sum();
+        let end_wall_ms = playlist.segments().last().map_or(start_wall_ms, |last| {
+            last.program_date_time_ms.unwrap_or(start_wall_ms) + last.duration.as_millis()
+        });
+        Self {
+            stream_id: stream_id.to_owned(),
+            next_seq,
+            start_wall_ms,
+            end_wall_ms: end_wall_ms.max(start_wall_ms + duration_ms),
+            duration_ms,
+            bytes: sizes.iter().sum(),
+            frames: 0,
+            media,
+            // Not `None`: the next segment must not restart the recording's clock.
+            media_start_ms: Some(0),
+            sizes: sizes.into_iter().map(|b| (b, 0)).collect(),
+            playlist,
+            spec,
+        }
+    }
+
     /// The final playlist and its file facts (when the splice timeout passes).
     pub fn finalize(&self) -> (DoneFile, String) {
         let done = DoneFile {

@@ -24,11 +24,32 @@ use crate::server::metrics::RequestLabels;
 pub fn router(app: Arc<ControlPlane>) -> Router {
     Router::new()
         .route("/", get(api).post(api))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/vod/{*path}", get(super::vod::serve_file))
         .route("/live/{*path}", get(super::vod::live_playlist))
         .with_state(app)
+}
+
+/// `GET /healthz`: 200 when the database and the recordings store answer, else 503;
+/// the body names the node and each part's state.
+async fn healthz(State(app): State<Arc<ControlPlane>>) -> Response {
+    let (db, store) = tokio::join!(app.db.version(), app.storage.reachable());
+    let healthy = db.is_ok() && store.is_ok();
+    let state = |r: Result<(), String>| r.err().unwrap_or_else(|| "ok".to_owned());
+    let body = format!(
+        "{}\nnode: {}\ndatabase: {}\nstore: {}\n",
+        if healthy { "ok" } else { "unavailable" },
+        app.settings.node_id,
+        state(db.map(drop).map_err(|e| e.to_string())),
+        state(store.map_err(|e| e.to_string())),
+    );
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, body).into_response()
 }
 
 async fn metrics(State(app): State<Arc<ControlPlane>>) -> Response {

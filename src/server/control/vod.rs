@@ -101,6 +101,11 @@ pub async fn serve_file(
     if !servable(&path) {
         return StatusCode::NOT_FOUND.into_response();
     }
+    match app.storage.presigned_url(&path).await {
+        Ok(Some(url)) => return (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
+        Ok(None) => {}
+        Err(e) => return failed(&path, &e),
+    }
     let size = match app.storage.size(&path).await {
         Ok(size) => size,
         Err(e) => return failed(&path, &e),

@@ -109,6 +109,11 @@ impl Live {
         Some(fanout.subscribe(capacity))
     }
 
+    /// The keys of the live pushes.
+    pub fn keys(&self) -> Vec<String> {
+        lock(&self.streams).keys().cloned().collect()
+    }
+
     /// Live pushes.
     pub fn count(&self) -> usize {
         lock(&self.streams).len()

@@ -58,6 +58,7 @@ pub async fn remove_hls(
         }
     }
     remove_sidecar(app, &hls_sidecar_name(&spec.recording_id));
+    super::handover::closed(app, &spec.recording_id).await;
 }
 
 /// The callback template bound to `stream`'s domain and app, if any.
@@ -133,6 +134,7 @@ pub async fn finish_hls(
         tracing::warn!(error = %e, "removing the growing playlist");
     }
     remove_sidecar(app, &hls_sidecar_name(&spec.recording_id));
+    super::handover::closed(app, &spec.recording_id).await;
     Ok(())
 }
 

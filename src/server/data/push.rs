@@ -21,12 +21,17 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::admission::Slot;
+use super::error::DataError;
 use super::fanout::Fanout;
 use super::gop::GopCache;
+use super::handover;
 use super::live::{Control, Registration};
-use super::publish::{announce_exception, callback_template, finish_parked, remove_hls};
+use super::ownership;
+use super::publish::{
+    announce_exception, callback_template, finish_parked, remove_hls, write_sidecar,
+};
 use super::recorder::{OutputFailure, Recorder};
-use super::stream::PushStream;
+use super::stream::{hls_sidecar_name, PushStream};
 use super::DataPlane;
 use crate::config::callback_event::{push_event, PushEvent, StreamRef};
 use crate::config::plan::{plan_recording, OutputPlan, RecordingPlan};
@@ -38,7 +43,8 @@ use crate::config::template::Format;
 use crate::formats::flv::demux::FlvDemuxer;
 use crate::formats::flv::ingest::FlvIngest;
 use crate::media::{Frame, Input};
-use crate::record::session::{Action, OutputSpec, PushSession, Stopped};
+use crate::record::session::{Action, OutputSpec, ParkedHls, PushSession, Stopped};
+use crate::server::db::OpenHls;
 use crate::server::notify::now_ms;
 
 /// A publish as its protocol received it.
@@ -93,6 +99,8 @@ pub struct Admitted {
     plan: RecordingPlan,
     registration: Registration,
     now: i64,
+    /// The stream lease's epoch (in the recording ids).
+    epoch: i64,
 }
 
 /// See the module doc.
@@ -110,6 +118,8 @@ pub struct Push {
     sequence: String,
     tasks: HashSet<String>,
     next_replan_ms: Option<i64>,
+    /// The stream lease's epoch (in the recording ids).
+    epoch: i64,
     /// Tags the adapter could not read (short, malformed): the first is logged.
     skipped: u64,
 }
@@ -138,6 +148,18 @@ impl Admitted {
                 "the stream is already being pushed",
             ));
         };
+        let epoch = match ownership::take(app, &stream).await {
+            Ok(Some(epoch)) => Ok(epoch),
+            Ok(None) => Err(refuse(
+                RefusalKind::BadName,
+                "the stream is already being pushed to another node",
+            )),
+            Err(e) => Err(refuse(RefusalKind::NoRoom, e.to_string())),
+        };
+        let epoch = epoch.inspect_err(|_| {
+            app.live.unregister(&stream, registration.id);
+            slot.unpublish();
+        })?;
         Ok(Admitted {
             app: Arc::clone(app),
             request,
@@ -145,6 +167,7 @@ impl Admitted {
             plan,
             registration,
             now,
+            epoch,
         })
     }
 
@@ -154,8 +177,9 @@ impl Admitted {
     }
 
     /// Gives the publish up (the protocol could not accept it).
-    pub fn abandon(self, slot: &mut Slot) {
+    pub async fn abandon(self, slot: &mut Slot) {
         self.app.live.unregister(&self.stream, self.registration.id);
+        ownership::give_back(&self.app, &self.stream).await;
         slot.unpublish();
     }
 
@@ -169,9 +193,10 @@ impl Admitted {
             plan,
             registration,
             now,
+            epoch,
         } = self;
         let override_s = app.settings.file.testing.record_interval_seconds;
-        let (specs, tasks) = specs_of(&plan, override_s);
+        let (specs, tasks) = specs_of(&plan, override_s, epoch);
         let (specs, resumed) = resume_parked(&app, &stream, specs).await;
         tracing::info!(peer = %request.peer, stream = %stream.key(), outputs = specs.len() + resumed.len(),
             spliced = resumed.len(), "push started");
@@ -195,6 +220,7 @@ impl Admitted {
             started_ms: now,
             sequence,
             tasks,
+            epoch,
         };
         push.push_event(None, (0, 0)).await;
         push
@@ -272,11 +298,16 @@ async fn plan_and_auth(
 }
 
 /// The outputs a plan asks for, and its active tasks.
-fn specs_of(plan: &RecordingPlan, override_s: Option<u64>) -> (Vec<OutputSpec>, HashSet<String>) {
+fn specs_of(
+    plan: &RecordingPlan,
+    override_s: Option<u64>,
+    epoch: i64,
+) -> (Vec<OutputSpec>, HashSet<String>) {
     let mut specs = Vec::new();
     if let Some(rule) = &plan.rule {
         for output in &rule.outputs {
-            specs.push(spec_of(output, "", rule.rule.template_id, None, override_s));
+            let template = rule.rule.template_id;
+            specs.push(spec_of(output, ("", template), None, override_s, epoch));
         }
     }
     let mut tasks = HashSet::new();
@@ -285,27 +316,41 @@ fn specs_of(plan: &RecordingPlan, override_s: Option<u64>) -> (Vec<OutputSpec>, 
         let ends = Some(task.end_time * 1000);
         for output in &task.outputs {
             let task_id = &task.task.task_id;
-            specs.push(spec_of(
-                output,
-                task_id,
-                task.task.template_id,
-                ends,
-                override_s,
-            ));
+            let owner = (task_id.as_str(), task.task.template_id);
+            specs.push(spec_of(output, owner, ends, override_s, epoch));
         }
     }
     (specs, tasks)
 }
 
-/// Auto-splice: the parked HLS recordings of `stream` its new push continues (each
-/// replaces the plan's HLS output of the same task and template); the others are final.
+/// Auto-splice: the parked HLS recordings of `stream` its new push continues — this
+/// node's from memory, another node's rebuilt from the store ([`handover`]) — each
+/// replacing the plan's HLS output of the same task and template; the others are final.
 async fn resume_parked(
     app: &Arc<DataPlane>,
     stream: &PushStream,
     mut specs: Vec<OutputSpec>,
-) -> (Vec<OutputSpec>, Vec<crate::record::session::ParkedHls>) {
+) -> (Vec<OutputSpec>, Vec<ParkedHls>) {
+    let mut local = app.live.take_parked(stream);
+    let mut candidates = Vec::new();
+    for row in handover::claim(app, stream).await {
+        if let Some(i) = local
+            .iter()
+            .position(|h| h.spec.recording_id == row.recording_id)
+        {
+            candidates.push(local.swap_remove(i));
+            continue;
+        }
+        match adopt(app, &row).await {
+            Ok(hls) => candidates.push(hls),
+            Err(e) => tracing::error!(recording = %row.recording_id, error = %e,
+                "continuing another node's HLS recording"),
+        }
+    }
+    // Parked here but no longer in the table: another node finished it.
+    drop(local);
     let mut resumed = Vec::new();
-    for parked in app.live.take_parked(stream) {
+    for parked in candidates {
         let same = specs.iter().position(|s| {
             s.format == Format::Hls
                 && s.task_id == parked.spec.task_id
@@ -316,10 +361,27 @@ async fn resume_parked(
                 specs.remove(i);
                 resumed.push(parked);
             }
-            None => finish_parked(app, stream, &parked).await,
+            None => {
+                if handover::take_mine(app, &parked.spec.recording_id).await {
+                    finish_parked(app, stream, &parked).await;
+                }
+            }
         }
     }
     (specs, resumed)
+}
+
+/// Another node's recording, rebuilt from the store, its sidecar now in this node's
+/// scratch space (a crash here recovers it).
+async fn adopt(app: &Arc<DataPlane>, row: &OpenHls) -> Result<ParkedHls, DataError> {
+    let mut sidecar = handover::sidecar_of(row)?;
+    sidecar.node.clone_from(&app.settings.node_id);
+    let (_, hls) = handover::rebuild(app, row).await?;
+    let name = hls_sidecar_name(&row.recording_id);
+    write_sidecar(app, &name, &sidecar).map_err(DataError::io(format!("writing {name}")))?;
+    tracing::info!(recording = %row.recording_id, from = %row.node, segments = hls.segments(),
+        "continuing an HLS recording another node parked or left");
+    Ok(hls)
 }
 
 impl Push {
@@ -387,7 +449,8 @@ impl Push {
         };
         self.next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
         let override_s = self.app.settings.file.testing.record_interval_seconds;
-        let (specs, active) = specs_of(&RecordingPlan { rule: None, ..plan }, override_s);
+        let plan = RecordingPlan { rule: None, ..plan };
+        let (specs, active) = specs_of(&plan, override_s, self.epoch);
         let mut actions = Vec::new();
         for stopped in self.tasks.difference(&active) {
             self.session.stop_task(stopped, now, &mut actions);
@@ -430,10 +493,13 @@ impl Push {
         }
         slot.unpublish();
         self.app.live.unregister(&self.stream, self.registration.id);
-        self.app.metrics.live_pushes.dec();
+        // Parked in the table before the lease goes: a push that then reaches another
+        // node finds them.
         for hls in parked {
             self.park(hls).await;
         }
+        ownership::give_back(&self.app, &self.stream).await;
+        self.app.metrics.live_pushes.dec();
         tracing::info!(peer = %self.request.peer, stream = %self.stream.key(), why, files, skipped = self.skipped, "push ended");
         let dims = self.session.media().dimensions.unwrap_or((0, 0));
         self.push_event(Some(now_ms() - self.started_ms), dims)
@@ -442,17 +508,25 @@ impl Push {
 
     /// Parks an HLS recording for its splice timeout; a timer finalises it unless a push
     /// of the stream takes it over first.
-    async fn park(&self, hls: crate::record::session::ParkedHls) {
+    async fn park(&self, hls: ParkedHls) {
         if hls.segments() == 0 {
             remove_hls(&self.app, &self.stream, &hls.spec, &[]).await;
             return;
         }
+        let rid = hls.spec.recording_id.clone();
         let (id, wait) = self.app.live.park(self.stream.clone(), hls);
+        let until = now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+        if !handover::parked(&self.app, &rid, until).await {
+            let _ = self.app.live.take_expired(id); // no longer this node's
+            return;
+        }
         let app = Arc::clone(&self.app);
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
             if let Some((stream, hls)) = app.live.take_expired(id) {
-                finish_parked(&app, &stream, &hls).await;
+                if handover::take_mine(&app, &hls.spec.recording_id).await {
+                    finish_parked(&app, &stream, &hls).await;
+                }
             }
         });
     }
@@ -542,12 +616,14 @@ impl Push {
     }
 }
 
+/// The output of `output` for `(task id, template id)`; its recording id starts with the
+/// stream lease's `epoch` ([`super::ownership`]).
 fn spec_of(
     output: &OutputPlan,
-    task_id: &str,
-    template_id: i64,
+    (task_id, template_id): (&str, i64),
     ends_at_ms: Option<i64>,
     override_s: Option<u64>,
+    epoch: i64,
 ) -> OutputSpec {
     let interval = output
         .record_interval_seconds
@@ -561,6 +637,6 @@ fn spec_of(
         storage_time_s: output.storage_time_seconds,
         flow_continue_s: output.flow_continue_seconds.unwrap_or(0),
         ends_at_ms,
-        recording_id: uuid::Uuid::new_v4().simple().to_string(),
+        recording_id: format!("{epoch}-{}", uuid::Uuid::new_v4().simple()),
     }
 }

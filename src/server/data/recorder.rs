@@ -345,13 +345,13 @@ impl Recorder {
     }
 
     /// Creates the scratch file of `f` and its sidecar (an HLS recording has one sidecar
-    /// for all its segments).
+    /// for all its segments); returns the sidecar of an HLS recording just opened.
     fn open_file(
         &mut self,
         f: FileRef,
         spec: &OutputSpec,
         media: Option<MediaInfo>,
-    ) -> Result<(), Failed> {
+    ) -> Result<Option<Sidecar>, Failed> {
         let (file_id, scratch_name) = if spec.format == Format::Hls {
             let name = segment_name(&spec.recording_id, f.seq);
             (spec.recording_id.clone(), name)
@@ -369,6 +369,7 @@ impl Recorder {
         } else {
             format!("{scratch_name}.json")
         };
+        let mut opened = None;
         if !hls || !self.app.storage.scratch_path(&sidecar_name).exists() {
             let sidecar = Sidecar {
                 stream: self.stream.clone(),
@@ -381,11 +382,13 @@ impl Recorder {
                 },
                 opened_ms: now_ms(),
                 media: media.unwrap_or_default(),
+                node: self.app.settings.node_id.clone(),
             };
             if let Err(e) = write_sidecar(&self.app, &sidecar_name, &sidecar) {
                 let _ = std::fs::remove_file(file.path());
                 return Err(Failed::from(e).context(&format!("writing {sidecar_name}")));
             }
+            opened = hls.then_some(sidecar);
         }
         self.open.insert(
             f,
@@ -395,7 +398,7 @@ impl Recorder {
                 file,
             },
         );
-        Ok(())
+        Ok(opened)
     }
 
     async fn apply_one(
@@ -405,7 +408,11 @@ impl Recorder {
         media: Option<MediaInfo>,
     ) -> Result<(), Failed> {
         match action {
-            Action::Open(f) => self.open_file(f, spec, media)?,
+            Action::Open(f) => {
+                if let Some(sidecar) = self.open_file(f, spec, media)? {
+                    super::handover::opened(&self.app, &sidecar).await;
+                }
+            }
             Action::Append(f, bytes) => self.file(f)?.append(&bytes)?,
             Action::Patch(f, offset, bytes) => self.file(f)?.patch(offset, &bytes)?,
             Action::RewriteHead(f, head, replace) => self.file(f)?.rewrite_head(&head, replace)?,

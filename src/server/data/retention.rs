@@ -1,7 +1,8 @@
 //! Retention (template `StorageTime`): rows whose `expires_ms` has passed are deleted
 //! with their files — an HLS recording's playlist and every segment it names.
 //! The deadline is in the index, so the sweeper survives restarts: it runs at start and
-//! then every `retention.sweep_interval_seconds`.
+//! then every `retention.sweep_interval_seconds`, on the one node holding the sweeper's
+//! lease when several share the database.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,9 @@ use super::DataPlane;
 use crate::formats::hls::Playlist;
 use crate::server::error::ServerError;
 use crate::server::notify::now_ms;
+
+/// The lease of the node that sweeps (several nodes share the index).
+pub const SWEEPER_LEASE: &str = "retention-sweeper";
 
 /// Rows deleted per sweep pass.
 pub const SWEEP_BATCH: i64 = 500;
@@ -89,9 +93,18 @@ async fn delete_segments(app: &DataPlane, playlist_path: &str) -> Result<(), Dat
 /// Sweeps forever.
 pub async fn sweep_forever(app: Arc<DataPlane>) {
     let every = Duration::from_secs(app.settings.file.retention.sweep_interval_seconds.max(1));
+    // Held a little longer than a sweep period: one node sweeps while it lives.
+    let ttl = i64::try_from(every.as_millis()).unwrap_or(i64::MAX / 4) * 3;
     loop {
-        if let Err(e) = sweep(&app, now_ms()).await {
-            tracing::warn!(error = %e, "retention sweep");
+        let node = &app.settings.node_id;
+        match app.db.acquire(SWEEPER_LEASE, node, now_ms(), ttl).await {
+            Ok(Some(_)) => {
+                if let Err(e) = sweep(&app, now_ms()).await {
+                    tracing::warn!(error = %e, "retention sweep");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "retention: taking the sweeper's lease"),
         }
         tokio::time::sleep(every).await;
     }

@@ -560,7 +560,7 @@ impl Conn {
         let results = match self.rtmp.accept_request(request_id) {
             Ok(results) => results,
             Err(e) => {
-                admitted.abandon(&mut self.slot);
+                admitted.abandon(&mut self.slot).await;
                 return Err(DataError::Protocol(format!("{e:?}")));
             }
         };

@@ -66,6 +66,10 @@ pub struct Sidecar {
     /// Codecs and picture size known when it was opened.
     #[serde(default)]
     pub media: MediaInfo,
+    /// The node recording it (its id may change when the node restarts on another
+    /// port: recovery finds its shared HLS rows by this one).
+    #[serde(default)]
+    pub node: String,
 }
 
 /// Name of the sidecar of an HLS recording.

@@ -1,6 +1,6 @@
 //! Persistence: the ports the rest of the server uses, behind which every SQL statement
-//! lives (SQLite in [`sqlite`], the embedded default; other databases implement the same
-//! traits).
+//! lives: SQLite in [`sqlite`], the embedded default, and PostgreSQL in [`postgres`], for
+//! nodes sharing one database; the statements both run unchanged are in `sql`.
 //!
 //! - [`ConfigRepo`]: the configuration the API manages, written in transactions that bump
 //!   a version (a reader that kept a copy can tell it is stale) and allocate the ids of
@@ -8,16 +8,22 @@
 //!   hand out the same id.
 //! - [`RecordingIndex`]: one row per finished recording.
 //! - [`Outbox`]: callbacks waiting for delivery (enqueue, claim, ack, retry).
-//! - [`Leases`]: named, owned, expiring leases (one node at a time does a job).
+//! - [`Leases`]: named, owned, expiring leases (one node at a time does a job), each
+//!   holding with an epoch that fences off a previous holder.
 //!
 //! This wing imports neither the control plane nor the data plane.
 
+mod handover;
+mod index;
+pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+pub use postgres::PgDb;
 pub use sqlite::SqliteDb;
 
 use crate::config::callback::{CallbackRule, CallbackStore, CallbackTemplate};
@@ -159,7 +165,7 @@ pub trait ConfigRepo: Send + Sync {
 }
 
 /// One finished file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct Recording {
     /// Unique id (also in callbacks as `file_id`).
     pub file_id: String,
@@ -245,7 +251,7 @@ pub trait RecordingIndex: Send + Sync {
 }
 
 /// A callback waiting for delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Pending {
     /// Its event id (unique: enqueueing it twice keeps one).
     pub event_id: String,
@@ -284,22 +290,84 @@ pub trait Outbox: Send + Sync {
 }
 
 /// Named leases: one owner at a time until it expires.
+///
+/// Each holding has an epoch: it goes up by one every time the lease passes to a holder
+/// anew (another owner, or anyone once it expired or was released) and stays while its
+/// owner renews it in time, so epochs are never handed out twice for one name. A holder
+/// passes its epoch along with the work it does (a fencing token): whoever sees a larger
+/// one knows the holder of a smaller one lost the lease.
 #[async_trait]
 pub trait Leases: Send + Sync {
-    /// Takes or renews lease `name` for `owner` until `now_ms + ttl_ms`; false while
-    /// another owner holds it unexpired.
+    /// Takes or renews lease `name` for `owner` until `now_ms + ttl_ms`: `Some(epoch)` of
+    /// its holding, `None` while another owner holds it unexpired (it is held while
+    /// `now_ms < expires_ms`). A backend shared by several nodes may read "now" from its
+    /// own clock instead of `now_ms`, so that nodes whose clocks disagree agree on expiry
+    /// (PostgreSQL does; `ttl_ms` is relative either way).
     async fn acquire(
         &self,
         name: &str,
         owner: &str,
         now_ms: i64,
         ttl_ms: i64,
-    ) -> Result<bool, DbError>;
-    /// Gives it up (only its owner can).
+    ) -> Result<Option<i64>, DbError>;
+    /// Gives it up (only its owner can): it expires now, and its epoch is kept.
     async fn release(&self, name: &str, owner: &str) -> Result<(), DbError>;
+    /// Its last holder, epoch and deadline (Unix ms, on the clock `acquire` used), whether
+    /// or not it has expired; `None` if it was never taken.
+    async fn holder(&self, name: &str) -> Result<Option<(String, i64, i64)>, DbError>;
+}
+
+/// An HLS recording some node has open (recording, or parked waiting for its push).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OpenHls {
+    /// The recording id (its file id once final).
+    pub recording_id: String,
+    /// `domain/app/stream`.
+    pub stream_key: String,
+    /// The node recording it, or that parked it.
+    pub node: String,
+    /// What a node needs to continue or finish it (the data plane's sidecar, JSON).
+    pub sidecar: String,
+    /// Its splice timeout, ms.
+    pub flow_continue_ms: i64,
+    /// While parked: when its splice wait ends, Unix ms.
+    pub parked_until_ms: Option<i64>,
+}
+
+/// HLS recordings shared between nodes, so any node can continue or finish them.
+#[async_trait]
+pub trait HlsHandover: Send + Sync {
+    /// Registers an open recording (a second registration changes nothing).
+    async fn hls_open(&self, r: &OpenHls) -> Result<(), DbError>;
+    /// Parks `node`'s recording until `until_ms`; false when it is not `node`'s (any
+    /// more).
+    async fn hls_park(
+        &self,
+        recording_id: &str,
+        node: &str,
+        until_ms: i64,
+    ) -> Result<bool, DbError>;
+    /// Removes and returns a recording — only if `node` has it, when given.
+    async fn hls_take(
+        &self,
+        recording_id: &str,
+        node: Option<&str>,
+    ) -> Result<Option<OpenHls>, DbError>;
+    /// `node` takes over the recordings of `stream_key` not past their deadline at
+    /// `now_ms` (its push of the stream continues them).
+    async fn hls_claim(
+        &self,
+        stream_key: &str,
+        node: &str,
+        now_ms: i64,
+    ) -> Result<Vec<OpenHls>, DbError>;
+    /// Removes and returns up to `limit` recordings no push will continue at `now_ms`:
+    /// parked past their deadline, or open on a node whose lease on the stream
+    /// (`stream/KEY`) expired longer than their splice timeout ago.
+    async fn hls_take_orphans(&self, now_ms: i64, limit: i64) -> Result<Vec<OpenHls>, DbError>;
 }
 
 /// Every port over one database.
-pub trait Database: ConfigRepo + RecordingIndex + Outbox + Leases {}
+pub trait Database: ConfigRepo + RecordingIndex + Outbox + Leases + HlsHandover {}
 
-impl<T: ConfigRepo + RecordingIndex + Outbox + Leases> Database for T {}
+impl<T: ConfigRepo + RecordingIndex + Outbox + Leases + HlsHandover> Database for T {}

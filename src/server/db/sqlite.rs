@@ -1,58 +1,36 @@
 //! The ports on SQLite (through sqlx; migrations embedded from `migrations/`): one node,
-//! the embedded default. Every SQL statement of the server is in this file.
+//! the embedded default. Its statements are here and, those PostgreSQL runs too, in
+//! `sql.rs`.
 //!
 //! Configuration rows hold the API JSON of each object, keyed by columns; a template's
 //! id is its row's `AUTOINCREMENT` key (the JSON's copy is overwritten on load). Every
 //! configuration write bumps `config_version` in the same transaction. The outbox is
 //! claimed with one `UPDATE … RETURNING` (atomic, so two workers never send one row
-//! at the same time).
+//! at the same time). Leases run on the caller's clock (`now_ms`).
 
 use std::path::Path;
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use serde::{de::DeserializeOwned, Serialize};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{Row, Sqlite, Transaction};
 
-use super::{
-    Applied, Change, ConfigRepo, ControlState, DbError, Leases, Outbox, Pending, Recording,
-    RecordingIndex, Search,
-};
-use crate::config::callback::{CallbackRule, CallbackTemplate};
-use crate::config::push_auth::PushAuthKey;
-use crate::config::rule::RecordRule;
-use crate::config::task::RecordTask;
-use crate::config::template::RecordTemplate;
+use super::sql::{self, backend, reading, Bind};
+use super::{Applied, Change, ConfigRepo, ControlState, DbError, Leases, Outbox, Pending};
 
 /// Connections in the pool.
 pub const POOL_CONNECTIONS: u32 = 4;
+
+/// The caller's clock is held within ± this (about 36 million years, in ms) so that a
+/// lease's `now + ttl` cannot overflow ([`sql::MAX_LEASE_TTL_MS`]).
+const MAX_CLOCK_MS: i64 = 1 << 60;
 
 /// The ports over one SQLite database file.
 #[derive(Debug, Clone)]
 pub struct SqliteDb {
     pool: SqlitePool,
-}
-
-fn backend(context: &'static str) -> impl Fn(sqlx::Error) -> DbError {
-    move |e| DbError::Backend {
-        context,
-        message: e.to_string(),
-    }
-}
-
-fn decode<T: DeserializeOwned>(table: &'static str, body: &str) -> Result<T, DbError> {
-    serde_json::from_str(body).map_err(|e| DbError::Corrupt {
-        table,
-        message: e.to_string(),
-    })
-}
-
-fn encode<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default()
 }
 
 impl SqliteDb {
@@ -89,84 +67,43 @@ impl SqliteDb {
         self.pool.close().await;
     }
 
-    async fn bodies(&self, sql: &str) -> Result<Vec<(i64, String)>, DbError> {
-        let rows = sqlx::query(sql)
+    /// The `(id, body)` rows `query` selects.
+    async fn bodies(&self, query: &str) -> Result<Vec<(i64, String)>, DbError> {
+        sqlx::query_as(query)
             .fetch_all(&self.pool)
             .await
-            .map_err(backend("loading"))?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<i64, _>("id"), r.get::<String, _>("body")))
-            .collect())
+            .map_err(backend("loading"))
     }
 }
+
+/// The `(id, body)` rows of the configuration tables, in [`sql::assemble`]'s order; rules
+/// in the order they were written.
+const LOAD: [&str; 6] = [
+    "SELECT template_id AS id, body FROM record_templates ORDER BY template_id",
+    "SELECT rowid AS id, body FROM record_rules ORDER BY rowid",
+    "SELECT 0 AS id, body FROM record_tasks ORDER BY start_time, task_id",
+    "SELECT template_id AS id, body FROM callback_templates ORDER BY template_id",
+    "SELECT rowid AS id, body FROM callback_rules ORDER BY rowid",
+    "SELECT 0 AS id, body FROM push_auth_keys ORDER BY domain_key",
+];
 
 #[async_trait]
 impl ConfigRepo for SqliteDb {
     async fn load(&self) -> Result<(ControlState, i64), DbError> {
-        let mut state = ControlState::default();
-        for (id, body) in self
-            .bodies("SELECT template_id AS id, body FROM record_templates ORDER BY template_id")
-            .await?
-        {
-            let mut t: RecordTemplate = decode("record_templates", &body)?;
-            t.template_id = Some(id);
-            state.config.templates.push(t);
+        let mut tables = [const { Vec::new() }; 6];
+        for (rows, query) in tables.iter_mut().zip(LOAD) {
+            *rows = self.bodies(query).await?;
         }
-        for (_, body) in self
-            .bodies("SELECT rowid AS id, body FROM record_rules ORDER BY rowid")
-            .await?
-        {
-            state
-                .config
-                .rules
-                .push(decode::<RecordRule>("record_rules", &body)?);
-        }
-        for (_, body) in self
-            .bodies("SELECT 0 AS id, body FROM record_tasks ORDER BY start_time, task_id")
-            .await?
-        {
-            state
-                .config
-                .tasks
-                .push(decode::<RecordTask>("record_tasks", &body)?);
-        }
-        for (id, body) in self
-            .bodies("SELECT template_id AS id, body FROM callback_templates ORDER BY template_id")
-            .await?
-        {
-            let mut t: CallbackTemplate = decode("callback_templates", &body)?;
-            t.template_id = Some(id);
-            state.callbacks.templates.push(t);
-        }
-        for (_, body) in self
-            .bodies("SELECT rowid AS id, body FROM callback_rules ORDER BY rowid")
-            .await?
-        {
-            state
-                .callbacks
-                .rules
-                .push(decode::<CallbackRule>("callback_rules", &body)?);
-        }
-        for (_, body) in self
-            .bodies("SELECT 0 AS id, body FROM push_auth_keys ORDER BY domain_key")
-            .await?
-        {
-            let key: PushAuthKey = decode("push_auth_keys", &body)?;
-            state
-                .push_auth
-                .insert(key.domain_name.to_ascii_lowercase(), key);
-        }
+        let state = sql::assemble(tables)?;
         let version = self.version().await?;
         Ok((state, version))
     }
 
     async fn version(&self) -> Result<i64, DbError> {
-        let row = sqlx::query("SELECT version FROM config_version WHERE id = 1")
+        sqlx::query_scalar(sql::VERSION)
             .fetch_one(&self.pool)
             .await
-            .map_err(backend("reading the configuration version"))?;
-        Ok(row.get("version"))
+            .map_err(backend("reading the configuration version"))
     }
 
     async fn apply(&self, changes: &[Change]) -> Result<Applied, DbError> {
@@ -177,38 +114,22 @@ impl ConfigRepo for SqliteDb {
                 applied.ids.push(id);
             }
         }
-        let row = sqlx::query(
-            "UPDATE config_version SET version = version + 1 WHERE id = 1 RETURNING version",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend("writing"))?;
-        applied.version = row.get("version");
+        applied.version = sqlx::query_scalar(sql::BUMP_VERSION)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend("writing"))?;
         tx.commit().await.map_err(backend("committing"))?;
         Ok(applied)
     }
 }
 
-enum Bind {
-    Int(i64),
-    Text(String),
-}
-
-fn text(s: &str) -> Bind {
-    Bind::Text(s.to_owned())
-}
-
-fn domain_key(domain: &str) -> Bind {
-    Bind::Text(domain.to_ascii_lowercase())
-}
-
-/// Runs `sql` with `binds`; returns the first column of the row it returns, if any.
+/// Runs `statement` with `binds`; returns the first column of the row it returns, if any.
 async fn exec(
     tx: &mut Transaction<'_, Sqlite>,
-    sql: &str,
+    statement: &str,
     binds: Vec<Bind>,
 ) -> Result<Option<i64>, DbError> {
-    let mut query = sqlx::query(sql);
+    let mut query = sqlx::query(statement);
     for bind in binds {
         query = match bind {
             Bind::Int(v) => query.bind(v),
@@ -222,237 +143,50 @@ async fn exec(
     Ok(row.and_then(|r| r.try_get::<i64, _>(0).ok()))
 }
 
-/// The statement and binds of a change; new templates return their allocated id.
-fn statement(change: &Change) -> (&'static str, Vec<Bind>) {
-    use Bind::Int;
-    match change {
-        Change::NewRecordTemplate(t) => ("INSERT INTO record_templates (body) VALUES (?) RETURNING template_id", vec![Bind::Text(encode(t))]),
-        Change::PutRecordTemplate(t) => ("UPDATE record_templates SET body = ? WHERE template_id = ?", vec![Bind::Text(encode(t)), Int(t.template_id.unwrap_or(0))]),
-        Change::DeleteRecordTemplate(id) => ("DELETE FROM record_templates WHERE template_id = ?", vec![Int(*id)]),
-        Change::PutRecordRule(r) => ("INSERT INTO record_rules (domain_key, app_name, stream_name, body) VALUES (?, ?, ?, ?)", vec![domain_key(&r.domain_name), text(&r.app_name), text(&r.stream_name), Bind::Text(encode(r))]),
-        Change::DeleteRecordRule(r) => ("DELETE FROM record_rules WHERE domain_key = ? AND app_name = ? AND stream_name = ?", vec![domain_key(&r.domain_name), text(&r.app_name), text(&r.stream_name)]),
-        Change::PutTask(t) => ("INSERT INTO record_tasks (task_id, start_time, end_time, body) VALUES (?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET start_time = excluded.start_time, end_time = excluded.end_time, body = excluded.body", vec![text(&t.task_id), Int(t.start_time), Int(t.end_time), Bind::Text(encode(t))]),
-        Change::DeleteTask(id) => ("DELETE FROM record_tasks WHERE task_id = ?", vec![text(id)]),
-        Change::NewCallbackTemplate(t) => ("INSERT INTO callback_templates (body) VALUES (?) RETURNING template_id", vec![Bind::Text(encode(t))]),
-        Change::PutCallbackTemplate(t) => ("UPDATE callback_templates SET body = ? WHERE template_id = ?", vec![Bind::Text(encode(t)), Int(t.template_id.unwrap_or(0))]),
-        Change::DeleteCallbackTemplate(id) => ("DELETE FROM callback_templates WHERE template_id = ?", vec![Int(*id)]),
-        Change::PutCallbackRule(r) => ("INSERT INTO callback_rules (domain_key, app_name, body) VALUES (?, ?, ?)", vec![domain_key(&r.domain_name), text(&r.app_name), Bind::Text(encode(r))]),
-        Change::DeleteCallbackRule(r) => ("DELETE FROM callback_rules WHERE domain_key = ? AND app_name = ?", vec![domain_key(&r.domain_name), text(&r.app_name)]),
-        Change::PutPushAuthKey(k) => ("INSERT INTO push_auth_keys (domain_key, body) VALUES (?, ?) ON CONFLICT (domain_key) DO UPDATE SET body = excluded.body", vec![domain_key(&k.domain_name), Bind::Text(encode(k))]),
-    }
-}
-
 async fn apply_one(
     tx: &mut Transaction<'_, Sqlite>,
     change: &Change,
 ) -> Result<Option<i64>, DbError> {
-    let (sql, binds) = statement(change);
-    let id = exec(tx, sql, binds).await?;
-    let new = matches!(
-        change,
-        Change::NewRecordTemplate(_) | Change::NewCallbackTemplate(_)
-    );
-    Ok(if new { id } else { None })
+    let (statement, binds) = sql::statement(change);
+    let id = exec(tx, statement, binds).await?;
+    Ok(if sql::allocates_id(change) { id } else { None })
 }
 
-fn row_to_recording(row: &SqliteRow) -> Recording {
-    Recording {
-        file_id: row.get("file_id"),
-        domain_name: row.get("domain_name"),
-        app_name: row.get("app_name"),
-        stream_name: row.get("stream_name"),
-        format: row.get("format"),
-        start_ms: row.get("start_ms"),
-        end_ms: row.get("end_ms"),
-        duration_ms: row.get("duration_ms"),
-        size_bytes: row.get("size_bytes"),
-        video_codec: row.get("video_codec"),
-        audio_codec: row.get("audio_codec"),
-        width: row.get("width"),
-        height: row.get("height"),
-        task_id: row.get("task_id"),
-        template_id: row.get("template_id"),
-        storage_path: row.get("storage_path"),
-        url: row.get("url"),
-        created_ms: row.get("created_ms"),
-        expires_ms: row.get("expires_ms"),
-    }
-}
-
-fn filters(q: &mut QueryBuilder<'_, Sqlite>, s: &Search) {
-    q.push(" WHERE 1 = 1");
-    for (column, values) in [("file_id", &s.file_ids), ("stream_name", &s.stream_names)] {
-        if !values.is_empty() {
-            q.push(format!(" AND {column} IN ("));
-            let mut list = q.separated(", ");
-            for v in values {
-                list.push_bind(v.clone());
-            }
-            q.push(")");
-        }
-    }
-    if let Some(d) = &s.domain_name {
-        q.push(" AND lower(domain_name) = ")
-            .push_bind(d.to_ascii_lowercase());
-    }
-    for (column, value) in [
-        ("app_name", &s.app_name),
-        ("format", &s.format),
-        ("task_id", &s.task_id),
-    ] {
-        if let Some(v) = value {
-            q.push(format!(" AND {column} = ")).push_bind(v.clone());
-        }
-    }
-    if let Some(after) = s.after_ms {
-        q.push(" AND start_ms >= ").push_bind(after);
-    }
-    if let Some(before) = s.before_ms {
-        q.push(" AND start_ms < ").push_bind(before);
-    }
-}
-
-#[async_trait]
-impl RecordingIndex for SqliteDb {
-    async fn insert(&self, r: &Recording) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO recordings (file_id, domain_name, app_name, stream_name, format, start_ms, end_ms, duration_ms, \
-             size_bytes, video_codec, audio_codec, width, height, task_id, template_id, storage_path, url, created_ms, expires_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&r.file_id)
-        .bind(&r.domain_name)
-        .bind(&r.app_name)
-        .bind(&r.stream_name)
-        .bind(&r.format)
-        .bind(r.start_ms)
-        .bind(r.end_ms)
-        .bind(r.duration_ms)
-        .bind(r.size_bytes)
-        .bind(&r.video_codec)
-        .bind(&r.audio_codec)
-        .bind(r.width)
-        .bind(r.height)
-        .bind(&r.task_id)
-        .bind(r.template_id)
-        .bind(&r.storage_path)
-        .bind(&r.url)
-        .bind(r.created_ms)
-        .bind(r.expires_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(backend("indexing a recording"))?;
-        Ok(())
-    }
-
-    async fn search(&self, s: &Search) -> Result<(i64, Vec<Recording>), DbError> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) AS n FROM recordings");
-        filters(&mut count, s);
-        let total: i64 = count
-            .build()
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend("searching recordings"))?
-            .get("n");
-        let mut rows = QueryBuilder::<Sqlite>::new("SELECT * FROM recordings");
-        filters(&mut rows, s);
-        rows.push(if s.descending {
-            " ORDER BY start_ms DESC, file_id DESC"
-        } else {
-            " ORDER BY start_ms, file_id"
-        });
-        rows.push(" LIMIT ")
-            .push_bind(s.limit)
-            .push(" OFFSET ")
-            .push_bind(s.offset);
-        let found = rows
-            .build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend("searching recordings"))?;
-        Ok((total, found.iter().map(row_to_recording).collect()))
-    }
-
-    async fn expired(&self, now_ms: i64, limit: i64) -> Result<Vec<Recording>, DbError> {
-        let rows = sqlx::query(
-            "SELECT * FROM recordings WHERE expires_ms IS NOT NULL AND expires_ms <= ? ORDER BY expires_ms LIMIT ?",
-        )
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend("finding expired recordings"))?;
-        Ok(rows.iter().map(row_to_recording).collect())
-    }
-
-    async fn oldest(&self, kept_forever_too: bool, limit: i64) -> Result<Vec<Recording>, DbError> {
-        let rows = sqlx::query(
-            "SELECT * FROM recordings WHERE expires_ms IS NOT NULL OR ? ORDER BY start_ms, file_id LIMIT ?",
-        )
-        .bind(kept_forever_too)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend("finding the oldest recordings"))?;
-        Ok(rows.iter().map(row_to_recording).collect())
-    }
-
-    async fn delete(&self, file_id: &str) -> Result<(), DbError> {
-        sqlx::query("DELETE FROM recordings WHERE file_id = ?")
-            .bind(file_id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend("deleting a recording's row"))?;
-        Ok(())
-    }
-}
+super::index::impl_recording_index!(SqliteDb, Sqlite);
 
 #[async_trait]
 impl Outbox for SqliteDb {
     async fn enqueue(&self, p: &Pending, now_ms: i64) -> Result<bool, DbError> {
-        let done = sqlx::query(
-            "INSERT OR IGNORE INTO callback_outbox (event_id, url, callback_key, body, attempts, next_attempt_ms, created_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&p.event_id)
-        .bind(&p.url)
-        .bind(&p.callback_key)
-        .bind(&p.body)
-        .bind(p.attempts)
-        .bind(now_ms)
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(backend("queueing a callback"))?;
+        let done = sqlx::query(sql::ENQUEUE)
+            .bind(&p.event_id)
+            .bind(&p.url)
+            .bind(&p.callback_key)
+            .bind(&p.body)
+            .bind(p.attempts)
+            .bind(now_ms)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("queueing a callback"))?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn claim(&self, now_ms: i64, until_ms: i64, limit: i64) -> Result<Vec<Pending>, DbError> {
-        let rows = sqlx::query(
-            "UPDATE callback_outbox SET next_attempt_ms = ? WHERE event_id IN \
-             (SELECT event_id FROM callback_outbox WHERE next_attempt_ms <= ? ORDER BY next_attempt_ms LIMIT ?) \
+        sqlx::query_as(
+            "UPDATE callback_outbox SET next_attempt_ms = $1 WHERE event_id IN \
+             (SELECT event_id FROM callback_outbox WHERE next_attempt_ms <= $2 ORDER BY next_attempt_ms LIMIT $3) \
              RETURNING event_id, url, callback_key, body, attempts",
         )
         .bind(until_ms)
         .bind(now_ms)
-        .bind(limit)
+        .bind(sql::limit(limit))
         .fetch_all(&self.pool)
         .await
-        .map_err(backend("claiming callbacks"))?;
-        Ok(rows
-            .iter()
-            .map(|r| Pending {
-                event_id: r.get("event_id"),
-                url: r.get("url"),
-                callback_key: r.get("callback_key"),
-                body: r.get("body"),
-                attempts: r.get("attempts"),
-            })
-            .collect())
+        .map_err(reading("callback_outbox", "claiming callbacks"))
     }
 
     async fn ack(&self, event_id: &str) -> Result<(), DbError> {
-        sqlx::query("DELETE FROM callback_outbox WHERE event_id = ?")
+        sqlx::query(sql::ACK)
             .bind(event_id)
             .execute(&self.pool)
             .await
@@ -467,7 +201,7 @@ impl Outbox for SqliteDb {
         next_ms: i64,
         error: &str,
     ) -> Result<(), DbError> {
-        sqlx::query("UPDATE callback_outbox SET attempts = ?, next_attempt_ms = ?, last_error = ? WHERE event_id = ?")
+        sqlx::query(sql::RETRY)
             .bind(attempts)
             .bind(next_ms)
             .bind(error)
@@ -479,19 +213,17 @@ impl Outbox for SqliteDb {
     }
 
     async fn next_due(&self) -> Result<Option<i64>, DbError> {
-        let row = sqlx::query("SELECT MIN(next_attempt_ms) AS next FROM callback_outbox")
+        sqlx::query_scalar(sql::NEXT_DUE)
             .fetch_one(&self.pool)
             .await
-            .map_err(backend("reading the outbox"))?;
-        Ok(row.get::<Option<i64>, _>("next"))
+            .map_err(backend("reading the outbox"))
     }
 
     async fn queued(&self) -> Result<i64, DbError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM callback_outbox")
+        sqlx::query_scalar(sql::QUEUED)
             .fetch_one(&self.pool)
             .await
-            .map_err(backend("reading the outbox"))?;
-        Ok(row.get("n"))
+            .map_err(backend("reading the outbox"))
     }
 }
 
@@ -503,24 +235,19 @@ impl Leases for SqliteDb {
         owner: &str,
         now_ms: i64,
         ttl_ms: i64,
-    ) -> Result<bool, DbError> {
-        let taken = sqlx::query(
-            "INSERT INTO leases (name, owner, expires_ms) VALUES (?, ?, ?) \
-             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_ms = excluded.expires_ms \
-             WHERE leases.owner = excluded.owner OR leases.expires_ms <= ?",
-        )
-        .bind(name)
-        .bind(owner)
-        .bind(now_ms.saturating_add(ttl_ms))
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(backend("taking a lease"))?;
-        Ok(taken.rows_affected() == 1)
+    ) -> Result<Option<i64>, DbError> {
+        sqlx::query_scalar(sql::ACQUIRE_LEASE_AT)
+            .bind(name)
+            .bind(owner)
+            .bind(sql::lease_ttl(ttl_ms))
+            .bind(now_ms.clamp(-MAX_CLOCK_MS, MAX_CLOCK_MS))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend("taking a lease"))
     }
 
     async fn release(&self, name: &str, owner: &str) -> Result<(), DbError> {
-        sqlx::query("DELETE FROM leases WHERE name = ? AND owner = ?")
+        sqlx::query(sql::RELEASE_LEASE)
             .bind(name)
             .bind(owner)
             .execute(&self.pool)
@@ -528,7 +255,17 @@ impl Leases for SqliteDb {
             .map_err(backend("releasing a lease"))?;
         Ok(())
     }
+
+    async fn holder(&self, name: &str) -> Result<Option<(String, i64, i64)>, DbError> {
+        sqlx::query_as(sql::LEASE_HOLDER)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(reading("leases", "reading a lease"))
+    }
 }
+
+super::handover::impl_hls_handover!(SqliteDb);
 
 #[cfg(test)]
 mod tests {
@@ -644,27 +381,59 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    /// One owner until the deadline (`expires_ms <= now` is expired); the epoch goes up
+    /// each time the lease passes anew, stays on a renewal, and survives a release.
     #[tokio::test]
     async fn leases_have_one_owner_until_they_expire() {
         let (db, dir) = db("leases").await;
-        assert!(db.acquire("retention", "node-a", 1000, 500).await.unwrap());
-        assert!(!db.acquire("retention", "node-b", 1200, 500).await.unwrap());
-        assert!(
-            db.acquire("retention", "node-a", 1400, 500).await.unwrap(),
-            "renewed"
+        let lease = "retention";
+        assert_eq!(db.holder(lease).await.unwrap(), None);
+        assert_eq!(
+            db.acquire(lease, "node-a", 1000, 500).await.unwrap(),
+            Some(1)
         );
-        assert!(!db.acquire("retention", "node-b", 1800, 500).await.unwrap());
-        assert!(
-            db.acquire("retention", "node-b", 1900, 500).await.unwrap(),
-            "expired"
+        assert_eq!(db.acquire(lease, "node-b", 1200, 500).await.unwrap(), None);
+        assert_eq!(
+            db.acquire(lease, "node-a", 1400, 500).await.unwrap(),
+            Some(1),
+            "renewed in time: same epoch"
         );
-        db.release("retention", "node-a").await.unwrap();
-        assert!(
-            !db.acquire("retention", "node-a", 2000, 500).await.unwrap(),
+        assert_eq!(
+            db.holder(lease).await.unwrap(),
+            Some(("node-a".into(), 1, 1900))
+        );
+        assert_eq!(db.acquire(lease, "node-b", 1899, 500).await.unwrap(), None);
+        assert_eq!(
+            db.acquire(lease, "node-b", 1900, 500).await.unwrap(),
+            Some(2),
+            "expired: passes to b"
+        );
+        db.release(lease, "node-a").await.unwrap();
+        assert_eq!(
+            db.acquire(lease, "node-a", 2000, 500).await.unwrap(),
+            None,
             "not a's to release"
         );
-        db.release("retention", "node-b").await.unwrap();
-        assert!(db.acquire("retention", "node-a", 2000, 500).await.unwrap());
+        db.release(lease, "node-b").await.unwrap();
+        assert_eq!(
+            db.holder(lease).await.unwrap(),
+            Some(("node-b".into(), 2, 0)),
+            "released: the row and its epoch stay"
+        );
+        assert_eq!(
+            db.acquire(lease, "node-b", 2000, 500).await.unwrap(),
+            Some(3),
+            "taken again after a release: a new epoch, even for the same owner"
+        );
+        assert_eq!(
+            db.acquire(lease, "node-b", 3000, 500).await.unwrap(),
+            Some(4),
+            "renewed too late: a new epoch"
+        );
+        assert_eq!(
+            db.acquire("other", "node-a", 3000, 500).await.unwrap(),
+            Some(1)
+        );
         db.close().await;
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -188,22 +188,38 @@ fn make_playable(path: &Path, format: Format) -> std::io::Result<Option<i64>> {
 }
 
 /// An HLS recording being put back together: its segments, duration and bytes.
-struct Rebuilt {
-    playlist: RecordingPlaylist,
+pub(super) struct Rebuilt {
+    pub(super) playlist: RecordingPlaylist,
     duration_ms: i64,
     bytes: u64,
+    /// Bytes of each segment, in order.
+    pub(super) sizes: Vec<u64>,
 }
 
 impl Rebuilt {
     fn push(&mut self, segment: RecordedSegment, bytes: u64) {
         self.duration_ms += segment.duration.as_millis();
         self.bytes += bytes;
+        self.sizes.push(bytes);
         self.playlist.push(segment);
     }
 }
 
 async fn recover_hls(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), DataError> {
     let rid = &s.spec.recording_id;
+    let node = match s.node.as_str() {
+        "" => app.settings.node_id.as_str(),
+        node => node,
+    };
+    if !super::handover::take_as(app, rid, node).await {
+        // Another node continued or finished it meanwhile (from what the store holds).
+        tracing::info!(recording = %rid, "recovery: HLS recording taken over by another node");
+        for name in scratch_segments(app, rid)? {
+            let _ = std::fs::remove_file(app.storage.scratch_path(&name));
+        }
+        let _ = std::fs::remove_file(app.storage.scratch_path(&hls_sidecar_name(rid)));
+        return Ok(());
+    }
     let live = format!("{}/{}", s.stream.dir(), live_playlist_name(rid));
     let mut rebuilt = listed_segments(app, &s.stream.dir(), &live).await?;
     commit_open_segments(app, s, &mut rebuilt).await?;
@@ -235,11 +251,16 @@ async fn recover_hls(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), DataError>
 }
 
 /// The segments the growing playlist `live` lists (none when it was never stored).
-async fn listed_segments(app: &DataPlane, dir: &str, live: &str) -> Result<Rebuilt, DataError> {
+pub(super) async fn listed_segments(
+    app: &DataPlane,
+    dir: &str,
+    live: &str,
+) -> Result<Rebuilt, DataError> {
     let mut rebuilt = Rebuilt {
         playlist: RecordingPlaylist::new(),
         duration_ms: 0,
         bytes: 0,
+        sizes: Vec::new(),
     };
     let Ok(text) = app.storage.read(live).await else {
         return Ok(rebuilt);
@@ -270,14 +291,7 @@ async fn commit_open_segments(
     s: &Sidecar,
     rebuilt: &mut Rebuilt,
 ) -> Result<(), DataError> {
-    let scratch_dir = app.storage.scratch_dir();
-    let prefix = format!("{}_", s.spec.recording_id);
-    let scratch: Vec<String> = std::fs::read_dir(&scratch_dir)
-        .map_err(DataError::io(format!("listing {}", scratch_dir.display())))?
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with(&prefix) && n.ends_with(".ts"))
-        .collect();
+    let scratch = scratch_segments(app, &s.spec.recording_id)?;
     let last_end = rebuilt
         .playlist
         .segments()
@@ -307,6 +321,18 @@ async fn commit_open_segments(
         rebuilt.push(segment, whole);
     }
     Ok(())
+}
+
+/// The scratch segments of HLS recording `recording_id`.
+fn scratch_segments(app: &DataPlane, recording_id: &str) -> Result<Vec<String>, DataError> {
+    let scratch_dir = app.storage.scratch_dir();
+    let prefix = format!("{recording_id}_");
+    Ok(std::fs::read_dir(&scratch_dir)
+        .map_err(DataError::io(format!("listing {}", scratch_dir.display())))?
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&prefix) && n.ends_with(".ts"))
+        .collect())
 }
 
 fn truncate(path: &Path, len: u64) -> std::io::Result<()> {

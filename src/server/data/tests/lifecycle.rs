@@ -21,7 +21,7 @@ async fn refusal(p: &Plane, app: &str, key: &str) -> Option<RefusalKind> {
     let (tx, _) = mpsc::unbounded_channel();
     match Admitted::check(&p.app, &mut slot, request(app, key), tx).await {
         Ok(admitted) => {
-            admitted.abandon(&mut slot);
+            admitted.abandon(&mut slot).await;
             None
         }
         Err(refusal) => Some(refusal.kind),

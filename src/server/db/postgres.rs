@@ -1,0 +1,301 @@
+//! The ports on PostgreSQL (through sqlx; migrations embedded from
+//! `migrations/postgres/`): several nodes sharing one database, each through its own
+//! [`PgDb`], behave as one. Statements SQLite runs too are in `sql.rs`; the ones here
+//! are PostgreSQL's own.
+//!
+//! A typed backend (`PgPool`), beside [`super::SqliteDb`], rather than one over sqlx's
+//! `Any` driver: `Any` maps values through a small common set of types, and failed on
+//! SQLite's `BOOLEAN` columns and PostgreSQL's `TIMESTAMPTZ`; two typed backends behind
+//! the same ports cost little, as most SQL is shared.
+//!
+//! What several writers need, each in one statement or transaction:
+//! - Configuration writes ([`ConfigRepo::apply`]) bump `config_version` *first*, with
+//!   `UPDATE … RETURNING`: its row lock queues concurrent writes until the holder
+//!   commits, so each gets its own version, in commit order. Template ids come from
+//!   identity columns (`RETURNING`): distinct across nodes and never reused, though a
+//!   write that rolls back skips the ids it drew (sequences are not transactional;
+//!   SQLite's `AUTOINCREMENT` hands them out again).
+//! - [`ConfigRepo::load`] reads every table in one `REPEATABLE READ` snapshot, so it never
+//!   mixes two versions.
+//! - [`Outbox::claim`] locks the due rows it takes with `FOR UPDATE SKIP LOCKED` and moves
+//!   their deadline in the same statement: two nodes never claim one row, and neither
+//!   waits for the other. Claimed rows come back soonest due first.
+//! - [`Leases`] run on the database's clock (`clock_timestamp()`), not the caller's
+//!   `now_ms`, so nodes whose clocks disagree still agree on who holds a lease; `ttl_ms`
+//!   is relative, and deadlines ([`Leases::holder`]) are on that clock.
+//!
+//! For the same rows, answers are SQLite's: text keys are `COLLATE "C"` (bytewise order,
+//! ASCII-only `lower()`), and rules keep the order they were written in (a `seq`
+//! identity stands in for SQLite's `rowid`).
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{FromRow, Postgres, Row, Transaction};
+
+use super::sql::{self, backend, reading, Bind};
+use super::{Applied, Change, ConfigRepo, ControlState, DbError, Leases, Outbox, Pending};
+
+/// Connections in each node's pool.
+pub const POOL_CONNECTIONS: u32 = 4;
+
+/// How the connections introduce themselves (`pg_stat_activity.application_name`).
+const APPLICATION_NAME: &str = "liverec";
+
+/// The ports over one PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgDb {
+    pool: PgPool,
+}
+
+impl PgDb {
+    /// Connects to `url` (`postgres://user:password@host:port/database`) and applies
+    /// migrations (under PostgreSQL's advisory lock, so nodes starting together apply
+    /// them once).
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(backend("reading the database URL"))?
+            .application_name(APPLICATION_NAME);
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(backend("connecting to the database"))?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| DbError::Backend {
+                context: "migrating the database",
+                message: e.to_string(),
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The `(id, body)` rows of the configuration tables, in [`sql::assemble`]'s order; rules
+/// in the order they were written.
+const LOAD: [&str; 6] = [
+    "SELECT template_id AS id, body FROM record_templates ORDER BY template_id",
+    "SELECT seq AS id, body FROM record_rules ORDER BY seq",
+    "SELECT 0::BIGINT AS id, body FROM record_tasks ORDER BY start_time, task_id",
+    "SELECT template_id AS id, body FROM callback_templates ORDER BY template_id",
+    "SELECT seq AS id, body FROM callback_rules ORDER BY seq",
+    "SELECT 0::BIGINT AS id, body FROM push_auth_keys ORDER BY domain_key",
+];
+
+/// Makes the transaction it opens a consistent, read-only snapshot.
+const SNAPSHOT: &str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+/// Claims due callbacks: `$1` the new deadline, `$2` now, `$3` how many. Rows another
+/// claim has locked are skipped, and rows it moved no longer match once it commits.
+const CLAIM: &str = "WITH due AS (\
+     SELECT event_id, next_attempt_ms AS due_ms FROM callback_outbox \
+     WHERE next_attempt_ms <= $2 ORDER BY next_attempt_ms, event_id LIMIT $3 \
+     FOR UPDATE SKIP LOCKED) \
+     UPDATE callback_outbox o SET next_attempt_ms = $1 FROM due WHERE o.event_id = due.event_id \
+     RETURNING o.event_id, o.url, o.callback_key, o.body, o.attempts, due.due_ms";
+
+#[async_trait]
+impl ConfigRepo for PgDb {
+    async fn load(&self) -> Result<(ControlState, i64), DbError> {
+        let mut tx = self.pool.begin().await.map_err(backend("loading"))?;
+        sqlx::query(SNAPSHOT)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend("loading"))?;
+        let mut tables = [const { Vec::new() }; 6];
+        for (rows, query) in tables.iter_mut().zip(LOAD) {
+            *rows = bodies(&mut tx, query).await?;
+        }
+        let version = sqlx::query_scalar(sql::VERSION)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend("reading the configuration version"))?;
+        tx.commit().await.map_err(backend("loading"))?;
+        Ok((sql::assemble(tables)?, version))
+    }
+
+    async fn version(&self) -> Result<i64, DbError> {
+        sqlx::query_scalar(sql::VERSION)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend("reading the configuration version"))
+    }
+
+    async fn apply(&self, changes: &[Change]) -> Result<Applied, DbError> {
+        let mut tx = self.pool.begin().await.map_err(backend("writing"))?;
+        let version = sqlx::query_scalar(sql::BUMP_VERSION)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend("writing"))?;
+        let mut applied = Applied {
+            ids: Vec::new(),
+            version,
+        };
+        for change in changes {
+            let (statement, binds) = sql::statement(change);
+            let id = exec(&mut tx, statement, binds).await?;
+            if sql::allocates_id(change) {
+                applied.ids.extend(id);
+            }
+        }
+        tx.commit().await.map_err(backend("committing"))?;
+        Ok(applied)
+    }
+}
+
+/// The `(id, body)` rows `query` selects.
+async fn bodies(conn: &mut PgConnection, query: &str) -> Result<Vec<(i64, String)>, DbError> {
+    sqlx::query_as(query)
+        .fetch_all(conn)
+        .await
+        .map_err(backend("loading"))
+}
+
+/// Runs `statement` with `binds`; returns the first column of the row it returns, if any.
+async fn exec(
+    tx: &mut Transaction<'_, Postgres>,
+    statement: &str,
+    binds: Vec<Bind>,
+) -> Result<Option<i64>, DbError> {
+    let mut query = sqlx::query(statement);
+    for bind in binds {
+        query = match bind {
+            Bind::Int(v) => query.bind(v),
+            Bind::Text(v) => query.bind(v),
+        };
+    }
+    let row = query
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(backend("writing"))?;
+    Ok(row.and_then(|r| r.try_get::<i64, _>(0).ok()))
+}
+
+super::index::impl_recording_index!(PgDb, Postgres);
+
+/// A claimed row and when it was due.
+fn claimed(row: &PgRow) -> Result<(i64, Pending), sqlx::Error> {
+    Ok((row.try_get("due_ms")?, Pending::from_row(row)?))
+}
+
+#[async_trait]
+impl Outbox for PgDb {
+    async fn enqueue(&self, p: &Pending, now_ms: i64) -> Result<bool, DbError> {
+        let done = sqlx::query(sql::ENQUEUE)
+            .bind(&p.event_id)
+            .bind(&p.url)
+            .bind(&p.callback_key)
+            .bind(&p.body)
+            .bind(p.attempts)
+            .bind(now_ms)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("queueing a callback"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim(&self, now_ms: i64, until_ms: i64, limit: i64) -> Result<Vec<Pending>, DbError> {
+        let rows = sqlx::query(CLAIM)
+            .bind(until_ms)
+            .bind(now_ms)
+            .bind(sql::limit(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend("claiming callbacks"))?;
+        let mut taken = rows
+            .iter()
+            .map(claimed)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(reading("callback_outbox", "claiming callbacks"))?;
+        taken.sort_by(|(a_due, a), (b_due, b)| (a_due, &a.event_id).cmp(&(b_due, &b.event_id)));
+        Ok(taken.into_iter().map(|(_, p)| p).collect())
+    }
+
+    async fn ack(&self, event_id: &str) -> Result<(), DbError> {
+        sqlx::query(sql::ACK)
+            .bind(event_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("removing a callback"))?;
+        Ok(())
+    }
+
+    async fn retry(
+        &self,
+        event_id: &str,
+        attempts: i64,
+        next_ms: i64,
+        error: &str,
+    ) -> Result<(), DbError> {
+        sqlx::query(sql::RETRY)
+            .bind(attempts)
+            .bind(next_ms)
+            .bind(error)
+            .bind(event_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("rescheduling a callback"))?;
+        Ok(())
+    }
+
+    async fn next_due(&self) -> Result<Option<i64>, DbError> {
+        sqlx::query_scalar(sql::NEXT_DUE)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend("reading the outbox"))
+    }
+
+    async fn queued(&self) -> Result<i64, DbError> {
+        sqlx::query_scalar(sql::QUEUED)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend("reading the outbox"))
+    }
+}
+
+#[async_trait]
+impl Leases for PgDb {
+    /// `now_ms` is not used: "now" is the database's clock.
+    async fn acquire(
+        &self,
+        name: &str,
+        owner: &str,
+        _now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<Option<i64>, DbError> {
+        sqlx::query_scalar(sql::ACQUIRE_LEASE_PG_CLOCK)
+            .bind(name)
+            .bind(owner)
+            .bind(sql::lease_ttl(ttl_ms))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend("taking a lease"))
+    }
+
+    async fn release(&self, name: &str, owner: &str) -> Result<(), DbError> {
+        sqlx::query(sql::RELEASE_LEASE)
+            .bind(name)
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("releasing a lease"))?;
+        Ok(())
+    }
+
+    async fn holder(&self, name: &str) -> Result<Option<(String, i64, i64)>, DbError> {
+        sqlx::query_as(sql::LEASE_HOLDER)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(reading("leases", "reading a lease"))
+    }
+}
+super::handover::impl_hls_handover!(PgDb);
