@@ -62,6 +62,16 @@ pub struct Metrics {
     pub space_deletions: Counter,
     /// Bytes of recordings the free-space guard deleted.
     pub space_deleted_bytes: Counter,
+    /// 1, labelled with this node's id (nodes sharing a database tell their series
+    /// apart by it; scrapers copy it onto the others with a join or a target label).
+    pub node_info: Family<NodeLabels, Gauge>,
+}
+
+/// The node label.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NodeLabels {
+    /// The node id.
+    pub node: String,
 }
 
 /// A new metric registered under `name` (a handle to the same metric).
@@ -127,6 +137,7 @@ impl Default for Metrics {
                 "liverec_space_deleted_bytes",
                 "Bytes of recordings deleted to keep free space above the floor",
             ),
+            node_info: reg(r, "liverec_node", "This node's id (value 1)"),
             registry: std::mem::take(r),
             refreshers: std::sync::Mutex::default(),
         }
@@ -140,6 +151,14 @@ impl Metrics {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(refresh);
+    }
+
+    /// Names this node in `liverec_node`.
+    pub fn set_node(&self, node: &str) {
+        let labels = NodeLabels {
+            node: node.to_owned(),
+        };
+        self.node_info.get_or_create(&labels).set(1);
     }
 
     /// Counts a refusal by the limit that made it.

@@ -50,6 +50,7 @@ pub async fn prepare(
     let config = Arc::new(config);
     let storage = open_storage(&settings)?;
     let metrics = Arc::new(metrics::Metrics::default());
+    metrics.set_node(&settings.node_id);
     let limits = &settings.file.limits;
     let budget = limits::Budget::of(settings.file.testing.file_limit.unwrap_or(file_limit));
     let admission = data::admission::Admission::new(

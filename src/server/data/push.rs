@@ -637,6 +637,6 @@ fn spec_of(
         storage_time_s: output.storage_time_seconds,
         flow_continue_s: output.flow_continue_seconds.unwrap_or(0),
         ends_at_ms,
-        recording_id: format!("{epoch}-{}", uuid::Uuid::new_v4().simple()),
+        recording_id: format!("{epoch:x}{}", uuid::Uuid::new_v4().simple()),
     }
 }

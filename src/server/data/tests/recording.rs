@@ -112,13 +112,8 @@ fn kind(event: &str) -> String {
             Some((_, n)) => format!("segment {}", n.parse::<u32>().unwrap_or(u32::MAX)),
             None => "ts".to_owned(),
         },
-        // Growing playlists are named by the recording id (EPOCH-HEX), finals by
-        // VodFileName.
-        Some((stem, "m3u8"))
-            if stem.split_once('-').is_some_and(|(e, id)| {
-                e.parse::<u64>().is_ok() && id.chars().all(|c| c.is_ascii_hexdigit())
-            }) =>
-        {
+        // Growing playlists are named by the recording id (hex), finals by VodFileName.
+        Some((stem, "m3u8")) if stem.chars().all(|c| c.is_ascii_hexdigit()) => {
             "growing playlist".to_owned()
         }
         Some((_, "m3u8")) => "final playlist".to_owned(),
