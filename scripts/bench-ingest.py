@@ -12,6 +12,11 @@ Part 2 — scale: liverec alone with --big streams for --big-seconds: zero frame
 (every audio/video tag the publisher sent is in the FLV recordings, counted by walking
 the tags) and RSS per stream ((peak − idle) / N). Recordings are deleted afterwards.
 
+With --storage s3, liverec is also measured recording to an S3 server (`s3s-fs` on
+loopback, installed with `cargo install s3s-fs --version 0.14.1 --features binary
+--locked` when missing) in the same loop, and liverec-s3 / liverec (local disk) is
+printed, with the frames lost (FLV tags sent against tags in the FLV objects).
+
 With --baseline PATH, a second liverec binary (an earlier build) is measured in the same
 loop under the same load, and liverec / baseline is printed: an A/B of a change. With
 --repeat K every server is measured K times per N, interleaved (in ABBA order), and medians
@@ -19,7 +24,7 @@ are printed.
 
 Usage: scripts/bench-ingest.py [--ns 10,50] [--seconds 45] [--big 500] [--big-seconds 30]
        [--skip-nginx] [--skip-big] [--work /tmp/liverec-bench/ingest]
-       [--baseline target/base/liverec] [--repeat 3]
+       [--baseline target/base/liverec] [--repeat 3] [--storage s3]
 Needs ffmpeg; nginx + libnginx-mod-rtmp are installed with apt-get when missing (root).
 """
 import argparse, glob, json, os, shutil, signal, statistics, struct, subprocess, sys, time, urllib.request
@@ -148,8 +153,14 @@ def measure(server_pid, liverec, clip, url, n, seconds, sample_rss=False, pusher
         pub_cpu = (pub.cpu() if pusher == "ffmpeg" else cpu({pub.pid})) or pub_cpu
         time.sleep(0.5)
     summary = json.loads(pub.stdout.read() or "{}") if pub.stdout else {}
-    time.sleep(3)  # let the server close its files
-    c1 = cpu(tree(server_pid))
+    # Let the server close, store (an S3 upload) and index its files: until it idles.
+    c1, deadline = cpu(tree(server_pid)), time.time() + 120
+    while time.time() < deadline:
+        time.sleep(1)
+        now = cpu(tree(server_pid))
+        if now - c1 < 0.02:
+            break
+        c1 = now
     return dict(cpu=c1 - c0, stream_min=n * seconds / 60, rss0=rss0, peak=peak, publisher=summary, publisher_cpu=pub_cpu)
 
 
@@ -160,11 +171,38 @@ def api(action, body):
     return json.loads(urllib.request.urlopen(req).read())["Response"]
 
 
-def start_liverec(liverec, data):
+S3_PORT = 19400
+S3_KEYS = ("bench", "bench-secret")
+
+
+def start_s3(root):
+    """s3s-fs on loopback serving bucket `rec` under root."""
+    if not shutil.which("s3s-fs"):
+        subprocess.run(["cargo", "install", "s3s-fs", "--version", "0.14.1", "--features", "binary", "--locked"],
+                       check=True)
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(os.path.join(root, "rec"))
+    p = subprocess.Popen(["s3s-fs", "--host", "127.0.0.1", "--port", str(S3_PORT), "--access-key", S3_KEYS[0],
+                          "--secret-key", S3_KEYS[1], root], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    wait_port(S3_PORT)
+    return p
+
+
+def s3_config(work):
+    path = os.path.join(work, "s3.toml")
+    open(path, "w").write(
+        f'[storage]\nurl = "s3://rec/bench"\nendpoint = "http://127.0.0.1:{S3_PORT}"\nregion = "us-east-1"\n'
+        f'path_style = true\nallow_http = true\naccess_key_id = "{S3_KEYS[0]}"\nsecret_access_key = "{S3_KEYS[1]}"\n')
+    return path
+
+
+def start_liverec(liverec, data, config=None):
     shutil.rmtree(data, ignore_errors=True)
     os.makedirs(data)
     log = open(data + ".log", "w")
-    p = subprocess.Popen([liverec, "serve", "--data", data, "--http", HTTP, "--rtmp", f"127.0.0.1:{RTMP_PORT}"],
+    extra = ["--config", config] if config else []
+    p = subprocess.Popen([liverec, "serve", "--data", data, "--http", HTTP, "--rtmp", f"127.0.0.1:{RTMP_PORT}"] + extra,
                          stdout=log, stderr=log, start_new_session=True, env={**os.environ, "RUST_LOG": "warn"})
     wait_port(RTMP_PORT)
     t = api("CreateLiveRecordTemplate", {"TemplateName": "flv_hls", "FlvParam": {"Enable": 1, "RecordInterval": 1800},
@@ -228,6 +266,8 @@ def main():
     ap.add_argument("--work", default="/tmp/liverec-bench/ingest")
     ap.add_argument("--baseline", help="another liverec binary to measure in the same loop (A/B)")
     ap.add_argument("--repeat", type=int, default=1, help="measurements per server and N, interleaved")
+    ap.add_argument("--storage", choices=["local", "s3"], default="local",
+                    help="s3: also measure liverec recording to s3s-fs, against local disk")
     ap.add_argument("--pusher", choices=["bench", "ffmpeg"], default="bench",
                     help="load for part 1: liverec bench publish, or N ffmpeg -re pushers as in the anchor")
     args = ap.parse_args()
@@ -236,10 +276,29 @@ def main():
     clip = media(args.work)
     data = os.path.join(args.work, "data")
     servers = ([] if args.skip_nginx else ["nginx"]) + (["baseline"] if args.baseline else []) + ["liverec"]
+    s3_root = os.path.join(args.work, "s3")
+    s3 = None
+    if args.storage == "s3":
+        servers.append("liverec-s3")
+        s3 = start_s3(s3_root)
+    rows = []
+    try:
+        rows = part1(args, servers, liverec, clip, data, s3_root)
+    finally:
+        if s3:
+            stop(s3)
+            shutil.rmtree(s3_root, ignore_errors=True)
+    report(args, rows)
+    if not args.skip_big:
+        part2(args, liverec, clip, data)
+
+
+def part1(args, servers, liverec, clip, data, s3_root):
     rows = []
     for n in [int(x) for x in args.ns.split(",") if x]:
         samples = {name: [] for name in servers}
         failures = 0
+        lost = []
         for rep in range(args.repeat):
             # ABBA: every other round runs the servers in reverse order, so neither pays
             # for running right after the other's deletion of ~GBs.
@@ -248,19 +307,30 @@ def main():
                     server = start_nginx(os.path.join(args.work, "nginx"))
                     url = "rtmp://127.0.0.1:1935/both/s"
                 else:
-                    server = start_liverec(args.baseline if name == "baseline" else liverec, data)
+                    config = s3_config(args.work) if name == "liverec-s3" else None
+                    server = start_liverec(args.baseline if name == "baseline" else liverec, data, config)
                     url = f"rtmp://127.0.0.1:{RTMP_PORT}/both/s"
                 time.sleep(1)
                 r = measure(server.pid, liverec, clip, url, n, args.seconds, pusher=args.pusher)
                 stop(server)
                 samples[name].append(r["cpu"] / r["stream_min"])
                 failures += r["publisher"].get("failures") or 0
+                if name == "liverec-s3":
+                    flvs = [f for f in glob.glob(os.path.join(s3_root, "rec", "bench", "localhost", "both", "*", "*.flv"))
+                            if not os.path.basename(f).startswith(".")]
+                    sent = r["publisher"].get("framesSent", 0)
+                    lost.append(sent - sum(flv_tags(f) for f in flvs))
+                    shutil.rmtree(os.path.join(s3_root, "rec", "bench"), ignore_errors=True)
                 shutil.rmtree(os.path.join(args.work, "nginx"), ignore_errors=True)
                 shutil.rmtree(data, ignore_errors=True)
-        row = {"n": n, "publisher_failures": failures, "samples": samples}
+        row = {"n": n, "publisher_failures": failures, "samples": samples, "s3_frames_lost": lost}
         row.update({name: statistics.median(v) for name, v in samples.items()})
         rows.append(row)
         print(json.dumps(row), flush=True)
+    return rows
+
+
+def report(args, rows):
     print(f"\nFLV + HLS recording, server CPU-s per stream-minute (same run, load: {args.pusher} pushers,"
           f" median of {args.repeat})")
     print(f"{'N':>5} {'nginx-rtmp':>11} {'baseline':>9} {'liverec':>9} {'nginx/liverec':>14} {'liverec/baseline':>17}")
@@ -269,9 +339,14 @@ def main():
         ratio = f"{ng / lr:.2f}x" if ng else "-"
         ab = f"{lr / base:.3f}" if base else "-"
         print(f"{row['n']:>5} {ng or float('nan'):>11.4f} {base or float('nan'):>9.4f} {lr:>9.4f} {ratio:>14} {ab:>17}")
+    if args.storage == "s3":
+        print("\nliverec recording to S3 (s3s-fs on loopback) against local disk, same run:")
+        for row in rows:
+            print(f"{row['n']:>5} streams: {row['liverec-s3']:.4f} vs {row['liverec']:.4f} CPU-s per stream-minute"
+                  f" = {row['liverec-s3'] / row['liverec']:.2f}x; FLV frames lost per round {row['s3_frames_lost']}")
 
-    if args.skip_big:
-        return
+
+def part2(args, liverec, clip, data):
     n = args.big
     lr = start_liverec(liverec, data)
     time.sleep(2)

@@ -1,7 +1,9 @@
 //! Load and bad input: 10,000 mixed requests (valid, malformed JSON, wrong types, bodies
 //! over the limit, bad signatures) from 4 concurrent clients on loopback. The server stays
 //! up, every valid request succeeds, and the state afterwards is exactly what the valid
-//! requests imply. Prints requests per second.
+//! requests imply. Prints requests per second — on SQLite (the embedded default) and on
+//! PostgreSQL (a throwaway cluster); `cargo test --release --test control_load --
+//! --nocapture` shows both figures of a release build.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -110,6 +112,22 @@ async fn client_run(port: u16, n: usize, t0: i64) -> Tally {
 async fn ten_thousand_mixed_requests() {
     let data = temp_dir("load");
     let s = Server::start(&data, Some((ID, KEY))).await;
+    load(s, "SQLite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_mixed_requests_on_postgres() {
+    let dir = temp_dir("load-pg");
+    let database = common::postgres::Postgres::shared().create_database("load");
+    let config = dir.join("liverec.toml");
+    std::fs::write(&config, format!("[database]\nurl = \"{database}\"\n")).unwrap();
+    let args = ["--config", config.to_str().unwrap()];
+    let s = Server::start_with(&dir.join("data"), Some((ID, KEY)), &args).await;
+    load(s, "PostgreSQL").await;
+}
+
+/// Runs the load against `s` and checks the state it leaves.
+async fn load(s: Server, database: &str) {
     let t0 = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -125,7 +143,7 @@ async fn ten_thousand_mixed_requests() {
     let elapsed = started.elapsed().as_secs_f64();
     let total = CLIENTS * PER_CLIENT;
     println!(
-        "{total} requests in {elapsed:.2} s: {:.0} requests/s",
+        "{database}: {total} requests in {elapsed:.2} s: {:.0} requests/s",
         total as f64 / elapsed
     );
 

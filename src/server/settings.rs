@@ -32,6 +32,7 @@
 //! # access_key_id = "..."                # else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
 //! # secret_access_key = "..."
 //! # presign_seconds = 3600               # GET /vod/… redirects to a presigned URL
+//! # sign_payload = false                 # true: SHA-256 of every byte in the signature
 //! [database]
 //! # url = "postgres://liverec@db.example.com/liverec"  # default: SQLite in DATA
 //! # node_id = "rec-1"                      # default: host name and HTTP port
@@ -169,6 +170,8 @@ pub struct StorageSettings {
     pub secret_access_key: Option<String>,
     /// When set, `GET /vod/…` redirects to presigned URLs valid this long.
     pub presign_seconds: Option<u64>,
+    /// Sign S3 payloads (SHA-256 of every byte; default off: TLS protects them).
+    pub sign_payload: bool,
 }
 
 impl StorageSettings {
@@ -183,6 +186,7 @@ impl StorageSettings {
             allow_http: self.allow_http,
             access_key_id: self.access_key_id.clone(),
             secret_access_key: self.secret_access_key.clone(),
+            sign_payload: self.sign_payload,
         })
     }
 }

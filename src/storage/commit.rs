@@ -14,8 +14,7 @@
 use std::path::{Path as FsPath, PathBuf};
 
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
-use tokio::io::AsyncReadExt;
+use object_store::{ObjectStore, ObjectStoreExt};
 
 use super::StorageError;
 
@@ -81,7 +80,30 @@ fn copy_into_place(from: &FsPath, to: &FsPath) -> Result<(), StorageError> {
     }
 }
 
-/// Uploads `from` to `location` in parts of [`UPLOAD_PART_BYTES`], then unlinks it.
+/// Parts of a multipart upload in flight at once.
+pub const PARTS_IN_FLIGHT: usize = 2;
+
+/// Reads `len` bytes at `offset` of `path` into a buffer of its own (on a blocking
+/// thread, straight into the buffer the upload then owns: no intermediate copy).
+async fn read_part(path: &FsPath, offset: u64, len: usize) -> Result<Vec<u8>, StorageError> {
+    let owned = path.to_path_buf();
+    let read = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::open(&owned)?;
+        let mut buf = vec![0u8; len];
+        file.read_exact_at(&mut buf, offset)?;
+        Ok(buf)
+    })
+    .await
+    .map_err(|e| StorageError::Io {
+        context: format!("reading {}", path.display()),
+        source: std::io::Error::other(e),
+    })?;
+    read.map_err(io(format!("reading {}", path.display())))
+}
+
+/// Uploads `from` to `location` (one PUT up to [`UPLOAD_PART_BYTES`], else a multipart
+/// upload in parts of that size, [`PARTS_IN_FLIGHT`] at a time), then unlinks it.
 pub async fn upload(
     store: &dyn ObjectStore,
     from: &FsPath,
@@ -97,40 +119,55 @@ pub async fn upload(
         Err(object_store::Error::NotFound { .. }) => {}
         Err(e) => return Err(store_err(e)),
     }
-    let mut file = tokio::fs::File::open(from)
-        .await
-        .map_err(io(format!("opening {}", from.display())))?;
-    let len = file
-        .metadata()
+    let len = tokio::fs::metadata(from)
         .await
         .map_err(io(format!("reading {}", from.display())))?
         .len();
     if len <= UPLOAD_PART_BYTES as u64 {
-        let mut whole = Vec::with_capacity(len as usize);
-        file.read_to_end(&mut whole)
-            .await
-            .map_err(io(format!("reading {}", from.display())))?;
+        let whole = read_part(from, 0, len as usize).await?;
         store.put(location, whole.into()).await.map_err(store_err)?;
-        return tokio::fs::remove_file(from)
-            .await
-            .map_err(io(format!("removing {}", from.display())));
-    }
-    let upload = store.put_multipart(location).await.map_err(store_err)?;
-    let mut writer = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART_BYTES);
-    let mut buf = vec![0u8; UPLOAD_PART_BYTES];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .await
-            .map_err(io(format!("reading {}", from.display())))?;
-        if n == 0 {
-            break;
+    } else {
+        let mut upload = store.put_multipart(location).await.map_err(store_err)?;
+        if let Err(e) = upload_parts(upload.as_mut(), from, len).await {
+            let _ = upload.abort().await;
+            return Err(e);
         }
-        writer.wait_for_capacity(2).await.map_err(store_err)?;
-        writer.write(buf.get(..n).unwrap_or_default());
+        upload.complete().await.map_err(store_err)?;
     }
-    writer.finish().await.map_err(store_err)?;
     tokio::fs::remove_file(from)
         .await
         .map_err(io(format!("removing {}", from.display())))
+}
+
+async fn upload_parts(
+    upload: &mut dyn object_store::MultipartUpload,
+    from: &FsPath,
+    len: u64,
+) -> Result<(), StorageError> {
+    let failed = |source| StorageError::Store {
+        context: format!("uploading {}", from.display()),
+        source,
+    };
+    let joined = |e: tokio::task::JoinError| StorageError::Io {
+        context: format!("uploading {}", from.display()),
+        source: std::io::Error::other(e),
+    };
+    let mut in_flight = std::collections::VecDeque::new();
+    let mut offset = 0u64;
+    while offset < len {
+        if in_flight.len() == PARTS_IN_FLIGHT {
+            if let Some(part) = in_flight.pop_front() {
+                let part: tokio::task::JoinHandle<object_store::Result<()>> = part;
+                part.await.map_err(joined)?.map_err(failed)?;
+            }
+        }
+        let n = (len - offset).min(UPLOAD_PART_BYTES as u64) as usize;
+        let bytes = read_part(from, offset, n).await?;
+        offset += n as u64;
+        in_flight.push_back(tokio::spawn(upload.put_part(bytes.into())));
+    }
+    for part in in_flight {
+        part.await.map_err(joined)?.map_err(failed)?;
+    }
+    Ok(())
 }

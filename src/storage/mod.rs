@@ -409,6 +409,15 @@ mod tests {
         let storage = Storage::new(store, None, scratch.clone()).unwrap();
         commit_twice(&storage).await;
         assert_eq!(storage.size("d.com/live/s/f_1.flv").await.unwrap(), 6);
+        // Over a part's size: a multipart upload, the parts in order.
+        let big: Vec<u8> = (0..commit::UPLOAD_PART_BYTES * 2 + 12_345)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(storage.scratch_path("big.mp4"), &big).unwrap();
+        let key = storage.commit("big.mp4", "d.com/live/s", "big.mp4").await;
+        assert_eq!(key.unwrap(), "d.com/live/s/big.mp4");
+        assert!(!storage.scratch_path("big.mp4").exists());
+        assert_eq!(storage.read("d.com/live/s/big.mp4").await.unwrap(), big);
         let _ = std::fs::remove_dir_all(scratch);
     }
 }
