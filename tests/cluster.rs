@@ -192,6 +192,25 @@ async fn recordings_land_in_the_bucket_and_play_from_any_node() {
             "{text}"
         );
     }
+    // A task made on node 2 is listed by node 1 (DescribeRecordTask).
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let task = json!({"DomainName": "localhost", "AppName": "live", "StreamName": "later",
+        "StartTime": t + 3600, "EndTime": t + 7200});
+    let created = n2.call("CreateRecordTask", task).await;
+    let id = created["TaskId"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let window = json!({"StartTime": t, "EndTime": t + 7200});
+    let listed = n1.call("DescribeRecordTask", window).await;
+    let ids: Vec<&str> = listed["TaskList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|task| task["TaskId"].as_str())
+        .collect();
+    assert_eq!(ids, [id.as_str()], "{listed}");
     // Callbacks stay once each after the outbox has been idle a while on both nodes.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(cb.of_type(100).len(), 10);

@@ -88,10 +88,15 @@ pub const PARTS_IN_FLIGHT: usize = 2;
 async fn read_part(path: &FsPath, offset: u64, len: usize) -> Result<Vec<u8>, StorageError> {
     let owned = path.to_path_buf();
     let read = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-        use std::os::unix::fs::FileExt;
-        let file = std::fs::File::open(&owned)?;
-        let mut buf = vec![0u8; len];
-        file.read_exact_at(&mut buf, offset)?;
+        use std::io::{Read, Seek};
+        let mut file = std::fs::File::open(&owned)?;
+        file.seek(std::io::SeekFrom::Start(offset))?;
+        // Not zeroed first: `read_to_end` fills the spare capacity as it reads.
+        let mut buf = Vec::with_capacity(len);
+        file.take(len as u64).read_to_end(&mut buf)?;
+        if buf.len() != len {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
         Ok(buf)
     })
     .await
