@@ -143,6 +143,7 @@ fn tasks_of<'c>(
     config
         .tasks
         .iter()
+        .map(|t| &**t)
         .filter(move |t| t.key().same_binding(push))
 }
 

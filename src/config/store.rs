@@ -11,6 +11,8 @@
 //! record task naming a template that does not exist is accepted and records with the
 //! default template, as the reference says for wrong ids.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -37,8 +39,10 @@ pub struct ConfigStore {
     pub templates: Vec<RecordTemplate>,
     /// Recording rules.
     pub rules: Vec<RecordRule>,
-    /// Record tasks, stopped ones included, deleted ones removed.
-    pub tasks: Vec<RecordTask>,
+    /// Record tasks, stopped ones included, deleted ones removed. Shared (`Arc`): a copy
+    /// of the store (the server changes a copy, then swaps it in) copies pointers, not
+    /// thousands of tasks.
+    pub tasks: Vec<Arc<RecordTask>>,
 }
 
 impl ConfigStore {
@@ -179,20 +183,23 @@ impl ConfigStore {
             stream: task.key().display(),
             limit: MAX_CONCURRENT_TASKS,
         })?;
-        self.tasks.push(task);
-        self.tasks.last().ok_or_else(|| ConfigError::TaskNotFound {
-            task_id: task_id.to_owned(),
-        })
+        self.tasks.push(Arc::new(task));
+        self.tasks
+            .last()
+            .map(|t| &**t)
+            .ok_or_else(|| ConfigError::TaskNotFound {
+                task_id: task_id.to_owned(),
+            })
     }
 
     /// Forgets tasks that ended more than [`TASK_RETENTION_S`] before `now`; returns their ids.
     pub fn purge_tasks(&mut self, now: i64) -> Vec<String> {
         let horizon = now.saturating_sub(TASK_RETENTION_S);
-        let (old, kept): (Vec<RecordTask>, Vec<RecordTask>) = std::mem::take(&mut self.tasks)
+        let (old, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.tasks)
             .into_iter()
             .partition(|t| t.effective_end() < horizon);
         self.tasks = kept;
-        old.into_iter().map(|t| t.task_id).collect()
+        old.into_iter().map(|t| t.task_id.clone()).collect()
     }
 
     /// `StopRecordTask` at `now`: the task ends now and never starts again. Stopping a
@@ -206,14 +213,14 @@ impl ConfigStore {
                 task_id: task_id.to_owned(),
             })?;
         if task.stopped == 0 {
-            task.stopped = now.max(1);
+            Arc::make_mut(task).stopped = now.max(1);
         }
         Ok(task)
     }
 
     /// `DeleteRecordTask`: forgets the task (a running recording is not interrupted by
     /// this layer; the data plane finishes it).
-    pub fn delete_task(&mut self, task_id: &str) -> Result<RecordTask, ConfigError> {
+    pub fn delete_task(&mut self, task_id: &str) -> Result<Arc<RecordTask>, ConfigError> {
         let index = self
             .tasks
             .iter()

@@ -14,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Borrow;
 
 use super::json::Fields;
 use super::problem::{ErrorCode, Problem};
@@ -183,10 +184,11 @@ fn check_times(fields: &mut Fields<'_>, start_given: bool, start: i64, end: i64,
 
 /// The largest number of `tasks` recording `candidate`'s stream at one instant of
 /// `candidate`'s window (not counting `candidate`).
-pub fn max_concurrent(tasks: &[RecordTask], candidate: &RecordTask) -> usize {
+pub fn max_concurrent<T: Borrow<RecordTask>>(tasks: &[T], candidate: &RecordTask) -> usize {
     let key = candidate.key();
     let overlapping: Vec<&RecordTask> = tasks
         .iter()
+        .map(Borrow::borrow)
         .filter(|t| t.task_id != candidate.task_id || t.task_id.is_empty())
         .filter(|t| t.key().same_binding(&key) && t.overlaps(candidate))
         .collect();
@@ -206,7 +208,10 @@ pub fn max_concurrent(tasks: &[RecordTask], candidate: &RecordTask) -> usize {
 
 /// Fails when adding `candidate` would make more than [`MAX_CONCURRENT_TASKS`] tasks
 /// record its stream at once.
-pub fn check_concurrency(tasks: &[RecordTask], candidate: &RecordTask) -> Result<(), usize> {
+pub fn check_concurrency<T: Borrow<RecordTask>>(
+    tasks: &[T],
+    candidate: &RecordTask,
+) -> Result<(), usize> {
     let busiest = max_concurrent(tasks, candidate);
     if busiest + 1 > MAX_CONCURRENT_TASKS {
         Err(busiest)

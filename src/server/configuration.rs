@@ -9,8 +9,9 @@
 //!
 //! Several nodes may share the database: [`Configuration::refresh`] reloads the state
 //! when the stored version moved (a change made through another node); the server runs
-//! it every [`REFRESH_INTERVAL`], and every change runs it first, so a change never
-//! builds on a stale copy.
+//! it every [`REFRESH_INTERVAL`]. A change is written only if the stored version is the
+//! one it was made on (optimistic concurrency, no extra round trip): otherwise the
+//! state is reloaded and the change made again, so it never builds on a stale copy.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -22,6 +23,8 @@ use super::db::{Applied, Change, ConfigRepo, ControlState, DbError};
 /// How often the stored version is compared with the one in memory: a change made
 /// through another node governs this node's next push within this.
 pub const REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+/// Times a change is made again on a reloaded state when other nodes keep writing first.
+pub const STALE_ATTEMPTS: usize = 5;
 
 /// See the module doc.
 pub struct Configuration {
@@ -98,39 +101,61 @@ impl Configuration {
 
     /// Applies a change: `f` edits a copy and lists the rows to write; the copy replaces
     /// the state only once the database has them (with the ids it gave new templates).
-    pub async fn mutate<T, E, F>(&self, f: F) -> Result<(T, Applied), ChangeError<E>>
+    /// The write is conditional on the version the copy was made at: when another node
+    /// wrote first, the state is reloaded and `f` runs again on it (at most
+    /// [`STALE_ATTEMPTS`] times).
+    pub async fn mutate<T, E, F>(&self, mut f: F) -> Result<(T, Applied), ChangeError<E>>
     where
         T: Send + 'static,
-        F: FnOnce(&mut ControlState) -> Result<(T, Vec<Change>), E>,
+        F: FnMut(&mut ControlState) -> Result<(T, Vec<Change>), E>,
     {
         let mut guard = Arc::clone(&self.state).lock_owned().await;
-        self.refresh_locked(&mut guard)
-            .await
-            .map_err(|e| ChangeError::Stored(e.to_string()))?;
-        let mut next = guard.clone();
-        let (output, changes) = f(&mut next).map_err(ChangeError::Refused)?;
-        // Persist and swap in a task of their own: if the caller goes away mid-write (a
-        // client disconnects), memory still follows what the database committed.
-        let (repo, version) = (Arc::clone(&self.repo), Arc::clone(&self.version));
-        let before = version.load(Ordering::Relaxed);
-        let stored = tokio::spawn(async move {
-            let applied = repo.apply(&changes).await?;
-            next.assign_ids(&changes, &applied.ids);
-            if applied.version == before + 1 {
-                *guard = next;
-                version.store(applied.version, Ordering::Relaxed);
-            } else {
-                // Another node wrote in between: take the database's state as a whole.
-                let (fresh, now) = repo.load().await?;
-                *guard = fresh;
-                version.store(now, Ordering::Relaxed);
+        for _ in 0..STALE_ATTEMPTS {
+            let mut next = guard.clone();
+            let (output, changes) = f(&mut next).map_err(ChangeError::Refused)?;
+            // Persist and swap in a task of their own: if the caller goes away mid-write
+            // (a client disconnects), memory still follows what the database committed.
+            let (repo, version) = (Arc::clone(&self.repo), Arc::clone(&self.version));
+            let stored = tokio::spawn(async move {
+                let result = store(repo.as_ref(), &version, &mut guard, next, &changes).await;
+                (guard, result)
+            });
+            match stored.await {
+                Ok((_, Ok(Some(applied)))) => return Ok((output, applied)),
+                Ok((again, Ok(None))) => guard = again,
+                Ok((_, Err(e))) => return Err(ChangeError::Stored(e.to_string())),
+                Err(e) => return Err(ChangeError::Stored(e.to_string())),
             }
-            Ok::<_, DbError>(applied)
-        });
-        match stored.await {
-            Ok(Ok(applied)) => Ok((output, applied)),
-            Ok(Err(e)) => Err(ChangeError::Stored(e.to_string())),
-            Err(e) => Err(ChangeError::Stored(e.to_string())),
         }
+        Err(ChangeError::Stored(
+            "the configuration kept changing under this change; try again".into(),
+        ))
+    }
+}
+
+/// Writes `changes` if the stored version is still the one in memory, then swaps `next`
+/// in; when it moved, reloads `state` instead and answers `None` (make the change again).
+async fn store(
+    repo: &dyn ConfigRepo,
+    version: &AtomicI64,
+    state: &mut ControlState,
+    mut next: ControlState,
+    changes: &[Change],
+) -> Result<Option<Applied>, DbError> {
+    let based_on = version.load(Ordering::Relaxed);
+    match repo.apply_at(changes, Some(based_on)).await {
+        Ok(applied) => {
+            next.assign_ids(changes, &applied.ids);
+            *state = next;
+            version.store(applied.version, Ordering::Relaxed);
+            Ok(Some(applied))
+        }
+        Err(DbError::Stale) => {
+            let (fresh, now) = repo.load().await?;
+            *state = fresh;
+            version.store(now, Ordering::Relaxed);
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }

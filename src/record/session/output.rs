@@ -154,6 +154,16 @@ impl ParkedHls {
         self.end_wall_ms
     }
 
+    /// Wall time of the recording's first frame, Unix ms.
+    pub fn start_wall_ms(&self) -> i64 {
+        self.start_wall_ms
+    }
+
+    /// Codecs and picture size of its last segment.
+    pub fn media(&self) -> &MediaInfo {
+        &self.media
+    }
+
     /// The storage keys' names of its segments, in order.
     pub fn segment_names(&self) -> impl Iterator<Item = &str> {
         self.playlist.segments().iter().map(|s| s.uri.as_str())

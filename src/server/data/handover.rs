@@ -53,20 +53,42 @@ pub async fn opened(app: &DataPlane, sidecar: &Sidecar) {
     }
 }
 
-/// Parks this node's recording `recording_id` until `until_ms`; false when its row is no
-/// longer this node's.
-pub async fn parked(app: &DataPlane, recording_id: &str, until_ms: i64) -> bool {
-    match app
-        .db
-        .hls_park(recording_id, &app.settings.node_id, until_ms)
-        .await
-    {
-        Ok(mine) => mine,
-        Err(e) => {
-            tracing::warn!(recording = %recording_id, error = %e, "parking an HLS recording");
-            true
-        }
+/// What parking a recording needs to know of it (it is handed to the registry first).
+pub struct Parking(Sidecar);
+
+impl Parking {
+    /// Recording `hls` of `stream`.
+    pub fn of(stream: &PushStream, hls: &ParkedHls) -> Self {
+        Self(Sidecar {
+            stream: stream.clone(),
+            spec: hls.spec.clone(),
+            file_id: hls.spec.recording_id.clone(),
+            scratch_name: String::new(),
+            opened_ms: hls.start_wall_ms(),
+            media: hls.media().clone(),
+            node: String::new(),
+        })
     }
+}
+
+/// Parks this node's recording until `until_ms`; false when its row is another node's.
+/// A recording whose row is missing (sharing it failed when it opened) is shared now,
+/// parked.
+pub async fn parked(app: &DataPlane, parking: Parking, until_ms: i64) -> bool {
+    let mut sidecar = parking.0;
+    sidecar.node.clone_from(&app.settings.node_id);
+    let (rid, node) = (&sidecar.spec.recording_id, &sidecar.node);
+    let parked = match app.db.hls_park(rid, node, until_ms).await {
+        Ok(false) => {
+            opened(app, &sidecar).await;
+            app.db.hls_park(rid, node, until_ms).await
+        }
+        other => other,
+    };
+    parked.unwrap_or_else(|e| {
+        tracing::warn!(recording = %rid, error = %e, "parking an HLS recording");
+        true
+    })
 }
 
 /// Takes this node's row of `recording_id` (to finalise it); false when another node

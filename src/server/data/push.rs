@@ -513,11 +513,13 @@ impl Push {
             remove_hls(&self.app, &self.stream, &hls.spec, &[]).await;
             return;
         }
-        let rid = hls.spec.recording_id.clone();
+        let wait_ms = hls.spec.flow_continue_s.max(0).saturating_mul(1000);
+        let until = now_ms() + wait_ms;
+        let shared = handover::Parking::of(&self.stream, &hls);
+        // Parked here first: a push of the stream on this node takes it from memory.
         let (id, wait) = self.app.live.park(self.stream.clone(), hls);
-        let until = now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
-        if !handover::parked(&self.app, &rid, until).await {
-            let _ = self.app.live.take_expired(id); // no longer this node's
+        if !handover::parked(&self.app, shared, until).await {
+            let _ = self.app.live.take_expired(id); // another node's now
             return;
         }
         let app = Arc::clone(&self.app);

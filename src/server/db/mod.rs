@@ -44,6 +44,9 @@ pub enum DbError {
         /// The database's message.
         message: String,
     },
+    /// The configuration changed since the state a change was made on.
+    #[error("database: the configuration changed meanwhile")]
+    Stale,
     /// A stored row could not be read back.
     #[error("database: corrupt row in {table}: {message}")]
     Corrupt {
@@ -59,6 +62,7 @@ impl DbError {
     pub fn code(&self) -> &'static str {
         match self {
             DbError::Backend { .. } => "db.backend",
+            DbError::Stale => "db.stale",
             DbError::Corrupt { .. } => "db.corrupt",
         }
     }
@@ -161,7 +165,13 @@ pub trait ConfigRepo: Send + Sync {
     async fn version(&self) -> Result<i64, DbError>;
     /// Writes `changes` in one transaction that bumps the version and allocates the ids
     /// of new templates.
-    async fn apply(&self, changes: &[Change]) -> Result<Applied, DbError>;
+    async fn apply(&self, changes: &[Change]) -> Result<Applied, DbError> {
+        self.apply_at(changes, None).await
+    }
+    /// [`ConfigRepo::apply`], only if the version is still `based_on` (else nothing is
+    /// written and the answer is [`DbError::Stale`]: another writer came first).
+    async fn apply_at(&self, changes: &[Change], based_on: Option<i64>)
+        -> Result<Applied, DbError>;
 }
 
 /// One finished file.

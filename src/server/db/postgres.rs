@@ -57,8 +57,11 @@ impl PgDb {
         let options = PgConnectOptions::from_str(url)
             .map_err(backend("reading the database URL"))?
             .application_name(APPLICATION_NAME);
+        // No ping before each use (a round trip per query): a connection that broke fails
+        // its query, is dropped, and the caller's retry gets a fresh one.
         let pool = PgPoolOptions::new()
             .max_connections(POOL_CONNECTIONS)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(backend("connecting to the database"))?;
@@ -128,12 +131,19 @@ impl ConfigRepo for PgDb {
             .map_err(backend("reading the configuration version"))
     }
 
-    async fn apply(&self, changes: &[Change]) -> Result<Applied, DbError> {
+    async fn apply_at(
+        &self,
+        changes: &[Change],
+        based_on: Option<i64>,
+    ) -> Result<Applied, DbError> {
         let mut tx = self.pool.begin().await.map_err(backend("writing"))?;
-        let version = sqlx::query_scalar(sql::BUMP_VERSION)
+        let version: i64 = sqlx::query_scalar(sql::BUMP_VERSION)
             .fetch_one(&mut *tx)
             .await
             .map_err(backend("writing"))?;
+        if based_on.is_some_and(|v| version != v + 1) {
+            return Err(DbError::Stale); // dropping `tx` rolls it back
+        }
         let mut applied = Applied {
             ids: Vec::new(),
             version,

@@ -171,7 +171,7 @@ pub(super) fn assemble(tables: [Vec<(i64, String)>; 6]) -> Result<ControlState, 
     }
     for (_, body) in tasks {
         let task: RecordTask = decode("record_tasks", &body)?;
-        state.config.tasks.push(task);
+        state.config.tasks.push(task.into());
     }
     for (id, body) in callback_templates {
         let mut t: CallbackTemplate = decode("callback_templates", &body)?;

@@ -106,7 +106,11 @@ impl ConfigRepo for SqliteDb {
             .map_err(backend("reading the configuration version"))
     }
 
-    async fn apply(&self, changes: &[Change]) -> Result<Applied, DbError> {
+    async fn apply_at(
+        &self,
+        changes: &[Change],
+        based_on: Option<i64>,
+    ) -> Result<Applied, DbError> {
         let mut tx = self.pool.begin().await.map_err(backend("writing"))?;
         let mut applied = Applied::default();
         for change in changes {
@@ -118,6 +122,9 @@ impl ConfigRepo for SqliteDb {
             .fetch_one(&mut *tx)
             .await
             .map_err(backend("writing"))?;
+        if based_on.is_some_and(|v| applied.version != v + 1) {
+            return Err(DbError::Stale); // dropping `tx` rolls it back
+        }
         tx.commit().await.map_err(backend("committing"))?;
         Ok(applied)
     }

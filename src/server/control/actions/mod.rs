@@ -98,7 +98,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, action: &str, params: &Value) -> Result<Val
 /// new templates). Returns `f`'s output and what the database did.
 pub async fn mutate<F>(ctx: &Ctx<'_>, f: F) -> Result<(Value, Applied), ApiError>
 where
-    F: FnOnce(&mut ControlState) -> Result<(Value, Vec<Change>), ApiError>,
+    F: FnMut(&mut ControlState) -> Result<(Value, Vec<Change>), ApiError>,
 {
     ctx.app.config.mutate(f).await.map_err(|e| match e {
         ChangeError::Refused(e) => e,

@@ -275,7 +275,7 @@ impl Plane {
     /// Applies a configuration change.
     pub async fn change(
         &self,
-        f: impl FnOnce(
+        mut f: impl FnMut(
             &mut crate::server::db::ControlState,
         ) -> Result<Vec<Change>, crate::config::problem::ConfigError>,
     ) {

@@ -64,7 +64,7 @@ async fn publishes_are_refused_for_their_names_their_key_a_live_duplicate_and_la
     };
     p.change(move |state| {
         state.push_auth.insert(key.domain_name.clone(), key.clone());
-        Ok(vec![Change::PutPushAuthKey(key)])
+        Ok(vec![Change::PutPushAuthKey(key.clone())])
     })
     .await;
     assert_eq!(
