@@ -36,6 +36,10 @@ use crate::server::notify::now_ms;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// Rows taken per sweep.
 pub const SWEEP_BATCH: i64 = 16;
+/// How long past its deadline a recording this node parked is left to this node's own
+/// splice timer (which finalises it from memory, with its exact frame counts and media
+/// start) before the sweeper takes it like any other, ms.
+pub const OWN_GRACE_MS: i64 = 10_000;
 
 /// Records that this node opened HLS recording `sidecar` (its first segment).
 pub async fn opened(app: &DataPlane, sidecar: &Sidecar) {
@@ -171,7 +175,8 @@ pub async fn sweep_forever(app: Arc<DataPlane>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let rows = match app.db.hls_take_orphans(now_ms(), SWEEP_BATCH).await {
+        let own = (app.settings.node_id.as_str(), OWN_GRACE_MS);
+        let rows = match app.db.hls_take_orphans(now_ms(), SWEEP_BATCH, own).await {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::warn!(error = %e, "looking for abandoned HLS recordings");

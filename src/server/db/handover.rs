@@ -45,12 +45,14 @@ pub(super) const HLS_CLAIM: &str = concat!(
 );
 
 /// Takes up to `$2` recordings no push will continue at `$1`: parked past their
-/// deadline, or recording on a node whose lease on the stream expired more than the
-/// splice timeout ago (or that has none).
+/// deadline (those node `$3` parked only `$4` ms past it: its own timer finalises them
+/// first, from memory), or recording on a node whose lease on the stream expired more
+/// than the splice timeout ago (or that has none).
 pub(super) const HLS_TAKE_ORPHANS: &str = concat!(
     "DELETE FROM open_hls WHERE recording_id IN (\
      SELECT o.recording_id FROM open_hls o LEFT JOIN leases l ON l.name = 'stream/' || o.stream_key \
-     WHERE (o.parked_until_ms IS NOT NULL AND o.parked_until_ms < $1) \
+     WHERE (o.parked_until_ms IS NOT NULL \
+     AND o.parked_until_ms < CASE WHEN o.node = $3 THEN $1 - $4 ELSE $1 END) \
      OR (o.parked_until_ms IS NULL AND COALESCE(l.expires_ms, 0) + o.flow_continue_ms < $1) \
      ORDER BY o.recording_id LIMIT $2) RETURNING ",
     hls_columns!()
@@ -126,10 +128,13 @@ macro_rules! impl_hls_handover {
                 &self,
                 now_ms: i64,
                 limit: i64,
+                (node, grace_ms): (&str, i64),
             ) -> Result<Vec<super::OpenHls>, super::DbError> {
                 sqlx::query_as(super::handover::HLS_TAKE_ORPHANS)
                     .bind(now_ms)
                     .bind(limit)
+                    .bind(node)
+                    .bind(grace_ms)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(super::sql::reading(

@@ -372,9 +372,15 @@ pub trait HlsHandover: Send + Sync {
         now_ms: i64,
     ) -> Result<Vec<OpenHls>, DbError>;
     /// Removes and returns up to `limit` recordings no push will continue at `now_ms`:
-    /// parked past their deadline, or open on a node whose lease on the stream
+    /// parked past their deadline (those `own.0` parked only `own.1` ms past it, its
+    /// own timer finalising them first), or open on a node whose lease on the stream
     /// (`stream/KEY`) expired longer than their splice timeout ago.
-    async fn hls_take_orphans(&self, now_ms: i64, limit: i64) -> Result<Vec<OpenHls>, DbError>;
+    async fn hls_take_orphans(
+        &self,
+        now_ms: i64,
+        limit: i64,
+        own: (&str, i64),
+    ) -> Result<Vec<OpenHls>, DbError>;
 }
 
 /// Every port over one database.
