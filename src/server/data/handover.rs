@@ -120,14 +120,15 @@ pub async fn closed(app: &DataPlane, recording_id: &str) {
     }
 }
 
-/// The rows of `stream` a new push of it on this node continues (its lease held).
-pub async fn claim(app: &DataPlane, stream: &PushStream) -> Vec<OpenHls> {
+/// The rows of `stream` a new push of it on this node continues (its lease held);
+/// `None` when the database could not say.
+pub async fn claim(app: &DataPlane, stream: &PushStream) -> Option<Vec<OpenHls>> {
     let node = &app.settings.node_id;
     match app.db.hls_claim(&stream.key(), node, now_ms()).await {
-        Ok(rows) => rows,
+        Ok(rows) => Some(rows),
         Err(e) => {
             tracing::warn!(stream = %stream.key(), error = %e, "claiming parked HLS recordings");
-            Vec::new()
+            None
         }
     }
 }

@@ -329,11 +329,15 @@ fn specs_of(
 async fn resume_parked(
     app: &Arc<DataPlane>,
     stream: &PushStream,
-    mut specs: Vec<OutputSpec>,
+    specs: Vec<OutputSpec>,
 ) -> (Vec<OutputSpec>, Vec<ParkedHls>) {
     let mut local = app.live.take_parked(stream);
+    let Some(rows) = handover::claim(app, stream).await else {
+        // The table cannot be read: this node's own parked recordings continue.
+        return resume(app, stream, specs, local).await;
+    };
     let mut candidates = Vec::new();
-    for row in handover::claim(app, stream).await {
+    for row in rows {
         if let Some(i) = local
             .iter()
             .position(|h| h.spec.recording_id == row.recording_id)
@@ -349,6 +353,17 @@ async fn resume_parked(
     }
     // Parked here but no longer in the table: another node finished it.
     drop(local);
+    resume(app, stream, specs, candidates).await
+}
+
+/// Of `candidates`, those that replace the plan's HLS output of the same task and
+/// template continue; the others are finalised.
+async fn resume(
+    app: &Arc<DataPlane>,
+    stream: &PushStream,
+    mut specs: Vec<OutputSpec>,
+    candidates: Vec<ParkedHls>,
+) -> (Vec<OutputSpec>, Vec<ParkedHls>) {
     let mut resumed = Vec::new();
     for parked in candidates {
         let same = specs.iter().position(|s| {
