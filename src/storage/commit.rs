@@ -9,7 +9,13 @@
 //!   the store's client retries each request with backoff). The name is checked first:
 //!   conditional puts are not relied on (some S3 servers ignore `If-None-Match`), keys
 //!   are unique by construction (one writer per stream, the lease's epoch in the key).
-//!   The scratch file is unlinked only once the store confirmed the object.
+//!
+//! Storing never unlinks the scratch file: its owner does, once the stored copy is
+//! indexed (a crash in between leaves the scratch file and its sidecar to recovery).
+//! With `resume`, an object already at the key with the scratch file's size counts as
+//! this copy: an earlier attempt stored it and then failed to hear back, or a crash came
+//! before the scratch file went (keys are unique by construction, so a stranger of the
+//! same name and size is not a case to serve).
 
 use std::path::{Path as FsPath, PathBuf};
 
@@ -25,14 +31,17 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> StorageError {
     move |source| StorageError::Io { context, source }
 }
 
-/// Links `from` at `to` (not replacing anything) and unlinks `from`.
-pub async fn into_directory(from: PathBuf, to: PathBuf) -> Result<(), StorageError> {
-    tokio::task::spawn_blocking(move || link_into_place(&from, &to))
-        .await
-        .map_err(|e| StorageError::Io {
-            context: "committing".into(),
-            source: std::io::Error::other(e),
-        })?
+/// Links `from` at `to`, not replacing anything (see the module doc for `resume`).
+pub async fn into_directory(from: PathBuf, to: PathBuf, resume: bool) -> Result<(), StorageError> {
+    tokio::task::spawn_blocking(move || match link_into_place(&from, &to) {
+        Err(StorageError::Taken(_)) if resume && same_size(&from, &to) => Ok(()),
+        other => other,
+    })
+    .await
+    .map_err(|e| StorageError::Io {
+        context: "committing".into(),
+        source: std::io::Error::other(e),
+    })?
 }
 
 fn link_into_place(from: &FsPath, to: &FsPath) -> Result<(), StorageError> {
@@ -55,7 +64,14 @@ fn link_into_place(from: &FsPath, to: &FsPath) -> Result<(), StorageError> {
             })
         }
     }
-    std::fs::remove_file(from).map_err(io(format!("removing {}", from.display())))
+    Ok(())
+}
+
+fn same_size(a: &FsPath, b: &FsPath) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.len() == b.len(),
+        _ => false,
+    }
 }
 
 /// Across file systems: copied beside the target, synced, then linked into place.
@@ -108,26 +124,29 @@ async fn read_part(path: &FsPath, offset: u64, len: usize) -> Result<Vec<u8>, St
 }
 
 /// Uploads `from` to `location` (one PUT up to [`UPLOAD_PART_BYTES`], else a multipart
-/// upload in parts of that size, [`PARTS_IN_FLIGHT`] at a time), then unlinks it.
+/// upload in parts of that size, [`PARTS_IN_FLIGHT`] at a time); see the module doc for
+/// `resume`.
 pub async fn upload(
     store: &dyn ObjectStore,
     from: &FsPath,
     location: &Path,
+    resume: bool,
 ) -> Result<(), StorageError> {
     let shown = location.to_string();
     let store_err = |source| StorageError::Store {
         context: format!("storing {shown}"),
         source,
     };
-    match store.head(location).await {
-        Ok(_) => return Err(StorageError::Taken(shown)),
-        Err(object_store::Error::NotFound { .. }) => {}
-        Err(e) => return Err(store_err(e)),
-    }
     let len = tokio::fs::metadata(from)
         .await
         .map_err(io(format!("reading {}", from.display())))?
         .len();
+    match store.head(location).await {
+        Ok(meta) if resume && meta.size == len => return Ok(()),
+        Ok(_) => return Err(StorageError::Taken(shown)),
+        Err(object_store::Error::NotFound { .. }) => {}
+        Err(e) => return Err(store_err(e)),
+    }
     if len <= UPLOAD_PART_BYTES as u64 {
         let whole = read_part(from, 0, len as usize).await?;
         store.put(location, whole.into()).await.map_err(store_err)?;
@@ -139,9 +158,7 @@ pub async fn upload(
         }
         upload.complete().await.map_err(store_err)?;
     }
-    tokio::fs::remove_file(from)
-        .await
-        .map_err(io(format!("removing {}", from.display())))
+    Ok(())
 }
 
 async fn upload_parts(

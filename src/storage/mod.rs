@@ -4,9 +4,12 @@
 //!
 //! Files grow in scratch space (MP4 and FLV finalisation rewrite their heads, which
 //! object stores cannot do in place). When a file is final it is committed — one
-//! operation of this layer ([`commit`]): into the local store, a hard link and an unlink
-//! (no copy on one file system, a copy across two); into another store, a streamed
-//! upload. Names that are taken get a `_1`, `_2`… suffix, never an overwrite. Playlists
+//! operation of this layer ([`commit`]): into the local store, a hard link (no copy on
+//! one file system, a copy across two); into another store, a streamed upload. A final
+//! file's scratch copy is removed only once the stored copy is indexed
+//! ([`Storage::store_copy`], then [`Storage::remove_scratch`]), so a crash in between
+//! leaves it to recovery. Names that are taken get a `_1`, `_2`… suffix, never an
+//! overwrite. Playlists
 //! are small and are `put` whole. Reads (`GET /vod/…`, with ranges) and deletes
 //! (retention) go through the store too. Nothing outside this layer and recovery
 //! touches a stored file by its path.
@@ -33,6 +36,16 @@ use object_store::{GetOptions, GetRange, GetResult, ObjectStore, ObjectStoreExt,
 pub const SCRATCH_DIR: &str = ".scratch";
 /// Most `_N` suffixes tried for a taken name.
 pub const MAX_NAME_SUFFIX: u32 = 1000;
+
+/// Key of the `n`th name tried for `file_name` in `dir`: `dir/file_name`, then
+/// `dir/stem_N.ext`.
+pub fn candidate_key(dir: &str, file_name: &str, n: u32) -> String {
+    match (n, file_name.rsplit_once('.')) {
+        (0, _) => format!("{dir}/{file_name}"),
+        (n, Some((stem, ext))) => format!("{dir}/{stem}_{n}.{ext}"),
+        (n, None) => format!("{dir}/{file_name}_{n}"),
+    }
+}
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -243,23 +256,23 @@ impl Storage {
         self.scratch.clone()
     }
 
-    /// Moves scratch file `name` to `dir/file_name` (or `dir/stem_N.ext` when taken) and
-    /// returns the key it got.
+    /// Moves scratch file `name` to `dir/file_name` (or `dir/stem_N.ext` when taken,
+    /// [`candidate_key`]) and returns the key it got.
     pub async fn commit(
         &self,
         scratch_name: &str,
         dir: &str,
         file_name: &str,
     ) -> Result<String, StorageError> {
-        let (stem, ext) = file_name.rsplit_once('.').unwrap_or((file_name, ""));
         for n in 0..=MAX_NAME_SUFFIX {
-            let name = match n {
-                0 => file_name.to_owned(),
-                n => format!("{stem}_{n}.{ext}"),
-            };
-            match self.commit_exact(scratch_name, dir, &name).await {
+            let key = candidate_key(dir, file_name, n);
+            match self.store_copy(scratch_name, &key, false).await {
                 Err(StorageError::Taken(_)) => continue,
-                other => return other,
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    self.remove_scratch(scratch_name)?;
+                    return Ok(key);
+                }
             }
         }
         Err(StorageError::Key(format!(
@@ -268,7 +281,8 @@ impl Storage {
     }
 
     /// Moves scratch file `name` to exactly `dir/file_name` (HLS segments: a playlist
-    /// names them); [`StorageError::Taken`] when that name is.
+    /// names them; resumed, see [`Storage::store_copy`]); [`StorageError::Taken`] when
+    /// that name is.
     pub async fn commit_exact(
         &self,
         scratch_name: &str,
@@ -276,16 +290,44 @@ impl Storage {
         file_name: &str,
     ) -> Result<String, StorageError> {
         let to = format!("{dir}/{file_name}");
-        let location = key(&to)?;
+        self.store_copy(scratch_name, &to, true).await?;
+        self.remove_scratch(scratch_name)?;
+        Ok(to)
+    }
+
+    /// Stores a copy of scratch file `scratch_name` at `key`, never over another object
+    /// ([`StorageError::Taken`]). With `resume`, an object already at `key` of the
+    /// scratch file's size counts as this copy (an earlier attempt stored it, then failed
+    /// to hear back or crashed: keys are unique by construction). The scratch file
+    /// stays: its owner removes it ([`Storage::remove_scratch`]) once the copy is
+    /// indexed.
+    pub async fn store_copy(
+        &self,
+        scratch_name: &str,
+        key_text: &str,
+        resume: bool,
+    ) -> Result<(), StorageError> {
+        let location = key(key_text)?;
         let from = self.scratch_path(scratch_name);
         if !self.commit_delay.is_zero() {
             tokio::time::sleep(self.commit_delay).await;
         }
         match &self.local_root {
-            Some(root) => commit::into_directory(from, root.join(location.as_ref())).await?,
-            None => commit::upload(self.store.as_ref(), &from, &location).await?,
+            Some(root) => commit::into_directory(from, root.join(location.as_ref()), resume).await,
+            None => commit::upload(self.store.as_ref(), &from, &location, resume).await,
         }
-        Ok(to)
+    }
+
+    /// Removes scratch file `name`; a missing one is not an error.
+    pub fn remove_scratch(&self, name: &str) -> Result<(), StorageError> {
+        let path = self.scratch_path(name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StorageError::Io {
+                context: format!("removing {}", path.display()),
+                source: e,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Writes a whole (small) object, replacing it.
@@ -369,6 +411,16 @@ mod tests {
         std::fs::write(storage.scratch_path("c.ts"), b"x").unwrap();
         let taken = storage.commit_exact("c.ts", "d.com/live/s", "f.flv").await;
         assert!(matches!(taken, Err(StorageError::Taken(_))), "{taken:?}");
+        // A copy of the same size already there: an earlier attempt's, resumed; the
+        // scratch copy stays until its owner removes it.
+        std::fs::write(storage.scratch_path("d.flv"), b"again").unwrap();
+        let resumed = storage.store_copy("d.flv", &first, true).await;
+        assert!(resumed.is_ok(), "{resumed:?}");
+        assert!(storage.scratch_path("d.flv").exists());
+        let fresh = storage.store_copy("d.flv", &first, false).await;
+        assert!(matches!(fresh, Err(StorageError::Taken(_))), "{fresh:?}");
+        storage.remove_scratch("d.flv").unwrap();
+        assert_eq!(&storage.read(&first).await.unwrap()[..], b"first");
         (first, second)
     }
 

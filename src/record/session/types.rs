@@ -49,7 +49,8 @@ pub struct MediaInfo {
 }
 
 /// A finished file (or HLS recording).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DoneFile {
     /// Final file name with extension (VodFileName rendered; HLS segments: fixed).
     pub name: String,

@@ -20,9 +20,11 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::publish::{finalise_or_remove, index_and_announce, remove_hls, remove_sidecar};
+use super::publish::{
+    finalise_or_remove, forget_final, index_and_announce, remove_hls, remove_sidecar, store_final,
+};
 use super::recorder::{Failed, OutputFailure};
-use super::stream::PushStream;
+use super::stream::{PushStream, Sidecar};
 use super::DataPlane;
 use crate::record::session::{live_playlist_name, DoneFile, OutputSpec, ParkedHls};
 
@@ -149,20 +151,42 @@ struct Worker {
 }
 
 /// Runs a storage step, retrying transient failures.
+/// Waits between attempts at a storage step: [`STEP_RETRY`], doubling, at most
+/// [`STEP_ATTEMPTS`] attempts, transient errors only.
+struct Backoff {
+    wait: Duration,
+    attempt: u32,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Self {
+            wait: STEP_RETRY,
+            attempt: 1,
+        }
+    }
+
+    /// Whether to try again after `e` (having waited).
+    async fn again(&mut self, e: &Failed) -> bool {
+        if !e.transient || self.attempt >= STEP_ATTEMPTS {
+            return false;
+        }
+        tokio::time::sleep(self.wait).await;
+        self.wait *= 2;
+        self.attempt += 1;
+        true
+    }
+}
+
 async fn with_retries<T, F, Fut>(mut step: F) -> Result<T, Failed>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, Failed>>,
 {
-    let mut wait = STEP_RETRY;
-    let mut attempt = 1;
+    let mut backoff = Backoff::new();
     loop {
         match step().await {
-            Err(e) if e.transient && attempt < STEP_ATTEMPTS => {
-                tokio::time::sleep(wait).await;
-                wait *= 2;
-                attempt += 1;
-            }
+            Err(e) if backoff.again(&e).await => {}
             other => return other,
         }
     }
@@ -233,15 +257,28 @@ impl Worker {
         scratch: &str,
         done: &DoneFile,
     ) {
-        let (app, dir) = (&self.app, self.stream.dir());
-        let committed = with_retries(|| async {
-            app.storage
-                .commit(scratch, &dir, &done.name)
+        let app = &self.app;
+        let mut sidecar = Sidecar {
+            stream: self.stream.clone(),
+            spec: spec.clone(),
+            file_id: file_id.to_owned(),
+            scratch_name: scratch.to_owned(),
+            opened_ms: done.start_wall_ms,
+            media: done.media.clone(),
+            node: app.settings.node_id.clone(),
+            committing: None,
+        };
+        let mut backoff = Backoff::new();
+        let stored = loop {
+            match store_final(app, &mut sidecar, done)
                 .await
                 .map_err(Failed::from)
-        })
-        .await;
-        let key = match committed {
+            {
+                Err(e) if backoff.again(&e).await => {}
+                other => break other,
+            }
+        };
+        let key = match stored {
             Ok(key) => key,
             Err(e) => {
                 // The file cannot be stored: dropped rather than left to recovery.
@@ -252,9 +289,11 @@ impl Worker {
         };
         self.committed += 1;
         if let Err(e) = index_and_announce(app, &self.stream, &spec, file_id, &key, done).await {
+            // Stored, not indexed: the scratch copy and its sidecar stay for recovery to
+            // index when the node restarts.
             return self.failed(output, spec, Failed::permanent(e.to_string()), None);
         }
-        remove_sidecar(app, &format!("{scratch}.json"));
+        forget_final(app, scratch);
     }
 
     async fn segment(&mut self, output: usize, spec: OutputSpec, name: &str) {

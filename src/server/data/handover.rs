@@ -71,6 +71,7 @@ impl Parking {
             opened_ms: hls.start_wall_ms(),
             media: hls.media().clone(),
             node: String::new(),
+            committing: None,
         })
     }
 }

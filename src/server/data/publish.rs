@@ -4,18 +4,70 @@
 use std::sync::Arc;
 
 use super::error::DataError;
-use super::stream::{hls_sidecar_name, PushStream, Sidecar};
+use super::stream::{hls_sidecar_name, Committing, PushStream, Sidecar};
 use super::DataPlane;
 use crate::config::callback::CallbackTemplate;
 use crate::config::callback_event::{record_exception_event, record_file_event, RecordFile};
 use crate::record::session::{live_playlist_name, DoneFile, OutputSpec, ParkedHls};
 use crate::server::db::{Database, Recording};
 use crate::server::notify::now_ms;
+use crate::storage::{candidate_key, StorageError, MAX_NAME_SUFFIX};
 
-/// Writes sidecar `name` in scratch space.
+/// Writes sidecar `name` in scratch space: beside it first, then renamed into place, so
+/// that a crash leaves the old sidecar or the new one, never half of one.
 pub fn write_sidecar(app: &DataPlane, name: &str, sidecar: &Sidecar) -> std::io::Result<()> {
     let text = serde_json::to_vec(sidecar).map_err(std::io::Error::other)?;
-    std::fs::write(app.storage.scratch_path(name), text)
+    let path = app.storage.scratch_path(name);
+    let temp = app.storage.scratch_path(&format!("{name}.writing"));
+    std::fs::write(&temp, text)?;
+    std::fs::rename(&temp, &path)
+}
+
+/// Stores final file `sidecar.scratch_name` (FLV, MP4, AAC) under `done.name`, or the
+/// next free `_N` name, and returns its key. The sidecar names the key before the store
+/// is asked, and a sidecar that already names one resumes that copy (storing again is
+/// then a no-op when it arrived): a retry or a recovery never stores a file twice. The
+/// scratch file stays until the caller indexed the copy ([`forget_final`]).
+pub async fn store_final(
+    app: &DataPlane,
+    sidecar: &mut Sidecar,
+    done: &DoneFile,
+) -> Result<String, StorageError> {
+    let scratch = sidecar.scratch_name.clone();
+    if let Some(c) = &sidecar.committing {
+        match app.storage.store_copy(&scratch, &c.key, true).await {
+            Err(StorageError::Taken(_)) => {}
+            other => return other.map(|()| c.key.clone()),
+        }
+    }
+    let (dir, name) = (sidecar.stream.dir(), format!("{scratch}.json"));
+    for n in 0..=MAX_NAME_SUFFIX {
+        let key = candidate_key(&dir, &done.name, n);
+        sidecar.committing = Some(Committing {
+            key: key.clone(),
+            done: done.clone(),
+        });
+        write_sidecar(app, &name, sidecar).map_err(|source| StorageError::Io {
+            context: format!("writing {name}"),
+            source,
+        })?;
+        match app.storage.store_copy(&scratch, &key, false).await {
+            Err(StorageError::Taken(_)) => continue,
+            other => return other.map(|()| key),
+        }
+    }
+    Err(StorageError::Key(format!(
+        "{dir}/{}: more than {MAX_NAME_SUFFIX} files of that name",
+        done.name
+    )))
+}
+
+/// Removes a stored and indexed final file's scratch copy, then its sidecar.
+pub fn forget_final(app: &DataPlane, scratch_name: &str) {
+    if let Err(e) = app.storage.remove_scratch(scratch_name) {
+        tracing::warn!(error = %e, "removing a stored file's scratch copy");
+    }
+    remove_sidecar(app, &format!("{scratch_name}.json"));
 }
 
 /// Removes sidecar (or scratch file) `name`.

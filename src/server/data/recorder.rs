@@ -383,6 +383,7 @@ impl Recorder {
                 opened_ms: now_ms(),
                 media: media.unwrap_or_default(),
                 node: self.app.settings.node_id.clone(),
+                committing: None,
             };
             if let Err(e) = write_sidecar(&self.app, &sidecar_name, &sidecar) {
                 let _ = std::fs::remove_file(file.path());

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::callback_event::StreamRef;
 use crate::config::naming::folder_name;
-use crate::record::session::{MediaInfo, OutputSpec};
+use crate::record::session::{DoneFile, MediaInfo, OutputSpec};
 
 /// The stream being recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +70,19 @@ pub struct Sidecar {
     /// port: recovery finds its shared HLS rows by this one).
     #[serde(default)]
     pub node: String,
+    /// A final file being stored (FLV, MP4, AAC): where to and its facts. Written before
+    /// the store is asked, so that recovery resumes that copy rather than making another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committing: Option<Committing>,
+}
+
+/// A final file on its way into the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Committing {
+    /// The key it is stored at.
+    pub key: String,
+    /// What the index row and the callback say of it.
+    pub done: DoneFile,
 }
 
 /// Name of the sidecar of an HLS recording.

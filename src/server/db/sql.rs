@@ -24,11 +24,12 @@ pub(super) const VERSION: &str = "SELECT version FROM config_version WHERE id = 
 pub(super) const BUMP_VERSION: &str =
     "UPDATE config_version SET version = version + 1 WHERE id = 1 RETURNING version";
 
-/// Indexes a recording.
+/// Indexes a recording (again: nothing changes, so a retried or recovered index is safe).
 pub(super) const INSERT_RECORDING: &str =
     "INSERT INTO recordings (file_id, domain_name, app_name, stream_name, format, start_ms, end_ms, duration_ms, \
      size_bytes, video_codec, audio_codec, width, height, task_id, template_id, storage_path, url, created_ms, expires_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+     ON CONFLICT (file_id) DO NOTHING";
 
 /// Recordings past their deadline `$1`, soonest first, at most `$2`.
 pub(super) const EXPIRED: &str =

@@ -33,7 +33,7 @@ mod mp4;
 use mp4::{finish_recovered_mp4, mp4_complete_prefix, mp4_finish_interrupted};
 
 use super::error::DataError;
-use super::publish::{finish_hls, index_and_announce};
+use super::publish::{finish_hls, index_and_announce, store_final};
 use super::stream::{hls_sidecar_name, Sidecar};
 use super::DataPlane;
 use crate::config::template::Format;
@@ -128,19 +128,43 @@ fn modified_ms(path: &Path) -> Option<i64> {
 async fn recover_file(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), DataError> {
     let path = app.storage.scratch_path(&s.scratch_name);
     if !path.exists() {
-        return Err(DataError::ScratchGone(s.scratch_name.clone()));
+        return match s.committing {
+            // Indexed, then its scratch copy removed: only the sidecar was left.
+            Some(_) => Ok(()),
+            None => Err(DataError::ScratchGone(s.scratch_name.clone())),
+        };
     }
-    let end_ms = modified_ms(&path).unwrap_or(s.opened_ms).max(s.opened_ms);
-    let duration_ms = make_playable(&path, s.spec.format)
+    let done = match &s.committing {
+        // Finished and on its way into the store: the copy is resumed or redone.
+        Some(c) => c.done.clone(),
+        None => match finish_interrupted(&path, s)? {
+            Some(done) => done,
+            None => {
+                // Interrupted before its first complete frame: nothing to keep.
+                let _ = std::fs::remove_file(&path);
+                return Ok(());
+            }
+        },
+    };
+    let mut s = s.clone();
+    let key = store_final(app, &mut s, &done).await?;
+    index_and_announce(app, &s.stream, &s.spec, &s.file_id, &key, &done).await?;
+    app.storage.remove_scratch(&s.scratch_name)?;
+    Ok(())
+}
+
+/// Makes an interrupted scratch file playable; its facts, or `None` when it holds no
+/// complete frame.
+fn finish_interrupted(path: &Path, s: &Sidecar) -> Result<Option<DoneFile>, DataError> {
+    let end_ms = modified_ms(path).unwrap_or(s.opened_ms).max(s.opened_ms);
+    let duration_ms = make_playable(path, s.spec.format)
         .map_err(DataError::io(format!("recovering {}", path.display())))?
         .unwrap_or(end_ms - s.opened_ms);
-    let bytes = std::fs::metadata(&path)
+    let bytes = std::fs::metadata(path)
         .map_err(DataError::io(format!("reading {}", path.display())))?
         .len();
     if bytes == 0 {
-        // Interrupted before its first complete frame: nothing to keep.
-        let _ = std::fs::remove_file(&path);
-        return Ok(());
+        return Ok(None);
     }
     let start = s.opened_ms;
     let end = start + duration_ms;
@@ -151,11 +175,7 @@ async fn recover_file(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), DataError
         end,
         extension(s.spec.format),
     );
-    let key = app
-        .storage
-        .commit(&s.scratch_name, &s.stream.dir(), &name)
-        .await?;
-    let done = DoneFile {
+    Ok(Some(DoneFile {
         name,
         start_wall_ms: start,
         end_wall_ms: end,
@@ -164,8 +184,7 @@ async fn recover_file(app: &Arc<DataPlane>, s: &Sidecar) -> Result<(), DataError
         frames: 0,
         media: s.media.clone(),
         media_start_ms: 0,
-    };
-    index_and_announce(app, &s.stream, &s.spec, &s.file_id, &key, &done).await
+    }))
 }
 
 /// Cuts an interrupted file of `format` to what plays and finishes it; the media
@@ -311,7 +330,9 @@ async fn commit_open_segments(
         // The last write time, read before the truncation changes it.
         let end = modified_ms(&path).unwrap_or(last_end);
         truncate(&path, whole).map_err(io())?;
-        app.storage.commit(&name, &s.stream.dir(), &name).await?;
+        app.storage
+            .commit_exact(&name, &s.stream.dir(), &name)
+            .await?;
         let segment = RecordedSegment {
             uri: name,
             duration: Micros::from_millis((end - last_end).clamp(0, 60_000)),

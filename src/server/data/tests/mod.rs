@@ -2,6 +2,7 @@
 //! accepted and refused, replan, end, splice park and resume) and the recorder with its
 //! finalisation worker against an in-memory store whose effects are asserted in order.
 
+mod crash;
 mod fixture;
 mod lifecycle;
 mod recording;
