@@ -1,11 +1,13 @@
 //! The configuration in memory, shared by both wings: what the control plane changes and
 //! the data plane reads when a push starts (rules, tasks, callbacks, push keys).
 //!
-//! Every change runs under one lock: it works on a copy of the state, writes the
-//! resulting changes to the database in one transaction ([`ConfigRepo::apply`], which
-//! allocates new templates' ids and bumps the version), and only then replaces the
-//! state. Two concurrent `CreateLiveRecordRule` calls for one key therefore serialise:
-//! exactly one wins, and a failed write leaves memory and database unchanged.
+//! Readers take a snapshot (an `Arc` of the state: never waiting for a change being
+//! written). Every change runs under one writer lock: it works on a copy of the state,
+//! writes the resulting changes to the database in one transaction
+//! ([`ConfigRepo::apply`], which allocates new templates' ids and bumps the version), and
+//! only then publishes the copy as the new snapshot. Two concurrent
+//! `CreateLiveRecordRule` calls for one key therefore serialise: exactly one wins, and a
+//! failed write leaves memory and database unchanged.
 //!
 //! Several nodes may share the database: [`Configuration::refresh`] reloads the state
 //! when the stored version moved (a change made through another node); the server runs
@@ -14,9 +16,9 @@
 //! state is reloaded and the change made again, so it never builds on a stale copy.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::Mutex;
 
 use super::db::{Applied, Change, ConfigRepo, ControlState, DbError};
 
@@ -26,9 +28,13 @@ pub const REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_mill
 /// Times a change is made again on a reloaded state when other nodes keep writing first.
 pub const STALE_ATTEMPTS: usize = 5;
 
+/// The snapshot readers take, replaced whole by each change.
+type Current = Arc<RwLock<Arc<ControlState>>>;
+
 /// See the module doc.
 pub struct Configuration {
-    state: Arc<Mutex<ControlState>>,
+    current: Current,
+    writer: Arc<Mutex<()>>,
     repo: Arc<dyn ConfigRepo>,
     version: Arc<AtomicI64>,
 }
@@ -42,11 +48,27 @@ pub enum ChangeError<E> {
     Stored(String),
 }
 
+fn snapshot(current: &Current) -> Arc<ControlState> {
+    match current.read() {
+        Ok(state) => Arc::clone(&state),
+        Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+    }
+}
+
+fn publish(current: &Current, state: ControlState) {
+    let state = Arc::new(state);
+    match current.write() {
+        Ok(mut slot) => *slot = state,
+        Err(poisoned) => *poisoned.into_inner() = state,
+    }
+}
+
 impl Configuration {
     /// The configuration `state` at `version`, stored in `repo`.
     pub fn new(state: ControlState, version: i64, repo: Arc<dyn ConfigRepo>) -> Self {
         Self {
-            state: Arc::new(Mutex::new(state)),
+            current: Arc::new(RwLock::new(Arc::new(state))),
+            writer: Arc::new(Mutex::new(())),
             repo,
             version: Arc::new(AtomicI64::new(version)),
         }
@@ -58,9 +80,9 @@ impl Configuration {
         Ok(Self::new(state, version, repo))
     }
 
-    /// The state, locked for reading (hold it briefly).
-    pub async fn read(&self) -> MutexGuard<'_, ControlState> {
-        self.state.lock().await
+    /// The state now (a snapshot: later changes do not show in it).
+    pub fn read(&self) -> Arc<ControlState> {
+        snapshot(&self.current)
     }
 
     /// The version of the state in memory.
@@ -71,16 +93,12 @@ impl Configuration {
     /// Reloads the state when the stored version differs from the one in memory; true
     /// when it did.
     pub async fn refresh(&self) -> Result<bool, DbError> {
-        let mut guard = self.state.lock().await;
-        self.refresh_locked(&mut guard).await
-    }
-
-    async fn refresh_locked(&self, state: &mut ControlState) -> Result<bool, DbError> {
+        let _writing = self.writer.lock().await;
         if self.repo.version().await? == self.version() {
             return Ok(false);
         }
         let (fresh, version) = self.repo.load().await?;
-        *state = fresh;
+        publish(&self.current, fresh);
         self.version.store(version, Ordering::Relaxed);
         Ok(true)
     }
@@ -109,20 +127,22 @@ impl Configuration {
         T: Send + 'static,
         F: FnMut(&mut ControlState) -> Result<(T, Vec<Change>), E>,
     {
-        let mut guard = Arc::clone(&self.state).lock_owned().await;
+        let mut writing = Arc::clone(&self.writer).lock_owned().await;
         for _ in 0..STALE_ATTEMPTS {
-            let mut next = guard.clone();
+            let mut next = (*self.read()).clone();
             let (output, changes) = f(&mut next).map_err(ChangeError::Refused)?;
-            // Persist and swap in a task of their own: if the caller goes away mid-write
-            // (a client disconnects), memory still follows what the database committed.
-            let (repo, version) = (Arc::clone(&self.repo), Arc::clone(&self.version));
+            // Persist and publish in a task of their own: if the caller goes away
+            // mid-write (a client disconnects), memory still follows what the database
+            // committed; the writer lock goes with it.
+            let repo = Arc::clone(&self.repo);
+            let (current, version) = (Arc::clone(&self.current), Arc::clone(&self.version));
             let stored = tokio::spawn(async move {
-                let result = store(repo.as_ref(), &version, &mut guard, next, &changes).await;
-                (guard, result)
+                let result = store(repo.as_ref(), &version, &current, next, &changes).await;
+                (writing, result)
             });
             match stored.await {
                 Ok((_, Ok(Some(applied)))) => return Ok((output, applied)),
-                Ok((again, Ok(None))) => guard = again,
+                Ok((again, Ok(None))) => writing = again,
                 Ok((_, Err(e))) => return Err(ChangeError::Stored(e.to_string())),
                 Err(e) => return Err(ChangeError::Stored(e.to_string())),
             }
@@ -133,12 +153,13 @@ impl Configuration {
     }
 }
 
-/// Writes `changes` if the stored version is still the one in memory, then swaps `next`
-/// in; when it moved, reloads `state` instead and answers `None` (make the change again).
+/// Writes `changes` if the stored version is still the one in memory, then publishes
+/// `next`; when it moved, reloads and publishes the stored state instead and answers
+/// `None` (make the change again).
 async fn store(
     repo: &dyn ConfigRepo,
     version: &AtomicI64,
-    state: &mut ControlState,
+    current: &Current,
     mut next: ControlState,
     changes: &[Change],
 ) -> Result<Option<Applied>, DbError> {
@@ -146,13 +167,13 @@ async fn store(
     match repo.apply_at(changes, Some(based_on)).await {
         Ok(applied) => {
             next.assign_ids(changes, &applied.ids);
-            *state = next;
+            publish(current, next);
             version.store(applied.version, Ordering::Relaxed);
             Ok(Some(applied))
         }
         Err(DbError::Stale) => {
             let (fresh, now) = repo.load().await?;
-            *state = fresh;
+            publish(current, fresh);
             version.store(now, Ordering::Relaxed);
             Ok(None)
         }

@@ -115,7 +115,7 @@ pub async fn remove_hls(
 
 /// The callback template bound to `stream`'s domain and app, if any.
 pub async fn callback_template(app: &DataPlane, stream: &PushStream) -> Option<CallbackTemplate> {
-    let control = app.config.read().await;
+    let control = app.config.read();
     control
         .callbacks
         .template_for(&stream.domain, &stream.app)

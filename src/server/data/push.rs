@@ -273,7 +273,7 @@ async fn plan_and_auth(
     stream: &PushStream,
     now: i64,
 ) -> (RecordingPlan, Option<Result<(), ConfigError>>) {
-    let control = app.config.read().await;
+    let control = app.config.read();
     let query = stream.stream_param.as_str();
     let auth = control
         .push_auth
@@ -454,7 +454,7 @@ impl Push {
     pub async fn replan(&mut self) {
         let now = now_ms();
         let plan = {
-            let control = self.app.config.read().await;
+            let control = self.app.config.read();
             let s = &self.stream;
             plan_recording(
                 &control.config,

@@ -71,14 +71,14 @@ pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
 
 pub async fn describe(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     let id = read_id(params, "TemplateId")?;
-    let state = ctx.app.config.read().await;
+    let state = ctx.app.config.read();
     let template = state.callbacks.template(id).ok_or_else(|| not_found(id))?;
     Ok(json!({"Template": template}))
 }
 
 pub async fn describe_all(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     read_params(params, |_| ())?;
-    let state = ctx.app.config.read().await;
+    let state = ctx.app.config.read();
     Ok(json!({"Templates": state.callbacks.templates}))
 }
 
@@ -125,6 +125,6 @@ pub async fn delete_rule(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiErro
 
 pub async fn describe_rules(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     read_params(params, |_| ())?;
-    let state = ctx.app.config.read().await;
+    let state = ctx.app.config.read();
     Ok(json!({"Rules": state.callbacks.rules}))
 }

@@ -23,7 +23,7 @@ fn checked_domain(domain: String) -> Result<String, ApiError> {
 
 pub async fn describe(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     let domain = checked_domain(read_text(params, "DomainName")?)?;
-    let state = ctx.app.config.read().await;
+    let state = ctx.app.config.read();
     let info = state
         .push_auth
         .get(&domain.to_ascii_lowercase())

@@ -36,6 +36,6 @@ pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
 
 pub async fn describe_all(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     read_params(params, |_| ())?;
-    let state = ctx.app.config.read().await;
+    let state = ctx.app.config.read();
     Ok(json!({"Rules": state.config.rules}))
 }

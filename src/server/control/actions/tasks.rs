@@ -55,7 +55,7 @@ pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
 
 pub async fn describe(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     let query = validate_task_query(params, ctx.now).map_err(|p| ApiError::from_problems(&p))?;
-    let state = ctx.app.config.read().await;
+    let state = ctx.app.config.read();
     let (tasks, token) = page(&state.config.tasks, &query);
     let list: Vec<Value> = tasks
         .iter()

@@ -84,14 +84,14 @@ pub async fn delete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
 
 pub async fn describe(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     let id = read_id(params, "TemplateId")?;
-    let state = ctx.app.config.read().await;
+    let state = ctx.app.config.read();
     let template = state.config.template(id).ok_or_else(|| not_found(id))?;
     Ok(json!({"Template": template}))
 }
 
 pub async fn describe_all(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     let delay = read_params(params, |f| f.int_in("IsDelayLive", 0..=1).unwrap_or(0))?;
-    let state = ctx.app.config.read().await;
+    let state = ctx.app.config.read();
     let templates: Vec<Value> = state
         .config
         .templates
