@@ -21,8 +21,8 @@ use liverec::config::rule::RecordRule;
 use liverec::config::task::RecordTask;
 use liverec::config::template::RecordTemplate;
 use liverec::server::db::{
-    Applied, Change, ConfigRepo, Leases, Outbox, Pending, PgDb, Recording, RecordingIndex, Search,
-    SqliteDb, PENDING_ID,
+    Applied, Change, ConfigRepo, DbError, Leases, Outbox, Pending, PgDb, Recording, RecordingIndex,
+    Search, SqliteDb, PENDING_ID,
 };
 
 /// Two handles (two nodes) on a fresh database, connected (and migrating) at once.
@@ -159,6 +159,60 @@ async fn concurrent_writes_get_distinct_ids_and_versions() {
     let written: BTreeSet<i64> = applied.iter().map(|x| x.ids[0]).collect();
     assert_eq!(loaded, written);
     assert_eq!(state.callbacks.templates.len(), WRITES as usize);
+    a.close().await;
+    b.close().await;
+}
+
+/// A change made on a version is written only if the stored version is still that one
+/// (one change: one statement; several: one transaction); otherwise nothing is written
+/// and the answer is `Stale`. Racing nodes that retry on `Stale` all land, once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_writes_land_only_on_their_version() {
+    let (a, b) = nodes("conditional").await;
+    let one = a
+        .apply_at(&[Change::NewRecordTemplate(template("t"))], Some(0))
+        .await
+        .unwrap();
+    assert_eq!((one.ids, one.version), (vec![1], 1));
+    for changes in [
+        vec![Change::PutTask(task("late", 1))],
+        vec![
+            Change::PutTask(task("late", 1)),
+            Change::DeleteTask("x".into()),
+        ],
+    ] {
+        let stale = b.apply_at(&changes, Some(0)).await;
+        assert!(matches!(stale, Err(DbError::Stale)), "{stale:?}");
+    }
+    let (state, version) = b.load().await.unwrap();
+    assert_eq!(
+        (version, state.config.tasks.len()),
+        (1, 0),
+        "nothing written"
+    );
+    let mut writers = Vec::new();
+    for i in 0..12 {
+        let db = if i % 2 == 0 { a.clone() } else { b.clone() };
+        writers.push(tokio::spawn(async move {
+            loop {
+                let version = db.version().await.unwrap();
+                let changes = [Change::PutTask(task(&format!("t{i}"), i))];
+                match db.apply_at(&changes, Some(version)).await {
+                    Ok(applied) => break applied.version,
+                    Err(DbError::Stale) => continue,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }));
+    }
+    let mut versions = Vec::new();
+    for w in writers {
+        versions.push(w.await.unwrap());
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (2..14).collect::<Vec<i64>>());
+    let (state, version) = a.load().await.unwrap();
+    assert_eq!((version, state.config.tasks.len()), (13, 12));
     a.close().await;
     b.close().await;
 }

@@ -136,6 +136,9 @@ impl ConfigRepo for PgDb {
         changes: &[Change],
         based_on: Option<i64>,
     ) -> Result<Applied, DbError> {
+        if let ([change], Some(based_on)) = (changes, based_on) {
+            return self.apply_one(change, based_on).await;
+        }
         let mut tx = self.pool.begin().await.map_err(backend("writing"))?;
         let version: i64 = sqlx::query_scalar(sql::BUMP_VERSION)
             .fetch_one(&mut *tx)
@@ -157,6 +160,46 @@ impl ConfigRepo for PgDb {
         }
         tx.commit().await.map_err(backend("committing"))?;
         Ok(applied)
+    }
+}
+
+/// SQLSTATE of `liverec_next_version` when the stored version moved.
+const STALE_STATE: &str = "LR409";
+
+impl PgDb {
+    /// One change made on version `based_on`, as one statement (one round trip, no
+    /// transaction to open and close): the version is bumped by a data-modifying CTE
+    /// that fails the statement when the stored version moved (migration 0003).
+    async fn apply_one(&self, change: &Change, based_on: i64) -> Result<Applied, DbError> {
+        let (statement, mut binds) = sql::statement(change);
+        binds.push(Bind::Int(based_on));
+        let text = format!(
+            "WITH bumped AS (UPDATE config_version SET version = liverec_next_version(version, ${}) \
+             WHERE id = 1 RETURNING version) {statement}",
+            binds.len()
+        );
+        let mut query = sqlx::query(&text);
+        for bind in binds {
+            query = match bind {
+                Bind::Int(v) => query.bind(v),
+                Bind::Text(v) => query.bind(v),
+            };
+        }
+        let row = match query.fetch_optional(&self.pool).await {
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(STALE_STATE) => {
+                return Err(DbError::Stale)
+            }
+            other => other.map_err(backend("writing"))?,
+        };
+        let id = row.and_then(|r| r.try_get::<i64, _>(0).ok());
+        Ok(Applied {
+            ids: if sql::allocates_id(change) {
+                id.into_iter().collect()
+            } else {
+                Vec::new()
+            },
+            version: based_on + 1,
+        })
     }
 }
 
