@@ -191,6 +191,17 @@ async fn recordings_land_in_the_bucket_and_play_from_any_node() {
             text.contains("database: ok") && text.contains("store: ok"),
             "{text}"
         );
+        // HLS segments went through memory, all of it given back once stored.
+        let metrics = node
+            .client
+            .get(format!("{}metrics", node.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(metrics.contains("\nliverec_segment_memory_bytes 0\n"), "{metrics}");
     }
     // A task made on node 2 is listed by node 1 (DescribeRecordTask).
     let t = std::time::SystemTime::now()

@@ -58,6 +58,8 @@ pub struct Metrics {
     pub free_bytes: Gauge,
     /// The free-space floor there, bytes.
     pub free_floor_bytes: Gauge,
+    /// Bytes of HLS segments held in memory on their way to a network store.
+    pub segment_memory_bytes: Gauge,
     /// Recordings the free-space guard deleted.
     pub space_deletions: Counter,
     /// Bytes of recordings the free-space guard deleted.
@@ -126,6 +128,11 @@ impl Default for Metrics {
                 r,
                 "liverec_free_floor_bytes",
                 "Free space the guard keeps, bytes",
+            ),
+            segment_memory_bytes: reg(
+                r,
+                "liverec_segment_memory_bytes",
+                "Bytes of HLS segments held in memory on their way to the store",
             ),
             space_deletions: reg(
                 r,

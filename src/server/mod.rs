@@ -124,7 +124,10 @@ fn open_storage(settings: &Settings) -> Result<crate::storage::Storage, ServerEr
     };
     let delay =
         std::time::Duration::from_millis(settings.file.testing.commit_delay_ms.unwrap_or(0));
-    Ok(storage.with_commit_delay(delay))
+    let memory = storage_settings
+        .segment_memory_bytes
+        .unwrap_or(crate::storage::memory::DEFAULT_SEGMENT_MEMORY_BYTES);
+    Ok(storage.with_commit_delay(delay).with_segment_memory(memory))
 }
 
 async fn bind(

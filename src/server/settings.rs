@@ -33,6 +33,7 @@
 //! # secret_access_key = "..."
 //! # presign_seconds = 3600               # GET /vod/… redirects to a presigned URL
 //! # sign_payload = false                 # true: SHA-256 of every byte in the signature
+//! # segment_memory_bytes = 268435456     # HLS segments held in memory for S3 (0: none)
 //! [database]
 //! # url = "postgres://liverec@db.example.com/liverec"  # default: SQLite in DATA
 //! # node_id = "rec-1"                      # default: host name and HTTP port
@@ -172,6 +173,9 @@ pub struct StorageSettings {
     pub presign_seconds: Option<u64>,
     /// Sign S3 payloads (SHA-256 of every byte; default off: TLS protects them).
     pub sign_payload: bool,
+    /// Bytes of HLS segments held in memory on their way to S3 (default
+    /// [`crate::storage::memory::DEFAULT_SEGMENT_MEMORY_BYTES`]; 0: all in scratch space).
+    pub segment_memory_bytes: Option<u64>,
 }
 
 impl StorageSettings {

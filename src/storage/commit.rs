@@ -202,6 +202,30 @@ pub async fn upload(
     Ok(())
 }
 
+/// Uploads a segment held in memory to `location` in one PUT of its chunks as they are
+/// (see the module doc for `resume`).
+pub async fn upload_bytes(
+    store: &dyn ObjectStore,
+    bytes: &super::memory::SegmentBytes,
+    location: &Path,
+    resume: bool,
+) -> Result<(), StorageError> {
+    let shown = location.to_string();
+    let store_err = |source| StorageError::Store {
+        context: format!("storing {shown}"),
+        source,
+    };
+    match store.head(location).await {
+        Ok(meta) if resume && meta.size == bytes.len() => return Ok(()),
+        Ok(_) => return Err(StorageError::Taken(shown)),
+        Err(object_store::Error::NotFound { .. }) => {}
+        Err(e) => return Err(store_err(e)),
+    }
+    let payload: object_store::PutPayload = bytes.chunks().collect();
+    store.put(location, payload).await.map_err(store_err)?;
+    Ok(())
+}
+
 async fn upload_parts(
     upload: &mut dyn object_store::MultipartUpload,
     from: &FsPath,

@@ -20,6 +20,7 @@
 mod commit;
 #[cfg(target_os = "linux")]
 pub mod direct;
+pub mod memory;
 pub mod s3;
 pub mod scratch;
 
@@ -142,6 +143,8 @@ pub struct Storage {
     commit_delay: std::time::Duration,
     /// Signs download URLs, when reads are to be redirected to the store.
     presigner: Option<s3::Presigner>,
+    /// HLS segments held in memory for a network store (none for the local one).
+    segment_memory: Arc<memory::SegmentMemory>,
 }
 
 fn key(path: &str) -> Result<Path, StorageError> {
@@ -197,6 +200,7 @@ impl Storage {
             scratch,
             commit_delay: std::time::Duration::ZERO,
             presigner: None,
+            segment_memory: memory::SegmentMemory::new(0),
         })
     }
 
@@ -244,6 +248,47 @@ impl Storage {
     pub fn with_commit_delay(mut self, delay: std::time::Duration) -> Self {
         self.commit_delay = delay;
         self
+    }
+
+    /// The same storage holding up to `limit` bytes of HLS segments in memory on their
+    /// way to a network store ([`memory`]); the local store never does.
+    pub fn with_segment_memory(mut self, limit: u64) -> Self {
+        let limit = if self.is_local() { 0 } else { limit };
+        self.segment_memory = memory::SegmentMemory::new(limit);
+        self
+    }
+
+    /// A new HLS segment in memory, when the store is a network one and the memory
+    /// bound allows; else `None` (write it to scratch space).
+    pub fn segment_in_memory(&self) -> Option<memory::MemorySegment> {
+        self.segment_memory.open()
+    }
+
+    /// Bytes of HLS segments in memory now, and segments opened in memory so far.
+    pub fn segment_memory(&self) -> (u64, u64) {
+        (self.segment_memory.used(), self.segment_memory.opened())
+    }
+
+    /// Stores a segment held in memory at exactly `dir/file_name` (resumed, see
+    /// [`Storage::store_copy`]).
+    pub async fn commit_bytes(
+        &self,
+        bytes: &memory::SegmentBytes,
+        dir: &str,
+        file_name: &str,
+    ) -> Result<String, StorageError> {
+        let to = format!("{dir}/{file_name}");
+        let location = key(&to)?;
+        if !self.commit_delay.is_zero() {
+            tokio::time::sleep(self.commit_delay).await;
+        }
+        match &self.local_root {
+            Some(_) => Err(StorageError::Key(format!(
+                "{to}: segments in memory are for network stores"
+            ))),
+            None => commit::upload_bytes(self.store.as_ref(), bytes, &location, true).await,
+        }?;
+        Ok(to)
     }
 
     /// Path of scratch file `name`.

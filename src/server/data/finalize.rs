@@ -27,6 +27,7 @@ use super::recorder::{Failed, OutputFailure};
 use super::stream::{PushStream, Sidecar};
 use super::DataPlane;
 use crate::record::session::{live_playlist_name, DoneFile, OutputSpec, ParkedHls};
+use crate::storage::memory::SegmentBytes;
 
 /// Files and segments waiting for the worker, per push, before more are refused.
 pub const MAX_PENDING_FILES: usize = 64;
@@ -59,6 +60,8 @@ pub enum Job {
         spec: OutputSpec,
         /// Its scratch name, which is its name.
         name: String,
+        /// Its bytes, when it was written in memory rather than to scratch space.
+        bytes: Option<SegmentBytes>,
     },
     /// The growing playlist of an HLS recording.
     Playlist {
@@ -216,7 +219,12 @@ impl Worker {
                 self.file(output, spec, &file_id, &scratch_name, &done)
                     .await
             }
-            Job::Segment { output, spec, name } => self.segment(output, spec, &name).await,
+            Job::Segment {
+                output,
+                spec,
+                name,
+                bytes,
+            } => self.segment(output, spec, &name, bytes).await,
             Job::Playlist { output, spec, text } => self.playlist(output, spec, text).await,
             Job::Hls(mut hls) => {
                 if let Some(name) = self.lost.remove(&hls.spec.recording_id) {
@@ -296,7 +304,13 @@ impl Worker {
         forget_final(app, scratch);
     }
 
-    async fn segment(&mut self, output: usize, spec: OutputSpec, name: &str) {
+    async fn segment(
+        &mut self,
+        output: usize,
+        spec: OutputSpec,
+        name: &str,
+        bytes: Option<SegmentBytes>,
+    ) {
         let app = &self.app;
         if self.lost.contains_key(&spec.recording_id) {
             remove_sidecar(app, name); // after a lost one: never listed
@@ -304,10 +318,11 @@ impl Worker {
         }
         let dir = self.stream.dir();
         let committed = with_retries(|| async {
-            app.storage
-                .commit_exact(name, &dir, name)
-                .await
-                .map_err(Failed::from)
+            match &bytes {
+                Some(bytes) => app.storage.commit_bytes(bytes, &dir, name).await,
+                None => app.storage.commit_exact(name, &dir, name).await,
+            }
+            .map_err(Failed::from)
         })
         .await;
         match committed {

@@ -65,8 +65,11 @@ impl DataPlane {
     /// The data plane's gauges, read when `/metrics` is rendered.
     pub fn gauges(&self) -> crate::server::metrics::Refresh {
         let (admission, space) = (Arc::clone(&self.admission), Arc::clone(&self.space));
+        let storage = self.storage.clone();
         let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         Box::new(move |m: &Metrics| {
+            m.segment_memory_bytes
+                .set(gauge(storage.segment_memory().0));
             m.rtmp_connections
                 .set(gauge(admission.connections() as u64));
             m.stream_capacity.set(gauge(admission.budget().streams()));

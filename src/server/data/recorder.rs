@@ -23,6 +23,7 @@ use crate::record::session::{
     extension, segment_name, Action, DoneFile, FileRef, MediaInfo, OutputSpec, PushSession,
 };
 use crate::server::notify::now_ms;
+use crate::storage::memory::MemorySegment;
 use crate::storage::scratch::{ScratchFile, SERVER_WRITE_BUFFER_BYTES};
 use crate::storage::StorageError;
 
@@ -72,7 +73,30 @@ impl OpenFiles {
 struct OpenFile {
     file_id: String,
     scratch_name: String,
-    file: ScratchFile,
+    file: Sink,
+}
+
+/// Where an open file's bytes go: a scratch file, or memory (an HLS segment for a network
+/// store, [`crate::storage::memory`]).
+enum Sink {
+    Scratch(ScratchFile),
+    Memory(MemorySegment),
+}
+
+impl Sink {
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Scratch(file) => file.flush(),
+            Sink::Memory(_) => Ok(()),
+        }
+    }
+
+    /// Removes what was written (the file is dropped).
+    fn discard(self) {
+        if let Sink::Scratch(file) = self {
+            let _ = std::fs::remove_file(file.path());
+        }
+    }
 }
 
 /// The data plane's side of one push.
@@ -329,12 +353,12 @@ impl Recorder {
 
     fn fail(&mut self, output: usize) {
         if let Some(open) = self.open.remove_output(output) {
-            let _ = std::fs::remove_file(open.file.path());
+            open.file.discard();
             remove_sidecar(&self.app, &format!("{}.json", open.scratch_name));
         }
     }
 
-    fn file(&mut self, f: FileRef) -> Result<&mut ScratchFile, Failed> {
+    fn sink(&mut self, f: FileRef) -> Result<&mut Sink, Failed> {
         self.open
             .get_mut(&f)
             .map(|o| &mut o.file)
@@ -342,6 +366,23 @@ impl Recorder {
                 message: format!("file {f:?} is not open"),
                 transient: false,
             })
+    }
+
+    fn file(&mut self, f: FileRef) -> Result<&mut ScratchFile, Failed> {
+        match self.sink(f)? {
+            Sink::Scratch(file) => Ok(file),
+            Sink::Memory(_) => Err(Failed::permanent(format!(
+                "file {f:?} is an HLS segment in memory"
+            ))),
+        }
+    }
+
+    fn append(&mut self, f: FileRef, bytes: &[u8]) -> Result<(), Failed> {
+        match self.sink(f)? {
+            Sink::Scratch(file) => file.append(bytes)?,
+            Sink::Memory(segment) => segment.append(bytes),
+        }
+        Ok(())
     }
 
     /// Creates the scratch file of `f` and its sidecar (an HLS recording has one sidecar
@@ -360,10 +401,17 @@ impl Recorder {
             let name = format!("{id}.{}", extension(spec.format));
             (id, name)
         };
-        let path = self.app.storage.scratch_path(&scratch_name);
-        let file = ScratchFile::create(path, SERVER_WRITE_BUFFER_BYTES)
-            .map_err(|e| Failed::from(e).context(&format!("creating {scratch_name}")))?;
         let hls = spec.format == Format::Hls;
+        let in_memory = hls.then(|| self.app.storage.segment_in_memory()).flatten();
+        let file = match in_memory {
+            Some(segment) => Sink::Memory(segment),
+            None => {
+                let path = self.app.storage.scratch_path(&scratch_name);
+                let file = ScratchFile::create(path, SERVER_WRITE_BUFFER_BYTES)
+                    .map_err(|e| Failed::from(e).context(&format!("creating {scratch_name}")))?;
+                Sink::Scratch(file)
+            }
+        };
         let sidecar_name = if hls {
             hls_sidecar_name(&spec.recording_id)
         } else {
@@ -386,7 +434,7 @@ impl Recorder {
                 committing: None,
             };
             if let Err(e) = write_sidecar(&self.app, &sidecar_name, &sidecar) {
-                let _ = std::fs::remove_file(file.path());
+                file.discard();
                 return Err(Failed::from(e).context(&format!("writing {sidecar_name}")));
             }
             opened = hls.then_some(sidecar);
@@ -414,7 +462,7 @@ impl Recorder {
                     super::handover::opened(&self.app, &sidecar).await;
                 }
             }
-            Action::Append(f, bytes) => self.file(f)?.append(&bytes)?,
+            Action::Append(f, bytes) => self.append(f, &bytes)?,
             Action::Patch(f, offset, bytes) => self.file(f)?.patch(offset, &bytes)?,
             Action::RewriteHead(f, head, replace) => self.file(f)?.rewrite_head(&head, replace)?,
             Action::FinishMp4(f, finish) => self.file(f)?.finish_mp4(*finish)?,
@@ -441,27 +489,31 @@ impl Recorder {
             scratch_name,
             file,
         } = open;
-        let scratch_path = file.path().to_owned();
+        let (segment, scratch_path) = match file {
+            Sink::Memory(segment) => {
+                let bytes = segment.finish();
+                done.bytes = bytes.len();
+                (Some(bytes), None)
+            }
+            Sink::Scratch(file) => (
+                None,
+                Some(self.close_scratch(file, &scratch_name, &mut done)?),
+            ),
+        };
         let drop_it = |app: &DataPlane| {
             // Not storable: dropped rather than left behind (or to recovery).
-            let _ = std::fs::remove_file(&scratch_path);
+            if let Some(path) = &scratch_path {
+                let _ = std::fs::remove_file(path);
+            }
             remove_sidecar(app, &format!("{scratch_name}.json"));
         };
-        let path = match file.close() {
-            Ok(path) => path,
-            Err(e) => {
-                drop_it(&self.app);
-                return Err(e.into());
-            }
-        };
-        // FLV heads may have been rewritten: the file's size is the truth.
-        done.bytes = std::fs::metadata(&path).map_or(done.bytes, |m| m.len());
         let (output, spec) = (f.output, spec.clone());
         let job = if spec.format == Format::Hls {
             Job::Segment {
                 output,
                 spec,
                 name: scratch_name.clone(),
+                bytes: segment,
             }
         } else {
             Job::File {
@@ -483,6 +535,30 @@ impl Recorder {
         Ok(())
     }
 
+    /// Closes scratch file `file` (its bytes flushed) and sets `done`'s size; returns
+    /// its path.
+    fn close_scratch(
+        &self,
+        file: ScratchFile,
+        scratch_name: &str,
+        done: &mut DoneFile,
+    ) -> Result<std::path::PathBuf, Failed> {
+        let scratch_path = file.path().to_owned();
+        match file.close() {
+            Ok(path) => {
+                // FLV heads may have been rewritten: the file's size is the truth.
+                done.bytes = std::fs::metadata(&path).map_or(done.bytes, |m| m.len());
+                Ok(path)
+            }
+            Err(e) => {
+                // Not storable: dropped rather than left behind (or to recovery).
+                let _ = std::fs::remove_file(&scratch_path);
+                remove_sidecar(&self.app, &format!("{scratch_name}.json"));
+                Err(e.into())
+            }
+        }
+    }
+
     /// The bytes of open file `f` from `offset` to its end (flushed first).
     pub fn read_from(&mut self, f: FileRef, offset: u64) -> std::io::Result<Vec<u8>> {
         use std::io::{Read, Seek, SeekFrom};
@@ -490,8 +566,11 @@ impl Recorder {
             .open
             .get_mut(&f)
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "file not open"))?;
-        open.file.flush()?;
-        let mut file = std::fs::File::open(open.file.path())?;
+        let Sink::Scratch(scratch) = &mut open.file else {
+            return Err(std::io::Error::other("an HLS segment in memory"));
+        };
+        scratch.flush()?;
+        let mut file = std::fs::File::open(scratch.path())?;
         file.seek(SeekFrom::Start(offset))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
@@ -501,7 +580,7 @@ impl Recorder {
     /// Removes the scratch files still open (the push ended without closing them).
     pub fn abandon(&mut self) {
         for open in self.open.drain() {
-            let _ = std::fs::remove_file(open.file.path());
+            open.file.discard();
             remove_sidecar(&self.app, &format!("{}.json", open.scratch_name));
         }
     }

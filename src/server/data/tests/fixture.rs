@@ -169,6 +169,16 @@ impl Drop for Plane {
 /// A fresh plane in a directory of its own; files cut every `interval_s` seconds; file
 /// handles as under an open-file limit of `file_limit`.
 pub async fn plane(name: &str, interval_s: u64, file_limit: u64) -> Plane {
+    plane_with(name, interval_s, file_limit, 0).await
+}
+
+/// [`plane`], holding up to `segment_memory` bytes of HLS segments in memory.
+pub async fn plane_with(
+    name: &str,
+    interval_s: u64,
+    file_limit: u64,
+    segment_memory: u64,
+) -> Plane {
     let dir = std::env::temp_dir().join(format!("liverec-seam-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
@@ -184,7 +194,8 @@ pub async fn plane(name: &str, interval_s: u64, file_limit: u64) -> Plane {
         None,
         dir.join("scratch"),
     )
-    .unwrap();
+    .unwrap()
+    .with_segment_memory(segment_memory);
     let app = Arc::new(DataPlane {
         notifier: Notifier::new(Arc::clone(&db), settings.file.callbacks.clone()),
         settings,

@@ -1,7 +1,7 @@
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::fixture::{inputs, plane, stream_tags, Plane};
+use super::fixture::{inputs, plane, plane_with, stream_tags, Plane};
 use crate::server::data::push::{Admitted, PublishRequest};
 use crate::server::db::{Recording, Search};
 
@@ -9,7 +9,24 @@ use crate::server::db::{Recording, Search};
 /// order: the worker handles a push's files one by one, as the session closed them.
 #[tokio::test]
 async fn the_store_sees_each_file_once_and_each_playlist_after_its_segments() {
-    let p = plane("record", 1, 65_536).await;
+    store_sees_each_file_once(plane("record", 1, 65_536).await).await;
+}
+
+/// The same with HLS segments held in memory on their way to the store (the plane above
+/// has no room for any: all in scratch space).
+#[tokio::test]
+async fn segments_in_memory_reach_the_store_alike_and_release_their_memory() {
+    let p = plane_with("record-memory", 1, 65_536, 64 << 20).await;
+    let app = std::sync::Arc::clone(&p.app);
+    store_sees_each_file_once(p).await;
+    assert_eq!(
+        app.storage.segment_memory(),
+        (0, 2),
+        "both segments in memory"
+    );
+}
+
+async fn store_sees_each_file_once(p: Plane) {
     let template =
         json!({"TemplateName": "all", "FlvParam": {"Enable": 1}, "HlsParam": {"Enable": 1}});
     p.record(template).await;
@@ -53,6 +70,7 @@ async fn the_store_sees_each_file_once_and_each_playlist_after_its_segments() {
         assert!(row.duration_ms > 0 && row.size_bytes > 0);
     }
     assert_eq!(p.app.notifier.pending().await.unwrap(), 11);
+    assert_eq!(p.app.storage.segment_memory().0, 0, "released once stored");
 }
 
 async fn indexed(p: &Plane) -> Vec<Recording> {
