@@ -23,6 +23,8 @@ use serde_json::{json, Value};
 
 /// A cluster: the database, the bucket and its nodes.
 struct Cluster {
+    /// The database's name.
+    database: String,
     _s3: S3,
     s3_root: PathBuf,
     nodes: Vec<Option<Server>>,
@@ -59,11 +61,17 @@ impl Cluster {
             ));
         }
         Cluster {
+            database: database.rsplit('/').next().unwrap().to_owned(),
             _s3: s3,
             s3_root,
             nodes: started,
             dir,
         }
+    }
+
+    /// Runs `sql` in the cluster's database.
+    fn sql(&self, sql: &str) -> String {
+        Postgres::shared().psql_in(&self.database, sql)
     }
 
     fn node(&self, i: usize) -> &Server {
@@ -201,7 +209,10 @@ async fn recordings_land_in_the_bucket_and_play_from_any_node() {
             .text()
             .await
             .unwrap();
-        assert!(metrics.contains("\nliverec_segment_memory_bytes 0\n"), "{metrics}");
+        assert!(
+            metrics.contains("\nliverec_segment_memory_bytes 0\n"),
+            "{metrics}"
+        );
     }
     // A task made on node 2 is listed by node 1 (DescribeRecordTask).
     let t = std::time::SystemTime::now()
@@ -228,7 +239,7 @@ async fn recordings_land_in_the_bucket_and_play_from_any_node() {
 }
 
 /// While a stream is live on node 1, a publish of it on node 2 is refused; once the
-/// push ends, node 2 takes it.
+/// push ends, node 2 takes it. A push whose lease went to another node is ended.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_live_stream_is_refused_on_another_node() {
     let cluster = Cluster::start("cl-owner", 2).await;
@@ -252,6 +263,20 @@ async fn a_live_stream_is_refused_on_another_node() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // A push whose stream lease another node took (this node was cut off from the
+    // database longer than the lease, and the stream was published there) is ended
+    // when its lease is next renewed: the stream has one publisher again.
+    let mut cut_off = Publisher::connect(n1.rtmp_port, "live").await;
+    assert_eq!(cut_off.publish("taken").await, Answer::Accepted);
+    let moved = cluster.sql(
+        "UPDATE leases SET owner = 'elsewhere', epoch = epoch + 1, expires_ms = expires_ms + 60000 \
+         WHERE name LIKE 'stream/%/live/taken' RETURNING owner",
+    );
+    assert_eq!(moved.trim(), "elsewhere");
+    assert!(
+        cut_off.closed_within(Duration::from_secs(8)).await,
+        "the push whose lease went elsewhere was not ended"
+    );
 }
 
 /// Pushes `seconds` to `url` in a thread of its own.

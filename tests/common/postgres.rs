@@ -176,6 +176,11 @@ impl Postgres {
 
     /// Runs `sql` in database `postgres` with psql; panics if it fails.
     pub fn psql(&self, sql: &str) -> String {
+        self.psql_in("postgres", sql)
+    }
+
+    /// Runs `sql` in database `database` with psql; panics if it fails.
+    pub fn psql_in(&self, database: &str, sql: &str) -> String {
         let mut c = Command::new(bin_dir().join("psql"));
         c.args([
             "-X",
@@ -193,7 +198,7 @@ impl Postgres {
             "-U",
             USER,
             "-d",
-            "postgres",
+            database,
             "-c",
             sql,
         ]);

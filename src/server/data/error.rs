@@ -54,6 +54,9 @@ pub enum DataError {
     /// The peer was silent too long.
     #[error("timeout: {0}")]
     Timeout(&'static str),
+    /// The server ended the push (its stream lease went to another node, …).
+    #[error("dropped: {0}")]
+    Dropped(&'static str),
     /// A live stream has as many subscribers as it takes.
     #[error("{0} subscribers already read this stream")]
     Subscribers(usize),
@@ -74,6 +77,7 @@ impl DataError {
             DataError::Protocol(_) => "protocol",
             DataError::Limit(_) => "limit",
             DataError::Timeout(_) => "timeout",
+            DataError::Dropped(_) => "dropped",
             DataError::Subscribers(_) => "subscribers",
         }
     }

@@ -29,6 +29,8 @@ use crate::server::streams::LiveStreams;
 pub enum Control {
     /// Tasks changed: re-plan them now.
     Replan,
+    /// End the push now, for this reason (its connection is closed).
+    Drop(&'static str),
 }
 
 struct Entry {
@@ -117,6 +119,14 @@ impl Live {
     /// Live pushes.
     pub fn count(&self) -> usize {
         lock(&self.streams).len()
+    }
+
+    /// Ends live push `stream_key` (its connection is closed, its recordings finalised
+    /// as at any end); false when it is not live here.
+    pub fn drop_push(&self, stream_key: &str, why: &'static str) -> bool {
+        lock(&self.streams)
+            .get(stream_key)
+            .is_some_and(|entry| entry.control.send(Control::Drop(why)).is_ok())
     }
 
     /// Tells every live push to re-plan its tasks (the task configuration changed).
@@ -244,6 +254,9 @@ mod tests {
             (rx.try_recv(), rx.try_recv()),
             (Ok(Control::Replan), Ok(Control::Replan))
         );
+        assert!(live.drop_push("d.example/live/b", "why"));
+        assert!(!live.drop_push("d.example/live/z", "why"), "not live");
+        assert_eq!(rx.try_recv(), Ok(Control::Drop("why")));
         let sub = live.subscribe("d.example/live/a", 8).unwrap().unwrap();
         assert_eq!(first.fanout.subscribers(), 1);
         live.unregister(&stream("a"), first.id);

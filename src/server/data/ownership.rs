@@ -47,8 +47,11 @@ pub async fn give_back(app: &DataPlane, stream: &PushStream) {
     }
 }
 
-/// Renews the leases of every live push of this node, every [`RENEW_INTERVAL`]; a lease
-/// another node took meanwhile (this node was cut off longer than the lease) is logged.
+/// Renews the leases of every live push of this node, every [`RENEW_INTERVAL`]. A lease
+/// another node took meanwhile (this node was cut off from the database longer than the
+/// lease, and the stream was published there) ends this node's push: the newer holder
+/// wins, so the stream has one publisher again. A database that does not answer ends
+/// nothing (pushes go on; their leases are renewed when it is back).
 pub async fn renew_forever(app: Arc<DataPlane>) {
     let mut tick = tokio::time::interval(RENEW_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -63,7 +66,9 @@ pub async fn renew_forever(app: Arc<DataPlane>) {
             {
                 Ok(Some(_)) => {}
                 Ok(None) => {
-                    tracing::error!(stream = %key, "another node took this push's stream lease")
+                    tracing::error!(stream = %key, "another node took this push's stream lease: ending the push here");
+                    app.live
+                        .drop_push(&key, "its stream lease went to another node");
                 }
                 Err(e) => tracing::warn!(stream = %key, error = %e, "renewing a stream lease"),
             }

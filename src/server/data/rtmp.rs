@@ -314,11 +314,14 @@ async fn media_phase(
                     push.replan().await;
                 }
             }
-            Some(Control::Replan) = control_rx.recv() => {
-                if let Some(push) = conn.push.as_mut() {
-                    push.replan().await;
+            Some(control) = control_rx.recv() => match control {
+                Control::Replan => {
+                    if let Some(push) = conn.push.as_mut() {
+                        push.replan().await;
+                    }
                 }
-            }
+                Control::Drop(why) => return Err(DataError::Dropped(why)),
+            },
             _ = shutdown.changed() => return Ok(()),
         }
     }
