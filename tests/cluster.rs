@@ -304,7 +304,8 @@ fn final_playlist(cluster: &Cluster, stream: &str) -> String {
     std::fs::read_to_string(&playlists[0]).unwrap()
 }
 
-/// Node 1 dies (-9) mid-push; the broadcaster reconnects to node 2 within the splice
+/// Node 2 serves the growing playlist of node 1's push. Node 1 dies (-9) mid-push; the
+/// broadcaster reconnects to node 2 within the splice
 /// timeout (once node 1's lease on the stream expired): one playlist, one
 /// discontinuity, one callback.
 #[tokio::test(flavor = "multi_thread")]
@@ -320,7 +321,25 @@ async fn a_push_cut_by_a_dead_node_continues_on_another() {
     .await;
     // HLS segments are 6 s: one is in the bucket when node 1 dies, one is being written.
     let first = push_in_background(cluster.node(0).rtmp("live", "cut"), 12.0);
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    // While node 1 records, node 2 serves its growing playlist too (`/live` → `/vod`).
+    let n2 = cluster.node(1);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let live = n2
+            .client
+            .get(format!("{}live/localhost/live/cut.m3u8", n2.url()))
+            .send()
+            .await
+            .unwrap();
+        if live.status() == 200 {
+            let text = live.text().await.unwrap();
+            assert!(text.contains("#EXT-X-PLAYLIST-TYPE:EVENT"), "{text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no live playlist on node 2");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     cluster.nodes[0].take().unwrap().kill9();
     let _ = first.join();
     let again = cluster.node(1).rtmp("live", "cut");

@@ -76,7 +76,7 @@ pub async fn prepare(
         config,
         metrics,
         storage,
-        streams: Arc::clone(&data.live) as Arc<dyn streams::LiveStreams>,
+        streams: Arc::clone(&data) as Arc<dyn streams::LiveStreams>,
         task_counter: AtomicU64::new(0),
     });
     Ok((control, data))

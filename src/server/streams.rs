@@ -3,11 +3,13 @@
 //! node's registry could too).
 
 /// Live pushes as the control plane sees them.
+#[async_trait::async_trait]
 pub trait LiveStreams: Send + Sync {
     /// The task configuration changed: live pushes re-plan their tasks now.
     fn tasks_changed(&self);
-    /// The storage key of the growing HLS playlist of `domain/app/stream`, if any.
-    fn live_playlist(&self, stream_key: &str) -> Option<String>;
+    /// The storage key of the growing HLS playlist of `domain/app/stream`, if any (on
+    /// any node sharing the database).
+    async fn live_playlist(&self, stream_key: &str) -> Option<String>;
     /// Pushes live now.
     fn live_count(&self) -> usize;
 }

@@ -23,6 +23,7 @@ use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 
+use super::pool::BufferPool;
 use super::StorageError;
 
 /// Bytes read from the scratch file per upload part.
@@ -100,68 +101,48 @@ fn copy_into_place(from: &FsPath, to: &FsPath) -> Result<(), StorageError> {
 /// Parts of a multipart upload in flight at once.
 pub const PARTS_IN_FLIGHT: usize = 2;
 
-/// Part buffers kept for the next upload: a fresh buffer of a part's size costs the
-/// kernel a page fault and a zeroed page per 4 KiB the read fills — more than the read's
-/// own copy — and unmapping it when freed.
-pub const POOLED_PART_BUFFERS: usize = PARTS_IN_FLIGHT + 2;
+/// Part buffers read from scratch files and not yet uploaded, across every upload
+/// (bounded memory: 64 MiB however many files finish at once); as many are kept for
+/// the next ones ([`super::pool`]).
+pub const PART_BUFFERS: usize = 8;
 
-static PART_BUFFERS: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+static PARTS: BufferPool = BufferPool::new(UPLOAD_PART_BYTES, PART_BUFFERS);
+static PARTS_OUT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(PART_BUFFERS);
 
-/// A part read from a scratch file; its buffer goes back to the pool when the upload is
-/// done with it.
-struct PooledPart(Vec<u8>);
-
-impl PooledPart {
-    fn take() -> Self {
-        let reused = PART_BUFFERS.lock().ok().and_then(|mut free| free.pop());
-        let mut buf = reused.unwrap_or_else(|| Vec::with_capacity(UPLOAD_PART_BYTES));
-        buf.clear();
-        Self(buf)
-    }
-}
-
-impl AsRef<[u8]> for PooledPart {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl Drop for PooledPart {
-    fn drop(&mut self) {
-        let buf = std::mem::take(&mut self.0);
-        if buf.capacity() == UPLOAD_PART_BYTES {
-            if let Ok(mut free) = PART_BUFFERS.lock() {
-                if free.len() < POOLED_PART_BUFFERS {
-                    free.push(buf);
-                }
-            }
-        }
-    }
-}
+/// A part read from a scratch file and its place among the [`PART_BUFFERS`], held until
+/// its upload is done (the buffer goes back to the pool once the store lets go of it).
+type Part = (Bytes, tokio::sync::SemaphorePermit<'static>);
 
 /// Reads `len` (at most [`UPLOAD_PART_BYTES`]) bytes at `offset` of `path` into a pooled
 /// buffer (on a blocking thread, straight into the buffer the upload then owns: no
 /// intermediate copy).
-async fn read_part(path: &FsPath, offset: u64, len: usize) -> Result<Bytes, StorageError> {
+async fn read_part(path: &FsPath, offset: u64, len: usize) -> Result<Part, StorageError> {
+    let out = PARTS_OUT.acquire().await.map_err(|e| StorageError::Io {
+        context: format!("reading {}", path.display()),
+        source: std::io::Error::other(e),
+    })?;
     let owned = path.to_path_buf();
     let read = tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
         use std::io::{Read, Seek};
         let mut file = std::fs::File::open(&owned)?;
         file.seek(std::io::SeekFrom::Start(offset))?;
-        let mut part = PooledPart::take();
+        let mut buffer = PARTS.take();
         // Not zeroed first: `read_to_end` fills the spare capacity as it reads.
-        file.take(len as u64).read_to_end(&mut part.0)?;
-        if part.0.len() != len {
+        file.take(len as u64).read_to_end(buffer.vec())?;
+        if buffer.len() != len {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        Ok(Bytes::from_owner(part))
+        Ok(buffer.freeze())
     })
     .await
     .map_err(|e| StorageError::Io {
         context: format!("reading {}", path.display()),
         source: std::io::Error::other(e),
     })?;
-    read.map_err(io(format!("reading {}", path.display())))
+    Ok((
+        read.map_err(io(format!("reading {}", path.display())))?,
+        out,
+    ))
 }
 
 /// Uploads `from` to `location` (one PUT up to [`UPLOAD_PART_BYTES`], else a multipart
@@ -189,7 +170,7 @@ pub async fn upload(
         Err(e) => return Err(store_err(e)),
     }
     if len <= UPLOAD_PART_BYTES as u64 {
-        let whole = read_part(from, 0, len as usize).await?;
+        let (whole, _out) = read_part(from, 0, len as usize).await?;
         store.put(location, whole.into()).await.map_err(store_err)?;
     } else {
         let mut upload = store.put_multipart(location).await.map_err(store_err)?;
@@ -249,9 +230,13 @@ async fn upload_parts(
             }
         }
         let n = (len - offset).min(UPLOAD_PART_BYTES as u64) as usize;
-        let bytes = read_part(from, offset, n).await?;
+        let (bytes, out) = read_part(from, offset, n).await?;
         offset += n as u64;
-        in_flight.push_back(tokio::spawn(upload.put_part(bytes.into())));
+        let put = upload.put_part(bytes.into());
+        in_flight.push_back(tokio::spawn(async move {
+            let _out = out;
+            put.await
+        }));
     }
     for part in in_flight {
         part.await.map_err(joined)?.map_err(failed)?;

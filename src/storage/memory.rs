@@ -13,11 +13,18 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+
+use super::pool::{BufferPool, PooledBuffer};
 
 /// Bytes per chunk of a segment in memory (large enough for few allocations and
 /// writes, small enough to waste little at a segment's end).
 pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Unused chunk buffers kept for the next segments ([`super::pool`]): 32 MiB.
+pub const POOLED_CHUNKS: usize = 128;
+
+static CHUNKS: BufferPool = BufferPool::new(CHUNK_BYTES, POOLED_CHUNKS);
 
 /// Default bound of the bytes of HLS segments in memory (`[storage]
 /// segment_memory_bytes`): ~128 streams of 2.7 Mbit/s with 6 s segments.
@@ -60,7 +67,7 @@ impl SegmentMemory {
         self.opened.fetch_add(1, Ordering::Relaxed);
         Some(MemorySegment {
             chunks: Vec::new(),
-            current: BytesMut::new(),
+            current: None,
             held: Held {
                 memory: Arc::clone(self),
                 bytes: 0,
@@ -93,7 +100,7 @@ impl Drop for Held {
 #[derive(Debug)]
 pub struct MemorySegment {
     chunks: Vec<Bytes>,
-    current: BytesMut,
+    current: Option<PooledBuffer>,
     held: Held,
 }
 
@@ -101,16 +108,18 @@ impl MemorySegment {
     /// Appends bytes.
     pub fn append(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
-            if self.current.len() == self.current.capacity() {
-                if !self.current.is_empty() {
-                    self.chunks.push(self.current.split().freeze());
+            let current = match &mut self.current {
+                Some(chunk) if chunk.room() > 0 => chunk,
+                _ => {
+                    if let Some(full) = self.current.take() {
+                        self.chunks.push(full.freeze());
+                    }
+                    self.held.add(CHUNK_BYTES as u64);
+                    self.current.insert(CHUNKS.take())
                 }
-                self.current = BytesMut::with_capacity(CHUNK_BYTES);
-                self.held.add(CHUNK_BYTES as u64);
-            }
-            let room = self.current.capacity() - self.current.len();
-            let (now, later) = bytes.split_at(room.min(bytes.len()));
-            self.current.extend_from_slice(now);
+            };
+            let (now, later) = bytes.split_at(current.room().min(bytes.len()));
+            current.vec().extend_from_slice(now);
             bytes = later;
         }
     }
@@ -118,7 +127,7 @@ impl MemorySegment {
     /// Bytes written.
     pub fn len(&self) -> u64 {
         let full: usize = self.chunks.iter().map(Bytes::len).sum();
-        (full + self.current.len()) as u64
+        (full + self.current.as_ref().map_or(0, PooledBuffer::len)) as u64
     }
 
     /// Whether nothing was written.
@@ -128,8 +137,8 @@ impl MemorySegment {
 
     /// The segment, complete.
     pub fn finish(mut self) -> SegmentBytes {
-        if !self.current.is_empty() {
-            self.chunks.push(self.current.split().freeze());
+        if let Some(last) = self.current.take().filter(|c| !c.is_empty()) {
+            self.chunks.push(last.freeze());
         }
         SegmentBytes {
             chunks: self.chunks,

@@ -21,6 +21,7 @@ mod commit;
 #[cfg(target_os = "linux")]
 pub mod direct;
 pub mod memory;
+pub mod pool;
 pub mod s3;
 pub mod scratch;
 

@@ -168,7 +168,7 @@ pub async fn live_playlist(
     let Some(stream_key) = path.strip_suffix(".m3u8") else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match app.streams.live_playlist(stream_key) {
+    match app.streams.live_playlist(stream_key).await {
         Some(key) => (
             StatusCode::TEMPORARY_REDIRECT,
             [

@@ -134,7 +134,17 @@ pub async fn claim(app: &DataPlane, stream: &PushStream) -> Option<Vec<OpenHls>>
     }
 }
 
-/// The sidecar of a row.
+/// The storage key of the growing playlist of recording `row`.
+pub fn live_playlist_key(row: &OpenHls) -> Option<String> {
+    let stream = sidecar_of(row).ok()?.stream;
+    Some(format!(
+        "{}/{}",
+        stream.dir(),
+        crate::record::session::live_playlist_name(&row.recording_id)
+    ))
+}
+
+/// The sidecar a row carries.
 pub fn sidecar_of(row: &OpenHls) -> Result<Sidecar, DataError> {
     serde_json::from_str(&row.sidecar).map_err(|e| DataError::Playlist {
         path: row.recording_id.clone(),

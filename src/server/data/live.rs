@@ -22,7 +22,6 @@ use super::error::DataError;
 use super::fanout::{Fanout, Subscription};
 use super::stream::PushStream;
 use crate::record::session::ParkedHls;
-use crate::server::streams::LiveStreams;
 
 /// What a live push is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,20 +205,6 @@ impl Live {
     /// Parked recordings (for metrics and tests).
     pub fn parked_count(&self) -> usize {
         lock(&self.parked).values().map(Vec::len).sum()
-    }
-}
-
-impl LiveStreams for Live {
-    fn tasks_changed(&self) {
-        self.replan_all();
-    }
-
-    fn live_playlist(&self, stream_key: &str) -> Option<String> {
-        Live::live_playlist(self, stream_key)
-    }
-
-    fn live_count(&self) -> usize {
-        self.count()
     }
 }
 

@@ -32,6 +32,7 @@ use crate::server::db::Database;
 use crate::server::metrics::Metrics;
 use crate::server::notify::Notifier;
 use crate::server::settings::Settings;
+use crate::server::streams::LiveStreams;
 use crate::storage::Storage;
 
 /// What the data plane works with (typed handles, no logic).
@@ -54,6 +55,26 @@ pub struct DataPlane {
     pub admission: Arc<admission::Admission>,
     /// Free space on the data and scratch file systems.
     pub space: Arc<space::SpaceGuard>,
+}
+
+#[async_trait::async_trait]
+impl LiveStreams for DataPlane {
+    fn tasks_changed(&self) {
+        self.live.replan_all();
+    }
+
+    async fn live_playlist(&self, stream_key: &str) -> Option<String> {
+        if let Some(key) = self.live.live_playlist(stream_key) {
+            return Some(key);
+        }
+        // Recorded on another node sharing the database.
+        let rows = self.db.hls_recording(stream_key).await.ok()?;
+        rows.iter().find_map(handover::live_playlist_key)
+    }
+
+    fn live_count(&self) -> usize {
+        self.live.count()
+    }
 }
 
 impl DataPlane {

@@ -58,6 +58,13 @@ pub(super) const HLS_TAKE_ORPHANS: &str = concat!(
     hls_columns!()
 );
 
+/// The recordings of stream `$1` being recorded now (not parked), oldest first.
+pub(super) const HLS_RECORDING: &str = concat!(
+    "SELECT ",
+    hls_columns!(),
+    " FROM open_hls WHERE stream_key = $1 AND parked_until_ms IS NULL ORDER BY recording_id"
+);
+
 /// `impl HlsHandover for $db` (a type with a sqlx `pool`) over the statements above.
 macro_rules! impl_hls_handover {
     ($db:ty) => {
@@ -122,6 +129,17 @@ macro_rules! impl_hls_handover {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(super::sql::reading("open_hls", "claiming HLS recordings"))
+            }
+
+            async fn hls_recording(
+                &self,
+                stream_key: &str,
+            ) -> Result<Vec<super::OpenHls>, super::DbError> {
+                sqlx::query_as(super::handover::HLS_RECORDING)
+                    .bind(stream_key)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(super::sql::reading("open_hls", "listing HLS recordings"))
             }
 
             async fn hls_take_orphans(

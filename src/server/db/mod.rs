@@ -15,6 +15,7 @@
 
 mod handover;
 mod index;
+mod ports;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -381,6 +382,8 @@ pub trait HlsHandover: Send + Sync {
         limit: i64,
         own: (&str, i64),
     ) -> Result<Vec<OpenHls>, DbError>;
+    /// The recordings of `stream_key` being recorded now, on any node (not parked).
+    async fn hls_recording(&self, stream_key: &str) -> Result<Vec<OpenHls>, DbError>;
 }
 
 /// Every port over one database.

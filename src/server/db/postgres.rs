@@ -35,7 +35,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{FromRow, Postgres, Row, Transaction};
 
 use super::sql::{self, backend, reading, Bind};
-use super::{Applied, Change, ConfigRepo, ControlState, DbError, Leases, Outbox, Pending};
+use super::{Applied, Change, ConfigRepo, ControlState, DbError, Pending};
 
 /// Connections in each node's pool.
 pub const POOL_CONNECTIONS: u32 = 4;
@@ -238,117 +238,47 @@ fn claimed(row: &PgRow) -> Result<(i64, Pending), sqlx::Error> {
     Ok((row.try_get("due_ms")?, Pending::from_row(row)?))
 }
 
-#[async_trait]
-impl Outbox for PgDb {
-    async fn enqueue(&self, p: &Pending, now_ms: i64) -> Result<bool, DbError> {
-        let done = sqlx::query(sql::ENQUEUE)
-            .bind(&p.event_id)
-            .bind(&p.url)
-            .bind(&p.callback_key)
-            .bind(&p.body)
-            .bind(p.attempts)
-            .bind(now_ms)
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(backend("queueing a callback"))?;
-        Ok(done.rows_affected() == 1)
-    }
+super::ports::impl_outbox!(PgDb, pg_claim);
 
-    async fn claim(&self, now_ms: i64, until_ms: i64, limit: i64) -> Result<Vec<Pending>, DbError> {
-        let rows = sqlx::query(CLAIM)
-            .bind(until_ms)
-            .bind(now_ms)
-            .bind(sql::limit(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend("claiming callbacks"))?;
-        let mut taken = rows
-            .iter()
-            .map(claimed)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(reading("callback_outbox", "claiming callbacks"))?;
-        taken.sort_by(|(a_due, a), (b_due, b)| (a_due, &a.event_id).cmp(&(b_due, &b.event_id)));
-        Ok(taken.into_iter().map(|(_, p)| p).collect())
-    }
-
-    async fn ack(&self, event_id: &str) -> Result<(), DbError> {
-        sqlx::query(sql::ACK)
-            .bind(event_id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend("removing a callback"))?;
-        Ok(())
-    }
-
-    async fn retry(
-        &self,
-        event_id: &str,
-        attempts: i64,
-        next_ms: i64,
-        error: &str,
-    ) -> Result<(), DbError> {
-        sqlx::query(sql::RETRY)
-            .bind(attempts)
-            .bind(next_ms)
-            .bind(error)
-            .bind(event_id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend("rescheduling a callback"))?;
-        Ok(())
-    }
-
-    async fn next_due(&self) -> Result<Option<i64>, DbError> {
-        sqlx::query_scalar(sql::NEXT_DUE)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend("reading the outbox"))
-    }
-
-    async fn queued(&self) -> Result<i64, DbError> {
-        sqlx::query_scalar(sql::QUEUED)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend("reading the outbox"))
-    }
+/// Claims due callbacks, skipping rows another node's claim holds, in due order.
+async fn pg_claim(
+    db: &PgDb,
+    now_ms: i64,
+    until_ms: i64,
+    limit: i64,
+) -> Result<Vec<Pending>, DbError> {
+    let rows = sqlx::query(CLAIM)
+        .bind(until_ms)
+        .bind(now_ms)
+        .bind(sql::limit(limit))
+        .fetch_all(&db.pool)
+        .await
+        .map_err(backend("claiming callbacks"))?;
+    let mut taken = rows
+        .iter()
+        .map(claimed)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(reading("callback_outbox", "claiming callbacks"))?;
+    taken.sort_by(|(a_due, a), (b_due, b)| (a_due, &a.event_id).cmp(&(b_due, &b.event_id)));
+    Ok(taken.into_iter().map(|(_, p)| p).collect())
 }
 
-#[async_trait]
-impl Leases for PgDb {
-    /// `now_ms` is not used: "now" is the database's clock.
-    async fn acquire(
-        &self,
-        name: &str,
-        owner: &str,
-        _now_ms: i64,
-        ttl_ms: i64,
-    ) -> Result<Option<i64>, DbError> {
-        sqlx::query_scalar(sql::ACQUIRE_LEASE_PG_CLOCK)
-            .bind(name)
-            .bind(owner)
-            .bind(sql::lease_ttl(ttl_ms))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend("taking a lease"))
-    }
+super::ports::impl_leases!(PgDb, pg_acquire);
 
-    async fn release(&self, name: &str, owner: &str) -> Result<(), DbError> {
-        sqlx::query(sql::RELEASE_LEASE)
-            .bind(name)
-            .bind(owner)
-            .execute(&self.pool)
-            .await
-            .map_err(backend("releasing a lease"))?;
-        Ok(())
-    }
-
-    async fn holder(&self, name: &str) -> Result<Option<(String, i64, i64)>, DbError> {
-        sqlx::query_as(sql::LEASE_HOLDER)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(reading("leases", "reading a lease"))
-    }
+/// Takes or renews a lease on the database's clock (`now_ms` is not used).
+async fn pg_acquire(
+    db: &PgDb,
+    name: &str,
+    owner: &str,
+    _now_ms: i64,
+    ttl_ms: i64,
+) -> Result<Option<i64>, DbError> {
+    sqlx::query_scalar(sql::ACQUIRE_LEASE_PG_CLOCK)
+        .bind(name)
+        .bind(owner)
+        .bind(sql::lease_ttl(ttl_ms))
+        .fetch_optional(&db.pool)
+        .await
+        .map_err(backend("taking a lease"))
 }
 super::handover::impl_hls_handover!(PgDb);

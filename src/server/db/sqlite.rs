@@ -18,7 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::sql::{self, backend, reading, Bind};
-use super::{Applied, Change, ConfigRepo, ControlState, DbError, Leases, Outbox, Pending};
+use super::{Applied, Change, ConfigRepo, ControlState, DbError, Pending};
 
 /// Connections in the pool.
 pub const POOL_CONNECTIONS: u32 = 4;
@@ -161,115 +161,46 @@ async fn apply_one(
 
 super::index::impl_recording_index!(SqliteDb, Sqlite);
 
-#[async_trait]
-impl Outbox for SqliteDb {
-    async fn enqueue(&self, p: &Pending, now_ms: i64) -> Result<bool, DbError> {
-        let done = sqlx::query(sql::ENQUEUE)
-            .bind(&p.event_id)
-            .bind(&p.url)
-            .bind(&p.callback_key)
-            .bind(&p.body)
-            .bind(p.attempts)
-            .bind(now_ms)
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(backend("queueing a callback"))?;
-        Ok(done.rows_affected() == 1)
-    }
+super::ports::impl_outbox!(SqliteDb, sqlite_claim);
 
-    async fn claim(&self, now_ms: i64, until_ms: i64, limit: i64) -> Result<Vec<Pending>, DbError> {
-        sqlx::query_as(
-            "UPDATE callback_outbox SET next_attempt_ms = $1 WHERE event_id IN \
-             (SELECT event_id FROM callback_outbox WHERE next_attempt_ms <= $2 ORDER BY next_attempt_ms LIMIT $3) \
-             RETURNING event_id, url, callback_key, body, attempts",
-        )
-        .bind(until_ms)
-        .bind(now_ms)
-        .bind(sql::limit(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(reading("callback_outbox", "claiming callbacks"))
-    }
-
-    async fn ack(&self, event_id: &str) -> Result<(), DbError> {
-        sqlx::query(sql::ACK)
-            .bind(event_id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend("removing a callback"))?;
-        Ok(())
-    }
-
-    async fn retry(
-        &self,
-        event_id: &str,
-        attempts: i64,
-        next_ms: i64,
-        error: &str,
-    ) -> Result<(), DbError> {
-        sqlx::query(sql::RETRY)
-            .bind(attempts)
-            .bind(next_ms)
-            .bind(error)
-            .bind(event_id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend("rescheduling a callback"))?;
-        Ok(())
-    }
-
-    async fn next_due(&self) -> Result<Option<i64>, DbError> {
-        sqlx::query_scalar(sql::NEXT_DUE)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend("reading the outbox"))
-    }
-
-    async fn queued(&self) -> Result<i64, DbError> {
-        sqlx::query_scalar(sql::QUEUED)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend("reading the outbox"))
-    }
+/// Claims due callbacks (SQLite has one writer at a time: no row locks to skip).
+async fn sqlite_claim(
+    db: &SqliteDb,
+    now_ms: i64,
+    until_ms: i64,
+    limit: i64,
+) -> Result<Vec<Pending>, DbError> {
+    sqlx::query_as(
+        "UPDATE callback_outbox SET next_attempt_ms = $1 WHERE event_id IN \
+         (SELECT event_id FROM callback_outbox WHERE next_attempt_ms <= $2 ORDER BY next_attempt_ms LIMIT $3) \
+         RETURNING event_id, url, callback_key, body, attempts",
+    )
+    .bind(until_ms)
+    .bind(now_ms)
+    .bind(sql::limit(limit))
+    .fetch_all(&db.pool)
+    .await
+    .map_err(reading("callback_outbox", "claiming callbacks"))
 }
 
-#[async_trait]
-impl Leases for SqliteDb {
-    async fn acquire(
-        &self,
-        name: &str,
-        owner: &str,
-        now_ms: i64,
-        ttl_ms: i64,
-    ) -> Result<Option<i64>, DbError> {
-        sqlx::query_scalar(sql::ACQUIRE_LEASE_AT)
-            .bind(name)
-            .bind(owner)
-            .bind(sql::lease_ttl(ttl_ms))
-            .bind(now_ms.clamp(-MAX_CLOCK_MS, MAX_CLOCK_MS))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend("taking a lease"))
-    }
+super::ports::impl_leases!(SqliteDb, sqlite_acquire);
 
-    async fn release(&self, name: &str, owner: &str) -> Result<(), DbError> {
-        sqlx::query(sql::RELEASE_LEASE)
-            .bind(name)
-            .bind(owner)
-            .execute(&self.pool)
-            .await
-            .map_err(backend("releasing a lease"))?;
-        Ok(())
-    }
-
-    async fn holder(&self, name: &str) -> Result<Option<(String, i64, i64)>, DbError> {
-        sqlx::query_as(sql::LEASE_HOLDER)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(reading("leases", "reading a lease"))
-    }
+/// Takes or renews a lease on the caller's clock.
+async fn sqlite_acquire(
+    db: &SqliteDb,
+    name: &str,
+    owner: &str,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> Result<Option<i64>, DbError> {
+    sqlx::query_scalar(sql::ACQUIRE_LEASE_AT)
+        .bind(name)
+        .bind(owner)
+        .bind(sql::lease_ttl(ttl_ms))
+        .bind(now_ms.clamp(-MAX_CLOCK_MS, MAX_CLOCK_MS))
+        .fetch_optional(&db.pool)
+        .await
+        .map_err(backend("taking a lease"))
 }
 
 super::handover::impl_hls_handover!(SqliteDb);
@@ -278,6 +209,7 @@ super::handover::impl_hls_handover!(SqliteDb);
 mod tests {
     use super::*;
     use crate::config::template::RecordTemplate;
+    use crate::server::db::{Leases, Outbox};
 
     async fn db(name: &str) -> (SqliteDb, std::path::PathBuf) {
         let dir =
