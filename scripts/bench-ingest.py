@@ -342,8 +342,13 @@ def report(args, rows):
     if args.storage == "s3":
         print("\nliverec recording to S3 (s3s-fs on loopback) against local disk, same run:")
         for row in rows:
+            # Each round measures both back to back (ABBA): their ratio cancels most of a
+            # shared machine's drift between rounds.
+            rounds = [s3 / local for s3, local in zip(row["samples"]["liverec-s3"], row["samples"]["liverec"])]
             print(f"{row['n']:>5} streams: {row['liverec-s3']:.4f} vs {row['liverec']:.4f} CPU-s per stream-minute"
-                  f" = {row['liverec-s3'] / row['liverec']:.2f}x; FLV frames lost per round {row['s3_frames_lost']}")
+                  f" = {row['liverec-s3'] / row['liverec']:.2f}x (medians); per round "
+                  f"{', '.join(f'{r:.2f}' for r in rounds)}, median {statistics.median(rounds):.2f}x;"
+                  f" FLV frames lost per round {row['s3_frames_lost']}")
 
 
 def part2(args, liverec, clip, data):
