@@ -163,11 +163,8 @@ pub async fn upload(
         .await
         .map_err(io(format!("reading {}", from.display())))?
         .len();
-    match store.head(location).await {
-        Ok(meta) if resume && meta.size == len => return Ok(()),
-        Ok(_) => return Err(StorageError::Taken(shown)),
-        Err(object_store::Error::NotFound { .. }) => {}
-        Err(e) => return Err(store_err(e)),
+    if already_there(store, location, len, resume).await? {
+        return Ok(());
     }
     if len <= UPLOAD_PART_BYTES as u64 {
         let (whole, _out) = read_part(from, 0, len as usize).await?;
@@ -191,20 +188,37 @@ pub async fn upload_bytes(
     location: &Path,
     resume: bool,
 ) -> Result<(), StorageError> {
-    let shown = location.to_string();
-    let store_err = |source| StorageError::Store {
-        context: format!("storing {shown}"),
-        source,
-    };
-    match store.head(location).await {
-        Ok(meta) if resume && meta.size == bytes.len() => return Ok(()),
-        Ok(_) => return Err(StorageError::Taken(shown)),
-        Err(object_store::Error::NotFound { .. }) => {}
-        Err(e) => return Err(store_err(e)),
+    if already_there(store, location, bytes.len(), resume).await? {
+        return Ok(());
     }
     let payload: object_store::PutPayload = bytes.chunks().collect();
-    store.put(location, payload).await.map_err(store_err)?;
+    store
+        .put(location, payload)
+        .await
+        .map_err(|source| StorageError::Store {
+            context: format!("storing {location}"),
+            source,
+        })?;
     Ok(())
+}
+
+/// Whether `location` already holds this copy (with `resume`, an object of `len`
+/// bytes); [`StorageError::Taken`] when another object has the name.
+async fn already_there(
+    store: &dyn ObjectStore,
+    location: &Path,
+    len: u64,
+    resume: bool,
+) -> Result<bool, StorageError> {
+    match store.head(location).await {
+        Ok(meta) if resume && meta.size == len => Ok(true),
+        Ok(_) => Err(StorageError::Taken(location.to_string())),
+        Err(object_store::Error::NotFound { .. }) => Ok(false),
+        Err(source) => Err(StorageError::Store {
+            context: format!("storing {location}"),
+            source,
+        }),
+    }
 }
 
 async fn upload_parts(
