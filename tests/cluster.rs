@@ -200,15 +200,7 @@ async fn recordings_land_in_the_bucket_and_play_from_any_node() {
             "{text}"
         );
         // HLS segments went through memory, all of it given back once stored.
-        let metrics = node
-            .client
-            .get(format!("{}metrics", node.url()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = node.metrics().await;
         assert!(
             metrics.contains("\nliverec_segment_memory_bytes 0\n"),
             "{metrics}"

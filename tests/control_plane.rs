@@ -474,15 +474,7 @@ async fn wire_format_edges() {
         .await
         .unwrap();
     assert_eq!(v["Response"]["Error"]["Code"], "MissingParameter");
-    let metrics = s
-        .client
-        .get(format!("http://127.0.0.1:{}/metrics", s.port))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(metrics.contains("liverec_api_requests_total{action=\"CreateLiveRecordTemplate\",result=\"RequestSizeLimitExceeded\"} 1"), "{metrics}");
     s.stop();
 }

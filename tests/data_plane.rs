@@ -150,15 +150,7 @@ async fn push_records_every_format_indexed_served_and_announced() {
         .call("SearchMedia", json!({"StreamIds": ["cam"], "Limit": 100}))
         .await;
     assert_eq!(search["TotalCount"], 10, "{search}");
-    let metrics = server
-        .client
-        .get(format!("{}metrics", server.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     for line in [
         "liverec_recording_files_total{format=\"flv\"} 3",
         "liverec_recording_files_total{format=\"hls\"} 1",

@@ -411,13 +411,7 @@ async fn idle_connections_beyond_the_file_limit_leave_recordings_alone() {
     let formats = every_media_url_is_served(&server).await;
     assert_eq!(formats["cam"].iter().filter(|f| *f == "m3u8").count(), 1);
     assert!(cb.of_type(341).is_empty(), "{:?}", cb.of_type(341));
-    let metrics = server
-        .client
-        .get(format!("{}metrics", server.url()))
-        .send()
-        .await
-        .unwrap();
-    let metrics = metrics.text().await.unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains(r#"liverec_refusals_total{reason="file_limit"}"#),
         "{metrics}"
@@ -585,13 +579,7 @@ async fn below_the_free_space_floor_expiring_recordings_go_then_pushes_are_refus
         .as_str()
         .unwrap()
         .contains("free space"));
-    let metrics = server
-        .client
-        .get(format!("{}metrics", server.url()))
-        .send()
-        .await
-        .unwrap();
-    let metrics = metrics.text().await.unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains(&format!("liverec_space_deletions_total {expiring}")),
         "{metrics}"

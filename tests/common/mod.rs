@@ -143,6 +143,24 @@ impl Server {
         format!("http://127.0.0.1:{}/", self.port)
     }
 
+    /// The text of `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        self.get_text("metrics").await
+    }
+
+    /// The text of `GET /PATH` (redirects followed).
+    pub async fn get_text(&self, path: &str) -> String {
+        let url = format!("{}{path}", self.url());
+        self.client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Calls `action` with a JSON body (unsigned); returns the `Response` object.
     pub async fn call(&self, action: &str, params: Value) -> Value {
         let r = self
