@@ -10,6 +10,7 @@
 //!    ^   ^                                          |
 //! record (frames -> segment/file events)            |
 //!    pure: stream time comes with the frames        |
+//!    ^   playback (time ranges over recordings, signed URLs; pure, time passed in)
 //!    ^                                              |
 //! storage (object_store + scratch files)           |
 //!    ^                                              |
@@ -25,6 +26,7 @@
 pub mod config;
 pub mod formats;
 pub mod media;
+pub mod playback;
 pub mod record;
 
 #[doc(hidden)]

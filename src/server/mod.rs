@@ -78,6 +78,7 @@ pub async fn prepare(
         storage,
         streams: Arc::clone(&data) as Arc<dyn streams::LiveStreams>,
         task_counter: AtomicU64::new(0),
+        mp4_cache: control::range_mp4::Mp4Cache::default(),
     });
     Ok((control, data))
 }

@@ -37,6 +37,10 @@
 //! [database]
 //! # url = "postgres://liverec@db.example.com/liverec"  # default: SQLite in DATA
 //! # node_id = "rec-1"                      # default: host name and HTTP port
+//! [playback]
+//! # key = "..."                          # /vod and /playback need ?t=HEX&sign=MD5 (else
+//! #                                      #   loopback clients only)
+//! # url_seconds = 86400                  # validity of the URLs liverec hands out
 //! [testing]                              # test-only: every RecordInterval becomes this
 //! record_interval_seconds = 2            # (the reference's minimum is 60 s)
 //! ```
@@ -206,6 +210,44 @@ pub struct DatabaseSettings {
     pub node_id: Option<String>,
 }
 
+/// Access to recordings (`/vod`, `/playback`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlaybackSettings {
+    /// Signing key of playback URLs ([`crate::playback::sign`]); without one, only
+    /// loopback clients are served.
+    pub key: Option<String>,
+    /// How long the signed URLs liverec hands out (callbacks, SearchMedia) stay valid, s.
+    pub url_seconds: u64,
+}
+
+/// Default validity of the signed URLs liverec hands out: one day.
+pub const DEFAULT_URL_SECONDS: u64 = 86_400;
+
+impl Default for PlaybackSettings {
+    fn default() -> Self {
+        Self {
+            key: None,
+            url_seconds: DEFAULT_URL_SECONDS,
+        }
+    }
+}
+
+impl PlaybackSettings {
+    /// The key, when one is set (an empty one is none).
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref().filter(|k| !k.is_empty())
+    }
+
+    /// `url` signed until `url_seconds` after `now_s` when a key is set, else as it is.
+    pub fn signed(&self, url: &str, now_s: u64) -> String {
+        match self.key() {
+            Some(key) => crate::server::urls::signed_url(url, key, now_s + self.url_seconds),
+            None => url.to_owned(),
+        }
+    }
+}
+
 /// Test-only overrides (documented in the README).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -242,6 +284,8 @@ pub struct FileSettings {
     pub storage: StorageSettings,
     /// Database and node.
     pub database: DatabaseSettings,
+    /// Access to recordings.
+    pub playback: PlaybackSettings,
     /// Test-only overrides.
     pub testing: TestingSettings,
 }

@@ -51,6 +51,62 @@ pub fn parse_avc_config(raw: &[u8]) -> Option<AvcConfig> {
     })
 }
 
+/// Profiles whose SPS carries chroma format and bit depths (§7.3.2.1.1), which the
+/// record then repeats (ISO/IEC 14496-15 §5.3.3.1.2).
+const HIGH_PROFILES: [u8; 13] = [100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135];
+
+/// Builds an AVCDecoderConfigurationRecord (4-byte NAL lengths) from parameter sets
+/// found in a byte stream (MPEG-TS, Annex B); `None` without an SPS and a PPS or with
+/// a set too long for a record.
+pub fn avc_config_from_sets(sps: &[Vec<u8>], pps: &[Vec<u8>]) -> Option<AvcConfig> {
+    let first = sps.first()?;
+    let profile: [u8; 3] = first.get(1..4)?.try_into().ok()?;
+    if pps.is_empty() || sps.len() > 31 || pps.len() > 255 {
+        return None;
+    }
+    let mut raw = vec![
+        1,
+        profile[0],
+        profile[1],
+        profile[2],
+        0xFF,
+        0xE0 | sps.len() as u8,
+    ];
+    for set in sps {
+        raw.extend_from_slice(&u16::try_from(set.len()).ok()?.to_be_bytes());
+        raw.extend_from_slice(set);
+    }
+    raw.push(pps.len() as u8);
+    for set in pps {
+        raw.extend_from_slice(&u16::try_from(set.len()).ok()?.to_be_bytes());
+        raw.extend_from_slice(set);
+    }
+    if HIGH_PROFILES.contains(&profile[0]) {
+        let (chroma, luma, chroma_depth) = sps_chroma(first).unwrap_or((1, 0, 0));
+        raw.extend_from_slice(&[0xFC | chroma, 0xF8 | luma, 0xF8 | chroma_depth, 0]);
+    }
+    parse_avc_config(&raw)
+}
+
+/// `chroma_format_idc`, `bit_depth_luma_minus8`, `bit_depth_chroma_minus8` of a
+/// high-profile SPS.
+fn sps_chroma(nal: &[u8]) -> Option<(u8, u8, u8)> {
+    let data = rbsp(nal.get(1..)?);
+    let mut r = BitReader::new(&data);
+    r.skip(24)?;
+    r.ue()?;
+    let chroma = r.ue()?;
+    if chroma == 3 {
+        r.skip(1)?;
+    }
+    let (luma, chroma_depth) = (r.ue()?, r.ue()?);
+    Some((
+        u8::try_from(chroma).ok()? & 3,
+        u8::try_from(luma).ok()? & 7,
+        u8::try_from(chroma_depth).ok()? & 7,
+    ))
+}
+
 fn skip_scaling_list(r: &mut BitReader<'_>, size: usize) -> Option<()> {
     let (mut last, mut next) = (8i64, 8i64);
     for _ in 0..size {
@@ -157,5 +213,9 @@ mod tests {
         for cut in 0..record.len() {
             assert_eq!(parse_avc_config(&record[..cut]), None, "cut at {cut}");
         }
+        let built = avc_config_from_sets(&[SPS_320X180.to_vec()], &[vec![0x68, 0xCB, 0x83, 0xCB]]);
+        assert_eq!(built.map(|c| c.raw), Some(record));
+        assert!(avc_config_from_sets(&[SPS_320X180.to_vec()], &[]).is_none());
+        assert!(avc_config_from_sets(&[], &[vec![0x68]]).is_none());
     }
 }

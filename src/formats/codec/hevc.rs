@@ -52,6 +52,40 @@ pub fn parse_hevc_config(raw: &[u8]) -> Option<HevcConfig> {
     })
 }
 
+/// Builds an HEVCDecoderConfigurationRecord (4-byte NAL lengths) from parameter sets
+/// found in a byte stream (MPEG-TS, Annex B): profile, tier and level from the SPS's
+/// `profile_tier_level` (H.265 §7.3.3), the sub-layer count and nesting flag from its
+/// second byte; chroma format and bit depths are written as 4:2:0, 8 bits (decoders
+/// read them from the SPS itself). `None` without a VPS, SPS and PPS.
+pub fn hevc_config_from_sets(
+    vps: &[Vec<u8>],
+    sps: &[Vec<u8>],
+    pps: &[Vec<u8>],
+) -> Option<HevcConfig> {
+    if vps.is_empty() || pps.is_empty() {
+        return None;
+    }
+    let data = super::bits::rbsp(sps.first()?);
+    let ptl: [u8; 12] = data.get(3..15)?.try_into().ok()?;
+    let layers_byte = *data.get(2)?;
+    let sub_layers = (layers_byte >> 1) & 7;
+    let nested = layers_byte & 1;
+    let mut raw = vec![1];
+    raw.extend_from_slice(&ptl);
+    raw.extend_from_slice(&[0xF0, 0x00, 0xFC, 0xFD, 0xF8, 0xF8, 0, 0]);
+    raw.push(((sub_layers + 1) << 3) | (nested << 2) | 3);
+    raw.push(3);
+    for (nal_type, units) in [(32u8, vps), (33, sps), (34, pps)] {
+        raw.push(0x80 | nal_type);
+        raw.extend_from_slice(&u16::try_from(units.len()).ok()?.to_be_bytes());
+        for unit in units {
+            raw.extend_from_slice(&u16::try_from(unit.len()).ok()?.to_be_bytes());
+            raw.extend_from_slice(unit);
+        }
+    }
+    parse_hevc_config(&raw)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

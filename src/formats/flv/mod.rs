@@ -16,6 +16,7 @@ pub mod demux;
 pub mod frames;
 pub mod ingest;
 pub mod mux;
+pub mod samples;
 pub mod video;
 
 pub use demux::{FlvDemuxer, FlvError, FlvHeader, FlvTag, TagKind};

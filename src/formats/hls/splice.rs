@@ -57,7 +57,9 @@ pub struct SpliceOptions {
     pub order: Order,
     /// Gap handling.
     pub gaps: GapPolicy,
-    /// Largest time mismatch still counted as continuous, ms.
+    /// Largest time mismatch still counted as continuous, ms. A negative tolerance
+    /// makes every join a discontinuity (reason `gap` or `overlap` by the sign of the
+    /// time between the sides): sources that are separate recordings.
     pub tolerance_ms: i64,
 }
 

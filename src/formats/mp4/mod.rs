@@ -19,7 +19,9 @@ use mp4_atom::{
 };
 
 pub mod progressive;
+pub mod samples;
 pub mod scan;
+pub mod stitch;
 
 pub use progressive::{FirstFragment, FragmentRef, MoovRoom, Mp4Finish, Room};
 

@@ -1,4 +1,5 @@
-//! MPEG-2 transport stream muxing (ISO/IEC 13818-1) for HLS segments and `.ts` files:
+//! MPEG-2 transport stream muxing (ISO/IEC 13818-1) for HLS segments and `.ts` files
+//! (and demuxing: [`demux`]):
 //! PAT/PMT with CRC-32 (§2.4.4), PES with PTS/DTS (§2.4.3.6), PCR (§2.4.3.5),
 //! continuity counters, random-access indicators. Pure: frames in, 188-byte packets out.
 //!
@@ -13,9 +14,11 @@
 //! constant ([`TIMESTAMP_OFFSET_MS`]).
 
 mod annexb;
+pub mod demux;
 mod packet;
 
 pub use annexb::to_annex_b;
+pub use demux::TsDemuxer;
 pub use packet::{TsMuxer, TsTracks};
 
 /// Added to every source timestamp before scaling to 90 kHz, ms.

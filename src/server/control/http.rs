@@ -28,6 +28,7 @@ pub fn router(app: Arc<ControlPlane>) -> Router {
         .route("/metrics", get(metrics))
         .route("/vod/{*path}", get(super::vod::serve_file))
         .route("/live/{*path}", get(super::vod::live_playlist))
+        .route("/playback/{*path}", get(super::playback::serve))
         .with_state(app)
 }
 
@@ -230,6 +231,15 @@ fn not_from_a_browser(headers: &HeaderMap) -> Result<(), ApiError> {
     if header_text(headers, "sec-fetch-site").is_some_and(|s| s != "none" && s != "same-origin") {
         return refuse("must not come from another site (Sec-Fetch-Site)");
     }
+    if !names_loopback_host(headers) {
+        return refuse("must name a loopback host (Host header)");
+    }
+    Ok(())
+}
+
+/// Whether the `Host` header names this machine (`localhost` or a loopback address):
+/// a request a DNS-rebinding page makes names the attacker's host instead.
+pub(super) fn names_loopback_host(headers: &HeaderMap) -> bool {
     let host = header_text(headers, "host").unwrap_or_default();
     let name = match host.rsplit_once(':') {
         Some((h, _)) if !h.ends_with(']') && h.contains(':') => host.as_str(),
@@ -237,14 +247,10 @@ fn not_from_a_browser(headers: &HeaderMap) -> Result<(), ApiError> {
         _ => host.as_str(),
     };
     let bare = name.trim_start_matches('[').trim_end_matches(']');
-    let loopback = bare.eq_ignore_ascii_case("localhost")
+    bare.eq_ignore_ascii_case("localhost")
         || bare
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !loopback {
-        return refuse("must name a loopback host (Host header)");
-    }
-    Ok(())
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn authenticate(

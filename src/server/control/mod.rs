@@ -1,12 +1,15 @@
 //! The control plane: the reference API over HTTP ([`http`] routes, [`wire`] format,
-//! [`auth`] TC3 signatures, [`actions`]), and recordings served at `/vod` ([`vod`]). It
-//! changes the shared configuration and asks the data plane about live pushes only
-//! through [`crate::server::streams::LiveStreams`].
+//! [`auth`] TC3 signatures, [`actions`]), recordings served at `/vod` ([`vod`]) and time
+//! ranges of them at `/playback` ([`playback`]). It changes the shared configuration and
+//! asks the data plane about live pushes only through
+//! [`crate::server::streams::LiveStreams`].
 
 pub mod actions;
 pub mod auth;
 pub mod http;
 pub mod listener;
+pub mod playback;
+pub mod range_mp4;
 pub mod vod;
 pub mod wire;
 
@@ -36,6 +39,8 @@ pub struct ControlPlane {
     pub streams: Arc<dyn LiveStreams>,
     /// Task ids issued by this process (mixed into new ids).
     pub task_counter: AtomicU64,
+    /// Time-range MP4s made a moment ago (`/playback/….mp4`).
+    pub mp4_cache: range_mp4::Mp4Cache,
 }
 
 impl ControlPlane {

@@ -4,19 +4,21 @@
 //! Only recording files are served: four path segments (domain, app, stream, file), the
 //! first a domain name (so never `.scratch/` or `.failed/`), none empty, `.` or `..`,
 //! and a recording extension — never the metadata DB or scratch files. Streams may be
-//! named `.hidden`: their folders are served like any other. Like a CDN link, the URL is
-//! the credential: put a reverse proxy in front to restrict it.
+//! named `.hidden`: their folders are served like any other. Who may read them:
+//! [`super::playback::allowed`] (signed URLs with `[playback] key`, else loopback only).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::ControlPlane;
 use crate::config::rule::is_valid_domain;
-use crate::server::urls::vod_url;
+use crate::formats::hls::uri::has_scheme;
+use crate::server::urls::{signed_url, vod_url};
 use crate::storage::StorageError;
 
 /// MIME type of a recording file by extension; `None` for anything else.
@@ -95,11 +97,21 @@ pub fn parse_range(value: &str, size: u64) -> Result<Option<std::ops::Range<u64>
 /// The handler.
 pub async fn serve_file(
     State(app): State<Arc<ControlPlane>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(path): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    if !super::playback::allowed(&app, peer, &uri, &headers) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
     if !servable(&path) {
         return StatusCode::NOT_FOUND.into_response();
+    }
+    if path.ends_with(".m3u8") {
+        if let Some(key) = app.settings.file.playback.key() {
+            return signed_playlist(&app, &path, &uri, key).await;
+        }
     }
     match app.storage.presigned_url(&path).await {
         Ok(Some(url)) => return (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
@@ -150,6 +162,44 @@ pub async fn serve_file(
     response
 }
 
+/// Largest playlist rewritten with signed segment URIs (a day of 2-second segments).
+const MAX_SIGNED_PLAYLIST_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A playlist whose segment URIs carry signatures: with a playback key, a player could
+/// not fetch the segments by their bare names. They get the playlist URL's own expiry.
+async fn signed_playlist(app: &ControlPlane, path: &str, uri: &Uri, key: &str) -> Response {
+    let size = match app.storage.size(path).await {
+        Ok(size) if size <= MAX_SIGNED_PLAYLIST_BYTES => size,
+        Ok(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+        Err(e) => return failed(path, &e),
+    };
+    let text = match app.storage.read(path).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => return failed(path, &e),
+    };
+    let expires = super::playback::query_value(uri, "t")
+        .and_then(|t| u64::from_str_radix(&t, 16).ok())
+        .unwrap_or(0);
+    let dir = uri.path().rsplit_once('/').map_or("", |(dir, _)| dir);
+    let mut out = String::with_capacity(usize::try_from(size).unwrap_or(0) * 2);
+    for line in text.lines() {
+        if line.is_empty() || line.starts_with('#') || has_scheme(line) {
+            out.push_str(line);
+        } else if line.starts_with('/') {
+            out.push_str(&signed_url(line, key, expires));
+        } else {
+            out.push_str(&signed_url(&format!("{dir}/{line}"), key, expires));
+        }
+        out.push('\n');
+    }
+    let mime = "application/vnd.apple.mpegurl";
+    let headers = [
+        (header::CONTENT_TYPE, mime),
+        (header::CACHE_CONTROL, "no-cache"),
+    ];
+    (headers, out).into_response()
+}
+
 /// 404 for a recording that is not there, 500 (logged) when the store fails.
 fn failed(path: &str, e: &StorageError) -> Response {
     if let StorageError::NotFound(_) = e {
@@ -163,16 +213,28 @@ fn failed(path: &str, e: &StorageError) -> Response {
 /// playlist (`/vod/…/RECORDINGID.m3u8`, an EVENT playlist), 404 when it has none.
 pub async fn live_playlist(
     State(app): State<Arc<ControlPlane>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(path): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Response {
+    if !super::playback::allowed(&app, peer, &uri, &headers) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
     let Some(stream_key) = path.strip_suffix(".m3u8") else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     match app.streams.live_playlist(stream_key).await {
         Some(key) => (
             StatusCode::TEMPORARY_REDIRECT,
             [
-                (header::LOCATION, vod_url("", &key)),
+                (
+                    header::LOCATION,
+                    app.settings.file.playback.signed(&vod_url("", &key), now_s),
+                ),
                 (header::CACHE_CONTROL, "no-cache".to_owned()),
             ],
         )

@@ -265,7 +265,9 @@ pub async fn index_and_announce(
         .inc();
     tracing::info!(stream = %stream.key(), format, file = %key, bytes = done.bytes,
         duration_ms = done.duration_ms, "recording file ready");
-    announce_file(app, stream, spec, file_id, &url, done).await;
+    let now_s = u64::try_from(now / 1000).unwrap_or(0);
+    let handed_out = app.settings.file.playback.signed(&url, now_s);
+    announce_file(app, stream, spec, file_id, &handed_out, done).await;
     Ok(())
 }
 

@@ -237,6 +237,9 @@ pub struct Search {
     pub after_ms: Option<i64>,
     /// Recording start before, Unix ms.
     pub before_ms: Option<i64>,
+    /// Recording end after, Unix ms (with `before_ms`: the recordings overlapping a
+    /// range).
+    pub ends_after_ms: Option<i64>,
     /// Newest first.
     pub descending: bool,
     /// Rows to skip.

@@ -239,6 +239,9 @@ where
     if let Some(before) = s.before_ms {
         q.push(" AND start_ms < ").push_bind(before);
     }
+    if let Some(after) = s.ends_after_ms {
+        q.push(" AND end_ms > ").push_bind(after);
+    }
 }
 
 /// Appends the order and page of `s` to `q` (a negative offset is none, as in SQLite).

@@ -123,12 +123,19 @@ fn read_search(fields: &mut Fields<'_>) -> Search {
     s
 }
 
+/// A URL handed out now: signed when a playback key is set.
+fn signed(ctx: &Ctx<'_>, url: &str) -> String {
+    let now_s = u64::try_from(ctx.now).unwrap_or(0);
+    ctx.app.settings.file.playback.signed(url, now_s)
+}
+
 fn iso(ms: i64) -> String {
     encode_date_time(ms)
 }
 
-/// One `MediaInfo`.
-pub fn media_info(r: &Recording) -> Value {
+/// One `MediaInfo`; `url` is the recording's URL as handed out (signed when a playback
+/// key is set).
+pub fn media_info(r: &Recording, url: &str) -> Value {
     let name = r.storage_path.rsplit('/').next().unwrap_or(&r.storage_path);
     json!({
         "FileId": r.file_id,
@@ -138,7 +145,7 @@ pub fn media_info(r: &Recording) -> Value {
             "UpdateTime": iso(r.created_ms),
             "ExpireTime": r.expires_ms.map_or("9999-12-31T23:59:59Z".to_owned(), iso),
             "Type": r.format,
-            "MediaUrl": r.url,
+            "MediaUrl": url,
             "SourceInfo": {"SourceType": "Record", "SourceContext": ""},
             "StorageRegion": "local",
             "Category": if r.video_codec.is_some() { "Video" } else { "Audio" },
@@ -174,7 +181,7 @@ pub async fn search(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         .await
         .map_err(|e| ApiError::new(ErrorCode::InternalError, e.to_string()))?;
     Ok(
-        json!({"TotalCount": total, "MediaInfoSet": rows.iter().map(media_info).collect::<Vec<_>>()}),
+        json!({"TotalCount": total, "MediaInfoSet": rows.iter().map(|r| media_info(r, &signed(ctx, &r.url))).collect::<Vec<_>>()}),
     )
 }
 
@@ -201,6 +208,6 @@ pub async fn describe(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> 
         .filter(|id| !rows.iter().any(|r| &r.file_id == *id))
         .collect();
     Ok(
-        json!({"MediaInfoSet": rows.iter().map(media_info).collect::<Vec<_>>(), "NotExistFileIdSet": missing}),
+        json!({"MediaInfoSet": rows.iter().map(|r| media_info(r, &signed(ctx, &r.url))).collect::<Vec<_>>(), "NotExistFileIdSet": missing}),
     )
 }

@@ -1,0 +1,449 @@
+//! `GET /playback/DOMAIN/APP/STREAM.mp4?start=…&end=…`: one moov-first MP4 of a time
+//! range, stitched from the stream's MP4 or FLV recordings without re-encoding
+//! ([`crate::formats::mp4::stitch`]; the module doc there argues moov-first over
+//! fragments). The sources' indexes are read once per range — an MP4's `moov` (a few
+//! range reads), an FLV's tags (the whole file, streamed) — and the result is kept in a
+//! small cache, so a player's range requests while it seeks reuse it. Each response
+//! streams the sources' bytes in windows of at most [`MAX_WINDOW`] bytes: memory does
+//! not grow with the range.
+//!
+//! Which recordings: MP4, unless FLV recordings cover more than a tenth more of the
+//! range; HLS recordings are not used yet. A configuration change (another picture size,
+//! another codec) between or inside recordings cuts the file there: the response says
+//! so in `Liverec-Cut-At` (ISO 8601) and `Liverec-Next` (the URL of the rest).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::stream::{self, StreamExt};
+
+use crate::formats::flv::demux::FlvDemuxer;
+use crate::formats::flv::samples::FlvSamples;
+use crate::formats::hls::datetime::encode_date_time;
+use crate::formats::mp4::samples::moov_samples;
+use crate::formats::mp4::scan::box_header;
+use crate::formats::mp4::stitch::{stitch, Piece, Read, Stitched};
+use crate::formats::mp4::Mp4Tracks;
+use crate::playback::range::TimeRange;
+use crate::server::db::Recording;
+use crate::storage::{Storage, StorageError};
+
+/// Largest read of source bytes held at once per response.
+pub const MAX_WINDOW: u64 = 4 * 1024 * 1024;
+/// Source bytes skipped inside one window rather than starting another (FLV tag headers
+/// between samples).
+const MAX_GAP: u64 = 64 * 1024;
+/// Stitched ranges kept for the range requests that follow.
+const CACHED_RANGES: usize = 8;
+/// Largest `moov` read from a source MP4.
+const MAX_MOOV_BYTES: u64 = 64 * 1024 * 1024;
+/// First read of a source MP4: `ftyp` and, usually, the whole `moov`.
+const HEAD_READ: u64 = 256 * 1024;
+
+/// A stitched range and the storage keys of its sources.
+#[derive(Debug)]
+pub struct RangeMp4 {
+    /// The virtual file.
+    pub file: Stitched,
+    /// Storage key of each source.
+    pub keys: Vec<String>,
+    /// Where a configuration change cut the range (wall ms).
+    pub cut_at: Option<i64>,
+}
+
+/// The most recently stitched ranges.
+#[derive(Debug, Default)]
+pub struct Mp4Cache {
+    entries: Mutex<VecDeque<(String, Arc<RangeMp4>)>>,
+}
+
+impl Mp4Cache {
+    fn get(&self, key: &str) -> Option<Arc<RangeMp4>> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| Arc::clone(v))
+    }
+
+    fn put(&self, key: String, value: Arc<RangeMp4>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|(k, _)| *k != key);
+            if entries.len() >= CACHED_RANGES {
+                entries.pop_front();
+            }
+            entries.push_back((key, value));
+        }
+    }
+}
+
+/// Why a range has no MP4.
+#[derive(Debug)]
+pub enum Mp4Problem {
+    /// No MP4 or FLV recording in the range: the formats that are there.
+    NoSource(Vec<String>),
+    /// Reading a source failed.
+    Storage(String),
+    /// The sources hold nothing playable in the range.
+    Empty(String),
+}
+
+/// The MP4 of `range` from `rows` (the recordings overlapping it), from the cache when
+/// it was made a moment ago.
+pub async fn range_mp4(
+    storage: &Storage,
+    cache: &Mp4Cache,
+    cache_key: String,
+    rows: &[Recording],
+    range: &TimeRange,
+) -> Result<Arc<RangeMp4>, Mp4Problem> {
+    if let Some(hit) = cache.get(&cache_key) {
+        return Ok(hit);
+    }
+    let chosen = choose(rows, range);
+    if chosen.is_empty() {
+        let mut formats: Vec<String> = rows.iter().map(|r| r.format.clone()).collect();
+        formats.sort();
+        formats.dedup();
+        return Err(Mp4Problem::NoSource(formats));
+    }
+    let (tracks, pieces, cut_at) = load(storage, &chosen).await?;
+    let end = cut_at.map_or(range.end_ms, |c| c.min(range.end_ms));
+    let file = stitch(&tracks, &pieces, range.start_ms, end)
+        .map_err(|e| Mp4Problem::Empty(e.to_string()))?;
+    let keys = chosen.iter().map(|r| r.storage_path.clone()).collect();
+    let built = Arc::new(RangeMp4 {
+        file,
+        keys,
+        cut_at: cut_at.filter(|c| *c < range.end_ms),
+    });
+    cache.put(cache_key, Arc::clone(&built));
+    Ok(built)
+}
+
+/// The recordings of the format that covers most of the range, in time order.
+fn choose<'a>(rows: &'a [Recording], range: &TimeRange) -> Vec<&'a Recording> {
+    let covered = |format: &str| -> i64 {
+        rows.iter()
+            .filter(|r| r.format == format)
+            .map(|r| r.end_ms.min(range.end_ms) - r.start_ms.max(range.start_ms))
+            .sum()
+    };
+    // MP4 unless FLV covers clearly more (an MP4 file ends at its last fragment).
+    let format = if covered("mp4") * 10 >= covered("flv") * 9 {
+        "mp4"
+    } else {
+        "flv"
+    };
+    let mut chosen: Vec<&Recording> = rows.iter().filter(|r| r.format == format).collect();
+    chosen.sort_by_key(|r| r.start_ms);
+    chosen
+}
+
+/// Reads every source's index; stops at the first configuration change.
+async fn load(
+    storage: &Storage,
+    rows: &[&Recording],
+) -> Result<(Mp4Tracks, Vec<Piece>, Option<i64>), Mp4Problem> {
+    let mut tracks: Option<Mp4Tracks> = None;
+    let mut pieces = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let source = u32::try_from(i).unwrap_or(u32::MAX);
+        let (these, piece, changed) = if row.format == "mp4" {
+            let (t, p) = mp4_index(storage, row, source).await?;
+            (t, p, None)
+        } else {
+            flv_index(storage, row, source).await?
+        };
+        match &tracks {
+            Some(first) if *first != these => {
+                return Ok((tracks.unwrap_or(these), pieces, Some(row.start_ms)))
+            }
+            Some(_) => {}
+            None => tracks = Some(these),
+        }
+        pieces.push(piece);
+        if changed.is_some() {
+            return Ok((tracks.unwrap_or_default(), pieces, changed));
+        }
+    }
+    Ok((tracks.unwrap_or_default(), pieces, None))
+}
+
+fn storage_problem(e: StorageError) -> Mp4Problem {
+    Mp4Problem::Storage(e.to_string())
+}
+
+async fn read_range(
+    storage: &Storage,
+    key: &str,
+    range: std::ops::Range<u64>,
+) -> Result<Bytes, Mp4Problem> {
+    let result = storage
+        .get(key, Some(range))
+        .await
+        .map_err(storage_problem)?;
+    result
+        .bytes()
+        .await
+        .map_err(|e| Mp4Problem::Storage(e.to_string()))
+}
+
+/// An MP4 recording's samples from its `moov`.
+async fn mp4_index(
+    storage: &Storage,
+    row: &Recording,
+    source: u32,
+) -> Result<(Mp4Tracks, Piece), Mp4Problem> {
+    let key = &row.storage_path;
+    let size = storage.size(key).await.map_err(storage_problem)?;
+    let head = read_range(storage, key, 0..size.min(HEAD_READ)).await?;
+    let mut at = 0u64;
+    while at + 8 <= size {
+        let header = match head.get(at as usize..at as usize + 16) {
+            Some(h) => Bytes::copy_from_slice(h),
+            None => read_range(storage, key, at..(at + 16).min(size)).await?,
+        };
+        let (len, kind) =
+            box_header(&header).ok_or_else(|| Mp4Problem::Empty(format!("{key}: not an MP4")))?;
+        if &kind == b"moov" {
+            if len > MAX_MOOV_BYTES {
+                return Err(Mp4Problem::Empty(format!("{key}: moov too large")));
+            }
+            let moov = match head.get(at as usize..(at + len) as usize) {
+                Some(m) => Bytes::copy_from_slice(m),
+                None => read_range(storage, key, at..at + len).await?,
+            };
+            let mut cursor = std::io::Cursor::new(&moov[..]);
+            let moov = <mp4_atom::Moov as mp4_atom::Decode>::decode(&mut cursor)
+                .map_err(|e| Mp4Problem::Empty(format!("{key}: {e}")))?;
+            return moov_samples(&moov, source, row.start_ms)
+                .map_err(|e| Mp4Problem::Empty(format!("{key}: {e}")));
+        }
+        at += len.max(8);
+    }
+    Err(Mp4Problem::Empty(format!("{key}: no moov")))
+}
+
+/// An FLV recording's samples from its tags (the file streamed once).
+async fn flv_index(
+    storage: &Storage,
+    row: &Recording,
+    source: u32,
+) -> Result<(Mp4Tracks, Piece, Option<i64>), Mp4Problem> {
+    let result = storage
+        .get(&row.storage_path, None)
+        .await
+        .map_err(storage_problem)?;
+    let mut chunks = result.into_stream();
+    let mut demuxer = FlvDemuxer::new();
+    let mut samples = FlvSamples::new(source, row.start_ms);
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| Mp4Problem::Storage(e.to_string()))?;
+        demuxer.push(&chunk);
+        while let Ok(Some(tag)) = demuxer.pull() {
+            samples.push_tag(&tag);
+        }
+    }
+    Ok(samples.finish())
+}
+
+/// One read of the response body: head bytes, or a window of a source with the parts of
+/// it to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Window {
+    Head(std::ops::Range<usize>),
+    Source {
+        source: u32,
+        offset: u64,
+        len: u64,
+        parts: Vec<(u64, u64)>,
+    },
+}
+
+/// Groups reads of one source that lie close together into windows of at most
+/// [`MAX_WINDOW`] bytes.
+fn windows(reads: Vec<Read>) -> Vec<Window> {
+    let mut out: Vec<Window> = Vec::new();
+    for read in reads {
+        match read {
+            Read::Head(r) => out.push(Window::Head(r)),
+            Read::Source {
+                source,
+                offset,
+                len,
+            } => {
+                if let Some(Window::Source {
+                    source: s,
+                    offset: o,
+                    len: l,
+                    parts,
+                }) = out.last_mut()
+                {
+                    let end = *o + *l;
+                    if *s == source
+                        && offset >= end
+                        && offset - end <= MAX_GAP
+                        && offset + len - *o <= MAX_WINDOW
+                    {
+                        parts.push((offset - *o, len));
+                        *l = offset + len - *o;
+                        continue;
+                    }
+                }
+                out.push(Window::Source {
+                    source,
+                    offset,
+                    len,
+                    parts: vec![(0, len)],
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The body of `range` of the file, streamed window by window.
+fn body(storage: Storage, built: Arc<RangeMp4>, range: std::ops::Range<u64>) -> Body {
+    let plan = windows(built.file.reads(range));
+    let chunks = stream::iter(plan).then(move |window| {
+        let (storage, built) = (storage.clone(), Arc::clone(&built));
+        async move { fetch(&storage, &built, window).await }
+    });
+    let flat = chunks.flat_map(|parts: Result<Vec<Bytes>, std::io::Error>| match parts {
+        Ok(parts) => stream::iter(parts.into_iter().map(Ok).collect::<Vec<_>>()),
+        Err(e) => stream::iter(vec![Err(e)]),
+    });
+    Body::from_stream(flat)
+}
+
+async fn fetch(
+    storage: &Storage,
+    built: &RangeMp4,
+    window: Window,
+) -> Result<Vec<Bytes>, std::io::Error> {
+    match window {
+        Window::Head(r) => Ok(vec![Bytes::copy_from_slice(
+            built.file.head.get(r).unwrap_or_default(),
+        )]),
+        Window::Source {
+            source,
+            offset,
+            len,
+            parts,
+        } => {
+            let key = built
+                .keys
+                .get(source as usize)
+                .ok_or_else(|| std::io::Error::other("no source"))?;
+            let bytes = read_range(storage, key, offset..offset + len)
+                .await
+                .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+            Ok(parts
+                .into_iter()
+                .filter_map(|(at, n)| {
+                    let (a, b) = (usize::try_from(at).ok()?, usize::try_from(at + n).ok()?);
+                    (b <= bytes.len()).then(|| bytes.slice(a..b))
+                })
+                .collect())
+        }
+    }
+}
+
+/// The response to a request for `built` (single `Range` requests answered with 206).
+pub fn respond(
+    storage: &Storage,
+    built: Arc<RangeMp4>,
+    headers: &HeaderMap,
+    next: Option<String>,
+) -> Response {
+    let size = built.file.len;
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(value) => match super::vod::parse_range(value, size) {
+            Ok(range) => range,
+            Err(_) => {
+                let all = [(header::CONTENT_RANGE, format!("bytes */{size}"))];
+                return (StatusCode::RANGE_NOT_SATISFIABLE, all).into_response();
+            }
+        },
+        None => None,
+    };
+    let served = range.clone().unwrap_or(0..size);
+    let cut_at = built.cut_at;
+    let mut response = Response::new(body(storage.clone(), built, served.clone()));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(served.end - served.start),
+    );
+    if let Some(cut) = cut_at {
+        if let Ok(v) = HeaderValue::from_str(&encode_date_time(cut)) {
+            h.insert("liverec-cut-at", v);
+        }
+        if let Some(v) = next.and_then(|n| HeaderValue::from_str(&n).ok()) {
+            h.insert("liverec-next", v);
+        }
+    }
+    if range.is_some() {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        let (first, last) = (served.start, served.end.saturating_sub(1));
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {first}-{last}/{size}")) {
+            response.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reads_of_one_source_share_a_window() {
+        let reads = vec![
+            Read::Head(0..10),
+            Read::Source {
+                source: 0,
+                offset: 100,
+                len: 50,
+            },
+            Read::Source {
+                source: 0,
+                offset: 161,
+                len: 50,
+            },
+            Read::Source {
+                source: 1,
+                offset: 0,
+                len: 10,
+            },
+            Read::Source {
+                source: 1,
+                offset: 10 + MAX_GAP + 1,
+                len: 10,
+            },
+            Read::Source {
+                source: 1,
+                offset: 20 + 2 * MAX_GAP,
+                len: MAX_WINDOW,
+            },
+        ];
+        let w = windows(reads);
+        assert_eq!(w.len(), 5, "{w:?}");
+        assert_eq!(
+            w[1],
+            Window::Source {
+                source: 0,
+                offset: 100,
+                len: 111,
+                parts: vec![(0, 50), (61, 50)]
+            }
+        );
+    }
+}
