@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::recording::*;
-use common::{temp_dir, Server};
+use common::{receiver, temp_dir, Server};
 use serde_json::{json, Value};
 
 fn now_ms() -> i64 {
@@ -310,8 +310,9 @@ async fn a_stream_without_hls_lists_its_spans_but_has_no_playlist() {
     let _dir = _dir.clone();
     let mp4_flv = json!({"FlvParam": {"Enable": 1, "RecordInterval": 60},
         "Mp4Param": {"Enable": 1, "RecordInterval": 60}});
-    configure(&server, mp4_flv, 0, None).await;
-    push_sized(&server.rtmp("live", "side"), 3, "320x240");
+    let cb = receiver(0).await;
+    configure(&server, mp4_flv, 0, Some(&cb)).await;
+    push_sized(&server.rtmp("live", "side"), 4, "320x240");
     let deadline = Instant::now() + Duration::from_secs(30);
     let list = loop {
         let (status, body) = get(&server, "/playback/list/localhost/live/side").await;

@@ -109,7 +109,7 @@ async fn api(
 
 type Handled = Result<(String, Value), (String, ApiError)>;
 
-async fn handle(app: &ControlPlane, peer: SocketAddr, request: Request<Body>) -> Handled {
+async fn handle(app: &Arc<ControlPlane>, peer: SocketAddr, request: Request<Body>) -> Handled {
     let (parts, body) = request.into_parts();
     let limit = app.settings.file.limits.max_body_bytes;
     let action_header = header_text(&parts.headers, "x-tc-action");

@@ -354,6 +354,25 @@ async fn fetch(
     }
 }
 
+/// Writes the whole of `built` into the file at `path` (a clip), window by window;
+/// returns its length.
+pub async fn write_file(
+    storage: &Storage,
+    built: Arc<RangeMp4>,
+    path: &std::path::Path,
+) -> std::io::Result<u64> {
+    use tokio::io::AsyncWriteExt;
+    let mut file = tokio::fs::File::create(path).await?;
+    for window in windows(built.file.reads(0..built.file.len)) {
+        for part in fetch(storage, &built, window).await? {
+            file.write_all(&part).await?;
+        }
+    }
+    file.flush().await?;
+    file.sync_all().await?;
+    Ok(built.file.len)
+}
+
 /// The response to a request for `built` (single `Range` requests answered with 206).
 pub fn respond(
     storage: &Storage,

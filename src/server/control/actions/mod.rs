@@ -6,6 +6,7 @@
 //! output fields of its `Response`.
 
 mod callbacks;
+mod clip;
 mod media;
 mod push_auth;
 mod rules;
@@ -26,13 +27,13 @@ use crate::server::db::{Applied, Change};
 /// What a handler gets.
 pub struct Ctx<'a> {
     /// Server state.
-    pub app: &'a ControlPlane,
+    pub app: &'a std::sync::Arc<ControlPlane>,
     /// Now, Unix seconds.
     pub now: i64,
 }
 
 /// Every action this server answers, in the reference's grouping.
-pub const ACTIONS: [&str; 24] = [
+pub const ACTIONS: [&str; 25] = [
     "CreateLiveRecordTemplate",
     "ModifyLiveRecordTemplate",
     "DeleteLiveRecordTemplate",
@@ -57,6 +58,7 @@ pub const ACTIONS: [&str; 24] = [
     "ModifyLivePushAuthKey",
     "SearchMedia",
     "DescribeMediaInfos",
+    "CreateRecordClip",
 ];
 
 /// Runs `action` with `params`.
@@ -86,6 +88,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, action: &str, params: &Value) -> Result<Val
         "ModifyLivePushAuthKey" => push_auth::modify(ctx, params).await,
         "SearchMedia" => media::search(ctx, params).await,
         "DescribeMediaInfos" => media::describe(ctx, params).await,
+        "CreateRecordClip" => clip::create(ctx, params).await,
         other => Err(ApiError::new(
             ErrorCode::InvalidAction,
             format!("{other:?} is not an action of this server (API version 2018-08-01 recording actions)"),
