@@ -53,8 +53,9 @@ async fn get(server: &Server, path: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-/// Waits until `/playback/list` shows `want` spans for `stream`, each with HLS.
-async fn spans(server: &Server, stream: &str, want: usize) -> Value {
+/// Waits until `/playback/list` shows `want` spans for `stream`, each with HLS and at
+/// least `seconds` long (every file of the push indexed).
+async fn spans(server: &Server, stream: &str, want: usize, seconds: f64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         // Signed with the key of the signed-URL test (ignored by a server without one).
@@ -66,7 +67,8 @@ async fn spans(server: &Server, stream: &str, want: usize) -> Value {
             let list: Value = serde_json::from_str(&body).unwrap();
             let spans = list["spans"].as_array().unwrap();
             let hls = |s: &Value| s["formats"].as_array().unwrap().contains(&json!("hls"));
-            if spans.len() == want && spans.iter().all(hls) {
+            let long = |s: &Value| s["durationSeconds"].as_f64().unwrap_or(0.0) >= seconds;
+            if spans.len() == want && spans.iter().all(hls) && spans.iter().all(long) {
                 return list;
             }
         }
@@ -108,7 +110,7 @@ async fn ranges_are_listed_and_played_across_breaks() {
     let t3 = now_ms();
 
     // Two spans, matching the pushes; a gap between them.
-    let list = spans(&server, "cam", 2).await;
+    let list = spans(&server, "cam", 2, 4.5).await;
     let s = list["spans"].as_array().unwrap();
     let (a0, a1) = (
         s[0]["startUnixMs"].as_i64().unwrap(),
@@ -193,6 +195,68 @@ async fn ranges_are_listed_and_played_across_breaks() {
     )
     .await;
     assert_eq!(status, 400);
+    // The MP4 of the whole range, from the FLV recordings: the picture size changes at
+    // the second push, so the file is cut there and says where the rest is.
+    let dir = _dir.clone();
+    let mp4 = format!("/playback/localhost/live/cam.mp4?start={start}&end={end}");
+    let r = server
+        .client
+        .get(format!("http://127.0.0.1:{}{mp4}", server.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cut = r.headers()["liverec-cut-at"].to_str().unwrap().to_owned();
+    let next = r.headers()["liverec-next"].to_str().unwrap().to_owned();
+    let first = dir.join("first.mp4");
+    std::fs::write(&first, r.bytes().await.unwrap()).unwrap();
+    let want = (a1 - a0.max(start * 1000)) as f64 / 1000.0;
+    assert!(
+        (duration(&first) - want).abs() < 0.15,
+        "{} vs {want} (cut at {cut})",
+        duration(&first)
+    );
+    monotonic(&first);
+    let second = dir.join("second.mp4");
+    let r = server
+        .client
+        .get(format!("http://127.0.0.1:{}{next}", server.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{next}");
+    std::fs::write(&second, r.bytes().await.unwrap()).unwrap();
+    assert!(
+        (duration(&second) - (b1 - b0) as f64 / 1000.0).abs() < 0.15,
+        "{}",
+        duration(&second)
+    );
+    let size = ffprobe(
+        &[
+            "-show_entries",
+            "stream=width,height",
+            "-of",
+            "csv=p=0",
+            "-select_streams",
+            "v",
+        ],
+        &second,
+    );
+    assert_eq!(size.trim(), "640,360");
+}
+
+/// Packet decode times of every track never go back, and the file decodes.
+fn monotonic(file: &std::path::Path) {
+    let mut last: std::collections::HashMap<String, f64> = Default::default();
+    for (kind, _pts, dts) in packets(file) {
+        let dts: f64 = dts.parse().unwrap();
+        let previous = last.insert(kind.clone(), dts);
+        assert!(
+            previous.is_none_or(|p| dts > p),
+            "{kind}: {previous:?} then {dts}"
+        );
+    }
+    decodes(file);
 }
 
 fn iso(ms: i64) -> String {
@@ -236,7 +300,7 @@ async fn signed_urls_are_required_with_a_playback_key() {
         "Mp4Param": {"Enable": 1, "RecordInterval": 60}, "HlsParam": {"Enable": 1}});
     configure(&server, mp4_flv, 0, None).await;
     push_sized(&server.rtmp("live", "cam"), 3, "320x240");
-    spans(&server, "cam", 1).await;
+    spans(&server, "cam", 1, 2.5).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let media = loop {
         let r = server
@@ -317,13 +381,126 @@ async fn a_stream_without_hls_lists_its_spans_but_has_no_playlist() {
     let list = loop {
         let (status, body) = get(&server, "/playback/list/localhost/live/side").await;
         let list: Value = serde_json::from_str(&body).unwrap_or_default();
-        if status == 200 && list["spans"][0]["formats"] == json!(["flv", "mp4"]) {
+        let long = list["spans"][0]["durationSeconds"].as_f64().unwrap_or(0.0) >= 3.5;
+        if status == 200 && long && list["spans"][0]["formats"] == json!(["flv", "mp4"]) {
             break list;
         }
         assert!(Instant::now() < deadline, "{status} {body}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
-    let start = list["spans"][0]["startUnixMs"].as_i64().unwrap() / 1000;
+    let (s0, s1) = (
+        list["spans"][0]["startUnixMs"].as_i64().unwrap(),
+        list["spans"][0]["endUnixMs"].as_i64().unwrap(),
+    );
+    let start = s0 / 1000;
+
+    // The MP4 of a range over both MP4 files (cut every 2 s): its length is the range's,
+    // to a frame; timestamps never go back; a range request gets its bytes.
+    let (from, to) = (s0 + 500, s1 - 300);
+    let mp4 = format!(
+        "http://127.0.0.1:{}/playback/localhost/live/side.mp4?start={}.{:03}&end={}.{:03}",
+        server.port,
+        from / 1000,
+        from % 1000,
+        to / 1000,
+        to % 1000
+    );
+    let whole = server.client.get(&mp4).send().await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert!(whole.headers().get("liverec-cut-at").is_none());
+    let whole = whole.bytes().await.unwrap();
+    let file = _dir.join("side.mp4");
+    std::fs::write(&file, &whole).unwrap();
+    let want = (to - from) as f64 / 1000.0;
+    assert!(
+        (duration(&file) - want).abs() <= 0.041,
+        "{} vs {want}",
+        duration(&file)
+    );
+    monotonic(&file);
+    let part = server
+        .client
+        .get(&mp4)
+        .header("Range", "bytes=1000-9999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.unwrap(), whole.slice(1000..10_000));
+
+    // A clip of the range becomes a recording of its own: indexed, announced, playable.
+    let (from_s, to_s) = (s0 / 1000 + 1, s0 / 1000 + 3);
+    let clip = server
+        .call(
+            "CreateRecordClip",
+            json!({"DomainName": "localhost", "AppName": "live",
+            "StreamName": "side", "StartTime": from_s, "EndTime": to_s}),
+        )
+        .await;
+    let file_id = clip["FileId"].as_str().expect("FileId").to_owned();
+    let task_id = clip["TaskId"].as_str().expect("TaskId").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let event = loop {
+        let found = cb
+            .of_type(100)
+            .into_iter()
+            .find(|e| e["file_id"] == json!(file_id));
+        if let Some(event) = found {
+            break event;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no callback for the clip {file_id}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(event["task_id"], json!(task_id));
+    assert_eq!(event["file_format"], json!("mp4"), "{event}");
+    let found = server
+        .call("SearchMedia", json!({"FileIds": [file_id]}))
+        .await;
+    assert_eq!(found["TotalCount"], 1, "{found}");
+    assert_eq!(
+        found["MediaInfoSet"][0]["LiveRecordInfo"]["TaskId"],
+        json!(task_id)
+    );
+    let clip_file = _dir.join("clip.mp4");
+    let url = event["video_url"].as_str().unwrap();
+    std::fs::write(
+        &clip_file,
+        server
+            .client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let want = ((to_s * 1000).min(s1) - from_s * 1000) as f64 / 1000.0;
+    assert!(
+        (duration(&clip_file) - want).abs() <= 0.041,
+        "{} vs {want}",
+        duration(&clip_file)
+    );
+    monotonic(&clip_file);
+    let bad = server
+        .call(
+            "CreateRecordClip",
+            json!({"StreamName": "side", "StartTime": to_s, "EndTime": from_s}),
+        )
+        .await;
+    assert_eq!(bad["Error"]["Code"], "InvalidParameter.InvalidTaskTime");
+    let none = server
+        .call(
+            "CreateRecordClip",
+            json!({"StreamName": "side", "StartTime": 1000, "EndTime": 1060}),
+        )
+        .await;
+    assert_eq!(none["Error"]["Code"], "FailedOperation.NotFound");
+
     let path = format!(
         "/playback/localhost/live/side.m3u8?start={start}&end={}",
         start + 10
@@ -346,4 +523,74 @@ async fn a_stream_without_hls_lists_its_spans_but_has_no_playlist() {
             .0,
         404
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_from_an_s3_bucket() {
+    let dir = temp_dir("pb-s3");
+    let s3 = common::s3::S3::start(&dir.join("s3"));
+    let cfg = config(&dir, &s3.storage_toml("rec"));
+    let server = Server::start_with(
+        &dir.join("data"),
+        None,
+        &["--config", cfg.to_str().unwrap()],
+    )
+    .await;
+    let all = json!({"FlvParam": {"Enable": 1, "RecordInterval": 60}, "HlsParam": {"Enable": 1},
+        "Mp4Param": {"Enable": 1, "RecordInterval": 60}});
+    configure(&server, all, 0, None).await;
+    push_sized(&server.rtmp("live", "cam"), 4, "320x240");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    push_sized(&server.rtmp("live", "cam"), 4, "320x240");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let list = loop {
+        let (status, body) = get(&server, "/playback/list/localhost/live/cam").await;
+        let list: Value = serde_json::from_str(&body).unwrap_or_default();
+        let full = |s: &Value| s["formats"] == json!(["flv", "hls", "mp4"]);
+        let long = |s: &Value| s["durationSeconds"].as_f64().unwrap_or(0.0) >= 3.5;
+        if status == 200
+            && list["spans"]
+                .as_array()
+                .is_some_and(|s| s.len() == 2 && s.iter().all(full) && s.iter().all(long))
+        {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "{status} {body}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let span = |i: usize, f: &str| list["spans"][i][f].as_i64().unwrap();
+    let covered = (span(0, "endUnixMs") - span(0, "startUnixMs") + span(1, "endUnixMs")
+        - span(1, "startUnixMs")) as f64
+        / 1000.0;
+    let (start, end) = (
+        span(0, "startUnixMs") / 1000,
+        span(1, "endUnixMs") / 1000 + 1,
+    );
+    let base = format!(
+        "http://127.0.0.1:{}/playback/localhost/live/cam",
+        server.port
+    );
+    let played = ffprobe_duration(&format!("{base}.m3u8?start={start}&end={end}"));
+    assert!((played - covered).abs() < 1.5, "{played} vs {covered}");
+    let mp4 = format!("{base}.mp4?start={start}&end={end}");
+    let whole = server.client.get(&mp4).send().await.unwrap();
+    assert_eq!(whole.status(), 200);
+    let whole = whole.bytes().await.unwrap();
+    let file = dir.join("range.mp4");
+    std::fs::write(&file, &whole).unwrap();
+    assert!(
+        (duration(&file) - covered).abs() < 0.3,
+        "{} vs {covered}",
+        duration(&file)
+    );
+    monotonic(&file);
+    let part = server
+        .client
+        .get(&mp4)
+        .header("Range", "bytes=5000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.unwrap(), whole.slice(5000..));
 }

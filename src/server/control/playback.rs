@@ -45,6 +45,9 @@ use super::range_mp4::{range_mp4, respond, Mp4Problem};
 /// Most recordings one listing or playlist reads (a day of one-minute files in four
 /// formats is 5,760).
 pub const MAX_RANGE_RECORDINGS: i64 = 10_000;
+/// How much earlier than its media a recording's indexed end may be
+/// ([`Recording::media_end_ms`]): rows ending this much before a range are read too.
+const END_SLACK_MS: i64 = 60_000;
 /// Playlists read from storage at once.
 const PLAYLIST_READS: usize = 16;
 
@@ -167,9 +170,12 @@ async fn recordings(
 ) -> Result<Vec<Recording>, Response> {
     let mut search = stream.search(format);
     search.before_ms = Some(range.end_ms);
-    search.ends_after_ms = Some(range.start_ms);
+    search.ends_after_ms = Some(range.start_ms.saturating_sub(END_SLACK_MS));
     match app.db.search(&search).await {
-        Ok((_, rows)) => Ok(rows),
+        Ok((_, mut rows)) => {
+            rows.retain(|r| r.media_end_ms() > range.start_ms);
+            Ok(rows)
+        }
         Err(e) => {
             tracing::warn!(error = %e, "playback: reading the recordings index");
             Err(StatusCode::INTERNAL_SERVER_ERROR.into_response())
@@ -181,7 +187,7 @@ fn covered(rows: &[Recording]) -> Vec<Covered> {
     rows.iter()
         .map(|r| Covered {
             start_ms: r.start_ms,
-            end_ms: r.end_ms,
+            end_ms: r.media_end_ms(),
             format: r.format.clone(),
         })
         .collect()

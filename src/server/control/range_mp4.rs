@@ -130,7 +130,7 @@ fn choose<'a>(rows: &'a [Recording], range: &TimeRange) -> Vec<&'a Recording> {
     let covered = |format: &str| -> i64 {
         rows.iter()
             .filter(|r| r.format == format)
-            .map(|r| r.end_ms.min(range.end_ms) - r.start_ms.max(range.start_ms))
+            .map(|r| r.media_end_ms().min(range.end_ms) - r.start_ms.max(range.start_ms))
             .sum()
     };
     // MP4 unless FLV covers clearly more (an MP4 file ends at its last fragment).

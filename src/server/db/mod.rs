@@ -218,6 +218,17 @@ pub struct Recording {
     pub expires_ms: Option<i64>,
 }
 
+impl Recording {
+    /// Where its media ends, Unix ms: its start plus its media duration. `end_ms` may be
+    /// earlier: a file's end is never later than the moment it closed, and an encoder
+    /// that sends its last frames in a burst (x264's lookahead at the end of a push) ends
+    /// a file before its media does.
+    pub fn media_end_ms(&self) -> i64 {
+        self.end_ms
+            .max(self.start_ms.saturating_add(self.duration_ms))
+    }
+}
+
 /// Filters and paging.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Search {

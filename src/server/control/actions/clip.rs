@@ -77,7 +77,7 @@ pub async fn create(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         app_name: Some(clip.app.clone()),
         stream_names: vec![clip.stream.clone()],
         before_ms: Some(clip.range.end_ms),
-        ends_after_ms: Some(clip.range.start_ms),
+        ends_after_ms: Some(clip.range.start_ms - 60_000),
         limit: crate::server::control::playback::MAX_RANGE_RECORDINGS,
         ..Search::default()
     };
@@ -88,7 +88,10 @@ pub async fn create(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
         .search(&search)
         .await
         .map_err(|e| internal(e.to_string()))?;
-    let key = format!("clip/{}/{}/{}", clip.domain, clip.app, clip.stream);
+    let key = format!(
+        "clip/{}/{}/{}?{}-{}",
+        clip.domain, clip.app, clip.stream, clip.range.start_ms, clip.range.end_ms
+    );
     let built = range_mp4(
         &ctx.app.storage,
         &ctx.app.mp4_cache,
