@@ -18,16 +18,15 @@ const EVERY_JOIN_BREAKS: i64 = -1;
 /// The playlist for `range` from `recordings` (any order; each with its absolute base
 /// URL, against which its segment URIs are resolved).
 pub fn range_playlist(
-    recordings: &[Playlist],
+    recordings: &[&Playlist],
     range: &TimeRange,
 ) -> Result<Playlist, PlaylistError> {
-    let sources: Vec<&Playlist> = recordings.iter().collect();
     let options = SpliceOptions {
         order: Order::ProgramDateTime,
         gaps: GapPolicy::Discontinuity,
         tolerance_ms: EVERY_JOIN_BREAKS,
     };
-    let (spliced, _) = splice(&sources, options)?;
+    let (spliced, _) = splice(recordings, options)?;
     let (clipped, _) = clip(
         &spliced,
         ClipTime::WallClockMs(range.start_ms),
@@ -69,7 +68,9 @@ mod tests {
             start_ms: t0 + 8_000,
             end_ms: t0 + 70_000,
         };
-        let text = range_playlist(&recordings, &range).unwrap().to_text();
+        let text = range_playlist(&recordings.iter().collect::<Vec<_>>(), &range)
+            .unwrap()
+            .to_text();
         let uris: Vec<&str> = text.lines().filter(|l| l.ends_with(".ts")).collect();
         assert_eq!(uris.first(), Some(&"http://h/vod/d.com/live/cam/a_1.ts"));
         assert_eq!(uris.last(), Some(&"http://h/vod/d.com/live/cam/c_1.ts"));
@@ -92,7 +93,7 @@ mod tests {
             start_ms: t0 + 100_000,
             end_ms: t0 + 200_000,
         };
-        assert!(range_playlist(&[recording("a", t0, 2)], &range).is_err());
+        assert!(range_playlist(&[&recording("a", t0, 2)], &range).is_err());
         assert!(range_playlist(&[], &range).is_err());
     }
 }

@@ -79,6 +79,7 @@ pub async fn prepare(
         streams: Arc::clone(&data) as Arc<dyn streams::LiveStreams>,
         task_counter: AtomicU64::new(0),
         mp4_cache: control::range_mp4::Mp4Cache::default(),
+        playlist_cache: control::playback::PlaylistCache::default(),
         notifier: data.notifier.clone(),
     });
     Ok((control, data))

@@ -41,6 +41,8 @@ pub struct ControlPlane {
     pub task_counter: AtomicU64,
     /// Time-range MP4s made a moment ago (`/playback/….mp4`).
     pub mp4_cache: range_mp4::Mp4Cache,
+    /// Final playlists of HLS recordings (`/playback/….m3u8`).
+    pub playlist_cache: playback::PlaylistCache,
     /// The callback outbox (clips announce their files).
     pub notifier: crate::server::notify::Notifier,
 }

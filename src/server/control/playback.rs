@@ -355,28 +355,8 @@ async fn playlist(app: &ControlPlane, stream: &StreamPath<'_>, range: &TimeRange
     if rows.is_empty() {
         return no_hls(app, stream, range).await;
     }
-    let public = app.settings.public_url();
-    let sources: Vec<(String, String)> = rows
-        .iter()
-        .map(|r| (r.storage_path.clone(), vod_url(&public, &r.storage_path)))
-        .collect();
-    let storage = app.storage.clone();
-    let playlists: Vec<Option<Playlist>> = stream::iter(sources)
-        .map(move |(key, base)| {
-            let storage = storage.clone();
-            async move { read_playlist(&storage, &key, base).await }
-        })
-        .buffered(PLAYLIST_READS)
-        .collect()
-        .await;
-    let missing = playlists.iter().filter(|p| p.is_none()).count();
-    if missing > 0 {
-        tracing::warn!(
-            missing,
-            "playback: HLS playlists unreadable or missing in storage"
-        );
-    }
-    let playlists: Vec<Playlist> = playlists.into_iter().flatten().collect();
+    let playlists = playlists_of(app, &rows).await;
+    let playlists: Vec<&Playlist> = playlists.iter().map(Arc::as_ref).collect();
     let built = match range_playlist(&playlists, range) {
         Ok(built) => built,
         Err(_) => return nothing_there(app, stream, range).await,
@@ -397,10 +377,85 @@ async fn playlist(app: &ControlPlane, stream: &StreamPath<'_>, range: &TimeRange
 }
 
 /// A recording's playlist from storage, its URIs resolved against `base`.
-async fn read_playlist(storage: &Storage, key: &str, base: String) -> Option<Playlist> {
+async fn read_playlist(storage: &Storage, key: &str, base: String) -> Option<Arc<Playlist>> {
     let bytes = storage.read(key).await.ok()?;
     let text = String::from_utf8(bytes.to_vec()).ok()?;
-    Some(Playlist::parse_owned(text).ok()?.with_base_url(Some(base)))
+    Some(Arc::new(
+        Playlist::parse_owned(text).ok()?.with_base_url(Some(base)),
+    ))
+}
+
+/// The final playlists of `rows` (from the cache, else read from storage and kept).
+async fn playlists_of(app: &ControlPlane, rows: &[Recording]) -> Vec<Arc<Playlist>> {
+    let public = app.settings.public_url();
+    let cached: Vec<Option<Arc<Playlist>>> = rows
+        .iter()
+        .map(|r| app.playlist_cache.get(&r.storage_path))
+        .collect();
+    let sources: Vec<(String, String)> = rows
+        .iter()
+        .zip(&cached)
+        .filter(|(_, c)| c.is_none())
+        .map(|(r, _)| (r.storage_path.clone(), vod_url(&public, &r.storage_path)))
+        .collect();
+    let storage = app.storage.clone();
+    let read: Vec<(String, Option<Arc<Playlist>>)> = stream::iter(sources)
+        .map(move |(key, base)| {
+            let storage = storage.clone();
+            async move {
+                let playlist = read_playlist(&storage, &key, base).await;
+                (key, playlist)
+            }
+        })
+        .buffered(PLAYLIST_READS)
+        .collect()
+        .await;
+    let missing = read.iter().filter(|(_, p)| p.is_none()).count();
+    if missing > 0 {
+        tracing::warn!(
+            missing,
+            "playback: HLS playlists unreadable or missing in storage"
+        );
+    }
+    let mut read = read.into_iter();
+    cached
+        .into_iter()
+        .filter_map(|c| match c {
+            Some(hit) => Some(hit),
+            None => {
+                let (key, playlist) = read.next()?;
+                let playlist = playlist?;
+                app.playlist_cache.put(key, Arc::clone(&playlist));
+                Some(playlist)
+            }
+        })
+        .collect()
+}
+
+/// Parsed final playlists of HLS recordings, which never change once indexed (a
+/// recording's segments and playlist are deleted together), so a range over a day of
+/// them does not read 1,440 objects each time.
+#[derive(Debug, Default)]
+pub struct PlaylistCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, Arc<Playlist>>>,
+}
+
+/// Playlists the cache holds before it starts afresh (a few KiB each).
+pub const CACHED_PLAYLISTS: usize = 8192;
+
+impl PlaylistCache {
+    fn get(&self, key: &str) -> Option<Arc<Playlist>> {
+        self.entries.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: String, playlist: Arc<Playlist>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CACHED_PLAYLISTS {
+                entries.clear();
+            }
+            entries.insert(key, playlist);
+        }
+    }
 }
 
 /// Signs every URI line of a playlist.
