@@ -594,3 +594,45 @@ async fn the_same_from_an_s3_bucket() {
     assert_eq!(part.status(), 206);
     assert_eq!(part.bytes().await.unwrap(), whole.slice(5000..));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_hls_only_stream_makes_its_mp4_from_the_ts_segments() {
+    let (server, dir) = start("pb-hlsmp4").await;
+    configure(&server, json!({"HlsParam": {"Enable": 1}}), 0, None).await;
+    push_sized(&server.rtmp("live", "cam"), 5, "320x240");
+    let list = spans(&server, "cam", 1, 4.5).await;
+    let (s0, s1) = (
+        list["spans"][0]["startUnixMs"].as_i64().unwrap(),
+        list["spans"][0]["endUnixMs"].as_i64().unwrap(),
+    );
+    let (from, to) = (s0 + 1500, s1 - 500);
+    let mp4 = format!(
+        "http://127.0.0.1:{}/playback/localhost/live/cam.mp4?start={}.{:03}&end={}.{:03}",
+        server.port,
+        from / 1000,
+        from % 1000,
+        to / 1000,
+        to % 1000
+    );
+    let whole = server.client.get(&mp4).send().await.unwrap();
+    assert_eq!(whole.status(), 200);
+    let whole = whole.bytes().await.unwrap();
+    let file = dir.join("from-ts.mp4");
+    std::fs::write(&file, &whole).unwrap();
+    let want = (to - from) as f64 / 1000.0;
+    assert!(
+        (duration(&file) - want).abs() <= 0.041,
+        "{} vs {want}",
+        duration(&file)
+    );
+    monotonic(&file);
+    let part = server
+        .client
+        .get(&mp4)
+        .header("Range", "bytes=700-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.unwrap(), whole.slice(700..));
+}

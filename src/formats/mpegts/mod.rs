@@ -16,6 +16,7 @@
 mod annexb;
 pub mod demux;
 mod packet;
+pub mod samples;
 
 pub use annexb::to_annex_b;
 pub use demux::TsDemuxer;

@@ -2,15 +2,18 @@
 //! range, stitched from the stream's MP4 or FLV recordings without re-encoding
 //! ([`crate::formats::mp4::stitch`]; the module doc there argues moov-first over
 //! fragments). The sources' indexes are read once per range — an MP4's `moov` (a few
-//! range reads), an FLV's tags (the whole file, streamed) — and the result is kept in a
+//! range reads), an FLV's tags (the whole file, streamed), an HLS recording's segments
+//! (each read and demuxed) — and the result is kept in a
 //! small cache, so a player's range requests while it seeks reuse it. Each response
 //! streams the sources' bytes in windows of at most [`MAX_WINDOW`] bytes: memory does
 //! not grow with the range.
 //!
 //! Which recordings: MP4, unless FLV recordings cover more than a tenth more of the
-//! range; HLS recordings are not used yet. A configuration change (another picture size,
-//! another codec) between or inside recordings cuts the file there: the response says
-//! so in `Liverec-Cut-At` (ISO 8601) and `Liverec-Next` (the URL of the rest).
+//! range, or HLS more than a tenth more than both — HLS segments are demuxed (once to
+//! index them, again when their bytes are served: a TS segment's samples are not byte
+//! ranges of it). A configuration change (another picture size, another codec) between
+//! or inside recordings cuts the file there: the response says so in `Liverec-Cut-At`
+//! (ISO 8601) and `Liverec-Next` (the URL of the rest).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -24,10 +27,12 @@ use futures_util::stream::{self, StreamExt};
 use crate::formats::flv::demux::FlvDemuxer;
 use crate::formats::flv::samples::FlvSamples;
 use crate::formats::hls::datetime::encode_date_time;
+use crate::formats::hls::playlist::Playlist;
 use crate::formats::mp4::samples::moov_samples;
 use crate::formats::mp4::scan::box_header;
 use crate::formats::mp4::stitch::{stitch, Piece, Read, Stitched};
 use crate::formats::mp4::Mp4Tracks;
+use crate::formats::mpegts::samples::demux_segment;
 use crate::playback::range::TimeRange;
 use crate::server::db::Recording;
 use crate::storage::{Storage, StorageError};
@@ -49,8 +54,9 @@ const HEAD_READ: u64 = 256 * 1024;
 pub struct RangeMp4 {
     /// The virtual file.
     pub file: Stitched,
-    /// Storage key of each source.
-    pub keys: Vec<String>,
+    /// Each source: its storage key, and whether it is an MPEG-TS segment (its samples
+    /// are in its demuxed form, not in its bytes).
+    pub sources: Vec<(String, bool)>,
     /// Where a configuration change cut the range (wall ms).
     pub cut_at: Option<i64>,
 }
@@ -111,14 +117,15 @@ pub async fn range_mp4(
         formats.dedup();
         return Err(Mp4Problem::NoSource(formats));
     }
-    let (tracks, pieces, cut_at) = load(storage, &chosen).await?;
+    let loaded = load(storage, &chosen, range).await?;
+    let cut_at = loaded.cut_at;
     let end = cut_at.map_or(range.end_ms, |c| c.min(range.end_ms));
-    let file = stitch(&tracks, &pieces, range.start_ms, end)
+    let tracks = loaded.tracks.unwrap_or_default();
+    let file = stitch(&tracks, &loaded.pieces, range.start_ms, end)
         .map_err(|e| Mp4Problem::Empty(e.to_string()))?;
-    let keys = chosen.iter().map(|r| r.storage_path.clone()).collect();
     let built = Arc::new(RangeMp4 {
         file,
-        keys,
+        sources: loaded.sources,
         cut_at: cut_at.filter(|c| *c < range.end_ms),
     });
     cache.put(cache_key, Arc::clone(&built));
@@ -133,8 +140,12 @@ fn choose<'a>(rows: &'a [Recording], range: &TimeRange) -> Vec<&'a Recording> {
             .map(|r| r.media_end_ms().min(range.end_ms) - r.start_ms.max(range.start_ms))
             .sum()
     };
-    // MP4 unless FLV covers clearly more (an MP4 file ends at its last fragment).
-    let format = if covered("mp4") * 10 >= covered("flv") * 9 {
+    // MP4 unless FLV covers clearly more (an MP4 file ends at its last fragment); HLS
+    // when it covers clearly more than both (its samples must be demuxed to be served).
+    let (mp4, flv, hls) = (covered("mp4"), covered("flv"), covered("hls"));
+    let format = if hls * 10 > mp4.max(flv) * 11 {
+        "hls"
+    } else if mp4 * 10 >= flv * 9 && mp4 > 0 {
         "mp4"
     } else {
         "flv"
@@ -144,34 +155,114 @@ fn choose<'a>(rows: &'a [Recording], range: &TimeRange) -> Vec<&'a Recording> {
     chosen
 }
 
+/// What the sources' indexes give.
+#[derive(Default)]
+struct Loaded {
+    tracks: Option<Mp4Tracks>,
+    pieces: Vec<Piece>,
+    sources: Vec<(String, bool)>,
+    cut_at: Option<i64>,
+}
+
+impl Loaded {
+    /// The next source's index number.
+    fn next_source(&self) -> u32 {
+        u32::try_from(self.sources.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Adds a piece starting at `start_ms`; false (and the cut noted) when its
+    /// configuration differs from the first piece's.
+    fn add(
+        &mut self,
+        tracks: Mp4Tracks,
+        piece: Piece,
+        source: (String, bool),
+        start_ms: i64,
+    ) -> bool {
+        if self.tracks.as_ref().is_some_and(|first| *first != tracks) {
+            self.cut_at = Some(start_ms);
+            return false;
+        }
+        self.tracks.get_or_insert(tracks);
+        self.pieces.push(piece);
+        self.sources.push(source);
+        true
+    }
+}
+
 /// Reads every source's index; stops at the first configuration change.
 async fn load(
     storage: &Storage,
     rows: &[&Recording],
-) -> Result<(Mp4Tracks, Vec<Piece>, Option<i64>), Mp4Problem> {
-    let mut tracks: Option<Mp4Tracks> = None;
-    let mut pieces = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
-        let source = u32::try_from(i).unwrap_or(u32::MAX);
-        let (these, piece, changed) = if row.format == "mp4" {
-            let (t, p) = mp4_index(storage, row, source).await?;
-            (t, p, None)
-        } else {
-            flv_index(storage, row, source).await?
-        };
-        match &tracks {
-            Some(first) if *first != these => {
-                return Ok((tracks.unwrap_or(these), pieces, Some(row.start_ms)))
+    range: &TimeRange,
+) -> Result<Loaded, Mp4Problem> {
+    let mut loaded = Loaded::default();
+    for row in rows {
+        let source = loaded.next_source();
+        let key = (row.storage_path.clone(), false);
+        let (tracks, piece, changed) = match row.format.as_str() {
+            "mp4" => {
+                let (t, p) = mp4_index(storage, row, source).await?;
+                (t, p, None)
             }
-            Some(_) => {}
-            None => tracks = Some(these),
+            "flv" => flv_index(storage, row, source).await?,
+            _ => {
+                if !hls_index(storage, row, range, &mut loaded).await? {
+                    break;
+                }
+                continue;
+            }
+        };
+        if !loaded.add(tracks, piece, key, row.start_ms) {
+            break;
         }
-        pieces.push(piece);
         if changed.is_some() {
-            return Ok((tracks.unwrap_or_default(), pieces, changed));
+            loaded.cut_at = changed;
+            break;
         }
     }
-    Ok((tracks.unwrap_or_default(), pieces, None))
+    Ok(loaded)
+}
+
+/// An HLS recording's segments that overlap `range`, each a piece of its own (its
+/// samples from its demuxed form, on the wall clock of its PROGRAM-DATE-TIME). False
+/// when a configuration change cut the range.
+async fn hls_index(
+    storage: &Storage,
+    row: &Recording,
+    range: &TimeRange,
+    loaded: &mut Loaded,
+) -> Result<bool, Mp4Problem> {
+    let text = storage
+        .read(&row.storage_path)
+        .await
+        .map_err(storage_problem)?;
+    let playlist = Playlist::parse(&String::from_utf8_lossy(&text))
+        .map_err(|e| Mp4Problem::Empty(format!("{}: {e}", row.storage_path)))?;
+    let dir = row.storage_path.rsplit_once('/').map_or("", |(d, _)| d);
+    let times = playlist.program_date_times();
+    for (i, segment) in playlist.segments().iter().enumerate() {
+        let start = times.get(i).copied().flatten().unwrap_or(row.start_ms);
+        if !range.overlaps(start, start + segment.duration.as_millis()) {
+            continue;
+        }
+        let uri = playlist.segment_uri(segment);
+        if uri.contains('/') || uri.contains(':') {
+            continue; // not one of liverec's own segments
+        }
+        let key = format!("{dir}/{uri}");
+        let ts = storage.read(&key).await.map_err(storage_problem)?;
+        let demuxed = demux_segment(&ts, loaded.next_source(), start);
+        let changed = demuxed.changed;
+        if !loaded.add(demuxed.tracks, demuxed.piece, (key, true), start) {
+            return Ok(false);
+        }
+        if changed {
+            loaded.cut_at = Some(start + segment.duration.as_millis());
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn storage_problem(e: StorageError) -> Mp4Problem {
@@ -307,12 +398,17 @@ fn windows(reads: Vec<Read>) -> Vec<Window> {
     out
 }
 
+/// The last TS segment demuxed for a response (its windows come one after another).
+type Demuxed = Option<(u32, Bytes)>;
+
 /// The body of `range` of the file, streamed window by window.
 fn body(storage: Storage, built: Arc<RangeMp4>, range: std::ops::Range<u64>) -> Body {
-    let plan = windows(built.file.reads(range));
-    let chunks = stream::iter(plan).then(move |window| {
-        let (storage, built) = (storage.clone(), Arc::clone(&built));
-        async move { fetch(&storage, &built, window).await }
+    let plan = windows(built.file.reads(range)).into_iter();
+    let state = (plan, storage, built, None as Demuxed);
+    let chunks = stream::unfold(state, |(mut plan, storage, built, mut last)| async move {
+        let window = plan.next()?;
+        let parts = fetch(&storage, &built, window, &mut last).await;
+        Some((parts, (plan, storage, built, last)))
     });
     let flat = chunks.flat_map(|parts: Result<Vec<Bytes>, std::io::Error>| match parts {
         Ok(parts) => stream::iter(parts.into_iter().map(Ok).collect::<Vec<_>>()),
@@ -321,10 +417,54 @@ fn body(storage: Storage, built: Arc<RangeMp4>, range: std::ops::Range<u64>) -> 
     Body::from_stream(flat)
 }
 
+fn io_err(e: Mp4Problem) -> std::io::Error {
+    std::io::Error::other(format!("{e:?}"))
+}
+
+/// The bytes of `window` of a source: a byte range of the object, or of a TS segment's
+/// demuxed form (demuxed again, once per run of windows from it).
+async fn source_bytes(
+    storage: &Storage,
+    built: &RangeMp4,
+    (source, offset, len): (u32, u64, u64),
+    last: &mut Demuxed,
+) -> Result<Bytes, std::io::Error> {
+    let (key, ts) = built
+        .sources
+        .get(source as usize)
+        .ok_or_else(|| std::io::Error::other("no source"))?;
+    if !ts {
+        return read_range(storage, key, offset..offset + len)
+            .await
+            .map_err(io_err);
+    }
+    let demuxed = match last {
+        Some((s, bytes)) if *s == source => bytes.clone(),
+        _ => {
+            let ts = storage
+                .read(key)
+                .await
+                .map_err(|e| io_err(storage_problem(e)))?;
+            let bytes = Bytes::from(demux_segment(&ts, source, 0).bytes);
+            *last = Some((source, bytes.clone()));
+            bytes
+        }
+    };
+    let (a, b) = (
+        usize::try_from(offset).unwrap_or(usize::MAX),
+        usize::try_from(offset + len).unwrap_or(usize::MAX),
+    );
+    if b > demuxed.len() || a > b {
+        return Err(std::io::Error::other(format!("{key}: its samples changed")));
+    }
+    Ok(demuxed.slice(a..b))
+}
+
 async fn fetch(
     storage: &Storage,
     built: &RangeMp4,
     window: Window,
+    last: &mut Demuxed,
 ) -> Result<Vec<Bytes>, std::io::Error> {
     match window {
         Window::Head(r) => Ok(vec![Bytes::copy_from_slice(
@@ -336,13 +476,7 @@ async fn fetch(
             len,
             parts,
         } => {
-            let key = built
-                .keys
-                .get(source as usize)
-                .ok_or_else(|| std::io::Error::other("no source"))?;
-            let bytes = read_range(storage, key, offset..offset + len)
-                .await
-                .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+            let bytes = source_bytes(storage, built, (source, offset, len), last).await?;
             Ok(parts
                 .into_iter()
                 .filter_map(|(at, n)| {
@@ -363,8 +497,9 @@ pub async fn write_file(
 ) -> std::io::Result<u64> {
     use tokio::io::AsyncWriteExt;
     let mut file = tokio::fs::File::create(path).await?;
+    let mut last = None;
     for window in windows(built.file.reads(0..built.file.len)) {
-        for part in fetch(storage, &built, window).await? {
+        for part in fetch(storage, &built, window, &mut last).await? {
             file.write_all(&part).await?;
         }
     }
