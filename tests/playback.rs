@@ -376,12 +376,12 @@ async fn a_stream_without_hls_lists_its_spans_but_has_no_playlist() {
         "Mp4Param": {"Enable": 1, "RecordInterval": 60}});
     let cb = receiver(0).await;
     configure(&server, mp4_flv, 0, Some(&cb)).await;
-    push_sized(&server.rtmp("live", "side"), 4, "320x240");
+    push_sized(&server.rtmp("live", "side"), 6, "320x240");
     let deadline = Instant::now() + Duration::from_secs(30);
     let list = loop {
         let (status, body) = get(&server, "/playback/list/localhost/live/side").await;
         let list: Value = serde_json::from_str(&body).unwrap_or_default();
-        let long = list["spans"][0]["durationSeconds"].as_f64().unwrap_or(0.0) >= 3.5;
+        let long = list["spans"][0]["durationSeconds"].as_f64().unwrap_or(0.0) >= 5.5;
         if status == 200 && long && list["spans"][0]["formats"] == json!(["flv", "mp4"]) {
             break list;
         }
@@ -394,7 +394,7 @@ async fn a_stream_without_hls_lists_its_spans_but_has_no_playlist() {
     );
     let start = s0 / 1000;
 
-    // The MP4 of a range over both MP4 files (cut every 2 s): its length is the range's,
+    // The MP4 of a range over three MP4 files (cut every 2 s): its length is the range's,
     // to a frame; timestamps never go back; a range request gets its bytes.
     let (from, to) = (s0 + 500, s1 - 300);
     let mp4 = format!(
@@ -635,4 +635,102 @@ async fn an_hls_only_stream_makes_its_mp4_from_the_ts_segments() {
         .unwrap();
     assert_eq!(part.status(), 206);
     assert_eq!(part.bytes().await.unwrap(), whole.slice(700..));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_codec_change_cuts_the_mp4_where_it_happens() {
+    let (server, dir) = start("pb-codec").await;
+    let mp4 = json!({"Mp4Param": {"Enable": 1, "RecordInterval": 60}});
+    configure(&server, mp4, 0, None).await;
+    let t0 = now_ms();
+    push_sized(&server.rtmp("live", "cam"), 3, "320x240");
+    // Then H.265 over Enhanced RTMP (Debian's ffmpeg cannot send it: liverec's own
+    // publisher replays an FLV made from libx265's output).
+    let raw = dir.join("x265.hevc");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=25",
+            "-t",
+            "3",
+        ])
+        .args([
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "keyint=25:bframes=0:aud=1:log-level=error",
+        ])
+        .args(["-f", "hevc"])
+        .arg(&raw)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let flv = dir.join("hevc.flv");
+    common::hevc::enhanced_hevc_flv(&raw, &flv);
+    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args(["bench", "publish", "--streams", "1", "--input"])
+        .arg(&flv)
+        .args(["--url", &server.rtmp("live", "cam")])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let hevc_indexed = loop {
+        let r = server
+            .call("SearchMedia", json!({"StreamIds": ["cam"], "Limit": 20}))
+            .await;
+        let rows = r["MediaInfoSet"].as_array().cloned().unwrap_or_default();
+        let codecs: Vec<&Value> = rows
+            .iter()
+            .map(|m| &m["MetaData"]["VideoStreamSet"][0]["Codec"])
+            .collect();
+        if codecs.iter().any(|c| *c == "h265") && codecs.iter().any(|c| *c == "h264") {
+            break rows;
+        }
+        assert!(Instant::now() < deadline, "{rows:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(!hevc_indexed.is_empty());
+    let end = now_ms() / 1000 + 1;
+    let url = format!(
+        "http://127.0.0.1:{}/playback/localhost/live/cam.mp4?start={}&end={end}",
+        server.port,
+        t0 / 1000
+    );
+    let r = server.client.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("liverec-cut-at"));
+    let next = r.headers()["liverec-next"].to_str().unwrap().to_owned();
+    let first = dir.join("h264.mp4");
+    std::fs::write(&first, r.bytes().await.unwrap()).unwrap();
+    let codec = |f: &std::path::Path| {
+        ffprobe(
+            &[
+                "-select_streams",
+                "v",
+                "-show_entries",
+                "stream=codec_name",
+                "-of",
+                "csv=p=0",
+            ],
+            f,
+        )
+    };
+    assert_eq!(codec(&first).trim(), "h264");
+    monotonic(&first);
+    let r = server
+        .client
+        .get(format!("http://127.0.0.1:{}{next}", server.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{next}");
+    let second = dir.join("h265.mp4");
+    std::fs::write(&second, r.bytes().await.unwrap()).unwrap();
+    assert_eq!(codec(&second).trim(), "hevc");
+    assert!(duration(&second) > 2.5, "{}", duration(&second));
 }
