@@ -21,9 +21,10 @@
 //!   Between pieces the timeline closes the gap: the next piece starts where the previous
 //!   one ended, on both tracks alike, so a range over a break plays straight through
 //!   (the listing says where the breaks are).
-//! - Output chunks are windows of [`CHUNK_MS`] per track, video then audio, so both
-//!   tracks arrive interleaved; a chunk's samples are copied in decode order, and
-//!   contiguous source bytes are one extent.
+//! - Output samples follow the sources' own layout (by source, then offset; each track's
+//!   samples stay in decode order): a range of the output is a few long reads of each
+//!   source, and the tracks are as interleaved as the sources had them. A chunk is a run
+//!   of one track's samples; contiguous source bytes are one extent.
 //! - One configuration per track: the caller cuts the range where a configuration
 //!   changes.
 //!
@@ -41,8 +42,6 @@ use mp4_atom::{
 use super::{box_err, ftyp, traks, Mp4Error, Mp4Tracks, AUDIO_TRACK, TIMESCALE};
 use crate::media::Track;
 
-/// Output chunk window, ms.
-pub const CHUNK_MS: i64 = 1000;
 /// Longest sample duration taken from the next sample's time, ms; a longer hole inside
 /// a piece (a stalled encoder) keeps the previous duration and closes the hole.
 pub const MAX_SAMPLE_MS: i64 = 10_000;
@@ -198,12 +197,10 @@ pub fn stitch(
     if tracks.audio.is_none() {
         laid[1].samples.clear();
     }
-    let origin = laid
-        .iter()
-        .filter_map(|l| l.samples.first().map(|s| s.1))
-        .min()
-        .ok_or(Mp4Error::NoTracks)?;
-    let (chunks, extents, payload) = chunk(&laid, origin);
+    if laid.iter().all(|l| l.samples.is_empty()) {
+        return Err(Mp4Error::NoTracks);
+    }
+    let (chunks, extents, payload) = chunk(&laid);
     let duration_ms = (end_out - start_out).max(0);
     let wide = payload > u64::from(u32::MAX) - 64 * 1024 * 1024;
     let build = |offset: u64| -> Result<Vec<u8>, Mp4Error> {
@@ -272,37 +269,55 @@ fn mdat_header(out: &mut Vec<u8>, payload: u64, header: u64) {
 /// A chunk: its first sample's index, sample count and payload offset.
 type Chunk = (usize, u32, u64);
 
-/// Orders the samples into chunks (windows of [`CHUNK_MS`], video then audio): each
+/// Orders the samples into chunks: both tracks merged in the sources' own order (by
+/// source, then offset), a chunk being a run of one track's samples. Output bytes then
+/// follow the sources' layout, so a range of the output is a few long reads of each
+/// source, and the tracks stay as interleaved as the sources had them. Returns each
 /// track's chunks, the extents (payload offsets) and the payload length.
-fn chunk(laid: &[Laid; 2], origin: i64) -> ([Vec<Chunk>; 2], Vec<Extent>, u64) {
+fn chunk(laid: &[Laid; 2]) -> ([Vec<Chunk>; 2], Vec<Extent>, u64) {
     let mut chunks: [Vec<Chunk>; 2] = [Vec::new(), Vec::new()];
     let mut extents: Vec<Extent> = Vec::new();
     let mut cursor = [0usize; 2];
     let mut at = 0u64;
-    let mut window = origin;
-    while cursor.iter().zip(laid).any(|(c, l)| *c < l.samples.len()) {
-        window += CHUNK_MS;
-        for (t, track) in laid.iter().enumerate() {
-            let Some(c) = cursor.get_mut(t) else { continue };
-            let first = *c;
-            while let Some((s, _, _)) = track.samples.get(*c).filter(|s| s.1 < window) {
-                push_extent(&mut extents, at, s);
-                at += u64::from(s.size);
-                *c += 1;
-            }
-            if *c > first {
-                let offset = at - sum_sizes(track.samples.get(first..*c).unwrap_or_default());
-                if let Some(list) = chunks.get_mut(t) {
-                    list.push((first, u32::try_from(*c - first).unwrap_or(u32::MAX), offset));
-                }
+    let mut open: Option<(usize, usize, u32, u64)> = None; // track, first, count, offset
+    loop {
+        let heads = [0, 1].map(|t| {
+            let c = cursor.get(t).copied().unwrap_or(usize::MAX);
+            laid.get(t)
+                .and_then(|l| l.samples.get(c))
+                .map(|s| (s.0.source, s.0.offset))
+        });
+        let t = match heads {
+            [Some(v), Some(a)] => usize::from(a < v),
+            [Some(_), None] => 0,
+            [None, Some(_)] => 1,
+            [None, None] => break,
+        };
+        let Some(c) = cursor.get_mut(t) else { break };
+        let Some((sample, _, _)) = laid.get(t).and_then(|l| l.samples.get(*c)) else {
+            break;
+        };
+        match &mut open {
+            Some((track, _, count, _)) if *track == t => *count += 1,
+            _ => {
+                close(&mut chunks, open.take());
+                open = Some((t, *c, 1, at));
             }
         }
+        push_extent(&mut extents, at, sample);
+        at += u64::from(sample.size);
+        *c += 1;
     }
+    close(&mut chunks, open);
     (chunks, extents, at)
 }
 
-fn sum_sizes(samples: &[(SampleRef, i64, u32)]) -> u64 {
-    samples.iter().map(|s| u64::from(s.0.size)).sum()
+fn close(chunks: &mut [Vec<Chunk>; 2], open: Option<(usize, usize, u32, u64)>) {
+    if let Some((track, first, count, offset)) = open {
+        if let Some(list) = chunks.get_mut(track) {
+            list.push((first, count, offset));
+        }
+    }
 }
 
 fn push_extent(extents: &mut Vec<Extent>, at: u64, s: &SampleRef) {

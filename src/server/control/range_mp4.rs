@@ -150,7 +150,16 @@ fn choose<'a>(rows: &'a [Recording], range: &TimeRange) -> Vec<&'a Recording> {
     } else {
         "flv"
     };
-    let mut chosen: Vec<&Recording> = rows.iter().filter(|r| r.format == format).collect();
+    // A recording that closed before the range starts is not in it, even if the frames
+    // its encoder sent in a last burst reach past its close on the media clock (the
+    // next push's recording starts there: a cut's `Liverec-Next` range must not begin
+    // with the recording before the cut again).
+    let mut chosen: Vec<&Recording> = rows
+        .iter()
+        .filter(|r| {
+            r.format == format && (r.end_ms > range.start_ms || r.start_ms >= range.start_ms)
+        })
+        .collect();
     chosen.sort_by_key(|r| r.start_ms);
     chosen
 }
