@@ -361,7 +361,7 @@ async fn playlist(app: &ControlPlane, stream: &StreamPath<'_>, range: &TimeRange
         Ok(built) => built,
         Err(_) => return nothing_there(app, stream, range).await,
     };
-    let mut text = built.to_text();
+    let mut text = built;
     if let Some(key) = app.settings.file.playback.key() {
         let expires = now_s() + app.settings.file.playback.url_seconds;
         text = sign_uris(&text, key, expires);
