@@ -186,7 +186,9 @@ def main():
             start = T0 + k * 10  # a new range each round: nothing cached
             path = f"/playback/localhost/live/bench.mp4?start={start / 1000:.3f}&end={(start + 3600_000) / 1000:.3f}"
             firsts.append(first_byte(path)[0])
+            os.sync()  # no writeback of an earlier round's copy charged to this one
             cps.append(cp_cpu(sources, a.work))
+            os.sync()
             s_cpu, grew, total = serving(server, path)
             served.append(s_cpu)
             growth.append(grew)

@@ -119,6 +119,7 @@ impl<'a> StreamPath<'a> {
             stream_names: vec![self.stream.to_owned()],
             format: format.map(str::to_owned),
             limit: MAX_RANGE_RECORDINGS,
+            without_total: true,
             ..Search::default()
         }
     }

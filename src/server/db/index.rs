@@ -37,14 +37,19 @@ macro_rules! impl_recording_index {
                 &self,
                 s: &super::Search,
             ) -> Result<(i64, Vec<super::Recording>), super::DbError> {
-                let mut count =
-                    sqlx::QueryBuilder::<$backend>::new("SELECT COUNT(*) AS n FROM recordings");
-                super::sql::filters(&mut count, s);
-                let total: i64 = count
-                    .build_query_scalar()
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(super::sql::backend("searching recordings"))?;
+                let total: Option<i64> = if s.without_total {
+                    None
+                } else {
+                    let mut count =
+                        sqlx::QueryBuilder::<$backend>::new("SELECT COUNT(*) AS n FROM recordings");
+                    super::sql::filters(&mut count, s);
+                    let n = count
+                        .build_query_scalar()
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(super::sql::backend("searching recordings"))?;
+                    Some(n)
+                };
                 let mut rows = sqlx::QueryBuilder::<$backend>::new("SELECT * FROM recordings");
                 super::sql::filters(&mut rows, s);
                 super::sql::page(&mut rows, s);
@@ -53,7 +58,7 @@ macro_rules! impl_recording_index {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(super::sql::reading("recordings", "searching recordings"))?;
-                Ok((total, found))
+                Ok((total.unwrap_or(found.len() as i64), found))
             }
 
             async fn expired(

@@ -257,6 +257,8 @@ pub struct Search {
     pub offset: i64,
     /// Rows to return.
     pub limit: i64,
+    /// Skip counting every match (the total is then the rows returned).
+    pub without_total: bool,
 }
 
 /// The recordings index.
