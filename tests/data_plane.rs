@@ -467,42 +467,11 @@ async fn enhanced_rtmp_hevc_publisher_is_recorded() {
     let (server, dir) = start("dp-hevc").await;
     configure(&server, all_formats(), 0, None).await;
     let raw = dir.join("x265.hevc");
-    let made = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x180:rate=25",
-            "-t",
-            "3",
-            "-c:v",
-            "libx265",
-            "-x265-params",
-            "keyint=25:bframes=0:aud=1:log-level=error",
-            "-f",
-            "hevc",
-        ])
-        .arg(&raw)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    common::hevc::x265(&raw, 3);
     let flv = dir.join("hevc.flv");
     let frames = common::hevc::enhanced_hevc_flv(&raw, &flv);
     // liverec's own load publisher: rml_rtmp's client session sending the E-RTMP tags.
-    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
-        .args(["bench", "publish", "--streams", "1", "--input"])
-        .arg(&flv)
-        .args(["--url", &server.rtmp("live", "hevc")])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = common::hevc::publish_flv(&flv, &server.rtmp("live", "hevc"));
     assert_eq!(
         summary["framesSent"],
         frames as u64 + 1,

@@ -259,31 +259,55 @@ fn monotonic(file: &std::path::Path) {
     decodes(file);
 }
 
+/// Unix ms as ISO 8601 with a +08:00 offset, escaped for a query.
 fn iso(ms: i64) -> String {
-    // Unix ms as ISO 8601 with a +08:00 offset, escaped for a query.
-    let secs = ms / 1000 + 8 * 3600;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil(days);
+    let local = liverec::formats::hls::datetime::encode_date_time(ms + 8 * 3600 * 1000);
+    format!("{}%2B08:00", local.trim_end_matches('Z'))
+}
+
+/// `http://…/playback/localhost/live/STREAM.mp4` of `[from_ms, to_ms)`.
+fn mp4_url(server: &Server, stream: &str, from_ms: i64, to_ms: i64) -> String {
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}%2B08:00",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        ms % 1000
+        "http://127.0.0.1:{}/playback/localhost/live/{stream}.mp4?start={}.{:03}&end={}.{:03}",
+        server.port,
+        from_ms / 1000,
+        from_ms % 1000,
+        to_ms / 1000,
+        to_ms % 1000
     )
 }
 
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+/// GETs the MP4 at `url` (200, not cut), keeps it in `file`, checks its duration is
+/// `want` ± `tolerance` s, its timestamps monotonic and that it decodes, then that a
+/// range request from byte `from` gets exactly those bytes (206).
+async fn checked_mp4(
+    server: &Server,
+    url: &str,
+    file: &std::path::Path,
+    want: f64,
+    tolerance: f64,
+    from: usize,
+) {
+    let whole = server.client.get(url).send().await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert!(whole.headers().get("liverec-cut-at").is_none());
+    let whole = whole.bytes().await.unwrap();
+    std::fs::write(file, &whole).unwrap();
+    assert!(
+        (duration(file) - want).abs() <= tolerance,
+        "{} vs {want}",
+        duration(file)
+    );
+    monotonic(file);
+    let part = server
+        .client
+        .get(url)
+        .header("Range", format!("bytes={from}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.unwrap(), whole.slice(from..));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -397,36 +421,9 @@ async fn a_stream_without_hls_lists_its_spans_but_has_no_playlist() {
     // The MP4 of a range over three MP4 files (cut every 2 s): its length is the range's,
     // to a frame; timestamps never go back; a range request gets its bytes.
     let (from, to) = (s0 + 500, s1 - 300);
-    let mp4 = format!(
-        "http://127.0.0.1:{}/playback/localhost/live/side.mp4?start={}.{:03}&end={}.{:03}",
-        server.port,
-        from / 1000,
-        from % 1000,
-        to / 1000,
-        to % 1000
-    );
-    let whole = server.client.get(&mp4).send().await.unwrap();
-    assert_eq!(whole.status(), 200);
-    assert!(whole.headers().get("liverec-cut-at").is_none());
-    let whole = whole.bytes().await.unwrap();
-    let file = _dir.join("side.mp4");
-    std::fs::write(&file, &whole).unwrap();
+    let url = mp4_url(&server, "side", from, to);
     let want = (to - from) as f64 / 1000.0;
-    assert!(
-        (duration(&file) - want).abs() <= 0.041,
-        "{} vs {want}",
-        duration(&file)
-    );
-    monotonic(&file);
-    let part = server
-        .client
-        .get(&mp4)
-        .header("Range", "bytes=1000-9999")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(part.status(), 206);
-    assert_eq!(part.bytes().await.unwrap(), whole.slice(1000..10_000));
+    checked_mp4(&server, &url, &_dir.join("side.mp4"), want, 0.041, 1000).await;
 
     // A clip of the range becomes a recording of its own: indexed, announced, playable.
     let (from_s, to_s) = (s0 / 1000 + 1, s0 / 1000 + 3);
@@ -572,27 +569,8 @@ async fn the_same_from_an_s3_bucket() {
     );
     let played = ffprobe_duration(&format!("{base}.m3u8?start={start}&end={end}"));
     assert!((played - covered).abs() < 1.5, "{played} vs {covered}");
-    let mp4 = format!("{base}.mp4?start={start}&end={end}");
-    let whole = server.client.get(&mp4).send().await.unwrap();
-    assert_eq!(whole.status(), 200);
-    let whole = whole.bytes().await.unwrap();
-    let file = dir.join("range.mp4");
-    std::fs::write(&file, &whole).unwrap();
-    assert!(
-        (duration(&file) - covered).abs() < 0.3,
-        "{} vs {covered}",
-        duration(&file)
-    );
-    monotonic(&file);
-    let part = server
-        .client
-        .get(&mp4)
-        .header("Range", "bytes=5000-")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(part.status(), 206);
-    assert_eq!(part.bytes().await.unwrap(), whole.slice(5000..));
+    let url = format!("{base}.mp4?start={start}&end={end}");
+    checked_mp4(&server, &url, &dir.join("range.mp4"), covered, 0.3, 5000).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -606,35 +584,9 @@ async fn an_hls_only_stream_makes_its_mp4_from_the_ts_segments() {
         list["spans"][0]["endUnixMs"].as_i64().unwrap(),
     );
     let (from, to) = (s0 + 1500, s1 - 500);
-    let mp4 = format!(
-        "http://127.0.0.1:{}/playback/localhost/live/cam.mp4?start={}.{:03}&end={}.{:03}",
-        server.port,
-        from / 1000,
-        from % 1000,
-        to / 1000,
-        to % 1000
-    );
-    let whole = server.client.get(&mp4).send().await.unwrap();
-    assert_eq!(whole.status(), 200);
-    let whole = whole.bytes().await.unwrap();
-    let file = dir.join("from-ts.mp4");
-    std::fs::write(&file, &whole).unwrap();
+    let url = mp4_url(&server, "cam", from, to);
     let want = (to - from) as f64 / 1000.0;
-    assert!(
-        (duration(&file) - want).abs() <= 0.041,
-        "{} vs {want}",
-        duration(&file)
-    );
-    monotonic(&file);
-    let part = server
-        .client
-        .get(&mp4)
-        .header("Range", "bytes=700-")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(part.status(), 206);
-    assert_eq!(part.bytes().await.unwrap(), whole.slice(700..));
+    checked_mp4(&server, &url, &dir.join("from-ts.mp4"), want, 0.041, 700).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -647,37 +599,10 @@ async fn a_codec_change_cuts_the_mp4_where_it_happens() {
     // Then H.265 over Enhanced RTMP (Debian's ffmpeg cannot send it: liverec's own
     // publisher replays an FLV made from libx265's output).
     let raw = dir.join("x265.hevc");
-    let made = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x180:rate=25",
-            "-t",
-            "3",
-        ])
-        .args([
-            "-c:v",
-            "libx265",
-            "-x265-params",
-            "keyint=25:bframes=0:aud=1:log-level=error",
-        ])
-        .args(["-f", "hevc"])
-        .arg(&raw)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    common::hevc::x265(&raw, 3);
     let flv = dir.join("hevc.flv");
     common::hevc::enhanced_hevc_flv(&raw, &flv);
-    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
-        .args(["bench", "publish", "--streams", "1", "--input"])
-        .arg(&flv)
-        .args(["--url", &server.rtmp("live", "cam")])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    common::hevc::publish_flv(&flv, &server.rtmp("live", "cam"));
     let deadline = Instant::now() + Duration::from_secs(30);
     let hevc_indexed = loop {
         let r = server

@@ -2,6 +2,50 @@
 //! data-plane tests).
 
 use std::path::Path;
+use std::process::Command;
+
+/// Encodes `seconds` of a 320×180, 25 fps test signal with libx265 (a keyframe every
+/// second, no B-frames, access unit delimiters) into the Annex B file `raw`.
+pub fn x265(raw: &Path, seconds: u32) {
+    let made = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=25",
+        ])
+        .args(["-t", &seconds.to_string(), "-c:v", "libx265"])
+        .args([
+            "-x265-params",
+            "keyint=25:bframes=0:aud=1:log-level=error",
+            "-f",
+            "hevc",
+        ])
+        .arg(raw)
+        .status()
+        .unwrap();
+    assert!(made.success(), "libx265 encoding failed");
+}
+
+/// Publishes `flv` to the RTMP `url` with liverec's own publisher (rml_rtmp's client
+/// session, in real time); returns its JSON summary.
+pub fn publish_flv(flv: &Path, url: &str) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args(["bench", "publish", "--streams", "1", "--input"])
+        .arg(flv)
+        .args(["--url", url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
 
 /// Splits an Annex B stream into NAL units.
 pub fn annex_b_nals(data: &[u8]) -> Vec<&[u8]> {

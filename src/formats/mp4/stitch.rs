@@ -201,45 +201,15 @@ pub fn stitch(
         return Err(Mp4Error::NoTracks);
     }
     let (chunks, extents, payload) = chunk(&laid);
-    let duration_ms = (end_out - start_out).max(0);
-    let wide = payload > u64::from(u32::MAX) - 64 * 1024 * 1024;
-    let build = |offset: u64| -> Result<Vec<u8>, Mp4Error> {
-        let mut traks = traks(tracks)?;
-        for trak in &mut traks {
-            let t = usize::from(trak.tkhd.track_id == AUDIO_TRACK);
-            let laid = laid
-                .get(t)
-                .map(|l| l.samples.as_slice())
-                .unwrap_or_default();
-            let chunks = chunks.get(t).map(Vec::as_slice).unwrap_or_default();
-            fill(trak, laid, chunks, offset, wide);
-            edit(trak, laid, start_out, end_out);
-        }
-        let moov = Moov {
-            mvhd: Mvhd {
-                timescale: TIMESCALE,
-                duration: u64::try_from(duration_ms).unwrap_or(0),
-                rate: 1.into(),
-                volume: 1.into(),
-                next_track_id: AUDIO_TRACK + 1,
-                ..Default::default()
-            },
-            trak: traks,
-            ..Default::default()
-        };
-        let mut head = Vec::new();
-        ftyp().encode(&mut head).map_err(box_err)?;
-        moov.encode(&mut head).map_err(box_err)?;
-        let header = if payload + 8 > u64::from(u32::MAX) {
-            16
-        } else {
-            8
-        };
-        mdat_header(&mut head, payload, header);
-        Ok(head)
+    let layout = Layout {
+        laid: &laid,
+        chunks: &chunks,
+        payload,
+        start_out,
+        end_out,
     };
-    let head_len = build(0)?.len() as u64;
-    let head = build(head_len)?;
+    let head_len = layout.head(tracks, 0)?.len() as u64;
+    let head = layout.head(tracks, head_len)?;
     let extents = extents
         .into_iter()
         .map(|e| Extent {
@@ -251,8 +221,58 @@ pub fn stitch(
         len: head_len + payload,
         head,
         extents,
-        duration_ms,
+        duration_ms: (end_out - start_out).max(0),
     })
+}
+
+/// Everything the head is made from.
+struct Layout<'a> {
+    laid: &'a [Laid; 2],
+    chunks: &'a [Vec<Chunk>; 2],
+    payload: u64,
+    start_out: i64,
+    end_out: i64,
+}
+
+impl Layout<'_> {
+    /// `ftyp` + `moov` + `mdat` header, with the payload starting `offset` bytes in.
+    fn head(&self, tracks: &Mp4Tracks, offset: u64) -> Result<Vec<u8>, Mp4Error> {
+        let wide = self.payload > u64::from(u32::MAX) - 64 * 1024 * 1024;
+        let mut traks = traks(tracks)?;
+        for trak in &mut traks {
+            let t = usize::from(trak.tkhd.track_id == AUDIO_TRACK);
+            let laid = self
+                .laid
+                .get(t)
+                .map(|l| l.samples.as_slice())
+                .unwrap_or_default();
+            let chunks = self.chunks.get(t).map(Vec::as_slice).unwrap_or_default();
+            fill(trak, laid, chunks, offset, wide);
+            edit(trak, laid, self.start_out, self.end_out);
+        }
+        let moov = Moov {
+            mvhd: Mvhd {
+                timescale: TIMESCALE,
+                duration: u64::try_from(self.end_out - self.start_out).unwrap_or(0),
+                rate: 1.into(),
+                volume: 1.into(),
+                next_track_id: AUDIO_TRACK + 1,
+                ..Default::default()
+            },
+            trak: traks,
+            ..Default::default()
+        };
+        let mut head = Vec::new();
+        ftyp().encode(&mut head).map_err(box_err)?;
+        moov.encode(&mut head).map_err(box_err)?;
+        let header = if self.payload + 8 > u64::from(u32::MAX) {
+            16
+        } else {
+            8
+        };
+        mdat_header(&mut head, self.payload, header);
+        Ok(head)
+    }
 }
 
 fn mdat_header(out: &mut Vec<u8>, payload: u64, header: u64) {

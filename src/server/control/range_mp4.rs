@@ -19,8 +19,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 
@@ -525,39 +525,21 @@ pub fn respond(
     next: Option<String>,
 ) -> Response {
     let size = built.file.len;
-    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        Some(value) => match super::vod::parse_range(value, size) {
-            Ok(range) => range,
-            Err(_) => {
-                let all = [(header::CONTENT_RANGE, format!("bytes */{size}"))];
-                return (StatusCode::RANGE_NOT_SATISFIABLE, all).into_response();
-            }
-        },
-        None => None,
+    let range = match super::vod::requested_range(headers, size) {
+        Ok(range) => range,
+        Err(refusal) => return *refusal,
     };
     let served = range.clone().unwrap_or(0..size);
     let cut_at = built.cut_at;
     let mut response = Response::new(body(storage.clone(), built, served.clone()));
+    super::vod::set_range_headers(&mut response, "video/mp4", range.is_some(), served, size);
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(served.end - served.start),
-    );
     if let Some(cut) = cut_at {
         if let Ok(v) = HeaderValue::from_str(&encode_date_time(cut)) {
             h.insert("liverec-cut-at", v);
         }
         if let Some(v) = next.and_then(|n| HeaderValue::from_str(&n).ok()) {
             h.insert("liverec-next", v);
-        }
-    }
-    if range.is_some() {
-        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-        let (first, last) = (served.start, served.end.saturating_sub(1));
-        if let Ok(v) = HeaderValue::from_str(&format!("bytes {first}-{last}/{size}")) {
-            response.headers_mut().insert(header::CONTENT_RANGE, v);
         }
     }
     response

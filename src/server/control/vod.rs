@@ -118,48 +118,75 @@ pub async fn serve_file(
         Ok(None) => {}
         Err(e) => return failed(&path, &e),
     }
-    let size = match app.storage.size(&path).await {
+    object(&app, &path, &headers).await
+}
+
+/// Answers with the object at `path`: whole, or the single range asked for.
+async fn object(app: &ControlPlane, path: &str, headers: &HeaderMap) -> Response {
+    let size = match app.storage.size(path).await {
         Ok(size) => size,
-        Err(e) => return failed(&path, &e),
+        Err(e) => return failed(path, &e),
     };
-    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        Some(value) => match parse_range(value, size) {
-            Ok(range) => range,
-            Err(Unsatisfiable) => {
-                let all = [(header::CONTENT_RANGE, format!("bytes */{size}"))];
-                return (StatusCode::RANGE_NOT_SATISFIABLE, all).into_response();
-            }
-        },
-        None => None,
+    let range = match requested_range(headers, size) {
+        Ok(range) => range,
+        Err(refusal) => return *refusal,
     };
-    let result = match app.storage.get(&path, range.clone()).await {
+    let result = match app.storage.get(path, range.clone()).await {
         Ok(result) => result,
-        Err(e) => return failed(&path, &e),
+        Err(e) => return failed(path, &e),
     };
     let served = result.range.clone();
     let mut response = Response::new(Body::from_stream(result.into_stream()));
-    let mime = mime_type(&path).unwrap_or("application/octet-stream");
+    let mime = mime_type(path).unwrap_or("application/octet-stream");
+    set_range_headers(&mut response, mime, range.is_some(), served, size);
     let cache = if path.ends_with(".m3u8") {
         "no-cache"
     } else {
         "max-age=86400"
     };
+    let cache = HeaderValue::from_static(cache);
+    response.headers_mut().insert(header::CACHE_CONTROL, cache);
+    response
+}
+
+/// The single byte range a request asks of a `size`-byte representation (`None`: all
+/// of it), or the 416 to answer.
+pub fn requested_range(
+    headers: &HeaderMap,
+    size: u64,
+) -> Result<Option<std::ops::Range<u64>>, Box<Response>> {
+    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    parse_range(value, size).map_err(|Unsatisfiable| {
+        let all = [(header::CONTENT_RANGE, format!("bytes */{size}"))];
+        Box::new((StatusCode::RANGE_NOT_SATISFIABLE, all).into_response())
+    })
+}
+
+/// The headers (and 206 status when `partial`) of an answer carrying `served` of a
+/// `size`-byte representation of type `mime`.
+pub fn set_range_headers(
+    response: &mut Response,
+    mime: &'static str,
+    partial: bool,
+    served: std::ops::Range<u64>,
+    size: u64,
+) {
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(
         header::CONTENT_LENGTH,
         HeaderValue::from(served.end - served.start),
     );
-    if range.is_some() {
+    if partial {
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
         let (first, last) = (served.start, served.end.saturating_sub(1));
         if let Ok(v) = HeaderValue::from_str(&format!("bytes {first}-{last}/{size}")) {
             response.headers_mut().insert(header::CONTENT_RANGE, v);
         }
     }
-    response
 }
 
 /// Largest playlist rewritten with signed segment URIs (a day of 2-second segments).
