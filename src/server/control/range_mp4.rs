@@ -42,6 +42,8 @@ pub const MAX_WINDOW: u64 = 4 * 1024 * 1024;
 /// Source bytes skipped inside one window rather than starting another (FLV tag headers
 /// between samples).
 const MAX_GAP: u64 = 64 * 1024;
+/// Source files indexed at once.
+const INDEX_READS: usize = 8;
 /// Stitched ranges kept for the range requests that follow.
 const CACHED_RANGES: usize = 8;
 /// Largest `moov` read from a source MP4.
@@ -199,30 +201,41 @@ impl Loaded {
     }
 }
 
-/// Reads every source's index; stops at the first configuration change.
+/// Reads every source's index; stops at the first configuration change. The files of
+/// an MP4 or FLV range are indexed [`INDEX_READS`] at a time (on S3 each is a request or
+/// two); an HLS recording's segments one after another.
 async fn load(
     storage: &Storage,
     rows: &[&Recording],
     range: &TimeRange,
 ) -> Result<Loaded, Mp4Problem> {
     let mut loaded = Loaded::default();
-    for row in rows {
-        let source = loaded.next_source();
-        let key = (row.storage_path.clone(), false);
-        let (tracks, piece, changed) = match row.format.as_str() {
-            "mp4" => {
-                let (t, p) = mp4_index(storage, row, source).await?;
-                (t, p, None)
+    if rows.first().is_some_and(|r| r.format == "hls") {
+        for row in rows {
+            if !hls_index(storage, row, range, &mut loaded).await? {
+                break;
             }
-            "flv" => flv_index(storage, row, source).await?,
-            _ => {
-                if !hls_index(storage, row, range, &mut loaded).await? {
-                    break;
-                }
-                continue;
-            }
-        };
-        if !loaded.add(tracks, piece, key, row.start_ms) {
+        }
+        return Ok(loaded);
+    }
+    let owned: Vec<(u32, Recording)> = (0u32..).zip(rows.iter().map(|r| (*r).clone())).collect();
+    let storage = storage.clone();
+    let indexes: Vec<Result<FileIndex, Mp4Problem>> = stream::iter(owned)
+        .map(move |(source, row)| {
+            let storage = storage.clone();
+            async move { file_index(&storage, &row, source).await }
+        })
+        .buffered(INDEX_READS)
+        .collect()
+        .await;
+    for (row, index) in rows.iter().zip(indexes) {
+        let (tracks, piece, changed) = index?;
+        if !loaded.add(
+            tracks,
+            piece,
+            (row.storage_path.clone(), false),
+            row.start_ms,
+        ) {
             break;
         }
         if changed.is_some() {
@@ -231,6 +244,23 @@ async fn load(
         }
     }
     Ok(loaded)
+}
+
+/// A file's tracks, samples, and where a configuration change inside it cut them.
+type FileIndex = (Mp4Tracks, Piece, Option<i64>);
+
+/// The index of an MP4 or FLV recording.
+async fn file_index(
+    storage: &Storage,
+    row: &Recording,
+    source: u32,
+) -> Result<FileIndex, Mp4Problem> {
+    if row.format == "mp4" {
+        let (tracks, piece) = mp4_index(storage, row, source).await?;
+        Ok((tracks, piece, None))
+    } else {
+        flv_index(storage, row, source).await
+    }
 }
 
 /// An HLS recording's segments that overlap `range`, each a piece of its own (its
