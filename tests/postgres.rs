@@ -488,6 +488,30 @@ async fn leases_have_one_owner_until_they_expire() {
         Some(4),
         "renewed too late: a new epoch"
     );
+    // The batch renewal: only b's unexpired stream leases, on the database's clock.
+    assert!(b
+        .acquire("stream/x", "node-b", 0, 200)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(a
+        .acquire("stream/y", "node-a", 0, 200)
+        .await
+        .unwrap()
+        .is_some());
+    let renewed = b
+        .renew_held("stream/", "node-b", far_future, LONG_MS)
+        .await
+        .unwrap();
+    assert_eq!(renewed, ["stream/x"]);
+    let (_, _, expires_ms) = a.holder("stream/x").await.unwrap().unwrap();
+    assert!((expires_ms - (wall_ms() + LONG_MS)).abs() < 10_000);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(a
+        .renew_held("stream/", "node-a", 0, LONG_MS)
+        .await
+        .unwrap()
+        .is_empty());
     a.close().await;
     b.close().await;
 }

@@ -18,10 +18,14 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use super::SegmentInfo;
 use crate::formats::flv::amf0::{append_null_array, encode, Amf0};
 use crate::formats::flv::clock::DEFAULT_JUMP_THRESHOLD_MS;
-use crate::formats::flv::demux::{write_header, write_tag, FlvTag};
+use crate::formats::flv::demux::{
+    tag_header, write_header, write_tag, FlvTag, MAX_TAG_BYTES, TAG_HEADER,
+};
 use crate::formats::flv::ingest::FlvIngest;
 use crate::formats::flv::mux::{config_body, frame_body, tag_type};
 use crate::media::{Config, Frame, Input, Jumps, Track};
@@ -41,8 +45,9 @@ pub enum FlvEvent {
         /// Sequence number.
         index: u32,
     },
-    /// Bytes to append.
-    Data(Vec<u8>),
+    /// Bytes to append (a large tag body is shared with the frame, not copied: a tag
+    /// comes as its header, its body and its PreviousTagSize).
+    Data(Bytes),
     /// Overwrite `bytes.len()` bytes at `offset` (the final `onMetaData`).
     Patch {
         /// Byte offset in the file.
@@ -210,11 +215,8 @@ impl FlvWriter {
         let (Some(file), Some(body)) = (self.open.as_mut(), config_body(config)) else {
             return;
         };
-        let mut bytes = Vec::with_capacity(body.len() + 15);
-        write_tag(&mut bytes, tag_type(config.codec.track()), raw_ms, &body);
-        file.size += bytes.len() as u64;
+        file.size += push_tag(tag_type(config.codec.track()), raw_ms, &body, out);
         file.info.bytes = file.size;
-        out.push(FlvEvent::Data(bytes));
     }
 
     fn write(
@@ -222,7 +224,7 @@ impl FlvWriter {
         track: Track,
         keyframe: bool,
         (ms, raw): (i64, u32),
-        body: &[u8],
+        body: &Bytes,
         out: &mut Vec<FlvEvent>,
     ) {
         let has_video = self.has_video;
@@ -237,9 +239,7 @@ impl FlvWriter {
             return; // inter frames before the file's first keyframe cannot be decoded
         }
         file.audio_started |= track == Track::Audio;
-        let mut bytes = Vec::with_capacity(body.len() + 15);
-        write_tag(&mut bytes, tag_type(track), raw, body);
-        file.size += bytes.len() as u64;
+        file.size += push_tag(tag_type(track), raw, body, out);
         file.info.bytes = file.size;
         file.info.frames += 1;
         let clock = !has_video || track == Track::Video;
@@ -247,7 +247,6 @@ impl FlvWriter {
             file.step_ms = ms - file.last_ms;
             file.last_ms = ms;
         }
-        out.push(FlvEvent::Data(bytes));
     }
 
     /// Where the open file's last video keyframe tag starts, with the configurations in
@@ -285,7 +284,7 @@ impl FlvWriter {
             }
         }
         let size = head.len() as u64;
-        out.push(FlvEvent::Data(head));
+        out.push(FlvEvent::Data(head.into()));
         self.open = Some(OpenFile {
             info: SegmentInfo {
                 index,
@@ -408,6 +407,28 @@ impl FlvWriter {
     pub fn finish(&mut self, out: &mut Vec<FlvEvent>) {
         self.close(None, out);
     }
+}
+
+/// A tag body at least this long is shared with its frame, not copied into the tag.
+pub const SHARED_BODY_BYTES: usize = 512;
+
+/// Appends one tag to `out`; returns its size in the file. A large body goes out as it
+/// is, between its header and its PreviousTagSize (no copy of the frame's bytes).
+fn push_tag(type_byte: u8, raw_ms: u32, body: &Bytes, out: &mut Vec<FlvEvent>) -> u64 {
+    let size = body.len().min(MAX_TAG_BYTES);
+    if size < SHARED_BODY_BYTES {
+        let mut bytes = Vec::with_capacity(size + TAG_HEADER + 4);
+        write_tag(&mut bytes, type_byte, raw_ms, body);
+        let len = bytes.len() as u64;
+        out.push(FlvEvent::Data(bytes.into()));
+        return len;
+    }
+    let head = tag_header(type_byte, raw_ms, size);
+    out.push(FlvEvent::Data(Bytes::copy_from_slice(&head)));
+    out.push(FlvEvent::Data(body.slice(..size)));
+    let trailer = ((size + TAG_HEADER) as u32).to_be_bytes();
+    out.push(FlvEvent::Data(Bytes::copy_from_slice(&trailer)));
+    (size + TAG_HEADER + 4) as u64
 }
 
 #[cfg(test)]

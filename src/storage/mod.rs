@@ -15,11 +15,13 @@
 //! touches a stored file by its path.
 //!
 //! [`scratch`] holds the file operations of the muxers' events (append, patch, finish an
-//! MP4); [`direct`] its page-cache-bypassing appends for `liverec remux`.
+//! MP4); [`direct`] its page-cache-bypassing appends for `liverec remux`; [`gather`] the
+//! recording server's appends of shared payloads, written by reference.
 
 mod commit;
 #[cfg(target_os = "linux")]
 pub mod direct;
+pub mod gather;
 pub mod memory;
 pub mod pool;
 pub mod s3;

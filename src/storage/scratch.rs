@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 #[cfg(target_os = "linux")]
 use super::direct::DirectFile;
+use super::gather::Gather;
 use crate::formats::mp4::progressive::{FileWrite, Plan, MAX_MOOF_BYTES};
 use crate::formats::mp4::{FragmentRef, Mp4Error, Mp4Finish};
 
@@ -27,6 +28,8 @@ pub const PREALLOCATE_BYTES: u64 = 4 * 1024 * 1024;
 #[derive(Debug)]
 enum Writer {
     Buffered(BufWriter<File>),
+    /// Shared payloads held by reference until the owner's flush ([`super::gather`]).
+    Gathered(Gather),
     #[cfg(target_os = "linux")]
     Direct(DirectFile),
 }
@@ -35,6 +38,7 @@ impl Writer {
     fn file(&self) -> &File {
         match self {
             Writer::Buffered(w) => w.get_ref(),
+            Writer::Gathered(g) => g.file(),
             #[cfg(target_os = "linux")]
             Writer::Direct(d) => d.file(),
         }
@@ -43,6 +47,7 @@ impl Writer {
     fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         match self {
             Writer::Buffered(w) => w.write_all(bytes),
+            Writer::Gathered(g) => g.append(bytes),
             #[cfg(target_os = "linux")]
             Writer::Direct(d) => d.write_all(bytes),
         }
@@ -52,6 +57,7 @@ impl Writer {
     fn settle(&mut self) -> std::io::Result<()> {
         match self {
             Writer::Buffered(w) => w.flush(),
+            Writer::Gathered(g) => g.flush(),
             #[cfg(target_os = "linux")]
             Writer::Direct(d) => d.settle(),
         }
@@ -60,6 +66,7 @@ impl Writer {
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Writer::Buffered(w) => w.flush(),
+            Writer::Gathered(g) => g.flush(),
             #[cfg(target_os = "linux")]
             Writer::Direct(d) => d.flush(),
         }
@@ -72,6 +79,10 @@ impl Writer {
                 w.write_all(bytes)?;
                 w.seek(SeekFrom::End(0))?;
                 Ok(())
+            }
+            Writer::Gathered(g) => {
+                g.flush()?;
+                write_all_at(g.file(), bytes, offset)
             }
             #[cfg(target_os = "linux")]
             Writer::Direct(d) => d.patch(offset, bytes),
@@ -101,6 +112,20 @@ impl ScratchFile {
             path,
             writer: Writer::Buffered(BufWriter::with_capacity(buffer_bytes, file)),
             buffer_bytes,
+            end: 0,
+            reserved: 0,
+            reserving: true,
+        })
+    }
+
+    /// Creates (truncates) `path` for appends held by reference until [`Self::flush`]
+    /// ([`super::gather`]): the recording server's files, flushed once per read tick.
+    pub fn create_gathered(path: PathBuf) -> std::io::Result<Self> {
+        let file = File::create(&path)?;
+        Ok(Self {
+            path,
+            writer: Writer::Gathered(Gather::new(file)),
+            buffer_bytes: 0,
             end: 0,
             reserved: 0,
             reserving: true,
@@ -146,13 +171,24 @@ impl ScratchFile {
 
     /// Appends bytes.
     pub fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        let len = bytes.len() as u64;
+        self.grow(bytes.len() as u64);
+        self.writer.write_all(bytes)
+    }
+
+    /// Appends shared bytes: by reference where the file gathers its writes, else copied.
+    pub fn append_shared(&mut self, bytes: bytes::Bytes) -> std::io::Result<()> {
+        self.grow(bytes.len() as u64);
+        match &mut self.writer {
+            Writer::Gathered(g) => g.append_shared(bytes),
+            writer => writer.write_all(&bytes),
+        }
+    }
+
+    fn grow(&mut self, len: u64) {
         if self.reserving && self.end + len > self.reserved {
             self.reserve(self.end + len);
         }
-        self.writer.write_all(bytes)?;
         self.end += len;
-        Ok(())
     }
 
     /// Reserves disk space up to at least `upto` (best effort: a file system that
@@ -262,8 +298,27 @@ impl ScratchFile {
         let mut file = OpenOptions::new().write(true).open(&self.path)?;
         self.end = file.seek(SeekFrom::End(0))?;
         self.reserved = self.end;
-        self.writer = Writer::Buffered(BufWriter::with_capacity(self.buffer_bytes, file));
+        self.writer = match self.writer {
+            Writer::Gathered(_) => Writer::Gathered(Gather::new(file)),
+            _ => Writer::Buffered(BufWriter::with_capacity(self.buffer_bytes, file)),
+        };
         Ok(())
+    }
+}
+
+/// Writes `bytes` at `offset` without moving the file position.
+fn write_all_at(file: &File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        let mut file = file;
+        let end = file.seek(SeekFrom::Current(0))?;
+        file.seek(SeekFrom::Start(offset))?;
+        file.write_all(bytes)?;
+        file.seek(SeekFrom::Start(end)).map(|_| ())
     }
 }
 

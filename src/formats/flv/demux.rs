@@ -111,7 +111,8 @@ pub struct FlvDemuxer {
     ignore_video: bool,
 }
 
-const TAG_HEADER: usize = 11;
+/// Bytes of a tag's header.
+pub const TAG_HEADER: usize = 11;
 const PREVIOUS_TAG_SIZE: usize = 4;
 
 impl FlvDemuxer {
@@ -352,14 +353,20 @@ pub fn write_header(out: &mut Vec<u8>, has_audio: bool, has_video: bool) {
 /// Writes one tag with its PreviousTagSize. `data` longer than [`MAX_TAG_BYTES`] is cut
 /// by the caller's contract; this writes the low 24 bits of the size.
 pub fn write_tag(out: &mut Vec<u8>, type_byte: u8, timestamp_ms: u32, data: &[u8]) {
-    let size = data.len().min(MAX_TAG_BYTES) as u32;
-    out.push(type_byte);
-    out.extend_from_slice(&size.to_be_bytes()[1..]);
-    out.extend_from_slice(&timestamp_ms.to_be_bytes()[1..]);
-    out.push((timestamp_ms >> 24) as u8);
-    out.extend_from_slice(&[0, 0, 0]);
-    out.extend_from_slice(data.get(..size as usize).unwrap_or(data));
-    out.extend_from_slice(&(size + TAG_HEADER as u32).to_be_bytes());
+    let size = data.len().min(MAX_TAG_BYTES);
+    out.extend_from_slice(&tag_header(type_byte, timestamp_ms, size));
+    out.extend_from_slice(data.get(..size).unwrap_or(data));
+    out.extend_from_slice(&((size + TAG_HEADER) as u32).to_be_bytes());
+}
+
+/// The header of a tag of `size` (≤ [`MAX_TAG_BYTES`]) body bytes; the body and its
+/// PreviousTagSize (`size + TAG_HEADER`, big-endian) follow it.
+pub fn tag_header(type_byte: u8, timestamp_ms: u32, size: usize) -> [u8; TAG_HEADER] {
+    let size = (size.min(MAX_TAG_BYTES) as u32).to_be_bytes();
+    let ts = timestamp_ms.to_be_bytes();
+    [
+        type_byte, size[1], size[2], size[3], ts[1], ts[2], ts[3], ts[0], 0, 0, 0,
+    ]
 }
 
 #[cfg(test)]

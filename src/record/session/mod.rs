@@ -305,7 +305,7 @@ impl PushSession {
                     index,
                     discontinuity: false,
                 },
-                FlvEvent::Data(bytes) => SegmentEvent::Data(bytes.into()),
+                FlvEvent::Data(bytes) => SegmentEvent::Data(bytes),
                 FlvEvent::Close(info) => SegmentEvent::Close(info),
                 FlvEvent::Patch { offset, bytes } => {
                     if let Some(file) = self.current(i) {

@@ -25,9 +25,12 @@ pub const STREAM_LEASE_MS: i64 = 10_000;
 /// How often a node renews the leases of its live streams.
 pub const RENEW_INTERVAL: Duration = Duration::from_secs(3);
 
+/// What every stream lease's name starts with.
+pub const LEASE_PREFIX: &str = "stream/";
+
 /// The lease row of `stream`.
 pub fn lease_name(stream_key: &str) -> String {
-    format!("stream/{stream_key}")
+    format!("{LEASE_PREFIX}{stream_key}")
 }
 
 /// Takes `stream`'s lease for this node: its epoch, or `None` while another node holds
@@ -57,8 +60,25 @@ pub async fn renew_forever(app: Arc<DataPlane>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        let node = &app.settings.node_id;
+        // One statement renews them all; only a lease it did not renew (expired while the
+        // database was out of reach, or taken) is taken again one by one.
+        let renewed: std::collections::HashSet<String> = match app
+            .db
+            .renew_held(LEASE_PREFIX, node, now_ms(), STREAM_LEASE_MS)
+            .await
+        {
+            Ok(names) => names.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "renewing stream leases");
+                continue;
+            }
+        };
         for key in app.live.keys() {
             let name = lease_name(&key);
+            if renewed.contains(&name) {
+                continue;
+            }
             match app
                 .db
                 .acquire(&name, &app.settings.node_id, now_ms(), STREAM_LEASE_MS)

@@ -436,6 +436,14 @@ impl Push {
         self.actions = actions;
     }
 
+    /// The end of a read tick: what the outputs hold goes to their files (one write
+    /// each, see [`crate::storage::gather`]).
+    pub async fn flush(&mut self) {
+        self.recorder.flush(&self.session).await;
+        let mut none = Vec::new();
+        self.apply(&mut none).await;
+    }
+
     /// Counts an input the adapter could not read; logs the first of the push.
     fn skip(&mut self, reason: &str) {
         self.skipped += 1;

@@ -24,7 +24,7 @@ use crate::record::session::{
 };
 use crate::server::notify::now_ms;
 use crate::storage::memory::MemorySegment;
-use crate::storage::scratch::{ScratchFile, SERVER_WRITE_BUFFER_BYTES};
+use crate::storage::scratch::ScratchFile;
 use crate::storage::StorageError;
 
 /// The open file of each output (an output has at most one), indexed by output: a
@@ -272,19 +272,25 @@ impl Recorder {
                 self.stop_output(output, spec, failed, lost).await;
             }
         }
-        let now = now_ms();
-        if now - self.last_flush_ms >= FLUSH_INTERVAL_MS {
-            self.last_flush_ms = now;
-            let mut broken = Vec::new();
-            for (f, open) in self.open.iter_mut() {
-                if let Err(e) = open.file.flush() {
-                    broken.push((f.output, Failed::from(e).context("flushing")));
-                }
+        if now_ms() - self.last_flush_ms >= FLUSH_INTERVAL_MS {
+            self.flush(session).await;
+        }
+    }
+
+    /// Writes what the open files hold: once per read tick (the protocol's adapter calls
+    /// it after taking a tick's bytes from the socket), and at least every
+    /// [`FLUSH_INTERVAL_MS`] while actions are applied.
+    pub async fn flush(&mut self, session: &PushSession) {
+        self.last_flush_ms = now_ms();
+        let mut broken = Vec::new();
+        for (f, open) in self.open.iter_mut() {
+            if let Err(e) = open.file.flush() {
+                broken.push((f.output, Failed::from(e).context("flushing")));
             }
-            for (output, failed) in broken {
-                if let Some(spec) = session.spec(output) {
-                    self.stop_output(output, spec, failed, None).await;
-                }
+        }
+        for (output, failed) in broken {
+            if let Some(spec) = session.spec(output) {
+                self.stop_output(output, spec, failed, None).await;
             }
         }
     }
@@ -377,10 +383,10 @@ impl Recorder {
         }
     }
 
-    fn append(&mut self, f: FileRef, bytes: &[u8]) -> Result<(), Failed> {
+    fn append(&mut self, f: FileRef, bytes: bytes::Bytes) -> Result<(), Failed> {
         match self.sink(f)? {
-            Sink::Scratch(file) => file.append(bytes)?,
-            Sink::Memory(segment) => segment.append(bytes),
+            Sink::Scratch(file) => file.append_shared(bytes)?,
+            Sink::Memory(segment) => segment.append(&bytes),
         }
         Ok(())
     }
@@ -407,7 +413,7 @@ impl Recorder {
             Some(segment) => Sink::Memory(segment),
             None => {
                 let path = self.app.storage.scratch_path(&scratch_name);
-                let file = ScratchFile::create(path, SERVER_WRITE_BUFFER_BYTES)
+                let file = ScratchFile::create_gathered(path)
                     .map_err(|e| Failed::from(e).context(&format!("creating {scratch_name}")))?;
                 Sink::Scratch(file)
             }
@@ -462,7 +468,7 @@ impl Recorder {
                     super::handover::opened(&self.app, &sidecar).await;
                 }
             }
-            Action::Append(f, bytes) => self.append(f, &bytes)?,
+            Action::Append(f, bytes) => self.append(f, bytes)?,
             Action::Patch(f, offset, bytes) => self.file(f)?.patch(offset, &bytes)?,
             Action::RewriteHead(f, head, replace) => self.file(f)?.rewrite_head(&head, replace)?,
             Action::FinishMp4(f, finish) => self.file(f)?.finish_mp4(*finish)?,

@@ -299,7 +299,12 @@ async fn media_phase(
                 match drained? {
                     Drained::Closed => return Ok(()),
                     Drained::Bytes(0) => {}
-                    Drained::Bytes(_) => last_read = now,
+                    Drained::Bytes(_) => {
+                        last_read = now;
+                        if let Some(push) = conn.push.as_mut() {
+                            push.flush().await;
+                        }
+                    }
                 }
                 if write_nonblocking(&mut socket, &mut conn.out)? {
                     last_write = now;

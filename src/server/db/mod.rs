@@ -342,6 +342,17 @@ pub trait Leases: Send + Sync {
     /// Its last holder, epoch and deadline (Unix ms, on the clock `acquire` used), whether
     /// or not it has expired; `None` if it was never taken.
     async fn holder(&self, name: &str) -> Result<Option<(String, i64, i64)>, DbError>;
+    /// Renews, in one statement, every lease whose name starts with `prefix` that `owner`
+    /// holds unexpired, until `now_ms + ttl_ms` (on the clock [`Self::acquire`] uses);
+    /// returns their names. A lease that expired or was taken is left alone: take it
+    /// again with [`Self::acquire`] (whose epoch rules then apply).
+    async fn renew_held(
+        &self,
+        prefix: &str,
+        owner: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<Vec<String>, DbError>;
 }
 
 /// An HLS recording some node has open (recording, or parked waiting for its push).

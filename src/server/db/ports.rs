@@ -83,9 +83,11 @@ macro_rules! impl_outbox {
 }
 
 /// `impl Leases for $db` (a type with a sqlx `pool`); `$acquire` takes or renews a
-/// lease: `async fn(&$db, name, owner, now_ms, ttl_ms) -> Result<Option<i64>, DbError>`.
+/// lease: `async fn(&$db, name, owner, now_ms, ttl_ms) -> Result<Option<i64>, DbError>`;
+/// `$renew` renews those held: `async fn(&$db, prefix, owner, now_ms, ttl_ms) ->
+/// Result<Vec<String>, DbError>`.
 macro_rules! impl_leases {
-    ($db:ty, $acquire:path) => {
+    ($db:ty, $acquire:path, $renew:path) => {
         #[async_trait::async_trait]
         impl super::Leases for $db {
             async fn acquire(
@@ -96,6 +98,16 @@ macro_rules! impl_leases {
                 ttl_ms: i64,
             ) -> Result<Option<i64>, super::DbError> {
                 $acquire(self, name, owner, now_ms, ttl_ms).await
+            }
+
+            async fn renew_held(
+                &self,
+                prefix: &str,
+                owner: &str,
+                now_ms: i64,
+                ttl_ms: i64,
+            ) -> Result<Vec<String>, super::DbError> {
+                $renew(self, prefix, owner, now_ms, ttl_ms).await
             }
 
             async fn release(&self, name: &str, owner: &str) -> Result<(), super::DbError> {

@@ -263,7 +263,24 @@ async fn pg_claim(
     Ok(taken.into_iter().map(|(_, p)| p).collect())
 }
 
-super::ports::impl_leases!(PgDb, pg_acquire);
+super::ports::impl_leases!(PgDb, pg_acquire, pg_renew);
+
+/// Renews the leases held, on the database's clock (`now_ms` is not used).
+async fn pg_renew(
+    db: &PgDb,
+    prefix: &str,
+    owner: &str,
+    _now_ms: i64,
+    ttl_ms: i64,
+) -> Result<Vec<String>, DbError> {
+    sqlx::query_scalar(sql::RENEW_LEASES_PG_CLOCK)
+        .bind(owner)
+        .bind(prefix)
+        .bind(sql::lease_ttl(ttl_ms))
+        .fetch_all(&db.pool)
+        .await
+        .map_err(backend("renewing leases"))
+}
 
 /// Takes or renews a lease on the database's clock (`now_ms` is not used).
 async fn pg_acquire(

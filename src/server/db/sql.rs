@@ -90,6 +90,28 @@ pub(super) const ACQUIRE_LEASE_AT: &str = acquire_lease!("$4");
 pub(super) const ACQUIRE_LEASE_PG_CLOCK: &str =
     acquire_lease!("(extract(epoch FROM clock_timestamp()) * 1000)::bigint");
 
+/// Renews every lease owner `$1` holds unexpired whose name starts with `$2`, for `$3`
+/// ms, with "now" from `$clock`; returns their names.
+macro_rules! renew_leases {
+    ($clock:literal) => {
+        concat!(
+            "WITH clock AS (SELECT ",
+            $clock,
+            " AS now_ms) \
+             UPDATE leases SET expires_ms = (SELECT now_ms FROM clock) + $3 \
+             WHERE owner = $1 AND substr(name, 1, length($2)) = $2 \
+             AND expires_ms > (SELECT now_ms FROM clock) RETURNING name"
+        )
+    };
+}
+
+/// `renew_leases!` with the caller's clock (`$4`).
+pub(super) const RENEW_LEASES_AT: &str = renew_leases!("$4");
+
+/// `renew_leases!` with PostgreSQL's clock.
+pub(super) const RENEW_LEASES_PG_CLOCK: &str =
+    renew_leases!("(extract(epoch FROM clock_timestamp()) * 1000)::bigint");
+
 /// Releases lease `$1` if `$2` holds it: it expires, its row (and epoch) stays.
 pub(super) const RELEASE_LEASE: &str =
     "UPDATE leases SET expires_ms = 0 WHERE name = $1 AND owner = $2";

@@ -183,7 +183,25 @@ async fn sqlite_claim(
     .map_err(reading("callback_outbox", "claiming callbacks"))
 }
 
-super::ports::impl_leases!(SqliteDb, sqlite_acquire);
+super::ports::impl_leases!(SqliteDb, sqlite_acquire, sqlite_renew);
+
+/// Renews the leases held, on the caller's clock.
+async fn sqlite_renew(
+    db: &SqliteDb,
+    prefix: &str,
+    owner: &str,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> Result<Vec<String>, DbError> {
+    sqlx::query_scalar(sql::RENEW_LEASES_AT)
+        .bind(owner)
+        .bind(prefix)
+        .bind(sql::lease_ttl(ttl_ms))
+        .bind(now_ms.clamp(-MAX_CLOCK_MS, MAX_CLOCK_MS))
+        .fetch_all(&db.pool)
+        .await
+        .map_err(backend("renewing leases"))
+}
 
 /// Takes or renews a lease on the caller's clock.
 async fn sqlite_acquire(
@@ -373,6 +391,46 @@ mod tests {
             db.acquire("other", "node-a", 3000, 500).await.unwrap(),
             Some(1)
         );
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// One statement renews the leases an owner holds unexpired under a prefix, and no
+    /// other: not another's, not an expired or released one, not another prefix's.
+    #[tokio::test]
+    async fn renew_held_renews_only_live_holdings_of_the_owner() {
+        let (db, dir) = db("renew").await;
+        for (name, owner) in [
+            ("stream/a", "n1"),
+            ("stream/b", "n1"),
+            ("stream/c", "n2"),
+            ("stream/gone", "n1"),
+            ("retention", "n1"),
+        ] {
+            assert!(db.acquire(name, owner, 1000, 500).await.unwrap().is_some());
+        }
+        db.release("stream/gone", "n1").await.unwrap();
+        let mut renewed = db.renew_held("stream/", "n1", 1400, 500).await.unwrap();
+        renewed.sort();
+        assert_eq!(renewed, ["stream/a", "stream/b"]);
+        assert_eq!(
+            db.holder("stream/a").await.unwrap(),
+            Some(("n1".into(), 1, 1900))
+        );
+        assert_eq!(
+            db.holder("stream/c").await.unwrap(),
+            Some(("n2".into(), 1, 1500))
+        );
+        assert_eq!(
+            db.holder("retention").await.unwrap(),
+            Some(("n1".into(), 1, 1500))
+        );
+        assert_eq!(
+            db.holder("stream/gone").await.unwrap(),
+            Some(("n1".into(), 1, 0))
+        );
+        let late = db.renew_held("stream/", "n1", 1900, 500).await.unwrap();
+        assert!(late.is_empty(), "expired at 1900: not renewed ({late:?})");
         db.close().await;
         let _ = std::fs::remove_dir_all(dir);
     }
