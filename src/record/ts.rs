@@ -33,8 +33,14 @@ pub struct TsSegmenter {
     pending_discontinuity: bool,
     dropped: u64,
     scratch: Vec<u8>,
-    /// The elementary stream bytes of the frame being muxed (reused frame to frame).
-    es: Vec<u8>,
+}
+
+std::thread_local! {
+    /// The elementary stream bytes of the frame being muxed: filled and consumed within
+    /// one [`TsSegmenter::frame`] call, so one buffer per thread serves every segmenter
+    /// (a server records hundreds of streams; one per segmenter would keep each stream's
+    /// largest keyframe resident).
+    static ES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl TsSegmenter {
@@ -69,8 +75,7 @@ impl TsSegmenter {
 
     /// The frame as elementary stream bytes (Annex B video, ADTS or MP3 audio) in `es`;
     /// false when it cannot be.
-    fn payload(&mut self, frame: &MediaFrame) -> bool {
-        let out = &mut self.es;
+    fn payload(&self, frame: &MediaFrame, out: &mut Vec<u8>) -> bool {
         out.clear();
         match frame.track {
             Track::Video => {
@@ -150,21 +155,36 @@ impl TsSegmenter {
             self.dropped += 1;
             return;
         }
-        if !self.payload(frame) {
+        let mut es = ES.with(|es| std::mem::take(&mut *es.borrow_mut()));
+        if self.payload(frame, &mut es) {
+            self.mux_frame(frame, tracks, opening, &es, out);
+        } else {
             self.dropped += 1;
-            return;
         }
+        ES.with(|cell| *cell.borrow_mut() = es);
+    }
+
+    /// Writes `frame` (its elementary stream bytes `es`) into the open segment, first
+    /// opening one when `opening`.
+    fn mux_frame(
+        &mut self,
+        frame: &MediaFrame,
+        tracks: TsTracks,
+        opening: bool,
+        es: &[u8],
+        out: &mut Vec<SegmentEvent>,
+    ) {
         if opening {
             self.cut(frame, tracks, out);
         }
         let mux = self.mux.get_or_insert_with(|| TsMuxer::new(tracks));
         // Packets: 188 bytes per 184 of PES (header included), plus room for the tables.
-        self.scratch = Vec::with_capacity((self.es.len() + 64) / 184 * 188 + 4 * 188);
+        self.scratch = Vec::with_capacity((es.len() + 64) / 184 * 188 + 4 * 188);
         if self.open.as_ref().is_some_and(|o| o.info.frames == 0) {
             mux.set_tracks(tracks);
             mux.write_tables(&mut self.scratch);
         }
-        mux.write_frame(frame, &self.es, &mut self.scratch);
+        mux.write_frame(frame, es, &mut self.scratch);
         if let Some(open) = self.open.as_mut() {
             open.info.bytes += self.scratch.len() as u64;
             open.info.frames += 1;

@@ -48,10 +48,15 @@ pub async fn into_directory(from: PathBuf, to: PathBuf, resume: bool) -> Result<
 
 fn link_into_place(from: &FsPath, to: &FsPath) -> Result<(), StorageError> {
     let shown = to.display().to_string();
-    if let Some(dir) = to.parent() {
-        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+    // The directory mostly exists (a stream's files go to one): made only when missing.
+    let mut linked = std::fs::hard_link(from, to);
+    if matches!(&linked, Err(e) if e.kind() == std::io::ErrorKind::NotFound) && from.exists() {
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        }
+        linked = std::fs::hard_link(from, to);
     }
-    match std::fs::hard_link(from, to) {
+    match linked {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(StorageError::Taken(shown))

@@ -28,6 +28,7 @@ use super::stream::{PushStream, Sidecar};
 use super::DataPlane;
 use crate::record::session::{live_playlist_name, DoneFile, OutputSpec, ParkedHls};
 use crate::storage::memory::SegmentBytes;
+use crate::storage::Grown;
 
 /// Files and segments waiting for the worker, per push, before more are refused.
 pub const MAX_PENDING_FILES: usize = 64;
@@ -99,6 +100,7 @@ impl Finalizer {
             report,
             pending: Arc::clone(&pending),
             lost: HashMap::new(),
+            grown: HashMap::new(),
             committed: 0,
         };
         Self {
@@ -150,6 +152,8 @@ struct Worker {
     /// HLS recordings storage failed under, and the first segment they lost ("" when
     /// none was: a playlist write failed).
     lost: HashMap<String, String>,
+    /// What was written last to each growing playlist (by recording id).
+    grown: HashMap<String, Grown>,
     committed: u64,
 }
 
@@ -227,6 +231,7 @@ impl Worker {
             } => self.segment(output, spec, &name, bytes).await,
             Job::Playlist { output, spec, text } => self.playlist(output, spec, text).await,
             Job::Hls(mut hls) => {
+                self.grown.remove(&hls.spec.recording_id);
                 if let Some(name) = self.lost.remove(&hls.spec.recording_id) {
                     hls.drop_from(&name);
                 }
@@ -234,6 +239,7 @@ impl Worker {
             }
             Job::Discard(spec) => {
                 self.lost.remove(&spec.recording_id);
+                self.grown.remove(&spec.recording_id);
                 remove_hls(&self.app, &self.stream, &spec, &[]).await;
             }
         }
@@ -345,15 +351,19 @@ impl Worker {
             live_playlist_name(&spec.recording_id)
         );
         let app = &self.app;
+        let before = self.grown.get(&spec.recording_id).copied();
         let put = with_retries(|| async {
             app.storage
-                .put(&path, text.clone().into_bytes())
+                .put_growing(&path, &text, before)
                 .await
                 .map_err(Failed::from)
         })
         .await;
         match put {
-            Ok(()) => app.live.set_live_playlist(&self.stream, &path),
+            Ok(grown) => {
+                self.grown.insert(spec.recording_id.clone(), grown);
+                app.live.set_live_playlist(&self.stream, &path);
+            }
             Err(e) => {
                 self.lost.insert(spec.recording_id.clone(), String::new());
                 self.failed(output, spec, e, None);
