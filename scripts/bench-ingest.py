@@ -226,6 +226,16 @@ def measure(server_pid, liverec, clip, url, n, seconds, pusher="bench", warm=8.0
         pub_cpu = (pub.cpu() if pusher == "ffmpeg" else cpu({pub.pid})) or pub_cpu
         time.sleep(0.25)
     summary = json.loads(pub.stdout.read() or "{}") if pub.stdout else {}
+    # A server behind real time (the disk's writeback throttling it) still has bytes in its
+    # sockets: it has recorded everything once it has read every connection to its end.
+    port = url.split("/")[2].rsplit(":", 1)[1]
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        out = subprocess.run(["ss", "-Htn", "state", "established", f"( sport = :{port} )"], capture_output=True,
+                             text=True).stdout
+        if not out.strip():
+            break
+        time.sleep(1)
     c1, deadline = cpu(tree(server_pid)), time.time() + 120
     while time.time() < deadline:
         time.sleep(1)
@@ -387,7 +397,8 @@ def main():
         if s3:
             stop(s3)
             shutil.rmtree(s3_root, ignore_errors=True)
-    report(args, rows)
+    if rows:
+        report(args, rows)
     if not args.skip_big:
         for n in [int(x) for x in args.big.split(",") if x]:
             part2(args, liverec, n, data)

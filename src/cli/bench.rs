@@ -37,6 +37,8 @@ pub const MAX_INPUT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 const TICK: Duration = Duration::from_millis(20);
 /// Connect, handshake and publish must complete within this.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a publisher waits, after its last frame, for the server to read everything.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Subcommand)]
 pub(super) enum BenchCommand {
@@ -418,7 +420,15 @@ async fn publish_one(
         }
     }
     let _ = writer.shutdown().await;
-    drain.abort();
+    // The server reads up to this end and closes. Until then the server's acknowledgements
+    // are still read: closing with some unread would reset the connection, and the kernel
+    // would drop what is still queued to send (a server behind real time has not taken it
+    // yet) — frames counted as sent but never delivered.
+    if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
+        return Err(format!(
+            "{stream}: the server did not read to the end within {DRAIN_TIMEOUT:?}"
+        ));
+    }
     Ok((frames, bytes))
 }
 
