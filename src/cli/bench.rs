@@ -365,6 +365,36 @@ async fn publish_one(
         let mut buf = vec![0u8; 4096];
         while matches!(reader.read(&mut buf).await, Ok(n) if n > 0) {}
     });
+    let (frames, bytes) = replay(&mut writer, &mut session, tags, loop_ms, seconds)
+        .await
+        .map_err(|e| format!("{stream}: {e}"))?;
+    for result in session.stop_publishing().unwrap_or_default() {
+        if let ClientSessionResult::OutboundResponse(p) = result {
+            let _ = writer.write_all(&p.bytes).await;
+        }
+    }
+    let _ = writer.shutdown().await;
+    // The server reads up to this end and closes. Until then the server's acknowledgements
+    // are still read: closing with some unread would reset the connection, and the kernel
+    // would drop what is still queued to send (a server behind real time has not taken it
+    // yet) — frames counted as sent but never delivered.
+    if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
+        return Err(format!(
+            "{stream}: the server did not read to the end within {DRAIN_TIMEOUT:?}"
+        ));
+    }
+    Ok((frames, bytes))
+}
+
+/// Sends `tags` in real time, looped every `loop_ms`, for `seconds`: the frames and
+/// payload bytes sent.
+async fn replay(
+    writer: &mut tokio::net::tcp::OwnedWriteHalf,
+    session: &mut ClientSession,
+    tags: &[Tag],
+    loop_ms: u64,
+    seconds: f64,
+) -> std::io::Result<(u64, u64)> {
     let base = u64::from(tags.first().map_or(0, |t| t.ms));
     let end_ms = (seconds * 1000.0) as u64;
     let start = tokio::time::Instant::now();
@@ -401,33 +431,12 @@ async fn publish_one(
             i += 1;
         }
         if !out.is_empty() {
-            writer
-                .write_all(&out)
-                .await
-                .map_err(|e| format!("{stream}: {e}"))?;
+            writer.write_all(&out).await?;
             out.clear();
         }
     }
     if !out.is_empty() {
-        writer
-            .write_all(&out)
-            .await
-            .map_err(|e| format!("{stream}: {e}"))?;
-    }
-    for result in session.stop_publishing().unwrap_or_default() {
-        if let ClientSessionResult::OutboundResponse(p) = result {
-            let _ = writer.write_all(&p.bytes).await;
-        }
-    }
-    let _ = writer.shutdown().await;
-    // The server reads up to this end and closes. Until then the server's acknowledgements
-    // are still read: closing with some unread would reset the connection, and the kernel
-    // would drop what is still queued to send (a server behind real time has not taken it
-    // yet) — frames counted as sent but never delivered.
-    if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
-        return Err(format!(
-            "{stream}: the server did not read to the end within {DRAIN_TIMEOUT:?}"
-        ));
+        writer.write_all(&out).await?;
     }
     Ok((frames, bytes))
 }
