@@ -12,7 +12,7 @@
 //!   (see [`playlist`]).
 //!
 //! - `liverec remux INPUT.flv --to flv|hls|mp4|aac|ts [--segment S] [--out PATH]` — see [`remux`].
-//! - `liverec serve [--data DIR] [--http ADDR] [--rtmp ADDR] [--config FILE]` — the
+//! - `liverec serve [--data DIR] [--http ADDR] [--rtmp ADDR] [--rtmps ADDR] [--config FILE]` — the
 //!   recording server ([`crate::server`]).
 //! - `liverec bench publish --streams N --input FILE.flv [--url URL]` — a load publisher
 //!   (see [`bench`]).
@@ -134,6 +134,9 @@ struct ServeArgs {
     /// RTMP ingest address.
     #[arg(long, default_value = "127.0.0.1:1935")]
     rtmp: std::net::SocketAddr,
+    /// RTMPS ingest address (off by default; the certificate is `[tls]` in --config).
+    #[arg(long)]
+    rtmps: Option<std::net::SocketAddr>,
     /// Optional TOML settings file: credentials, limits, default push domain, public URL,
     /// callback delivery, retention sweep (see src/server/settings.rs).
     #[arg(long)]
@@ -204,7 +207,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         .with_writer(std::io::stderr)
         .try_init();
     let env = |name: &str| std::env::var(name).ok();
-    let settings = crate::server::Settings::load(
+    let mut settings = crate::server::Settings::load(
         args.data,
         args.http,
         args.rtmp,
@@ -212,6 +215,10 @@ fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         &env,
     )
     .map_err(|e| CliError::Usage(e.to_string()))?;
+    settings.rtmps = args.rtmps;
+    settings
+        .check()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -164,6 +164,25 @@ async fn start_background(data: &Arc<DataPlane>) {
     tokio::spawn(Arc::clone(&data.config).refresh_forever(move || live.replan_all()));
 }
 
+/// An ingest listener, with its TLS acceptor for RTMPS.
+type IngestListener = (tokio::net::TcpListener, Option<tokio_rustls::TlsAcceptor>);
+
+/// Binds the ingest ports: RTMP, and RTMPS when enabled (its certificate loaded first).
+/// Returns them and RTMP's address.
+async fn bind_ingest(
+    settings: &Settings,
+) -> Result<(Vec<IngestListener>, std::net::SocketAddr), ServerError> {
+    let (rtmp, rtmp_local) = bind(settings.rtmp, "RTMP").await?;
+    let mut listeners = vec![(rtmp, None)];
+    if let Some(addr) = settings.rtmps {
+        let acceptor = data::tls::acceptor(&settings.file.tls)?;
+        let (listener, local) = bind(addr, "RTMPS").await?;
+        tracing::info!(rtmps = %local, "RTMPS listening");
+        listeners.push((listener, Some(acceptor)));
+    }
+    Ok((listeners, rtmp_local))
+}
+
 /// Serves the API and RTMP ingest until SIGINT or SIGTERM, then ends every push (their
 /// files are finalised, indexed and announced), finalises parked HLS recordings, and
 /// returns.
@@ -174,7 +193,7 @@ pub async fn serve(mut settings: Settings) -> Result<(), ServerError> {
         settings.http = local;
         settings.node_id = settings::node_id(&settings.file.database, local);
     }
-    let (rtmp_listener, rtmp_local) = bind(settings.rtmp, "RTMP").await?;
+    let (ingest_listeners, rtmp_local) = bind_ingest(&settings).await?;
     let (control, data) = prepare(settings, limits::raise_file_limit()).await?;
     let budget = data.admission.budget();
     tracing::info!(%local, node = %control.settings.node_id, rtmp = %rtmp_local, data = %data_dir.display(), credentials,
@@ -186,11 +205,13 @@ pub async fn serve(mut settings: Settings) -> Result<(), ServerError> {
     }
     start_background(&data).await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let ingest = tokio::spawn(data::rtmp::serve_rtmp(
-        Arc::clone(&data),
-        rtmp_listener,
-        stop_rx.clone(),
-    ));
+    let ingest: Vec<_> = ingest_listeners
+        .into_iter()
+        .map(|(listener, tls)| {
+            let serving = data::rtmp::serve_rtmp(Arc::clone(&data), listener, tls, stop_rx.clone());
+            tokio::spawn(serving)
+        })
+        .collect();
     let mut http_stop = stop_rx;
     let listener = control::listener::CappedListener::new(http_listener, budget.http_connections);
     // `tap_io` adds nothing but gives `ConnectInfo<SocketAddr>` for a custom listener.
@@ -210,7 +231,9 @@ pub async fn serve(mut settings: Settings) -> Result<(), ServerError> {
         context: "serving HTTP".into(),
         source,
     })?;
-    let _ = ingest.await;
+    for task in ingest {
+        let _ = task.await;
+    }
     for (stream, hls) in data.live.take_all_parked() {
         data::publish::finish_parked(&data, &stream, &hls).await;
     }

@@ -41,6 +41,9 @@
 //! # key = "..."                          # /vod and /playback need ?t=HEX&sign=MD5 (else
 //! #                                      #   loopback clients only)
 //! # url_seconds = 86400                  # validity of the URLs liverec hands out
+//! [tls]                                  # RTMPS (--rtmps ADDR): certificate chain and key
+//! # cert_file = "/etc/liverec/cert.pem"  # PEM, leaf first
+//! # key_file = "/etc/liverec/key.pem"    # PEM, PKCS#8, PKCS#1 or SEC1
 //! [testing]                              # test-only: every RecordInterval becomes this
 //! record_interval_seconds = 2            # (the reference's minimum is 60 s)
 //! ```
@@ -261,6 +264,16 @@ pub struct TestingSettings {
     pub commit_delay_ms: Option<u64>,
 }
 
+/// RTMPS's certificate (`[tls]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM certificate chain, leaf first.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key.
+    pub key_file: Option<PathBuf>,
+}
+
 /// Push domain when the push URL's host is an address and none is configured.
 pub const FALLBACK_DOMAIN: &str = "localhost";
 
@@ -286,6 +299,8 @@ pub struct FileSettings {
     pub database: DatabaseSettings,
     /// Access to recordings.
     pub playback: PlaybackSettings,
+    /// RTMPS's certificate.
+    pub tls: TlsSettings,
     /// Test-only overrides.
     pub testing: TestingSettings,
 }
@@ -299,6 +314,8 @@ pub struct Settings {
     pub http: SocketAddr,
     /// RTMP ingest address (data plane).
     pub rtmp: SocketAddr,
+    /// RTMPS ingest address, when enabled (needs `[tls]`).
+    pub rtmps: Option<SocketAddr>,
     /// File settings plus the environment's credential.
     pub file: FileSettings,
     /// This node's id: `[database] node_id`, else `HOSTNAME:HTTP-PORT`.
@@ -371,6 +388,7 @@ impl Settings {
             data_dir,
             http,
             rtmp,
+            rtmps: None,
             file,
             node_id,
         };
@@ -378,7 +396,16 @@ impl Settings {
         Ok(settings)
     }
 
-    fn check(&self) -> Result<(), ServerError> {
+    /// Checks what the flags and the file say together (the CLI sets the optional
+    /// listeners after [`Settings::load`]).
+    pub fn check(&self) -> Result<(), ServerError> {
+        if self.rtmps.is_some()
+            && (self.file.tls.cert_file.is_none() || self.file.tls.key_file.is_none())
+        {
+            return Err(ServerError::Config(
+                "--rtmps needs [tls] cert_file and key_file in the config file".into(),
+            ));
+        }
         if self.file.credentials.is_empty() && !self.http.ip().is_loopback() {
             return Err(ServerError::Config(format!(
                 "refusing to serve the API on {} without credentials: set LIVEREC_SECRET_ID and LIVEREC_SECRET_KEY \

@@ -21,6 +21,7 @@ pub mod retention;
 pub mod rtmp;
 pub mod space;
 pub mod stream;
+pub mod tls;
 
 #[cfg(test)]
 mod tests;

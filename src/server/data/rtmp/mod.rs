@@ -23,25 +23,25 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod conn;
+mod socket;
+
 use rml_rtmp::chunk_io::ChunkDeserializer;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
-use rml_rtmp::messages::RtmpMessage;
-use rml_rtmp::rml_amf0::Amf0Value;
-use rml_rtmp::sessions::{
-    ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult,
-};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rml_rtmp::sessions::{ServerSession, ServerSessionConfig, ServerSessionResult};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
 
+use self::socket::{MediaSocket, Read1, TlsSocket};
 use super::admission::Slot;
 use super::error::DataError;
 use super::live::Control;
-use super::push::{Admitted, PublishRequest, Push, Refusal, RefusalKind};
+use super::push::Push;
 use super::DataPlane;
-use crate::formats::flv::demux::{FlvTag, TagKind};
 use crate::formats::flv::ingest::FlvIngest;
-use crate::media::Input;
 use crate::server::limits::{AcceptBackoff, Quiet};
 
 /// The handshake must complete within this.
@@ -71,15 +71,18 @@ pub const FEED_BYTES: usize = 16 * 1024;
 /// Most bytes taken from one connection per tick (40 MB/s; a faster sender waits).
 pub const MAX_MEDIA_BYTES_PER_TICK: usize = 8 * 1024 * 1024;
 
-/// Accepts RTMP connections until `shutdown` turns true.
+/// Accepts RTMP connections until `shutdown` turns true — RTMPS when `tls` is given
+/// (the TLS handshake, bounded by [`HANDSHAKE_TIMEOUT`], comes first).
 pub async fn serve_rtmp(
     app: Arc<DataPlane>,
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     shutdown: watch::Receiver<bool>,
 ) {
+    let protocol = if tls.is_some() { "RTMPS" } else { "RTMP" };
     let mut tasks = tokio::task::JoinSet::new();
     let mut stop = shutdown.clone();
-    let mut backoff = AcceptBackoff::new("RTMP");
+    let mut backoff = AcceptBackoff::new(protocol);
     let mut refusals = Quiet::default();
     loop {
         tokio::select! {
@@ -91,17 +94,18 @@ pub async fn serve_rtmp(
                         Err(refusal) => {
                             app.metrics.refused(refusal.label());
                             if let Some(more) = refusals.note(std::time::Instant::now()) {
-                                tracing::warn!(%peer, why = %refusal, more, "RTMP connection refused");
+                                tracing::warn!(%peer, why = %refusal, more, protocol, "connection refused");
                             }
                             continue; // dropping the socket closes it
                         }
                     };
                     let app = Arc::clone(&app);
                     let shutdown = shutdown.clone();
+                    let tls = tls.clone();
                     tasks.spawn(async move {
                         let _ = socket.set_nodelay(true);
-                        if let Err(e) = connection(app, socket, peer, shutdown, slot).await {
-                            tracing::info!(%peer, error = %e, "RTMP connection closed");
+                        if let Err(e) = connection(app, socket, tls, peer, shutdown, slot).await {
+                            tracing::info!(%peer, error = %e, protocol, "connection closed");
                         }
                     });
                 }
@@ -115,8 +119,8 @@ pub async fn serve_rtmp(
     while tasks.join_next().await.is_some() {}
 }
 
-async fn read_some(
-    socket: &mut TcpStream,
+async fn read_some<S: AsyncRead + Unpin>(
+    socket: &mut S,
     buf: &mut [u8],
     limit: Duration,
     what: &'static str,
@@ -130,7 +134,10 @@ async fn read_some(
 
 /// Sends what the session produced; a peer that does not read for [`IDLE_TIMEOUT`] is
 /// dropped.
-async fn write_out(socket: &mut TcpStream, out: &mut Vec<u8>) -> Result<(), DataError> {
+async fn write_out<S: AsyncWrite + Unpin>(
+    socket: &mut S,
+    out: &mut Vec<u8>,
+) -> Result<(), DataError> {
     if out.is_empty() {
         return Ok(());
     }
@@ -138,11 +145,16 @@ async fn write_out(socket: &mut TcpStream, out: &mut Vec<u8>) -> Result<(), Data
         Ok(result) => result?,
         Err(_) => return Err(DataError::Timeout("peer not reading")),
     }
+    if let Err(e) = socket.flush().await {
+        return Err(e.into());
+    }
     out.clear();
     Ok(())
 }
 
-async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>, DataError> {
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut S,
+) -> Result<Vec<u8>, DataError> {
     let mut hs = Handshake::new(PeerType::Server);
     let mut buf = vec![0u8; 4096];
     let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
@@ -159,12 +171,14 @@ async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>, DataError> {
         {
             HandshakeProcessResult::InProgress { response_bytes } => {
                 socket.write_all(&response_bytes).await?;
+                socket.flush().await?;
             }
             HandshakeProcessResult::Completed {
                 response_bytes,
                 remaining_bytes,
             } => {
                 socket.write_all(&response_bytes).await?;
+                socket.flush().await?;
                 return Ok(remaining_bytes);
             }
         }
@@ -189,10 +203,53 @@ pub(super) struct Conn {
     pub(super) slot: Slot,
 }
 
+/// A connection's transport in the command phase, and how it leaves the reactor for
+/// the media phase.
+trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
+    fn into_media(self) -> std::io::Result<MediaSocket>;
+}
+
+impl Transport for TcpStream {
+    fn into_media(self) -> std::io::Result<MediaSocket> {
+        Ok(MediaSocket::Plain(self.into_std()?))
+    }
+}
+
+impl Transport for TlsStream<TcpStream> {
+    fn into_media(self) -> std::io::Result<MediaSocket> {
+        let (socket, tls) = self.into_inner();
+        Ok(MediaSocket::Tls(Box::new(TlsSocket {
+            socket: socket.into_std()?,
+            tls,
+        })))
+    }
+}
+
 async fn connection(
     app: Arc<DataPlane>,
-    mut socket: TcpStream,
+    socket: TcpStream,
+    tls: Option<TlsAcceptor>,
     peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+    slot: Slot,
+) -> Result<(), DataError> {
+    let local = socket.local_addr()?;
+    let Some(tls) = tls else {
+        return session(app, socket, (peer, local), shutdown, slot).await;
+    };
+    let socket = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(socket)).await {
+        Ok(Ok(socket)) => socket,
+        Ok(Err(e)) => return Err(DataError::Handshake(format!("TLS: {e}"))),
+        Err(_) => return Err(DataError::Timeout("TLS handshake")),
+    };
+    session(app, socket, (peer, local), shutdown, slot).await
+}
+
+/// An RTMP session on `socket`, from its handshake to its end.
+async fn session<S: Transport>(
+    app: Arc<DataPlane>,
+    mut socket: S,
+    (peer, local): (SocketAddr, SocketAddr),
     mut shutdown: watch::Receiver<bool>,
     slot: Slot,
 ) -> Result<(), DataError> {
@@ -200,7 +257,6 @@ async fn connection(
     let (rtmp, first) = ServerSession::new(ServerSessionConfig::new())
         .map_err(|e| DataError::Protocol(format!("{e:?}")))?;
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
-    let local = socket.local_addr()?;
     let mut conn = Conn {
         app,
         peer,
@@ -218,7 +274,7 @@ async fn connection(
     };
     let commands = command_phase(&mut conn, &mut socket, first, &remaining, &mut shutdown).await;
     let result = match commands {
-        Ok(true) => match socket.into_std() {
+        Ok(true) => match socket.into_media() {
             Ok(socket) => media_phase(&mut conn, socket, &mut control_rx, &mut shutdown).await,
             Err(e) => Err(e.into()),
         },
@@ -231,9 +287,9 @@ async fn connection(
 
 /// The command phase of a connection, up to its first publish: true when it publishes,
 /// false when it ends before.
-async fn command_phase(
+async fn command_phase<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Conn,
-    socket: &mut TcpStream,
+    socket: &mut S,
     first: Vec<ServerSessionResult>,
     remaining: &[u8],
     shutdown: &mut watch::Receiver<bool>,
@@ -281,7 +337,7 @@ async fn command_phase(
 /// socket buffer.
 async fn media_phase(
     conn: &mut Conn,
-    mut socket: std::net::TcpStream,
+    mut socket: MediaSocket,
     control_rx: &mut mpsc::UnboundedReceiver<Control>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<(), DataError> {
@@ -294,7 +350,7 @@ async fn media_phase(
                 let drained = drain_socket(conn, &mut socket).await;
                 if drained.is_err() {
                     // What the session answered last (a refusal) goes out before the end.
-                    let _ = write_nonblocking(&mut socket, &mut conn.out);
+                    let _ = socket.write_nonblocking(&mut conn.out);
                 }
                 match drained? {
                     Drained::Closed => return Ok(()),
@@ -306,7 +362,7 @@ async fn media_phase(
                         }
                     }
                 }
-                if write_nonblocking(&mut socket, &mut conn.out)? {
+                if socket.write_nonblocking(&mut conn.out)? {
                     last_write = now;
                 }
                 if now.duration_since(last_read) > IDLE_TIMEOUT {
@@ -356,29 +412,20 @@ thread_local! {
 
 /// Reads what the kernel holds for this connection (up to [`MAX_MEDIA_BYTES_PER_TICK`])
 /// and feeds it to the session.
-async fn drain_socket(
-    conn: &mut Conn,
-    socket: &mut std::net::TcpStream,
-) -> Result<Drained, DataError> {
+async fn drain_socket(conn: &mut Conn, socket: &mut MediaSocket) -> Result<Drained, DataError> {
     let mut total = 0;
     while total < MAX_MEDIA_BYTES_PER_TICK {
         let mut results = Vec::new();
         let read = MEDIA_READ_BUFFER.with(|buf| {
             let mut buf = buf.borrow_mut();
-            let n = loop {
-                match std::io::Read::read(socket, &mut buf) {
-                    Ok(0) => return Ok(None),
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(Some(0)),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(DataError::from(e)),
-                }
-            };
-            conn.feed(buf.get(..n).unwrap_or_default(), &mut results)?;
-            Ok(Some(n))
+            socket.read_with(&mut buf, &mut |bytes| conn.feed(bytes, &mut results))
         })?;
-        let Some(n) = read else {
-            return Ok(Drained::Closed);
+        let n = match read {
+            Read1::Closed => {
+                conn.results(results).await?;
+                return Ok(Drained::Closed);
+            }
+            Read1::Bytes(n) => n,
         };
         conn.results(results).await?;
         total += n;
@@ -389,288 +436,4 @@ async fn drain_socket(
         }
     }
     Ok(Drained::Bytes(total))
-}
-
-/// Writes what the session produced without blocking; keeps the rest for the next
-/// tick. True when everything pending went out.
-fn write_nonblocking(
-    socket: &mut std::net::TcpStream,
-    out: &mut Vec<u8>,
-) -> Result<bool, DataError> {
-    use std::io::Write;
-    let mut sent = 0;
-    while sent < out.len() {
-        match socket.write(out.get(sent..).unwrap_or_default()) {
-            Ok(0) => return Err(DataError::Timeout("peer not reading")),
-            Ok(n) => sent += n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    out.drain(..sent);
-    Ok(out.is_empty())
-}
-
-impl Conn {
-    async fn input(&mut self, bytes: &[u8]) -> Result<(), DataError> {
-        let mut results = Vec::new();
-        self.feed(bytes, &mut results)?;
-        self.results(results).await
-    }
-
-    /// Feeds received bytes to the RTMP session, at most [`FEED_BYTES`] at a time (it
-    /// keeps unparsed input in a buffer of its own, which then stays small).
-    fn feed(
-        &mut self,
-        bytes: &[u8],
-        results: &mut Vec<ServerSessionResult>,
-    ) -> Result<(), DataError> {
-        for piece in bytes.chunks(FEED_BYTES) {
-            self.pending_bytes += piece.len();
-            if self.pending_bytes > MAX_PENDING_BYTES {
-                return Err(DataError::Limit(format!(
-                    "{} bytes without a complete message",
-                    self.pending_bytes
-                )));
-            }
-            if let Some(shadow) = self.shadow.as_mut() {
-                match shadow_read(shadow, piece) {
-                    Shadow::Pending => {}
-                    Shadow::Connect(url) => {
-                        self.tc_url = Some(url);
-                        self.shadow = None;
-                    }
-                    Shadow::ChunkTooLarge(size) => {
-                        return Err(DataError::Limit(format!(
-                            "chunk size {size} > {MAX_CHUNK_SIZE}"
-                        )))
-                    }
-                    Shadow::Broken => self.shadow = None,
-                }
-            }
-            let produced = self
-                .rtmp
-                .handle_input(piece)
-                .map_err(|e| DataError::Protocol(format!("{e:?}")))?;
-            if produced
-                .iter()
-                .any(|r| !matches!(r, ServerSessionResult::OutboundResponse(_)))
-            {
-                self.pending_bytes = 0;
-            }
-            results.extend(produced);
-        }
-        Ok(())
-    }
-
-    async fn results(&mut self, results: Vec<ServerSessionResult>) -> Result<(), DataError> {
-        let mut queue = std::collections::VecDeque::from(results);
-        while let Some(result) = queue.pop_front() {
-            match result {
-                ServerSessionResult::OutboundResponse(packet) => {
-                    self.out.extend_from_slice(&packet.bytes)
-                }
-                ServerSessionResult::RaisedEvent(event) => {
-                    self.pending_bytes = 0;
-                    queue.extend(self.event(event).await?);
-                }
-                ServerSessionResult::UnhandleableMessageReceived(_) => self.pending_bytes = 0,
-            }
-        }
-        Ok(())
-    }
-
-    async fn event(
-        &mut self,
-        event: ServerSessionEvent,
-    ) -> Result<Vec<ServerSessionResult>, DataError> {
-        let protocol =
-            |e: rml_rtmp::sessions::ServerSessionError| DataError::Protocol(format!("{e:?}"));
-        match event {
-            ServerSessionEvent::ClientChunkSizeChanged { new_chunk_size }
-                if new_chunk_size > MAX_CHUNK_SIZE =>
-            {
-                Err(DataError::Limit(format!(
-                    "chunk size {new_chunk_size} > {MAX_CHUNK_SIZE}"
-                )))
-            }
-            ServerSessionEvent::ConnectionRequested { request_id, .. } => {
-                self.rtmp.accept_request(request_id).map_err(protocol)
-            }
-            ServerSessionEvent::PublishStreamRequested {
-                request_id,
-                app_name,
-                stream_key,
-                ..
-            } => self.publish(request_id, &app_name, &stream_key).await,
-            ServerSessionEvent::PublishStreamFinished { .. } => {
-                self.end_push("unpublished").await;
-                Ok(Vec::new())
-            }
-            ServerSessionEvent::VideoDataReceived {
-                data, timestamp, ..
-            } => {
-                self.media(TagKind::Video, timestamp.value, data).await;
-                Ok(Vec::new())
-            }
-            ServerSessionEvent::AudioDataReceived {
-                data, timestamp, ..
-            } => {
-                self.media(TagKind::Audio, timestamp.value, data).await;
-                Ok(Vec::new())
-            }
-            ServerSessionEvent::PlayStreamRequested { request_id, .. } => self
-                .rtmp
-                .reject_request(
-                    request_id,
-                    "NetStream.Play.Failed",
-                    "liverec records; it does not play",
-                )
-                .map_err(protocol),
-            _ => Ok(Vec::new()),
-        }
-    }
-
-    /// A `publish`: a second one on the connection is refused and the connection
-    /// dropped; otherwise the push's checks decide ([`Admitted::check`]).
-    async fn publish(
-        &mut self,
-        request_id: u32,
-        app_name: &str,
-        stream_key: &str,
-    ) -> Result<Vec<ServerSessionResult>, DataError> {
-        if self.publishes >= MAX_PUBLISHES_PER_CONNECTION || self.push.is_some() {
-            // Refused, then dropped: the status goes out before the connection closes.
-            let refusal = refuse(RefusalKind::BadName, "one publish per connection");
-            for result in self.reject(request_id, &refusal)? {
-                if let ServerSessionResult::OutboundResponse(packet) = result {
-                    self.out.extend_from_slice(&packet.bytes);
-                }
-            }
-            return Err(DataError::Limit(
-                "a second publish on one connection".into(),
-            ));
-        }
-        self.publishes += 1;
-        let request = PublishRequest {
-            app: app_name.to_owned(),
-            stream_key: stream_key.to_owned(),
-            url: self.tc_url.clone().unwrap_or_default(),
-            peer: self.peer,
-            local: self.local,
-        };
-        let control = self.control_tx.clone();
-        let admitted = match Admitted::check(&self.app, &mut self.slot, request, control).await {
-            Ok(admitted) => admitted,
-            Err(refusal) => return self.reject(request_id, &refusal),
-        };
-        let results = match self.rtmp.accept_request(request_id) {
-            Ok(results) => results,
-            Err(e) => {
-                admitted.abandon(&mut self.slot).await;
-                return Err(DataError::Protocol(format!("{e:?}")));
-            }
-        };
-        self.ingest = FlvIngest::default();
-        self.push = Some(admitted.start().await);
-        Ok(results)
-    }
-
-    /// Audio or video from the publisher, through the FLV adapter into the push.
-    async fn media(&mut self, kind: TagKind, timestamp_ms: u32, data: bytes::Bytes) {
-        let Some(push) = self.push.as_mut() else {
-            return;
-        };
-        // rml_rtmp assembles each message in a buffer of its own: shared, not copied.
-        let tag = FlvTag {
-            offset: 0,
-            kind,
-            timestamp_ms,
-            data,
-        };
-        let input = self.ingest.push_tag(&tag);
-        if !matches!(input, Input::Nothing) {
-            push.input(&input).await;
-        }
-    }
-
-    /// Ends the connection's push, if it has one.
-    async fn end_push(&mut self, why: &str) {
-        if let Some(push) = self.push.take() {
-            push.end(&mut self.slot, why).await;
-        }
-    }
-
-    fn reject(
-        &mut self,
-        request_id: u32,
-        refusal: &Refusal,
-    ) -> Result<Vec<ServerSessionResult>, DataError> {
-        let code = match refusal.kind {
-            RefusalKind::BadName => "NetStream.Publish.BadName",
-            RefusalKind::Unauthorized => "NetStream.Publish.Unauthorized",
-            RefusalKind::NoRoom => "NetStream.Publish.Rejected",
-        };
-        tracing::warn!(peer = %self.peer, code, why = %refusal.reason, "publish rejected");
-        self.app.metrics.pushes_rejected.inc();
-        self.rtmp
-            .reject_request(request_id, code, &refusal.reason)
-            .map_err(|e| DataError::Protocol(format!("{e:?}")))
-    }
-}
-
-fn refuse(kind: RefusalKind, reason: &str) -> Refusal {
-    Refusal {
-        kind,
-        reason: reason.to_owned(),
-    }
-}
-
-/// What the shadow deserializer found before `connect`.
-enum Shadow {
-    /// Still waiting for `connect`.
-    Pending,
-    /// The tcUrl (empty when absent).
-    Connect(String),
-    /// A SetChunkSize above [`MAX_CHUNK_SIZE`].
-    ChunkTooLarge(u32),
-    /// Bytes the deserializer rejects (the session will report them).
-    Broken,
-}
-
-/// Reads the `connect` command's tcUrl from the first messages, checking the chunk size
-/// the client announces on the way.
-fn shadow_read(shadow: &mut ChunkDeserializer, bytes: &[u8]) -> Shadow {
-    let mut input = bytes;
-    loop {
-        let payload = match shadow.get_next_message(input) {
-            Ok(Some(p)) => p,
-            Ok(None) => return Shadow::Pending,
-            Err(_) => return Shadow::Broken,
-        };
-        input = &[];
-        match payload.to_rtmp_message() {
-            Ok(RtmpMessage::SetChunkSize { size }) if size > MAX_CHUNK_SIZE => {
-                return Shadow::ChunkTooLarge(size)
-            }
-            Ok(RtmpMessage::SetChunkSize { size }) => {
-                if shadow.set_max_chunk_size(size as usize).is_err() {
-                    return Shadow::Broken;
-                }
-            }
-            Ok(RtmpMessage::Amf0Command {
-                command_name,
-                command_object: Amf0Value::Object(properties),
-                ..
-            }) if command_name == "connect" => {
-                return Shadow::Connect(match properties.get("tcUrl") {
-                    Some(Amf0Value::Utf8String(url)) => url.clone(),
-                    _ => String::new(),
-                });
-            }
-            Ok(_) => {}
-            Err(_) => return Shadow::Broken,
-        }
-    }
 }
