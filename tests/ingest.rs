@@ -163,3 +163,265 @@ fn rtmps_without_a_certificate_is_refused_at_start() {
     assert!(err.contains("[tls]"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A server with SRT on a free UDP port; its address.
+async fn start_srt(name: &str) -> (Server, PathBuf, String) {
+    let dir = temp_dir(name);
+    let cfg = config(&dir, "[srt]\nlatency_ms = 120\n");
+    let srt = format!("127.0.0.1:{}", free_udp_port());
+    let args = ["--config", cfg.to_str().unwrap(), "--srt", srt.as_str()];
+    let server = Server::start_with(&dir.join("data"), None, &args).await;
+    (server, dir, srt)
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Encodes `seconds` of H.264 (B-frames, 1 s GOP) + AAC into an MPEG-TS file.
+fn make_ts(path: &Path, seconds: f64) {
+    let made = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25",
+        ])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+        .args(["-t", &seconds.to_string(), "-map", "0:v", "-map", "1:a"])
+        .args([
+            "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "25",
+        ])
+        .args([
+            "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-f", "mpegts", "-y",
+        ])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+}
+
+/// Pushes the TS file `source` in real time to the SRT listener at `addr` with Debian's
+/// ffmpeg (timestamps as in the file), as stream id `stream_id`; returns its success.
+fn push_ts(addr: &str, stream_id: &str, source: &Path) -> bool {
+    Command::new("ffmpeg")
+        .args(["-v", "error", "-re", "-i"])
+        .arg(source)
+        .args([
+            "-c",
+            "copy",
+            "-copyts",
+            "-mpegts_copyts",
+            "1",
+            "-f",
+            "mpegts",
+        ])
+        // libsrt's live mode drops unsent data at close unless told to linger.
+        .args(["-linger", "2", "-srt_streamid", stream_id])
+        .arg(format!("srt://{addr}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+/// Per codec type, the (dts, pts) of every packet in ms, sorted.
+fn times_ms(file: &Path) -> std::collections::BTreeMap<String, Vec<(i64, i64)>> {
+    let text = ffprobe(
+        &[
+            "-show_entries",
+            "packet=codec_type,pts_time,dts_time",
+            "-of",
+            "csv=p=0",
+        ],
+        file,
+    );
+    let mut by_type = std::collections::BTreeMap::<String, Vec<(i64, i64)>>::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(',').collect();
+        let ms = |i: usize| {
+            let s: f64 = f.get(i).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
+            (s * 1000.0).round() as i64
+        };
+        if let Some(kind) = f.first().filter(|k| !k.is_empty()) {
+            by_type
+                .entry((*kind).to_owned())
+                .or_default()
+                .push((ms(2), ms(1)));
+        }
+    }
+    for list in by_type.values_mut() {
+        list.sort();
+    }
+    by_type
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn srt_push_is_recorded_in_every_format_with_its_timestamps() {
+    let (server, dir, srt) = start_srt("in-srt").await;
+    configure(&server, all_formats(), 0, None).await;
+    let copy = dir.join("sent.ts");
+    make_ts(&copy, 5.0);
+    assert!(
+        push_ts(&srt, "#!::r=live/field,m=publish", &copy),
+        "ffmpeg's SRT push failed"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stream = stream_dir(&server, "field");
+    for ext in ["flv", "mp4", "aac", "m3u8"] {
+        let list = files(&stream, ext);
+        assert!(!list.is_empty(), "no {ext} recorded from SRT");
+        for f in &list {
+            decodes(f);
+        }
+    }
+    // Every MP4 holds both tracks (audio arrives behind video in TS: interleaved).
+    for f in files(&stream, "mp4") {
+        let kinds = ffprobe(
+            &["-show_entries", "stream=codec_type", "-of", "csv=p=0"],
+            &f,
+        );
+        assert_eq!(kinds.lines().count(), 2, "{}: {kinds}", f.display());
+    }
+    // Timestamps unchanged: the FLV files hold every frame sent, at its time (± 1 ms:
+    // TS ticks are 1/90 ms).
+    let sent = times_ms(&copy);
+    let mut recorded = std::collections::BTreeMap::<String, Vec<(i64, i64)>>::new();
+    for f in files(&stream, "flv") {
+        for (kind, list) in times_ms(&f) {
+            recorded.entry(kind).or_default().extend(list);
+        }
+    }
+    assert_eq!(
+        recorded.keys().collect::<Vec<_>>(),
+        sent.keys().collect::<Vec<_>>()
+    );
+    for (kind, list) in &sent {
+        let got = &recorded[kind];
+        let missing: Vec<_> = list
+            .iter()
+            .filter(|t| !got.iter().any(|g| g.0.abs_diff(t.0) <= 1))
+            .collect();
+        assert_eq!(
+            got.len(),
+            list.len(),
+            "{kind}: frames recorded of sent; missing {missing:?}"
+        );
+        for (a, b) in got.iter().zip(list) {
+            assert!(
+                (a.0 - b.0).abs() <= 1 && (a.1 - b.1).abs() <= 1,
+                "{kind}: {a:?} vs {b:?}"
+            );
+        }
+    }
+    let metrics = server.metrics().await;
+    assert!(
+        metrics.contains("liverec_protocol_pushes_total{protocol=\"srt\"} 1"),
+        "{metrics}"
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn srt_publish_checks_are_rtmps_and_garbage_is_dropped_alone() {
+    let (server, dir, srt) = start_srt("in-srt-checks").await;
+    configure(
+        &server,
+        serde_json::json!({"FlvParam": {"Enable": 1}}),
+        0,
+        None,
+    )
+    .await;
+    let copy = dir.join("sent.ts");
+    make_ts(&copy, 4.0);
+    // Garbage datagrams on the SRT port, and a caller that never completes a handshake.
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for size in [1, 16, 64, 1316, 1500] {
+        udp.send_to(&vec![0xA5; size], &srt).unwrap();
+    }
+    // Not a publish; no stream; a bad name: refused.
+    for id in [
+        "#!::r=live/x,m=request",
+        "#!::m=publish",
+        "#!::r=live/a%b,m=publish",
+    ] {
+        assert!(!push_ts(&srt, id, &copy), "{id} accepted");
+    }
+    // Push auth with the key in the stream id's query.
+    let key = "0123456789abcdef";
+    let auth = serde_json::json!({"DomainName": "localhost", "Enable": 1,
+        "MasterAuthKey": key, "AuthDelta": 60});
+    assert_eq!(server.code("ModifyLivePushAuthKey", auth).await, "ok");
+    let unsigned = "#!::r=live/locked,m=publish";
+    assert!(
+        !push_ts(&srt, unsigned, &copy),
+        "unsigned SRT push accepted"
+    );
+    let tx_time = format!(
+        "{:X}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 60
+    );
+    let secret = liverec::config::push_auth::push_secret(key, "locked", &tx_time);
+    let id = format!("#!::r=live/locked?txSecret={secret}&txTime={tx_time},m=publish");
+    // One publisher per stream, across protocols.
+    let first = {
+        let (srt, id, copy) = (srt.clone(), id.clone(), copy.clone());
+        std::thread::spawn(move || push_ts(&srt, &id, &copy))
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!push_ts(&srt, &id, &copy), "second SRT publisher accepted");
+    let rtmp = server.rtmp(
+        "live",
+        &format!("locked?txSecret={secret}&txTime={tx_time}"),
+    );
+    assert!(
+        !push(&rtmp, 1.0, None, false),
+        "RTMP publisher of a live SRT stream accepted"
+    );
+    assert!(first.join().unwrap(), "first publisher disturbed");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let recorded = files(&stream_dir(&server, "locked"), "flv");
+    assert!(!recorded.is_empty());
+    decodes(&recorded[0]);
+    // A caller that falls silent mid-push (stopped) is dropped after SRT's peer idle
+    // timeout (5 s) and its recording finalised.
+    let secret = liverec::config::push_auth::push_secret(key, "silent", &tx_time);
+    let silent_id = format!("#!::r=live/silent?txSecret={secret}&txTime={tx_time},m=publish");
+    let mut silent = Command::new("ffmpeg")
+        .args(["-v", "error", "-re", "-i"])
+        .arg(&copy)
+        .args(["-c", "copy", "-f", "mpegts", "-srt_streamid", &silent_id])
+        .arg(format!("srt://{srt}"))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = silent.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(12);
+    while files(&stream_dir(&server, "silent"), "flv").is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = silent.kill();
+    let _ = silent.wait();
+    let silent = files(&stream_dir(&server, "silent"), "flv");
+    assert_eq!(silent.len(), 1, "silent caller's push not ended");
+    decodes(&silent[0]);
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -12,7 +12,8 @@
 //!   (see [`playlist`]).
 //!
 //! - `liverec remux INPUT.flv --to flv|hls|mp4|aac|ts [--segment S] [--out PATH]` — see [`remux`].
-//! - `liverec serve [--data DIR] [--http ADDR] [--rtmp ADDR] [--rtmps ADDR] [--config FILE]` — the
+//! - `liverec serve [--data DIR] [--http ADDR] [--rtmp ADDR] [--rtmps ADDR] [--srt ADDR]
+//!   [--config FILE]` — the
 //!   recording server ([`crate::server`]).
 //! - `liverec bench publish --streams N --input FILE.flv [--url URL]` — a load publisher
 //!   (see [`bench`]).
@@ -137,6 +138,9 @@ struct ServeArgs {
     /// RTMPS ingest address (off by default; the certificate is `[tls]` in --config).
     #[arg(long)]
     rtmps: Option<std::net::SocketAddr>,
+    /// SRT ingest address, UDP (off by default; `[srt]` in --config tunes it).
+    #[arg(long)]
+    srt: Option<std::net::SocketAddr>,
     /// Optional TOML settings file: credentials, limits, default push domain, public URL,
     /// callback delivery, retention sweep (see src/server/settings.rs).
     #[arg(long)]
@@ -216,6 +220,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     )
     .map_err(|e| CliError::Usage(e.to_string()))?;
     settings.rtmps = args.rtmps;
+    settings.srt = args.srt;
     settings
         .check()
         .map_err(|e| CliError::Usage(e.to_string()))?;

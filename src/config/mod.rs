@@ -18,6 +18,7 @@ pub mod problem;
 pub mod push_auth;
 pub mod push_url;
 pub mod rule;
+pub mod srt_stream_id;
 pub mod store;
 pub mod task;
 pub mod task_query;

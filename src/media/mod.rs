@@ -14,6 +14,7 @@
 //! the frame — so a consumer that joins midway (an output added by a task, or started
 //! anew after a storage error) gets the configuration with its first frame.
 
+pub mod interleave;
 pub mod spool;
 mod timeline;
 

@@ -29,6 +29,13 @@ pub struct ReasonLabels {
     pub reason: String,
 }
 
+/// Labels of a push's protocol.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProtocolLabels {
+    /// `rtmp`, `rtmps`, `srt`.
+    pub protocol: String,
+}
+
 /// Sets gauges from the state they describe, just before the metrics are rendered.
 pub type Refresh = Box<dyn Fn(&Metrics) + Send + Sync>;
 
@@ -52,6 +59,10 @@ pub struct Metrics {
     pub refusals: Family<ReasonLabels, Counter>,
     /// RTMP connections open now.
     pub rtmp_connections: Gauge,
+    /// Pushes accepted since start, by protocol.
+    pub protocol_pushes: Family<ProtocolLabels, Counter>,
+    /// Pushes being received now, by protocol.
+    pub protocol_live_pushes: Family<ProtocolLabels, Gauge>,
     /// Pushes the open-file limit allows at once.
     pub stream_capacity: Gauge,
     /// Free bytes on the tightest data or scratch file system (at the last check).
@@ -114,6 +125,8 @@ impl Default for Metrics {
                 "RTMP connections and publishes refused by a limit",
             ),
             rtmp_connections: reg(r, "liverec_rtmp_connections", "RTMP connections open now"),
+            protocol_pushes: reg(r, "liverec_protocol_pushes", "Pushes accepted, by protocol"),
+            protocol_live_pushes: reg(r, "liverec_protocol_live_pushes", "Live pushes by protocol"),
             stream_capacity: reg(
                 r,
                 "liverec_stream_capacity",
@@ -166,6 +179,19 @@ impl Metrics {
             node: node.to_owned(),
         };
         self.node_info.get_or_create(&labels).set(1);
+    }
+
+    /// A push by `protocol` starts (`change` 1: also counted as accepted) or ends (-1).
+    pub fn protocol_push(&self, protocol: &str, change: i64) {
+        let labels = ProtocolLabels {
+            protocol: protocol.to_owned(),
+        };
+        if change > 0 {
+            self.protocol_pushes.get_or_create(&labels).inc();
+        }
+        self.protocol_live_pushes
+            .get_or_create(&labels)
+            .inc_by(change);
     }
 
     /// Counts a refusal by the limit that made it.

@@ -167,20 +167,43 @@ async fn start_background(data: &Arc<DataPlane>) {
 /// An ingest listener, with its TLS acceptor for RTMPS.
 type IngestListener = (tokio::net::TcpListener, Option<tokio_rustls::TlsAcceptor>);
 
-/// Binds the ingest ports: RTMP, and RTMPS when enabled (its certificate loaded first).
-/// Returns them and RTMP's address.
-async fn bind_ingest(
-    settings: &Settings,
-) -> Result<(Vec<IngestListener>, std::net::SocketAddr), ServerError> {
+/// The bound ingest ports.
+struct Listeners {
+    /// RTMP, and RTMPS when enabled.
+    tcp: Vec<IngestListener>,
+    /// SRT when enabled, and its address.
+    srt: Option<(
+        (srt_tokio::SrtListener, srt_tokio::SrtIncoming),
+        std::net::SocketAddr,
+    )>,
+    /// RTMP's address.
+    rtmp_local: std::net::SocketAddr,
+}
+
+/// Binds the ingest ports: RTMP, RTMPS when enabled (its certificate loaded first), SRT
+/// when enabled.
+async fn bind_ingest(settings: &Settings) -> Result<Listeners, ServerError> {
     let (rtmp, rtmp_local) = bind(settings.rtmp, "RTMP").await?;
-    let mut listeners = vec![(rtmp, None)];
+    let mut tcp = vec![(rtmp, None)];
     if let Some(addr) = settings.rtmps {
         let acceptor = data::tls::acceptor(&settings.file.tls)?;
         let (listener, local) = bind(addr, "RTMPS").await?;
         tracing::info!(rtmps = %local, "RTMPS listening");
-        listeners.push((listener, Some(acceptor)));
+        tcp.push((listener, Some(acceptor)));
     }
-    Ok((listeners, rtmp_local))
+    let srt = match settings.srt {
+        Some(addr) => {
+            let listener = data::srt::bind(addr, &settings.file.srt).await?;
+            tracing::info!(srt = %addr, "SRT listening");
+            Some((listener, addr))
+        }
+        None => None,
+    };
+    Ok(Listeners {
+        tcp,
+        srt,
+        rtmp_local,
+    })
 }
 
 /// Serves the API and RTMP ingest until SIGINT or SIGTERM, then ends every push (their
@@ -193,7 +216,8 @@ pub async fn serve(mut settings: Settings) -> Result<(), ServerError> {
         settings.http = local;
         settings.node_id = settings::node_id(&settings.file.database, local);
     }
-    let (ingest_listeners, rtmp_local) = bind_ingest(&settings).await?;
+    let listeners = bind_ingest(&settings).await?;
+    let rtmp_local = listeners.rtmp_local;
     let (control, data) = prepare(settings, limits::raise_file_limit()).await?;
     let budget = data.admission.budget();
     tracing::info!(%local, node = %control.settings.node_id, rtmp = %rtmp_local, data = %data_dir.display(), credentials,
@@ -205,13 +229,18 @@ pub async fn serve(mut settings: Settings) -> Result<(), ServerError> {
     }
     start_background(&data).await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let ingest: Vec<_> = ingest_listeners
+    let mut ingest: Vec<_> = listeners
+        .tcp
         .into_iter()
         .map(|(listener, tls)| {
             let serving = data::rtmp::serve_rtmp(Arc::clone(&data), listener, tls, stop_rx.clone());
             tokio::spawn(serving)
         })
         .collect();
+    if let Some((listener, addr)) = listeners.srt {
+        let serving = data::srt::serve_srt(Arc::clone(&data), listener, addr, stop_rx.clone());
+        ingest.push(tokio::spawn(serving));
+    }
     let mut http_stop = stop_rx;
     let listener = control::listener::CappedListener::new(http_listener, budget.http_connections);
     // `tap_io` adds nothing but gives `ConnectInfo<SocketAddr>` for a custom listener.

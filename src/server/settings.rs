@@ -44,6 +44,10 @@
 //! [tls]                                  # RTMPS (--rtmps ADDR): certificate chain and key
 //! # cert_file = "/etc/liverec/cert.pem"  # PEM, leaf first
 //! # key_file = "/etc/liverec/key.pem"    # PEM, PKCS#8, PKCS#1 or SEC1
+//! [srt]                                  # SRT ingest (--srt ADDR)
+//! latency_ms = 120                       # receive latency (SRTO_RCVLATENCY): time to recover losses
+//! loss_max_ttl = 0                       # reorder tolerance, packets (SRTO_LOSSMAXTTL)
+//! peer_idle_timeout_seconds = 5          # a caller silent this long is dropped
 //! [testing]                              # test-only: every RecordInterval becomes this
 //! record_interval_seconds = 2            # (the reference's minimum is 60 s)
 //! ```
@@ -274,6 +278,28 @@ pub struct TlsSettings {
     pub key_file: Option<PathBuf>,
 }
 
+/// SRT ingest (`[srt]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SrtSettings {
+    /// Receive latency, ms: how long SRT may take to recover a lost packet.
+    pub latency_ms: u64,
+    /// Reorder tolerance, packets (0: a gap is reported as a loss at once).
+    pub loss_max_ttl: u32,
+    /// A caller that sends nothing for this long is dropped, s.
+    pub peer_idle_timeout_seconds: u64,
+}
+
+impl Default for SrtSettings {
+    fn default() -> Self {
+        Self {
+            latency_ms: 120,
+            loss_max_ttl: 0,
+            peer_idle_timeout_seconds: 5,
+        }
+    }
+}
+
 /// Push domain when the push URL's host is an address and none is configured.
 pub const FALLBACK_DOMAIN: &str = "localhost";
 
@@ -301,6 +327,8 @@ pub struct FileSettings {
     pub playback: PlaybackSettings,
     /// RTMPS's certificate.
     pub tls: TlsSettings,
+    /// SRT ingest.
+    pub srt: SrtSettings,
     /// Test-only overrides.
     pub testing: TestingSettings,
 }
@@ -316,6 +344,8 @@ pub struct Settings {
     pub rtmp: SocketAddr,
     /// RTMPS ingest address, when enabled (needs `[tls]`).
     pub rtmps: Option<SocketAddr>,
+    /// SRT ingest address (UDP), when enabled.
+    pub srt: Option<SocketAddr>,
     /// File settings plus the environment's credential.
     pub file: FileSettings,
     /// This node's id: `[database] node_id`, else `HOSTNAME:HTTP-PORT`.
@@ -389,6 +419,7 @@ impl Settings {
             http,
             rtmp,
             rtmps: None,
+            srt: None,
             file,
             node_id,
         };

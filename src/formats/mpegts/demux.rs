@@ -31,6 +31,7 @@ use super::PACKET_BYTES;
 use crate::formats::codec::aac::{parse_audio_specific_config, SAMPLE_RATES};
 use crate::formats::codec::avc::avc_config_from_sets;
 use crate::formats::codec::hevc::hevc_config_from_sets;
+use crate::media::interleave::Expected;
 use crate::media::{Codec, CodecConfig, Config, Frame, Input, Track, VideoConfig};
 
 /// Largest PES reassembled (a 4K keyframe is a few MiB).
@@ -130,6 +131,14 @@ impl TsDemuxer {
     /// A demuxer waiting for a PAT.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The tracks the program's PMT announced (of the stream types read).
+    pub fn expected(&self) -> Expected {
+        Expected {
+            video: self.streams.iter().any(|s| s.kind != Kind::Aac),
+            audio: self.streams.iter().any(|s| s.kind == Kind::Aac),
+        }
     }
 
     /// Input bytes consumed so far.

@@ -20,6 +20,7 @@ pub mod recovery;
 pub mod retention;
 pub mod rtmp;
 pub mod space;
+pub mod srt;
 pub mod stream;
 pub mod tls;
 

@@ -60,6 +60,8 @@ pub struct PublishRequest {
     pub peer: SocketAddr,
     /// The address it connected to (callbacks name it as the node).
     pub local: SocketAddr,
+    /// The protocol it came by (`rtmp`, `rtmps`, `srt`): a metrics label.
+    pub protocol: &'static str,
 }
 
 /// Why a publish is refused.
@@ -203,6 +205,7 @@ impl Admitted {
         let session = PushSession::new(&stream.stream, specs, resumed);
         app.metrics.pushes.inc();
         app.metrics.live_pushes.inc();
+        app.metrics.protocol_push(request.protocol, 1);
         let sequence = uuid::Uuid::new_v4().simple().to_string();
         let gop = (!session.has_rule_flv())
             .then(|| GopCache::new(app.storage.scratch_path(&format!("gop-{sequence}.flv"))));
@@ -523,6 +526,7 @@ impl Push {
         }
         ownership::give_back(&self.app, &self.stream).await;
         self.app.metrics.live_pushes.dec();
+        self.app.metrics.protocol_push(self.request.protocol, -1);
         tracing::info!(peer = %self.request.peer, stream = %self.stream.key(), why, files, skipped = self.skipped, "push ended");
         let dims = self.session.media().dimensions.unwrap_or((0, 0));
         self.push_event(Some(now_ms() - self.started_ms), dims)

@@ -163,6 +163,7 @@ impl Conn {
             url: self.tc_url.clone().unwrap_or_default(),
             peer: self.peer,
             local: self.local,
+            protocol: self.protocol,
         };
         let control = self.control_tx.clone();
         let admitted = match Admitted::check(&self.app, &mut self.slot, request, control).await {

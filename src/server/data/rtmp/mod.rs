@@ -201,21 +201,27 @@ pub(super) struct Conn {
     pub(super) pending_bytes: usize,
     /// Its share of file handles (grown when it publishes).
     pub(super) slot: Slot,
+    /// `rtmp` or `rtmps`.
+    pub(super) protocol: &'static str,
 }
 
 /// A connection's transport in the command phase, and how it leaves the reactor for
 /// the media phase.
 trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
+    /// The metrics label of pushes over it.
+    const PROTOCOL: &'static str;
     fn into_media(self) -> std::io::Result<MediaSocket>;
 }
 
 impl Transport for TcpStream {
+    const PROTOCOL: &'static str = "rtmp";
     fn into_media(self) -> std::io::Result<MediaSocket> {
         Ok(MediaSocket::Plain(self.into_std()?))
     }
 }
 
 impl Transport for TlsStream<TcpStream> {
+    const PROTOCOL: &'static str = "rtmps";
     fn into_media(self) -> std::io::Result<MediaSocket> {
         let (socket, tls) = self.into_inner();
         Ok(MediaSocket::Tls(Box::new(TlsSocket {
@@ -271,6 +277,7 @@ async fn session<S: Transport>(
         out: Vec::new(),
         pending_bytes: 0,
         slot,
+        protocol: S::PROTOCOL,
     };
     let commands = command_phase(&mut conn, &mut socket, first, &remaining, &mut shutdown).await;
     let result = match commands {
