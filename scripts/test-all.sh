@@ -86,11 +86,22 @@ install_tccli() {
   fi
 }
 
+install_ffmpeg9() {
+  # A static FFmpeg 9.0.2 (PyPI imageio-ffmpeg 0.8.1): Enhanced RTMP v2 publishers (AV1,
+  # VP9, Opus, multitrack) in tests/ingest.rs; Debian's ffmpeg 5.1 predates them.
+  if ! target/ffmpeg9-venv/bin/python -c 'import imageio_ffmpeg; imageio_ffmpeg.get_ffmpeg_exe()' >/dev/null 2>&1; then
+    step "python venv with imageio-ffmpeg (static FFmpeg 9)"
+    python3 -m venv target/ffmpeg9-venv
+    target/ffmpeg9-venv/bin/pip install --quiet "imageio-ffmpeg==0.8.1"
+  fi
+}
+
 install_apt_packages
 install_rust_tools
 install_s3s_fs
 install_python_sdk
 install_tccli
+install_ffmpeg9
 
 step "cargo fmt --check"
 cargo fmt --all --check

@@ -170,7 +170,7 @@ pub fn flv_demux(data: &[u8]) {
                 assert!(done.is_ok(), "MP4 finish failed: {done:?}");
             }
             crate::record::SegmentEvent::Open { .. } => file.clear(),
-            crate::record::SegmentEvent::Close(_) => {}
+            crate::record::SegmentEvent::Close(_) | crate::record::SegmentEvent::Refused(..) => {}
         }
     }
     for event in &ts_out {

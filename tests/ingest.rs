@@ -425,3 +425,230 @@ async fn srt_publish_checks_are_rtmps_and_garbage_is_dropped_alone() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The static FFmpeg 9.0.2 that `scripts/test-all.sh` installs (PyPI imageio-ffmpeg
+/// 0.8.1 in `target/ffmpeg9-venv`).
+fn ffmpeg9() -> PathBuf {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ffmpeg9-venv/bin/python");
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/test-all.sh)", python.display()));
+    assert!(
+        out.status.success(),
+        "imageio-ffmpeg missing: run scripts/test-all.sh"
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// Encodes 3 s of `video` (an FFmpeg encoder with its options) + Opus into an
+/// Enhanced RTMP FLV with FFmpeg 9.
+fn enhanced_flv(ffmpeg: &Path, video: &[&str], path: &Path) {
+    let made = Command::new(ffmpeg)
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25",
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            "3",
+        ])
+        .args(["-map", "0:v", "-map", "1:a", "-g", "25"])
+        .args(video)
+        .args(["-c:a", "libopus", "-b:a", "64k", "-f", "flv", "-y"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+}
+
+/// Per stream index, the (dts, payload CRC) of every packet, as FFmpeg 9 reads them.
+fn crcs(ffmpeg: &Path, file: &Path) -> Vec<Vec<(i64, String)>> {
+    let out = Command::new(ffmpeg)
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-map", "0", "-c", "copy", "-copyts", "-f", "framecrc", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut streams: Vec<Vec<(i64, String)>> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+    {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let (Some(index), Some(dts), Some(crc)) = (f.first(), f.get(1), f.get(5)) else {
+            continue;
+        };
+        let index: usize = index.parse().unwrap();
+        streams.resize(streams.len().max(index + 1), Vec::new());
+        streams[index].push((dts.parse().unwrap(), (*crc).to_owned()));
+    }
+    streams
+}
+
+fn codecs(file: &Path) -> Vec<String> {
+    let text = ffprobe(
+        &["-show_entries", "stream=codec_name", "-of", "csv=p=0"],
+        file,
+    );
+    text.lines().map(str::to_owned).collect()
+}
+
+/// Checks that the MP4 files hold the source's packets from its first keyframe on, byte
+/// for byte, at the source's times (each file rebased to its own start).
+fn check_mp4s(ffmpeg: &Path, source: &[Vec<(i64, String)>], mp4s: &[PathBuf]) {
+    let start = source[0][0].0;
+    let mut recorded: Vec<Vec<(i64, String)>> = vec![Vec::new(), Vec::new()];
+    for f in mp4s {
+        let streams = crcs(ffmpeg, f);
+        // The file's first video packet is the source packet with its CRC.
+        let first = &streams[0][0];
+        let origin = source[0]
+            .iter()
+            .find(|p| p.1 == first.1)
+            .expect("video packet")
+            .0;
+        for (i, packets) in streams.iter().enumerate() {
+            recorded[i].extend(
+                packets
+                    .iter()
+                    .map(|(dts, crc)| (dts - first.0 + origin, crc.clone())),
+            );
+        }
+    }
+    for (i, packets) in source.iter().enumerate() {
+        let expected: Vec<_> = packets.iter().filter(|p| p.0 >= start).cloned().collect();
+        assert_eq!(
+            recorded[i], expected,
+            "stream {i}: MP4 packets differ from the source"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enhanced_rtmp_av1_vp9_hevc_with_opus_are_recorded() {
+    let ffmpeg = ffmpeg9();
+    let dir = temp_dir("in-ertmp");
+    let cfg = config(&dir, "");
+    let server = Server::start_with(
+        &dir.join("data"),
+        None,
+        &["--config", cfg.to_str().unwrap()],
+    )
+    .await;
+    let cb = common::receiver(0).await;
+    configure(&server, all_formats(), 0, None).await;
+    callbacks(
+        &server,
+        &cb,
+        &["RecordNotifyUrl", "RecordExceptionNotifyUrl"],
+    )
+    .await;
+    let cases: [(&str, &[&str], &str); 3] = [
+        ("av1", &["-c:v", "libsvtav1", "-preset", "12"], "av1"),
+        (
+            "vp9",
+            &[
+                "-c:v",
+                "libvpx-vp9",
+                "-deadline",
+                "realtime",
+                "-cpu-used",
+                "8",
+            ],
+            "vp9",
+        ),
+        (
+            "hevc",
+            &[
+                "-c:v",
+                "libx265",
+                "-preset",
+                "ultrafast",
+                "-x265-params",
+                "log-level=error",
+            ],
+            "hevc",
+        ),
+    ];
+    for (name, video, codec) in cases {
+        let source = dir.join(format!("{name}.flv"));
+        enhanced_flv(&ffmpeg, video, &source);
+        let pushed = Command::new(&ffmpeg)
+            .args(["-v", "error", "-re", "-i"])
+            .arg(&source)
+            .args(["-c", "copy", "-f", "flv"])
+            .arg(server.rtmp("live", name))
+            .status()
+            .unwrap();
+        assert!(pushed.success(), "{name}: FFmpeg 9's push failed");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let stream = stream_dir(&server, name);
+        let sent = crcs(&ffmpeg, &source);
+        // FLV: the tags as received (enhanced FLV), every packet at its time.
+        let mut flv: Vec<Vec<(i64, String)>> = vec![Vec::new(), Vec::new()];
+        for f in files(&stream, "flv") {
+            for (i, packets) in crcs(&ffmpeg, &f).into_iter().enumerate() {
+                flv[i].extend(packets);
+            }
+        }
+        assert_eq!(flv, sent, "{name}: FLV packets differ from what was sent");
+        // MP4: both tracks, playable, the packets unchanged.
+        let mp4s = files(&stream, "mp4");
+        assert!(!mp4s.is_empty(), "{name}: no MP4");
+        for f in &mp4s {
+            assert_eq!(codecs(f), [codec, "opus"], "{}", f.display());
+            let decoded = Command::new(&ffmpeg)
+                .args(["-v", "error", "-i"])
+                .arg(f)
+                .args(["-f", "null", "-"])
+                .output()
+                .unwrap();
+            assert!(
+                decoded.status.success() && decoded.stderr.is_empty(),
+                "{}: {}",
+                f.display(),
+                String::from_utf8_lossy(&decoded.stderr)
+            );
+        }
+        check_mp4s(&ffmpeg, &sent, &mp4s);
+        // No .aac from Opus (no re-encoding).
+        assert!(
+            files(&stream, "aac").is_empty(),
+            "{name}: Opus written as AAC"
+        );
+    }
+    // One "no audio" exception per push from the AAC output, none stopping anything.
+    let exceptions = cb.wait_for(341, 3, Duration::from_secs(10)).await;
+    let aac: Vec<_> = exceptions
+        .iter()
+        .filter(|e| e["file_format"] == "aac")
+        .collect();
+    assert_eq!(aac.len(), 3, "{exceptions:?}");
+    for e in aac {
+        assert_eq!(e["exception"]["type"], -17);
+        assert_eq!(e["exception_level"], "warning");
+    }
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

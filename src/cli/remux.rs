@@ -289,6 +289,7 @@ impl SegmentSink {
                     }
                 }
                 SegmentEvent::Close(info) => self.closed(&info)?,
+                SegmentEvent::Refused(_, why) => eprintln!("liverec remux: {why}"),
             }
         }
         Ok(())

@@ -22,6 +22,34 @@ pub const EVENT_RECORD_EXCEPTION: i64 = 341;
 /// `exception.type` liverec reports when storage fails (the reference lists media
 /// exceptions only: −8 … −120; this one is liverec's own).
 pub const EXCEPTION_STORAGE: i64 = -200;
+/// `exception.type` "no audio" (reference §8.5): the output cannot record the push's
+/// audio codec (Opus into `.aac` or MPEG-TS).
+pub const EXCEPTION_NO_AUDIO: i64 = -17;
+/// `exception.type` "no video": the output cannot record the push's video codec.
+pub const EXCEPTION_NO_VIDEO: i64 = -18;
+
+/// What a recording-exception callback reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exception<'a> {
+    /// `exception.type`.
+    pub kind: i64,
+    /// `exception_level`: `error` (the output stopped), `warning` (it goes on without
+    /// a track).
+    pub level: &'a str,
+    /// `exception.desc`.
+    pub desc: &'a str,
+}
+
+impl<'a> Exception<'a> {
+    /// A storage error that stopped an output.
+    pub fn storage(desc: &'a str) -> Self {
+        Self {
+            kind: EXCEPTION_STORAGE,
+            level: "error",
+            desc,
+        }
+    }
+}
 
 /// `md5(key + t)`, lower-case hex.
 pub fn callback_sign(key: &str, t: i64) -> String {
@@ -177,14 +205,14 @@ pub fn push_event(e: &PushEvent<'_>) -> Value {
     body
 }
 
-/// The event-341 body (without `t`/`sign`) for an output stopped by an error.
+/// The event-341 body (without `t`/`sign`).
 pub fn record_exception_event(
     event_id: &str,
     stream: &StreamRef<'_>,
     session_id: &str,
     format: &str,
     now_ms: i64,
-    description: &str,
+    exception: Exception<'_>,
 ) -> Value {
     json!({
         "event_id": event_id,
@@ -196,8 +224,8 @@ pub fn record_exception_event(
         "session_id": session_id,
         "file_format": format,
         "timestamp": now_ms,
-        "exception_level": "error",
-        "exception": {"type": EXCEPTION_STORAGE, "occurs": 1, "desc": description},
+        "exception_level": exception.level,
+        "exception": {"type": exception.kind, "occurs": 1, "desc": exception.desc},
     })
 }
 

@@ -56,6 +56,8 @@ impl AdtsMuxer {
                 self.stats.config_changes += u64::from(*changed);
                 self.config = Some(config.clone());
             }
+            // Opus is not AAC: its frames are dropped, not wrapped in ADTS.
+            FrameEvent::OpusConfig { .. } => self.config = None,
             FrameEvent::Discontinuity {
                 track: Track::Audio,
                 ..

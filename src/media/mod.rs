@@ -25,8 +25,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::formats::codec::aac::AacConfig;
+use crate::formats::codec::av1::RecordConfig;
 use crate::formats::codec::avc::AvcConfig;
 use crate::formats::codec::hevc::HevcConfig;
+use crate::formats::codec::opus::OpusConfig;
 
 /// Which track a frame belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,10 +46,16 @@ pub enum Codec {
     H264,
     /// H.265 / HEVC.
     H265,
+    /// AV1 (Enhanced RTMP `av01`).
+    Av1,
+    /// VP9 (Enhanced RTMP `vp09`).
+    Vp9,
     /// AAC.
     Aac,
     /// MP3.
     Mp3,
+    /// Opus (Enhanced RTMP `Opus`).
+    Opus,
     /// Anything else, as the protocol names it (an FLV codec id or FourCC): recorded by
     /// outputs that can carry it as received (FLV from RTMP), skipped by the others.
     Other(u32),
@@ -60,22 +68,34 @@ pub enum VideoConfig {
     Avc(AvcConfig),
     /// H.265.
     Hevc(HevcConfig),
+    /// AV1: the `av1C` record.
+    Av1(RecordConfig),
+    /// VP9: the `vpcC` record.
+    Vp9(RecordConfig),
 }
 
 impl VideoConfig {
-    /// Bytes in each NAL length prefix.
+    /// Bytes in each NAL length prefix (0: not a NAL-unit codec).
     pub fn nal_length_size(&self) -> u8 {
         match self {
             VideoConfig::Avc(c) => c.nal_length_size,
             VideoConfig::Hevc(c) => c.nal_length_size,
+            VideoConfig::Av1(_) | VideoConfig::Vp9(_) => 0,
         }
     }
 
-    /// The decoder configuration record as carried in-band (`avcC` / `hvcC`).
+    /// Whether frames are NAL units (H.264, H.265): what MPEG-TS carries.
+    pub fn is_nal(&self) -> bool {
+        matches!(self, VideoConfig::Avc(_) | VideoConfig::Hevc(_))
+    }
+
+    /// The decoder configuration record as carried in-band (`avcC` / `hvcC` / `av1C` /
+    /// `vpcC`).
     pub fn raw(&self) -> &[u8] {
         match self {
             VideoConfig::Avc(c) => &c.raw,
             VideoConfig::Hevc(c) => &c.raw,
+            VideoConfig::Av1(c) | VideoConfig::Vp9(c) => &c.raw,
         }
     }
 }
@@ -87,6 +107,8 @@ pub enum CodecConfig {
     Video(VideoConfig),
     /// An AAC AudioSpecificConfig.
     Audio(AacConfig),
+    /// An Opus identification header.
+    Opus(OpusConfig),
     /// The configuration of a codec liverec does not read, as received (FLV outputs
     /// write it; the other recorders skip the codec).
     Other {
@@ -104,7 +126,7 @@ impl CodecConfig {
     pub fn track(&self) -> Track {
         match self {
             CodecConfig::Video(_) => Track::Video,
-            CodecConfig::Audio(_) => Track::Audio,
+            CodecConfig::Audio(_) | CodecConfig::Opus(_) => Track::Audio,
             CodecConfig::Other { track, .. } => *track,
         }
     }
@@ -147,7 +169,9 @@ impl Frame {
     /// configuration, if it needs one, is known).
     pub fn decodable(&self) -> bool {
         match self.codec {
-            Codec::H264 | Codec::H265 | Codec::Aac => self.config.is_some(),
+            Codec::H264 | Codec::H265 | Codec::Av1 | Codec::Vp9 | Codec::Aac | Codec::Opus => {
+                self.config.is_some()
+            }
             Codec::Mp3 => true,
             Codec::Other(_) => false,
         }
@@ -200,6 +224,13 @@ pub enum FrameEvent {
     AudioConfig {
         /// The configuration.
         config: AacConfig,
+        /// It replaces a different one.
+        changed: bool,
+    },
+    /// An Opus configuration takes effect.
+    OpusConfig {
+        /// The configuration.
+        config: OpusConfig,
         /// It replaces a different one.
         changed: bool,
     },

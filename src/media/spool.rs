@@ -36,6 +36,9 @@ fn codec_code(codec: Codec) -> (u8, u32) {
         Codec::Aac => (2, 0),
         Codec::Mp3 => (3, 0),
         Codec::Other(c) => (4, c),
+        Codec::Av1 => (5, 0),
+        Codec::Vp9 => (6, 0),
+        Codec::Opus => (7, 0),
     }
 }
 
@@ -96,6 +99,9 @@ pub fn read_frame(bytes: &Bytes, at: &mut usize) -> Result<Option<(Frame, u16)>,
         2 => Codec::Aac,
         3 => Codec::Mp3,
         4 => Codec::Other(code),
+        5 => Codec::Av1,
+        6 => Codec::Vp9,
+        7 => Codec::Opus,
         _ => return Err(SpoolError::Malformed(start)),
     };
     let config = u16::from_le_bytes(array(&head, 26).unwrap_or_default());

@@ -128,6 +128,10 @@ impl Timeline {
                 config: a.clone(),
                 changed,
             }),
+            CodecConfig::Opus(a) => out.push(FrameEvent::OpusConfig {
+                config: a.clone(),
+                changed,
+            }),
             CodecConfig::Other { .. } => {}
         }
     }

@@ -15,7 +15,12 @@ pub struct AacSegmenter {
     next_index: u32,
     restart: bool,
     scratch: Vec<u8>,
+    /// The Opus refusal was reported.
+    refused: bool,
 }
+
+/// Why Opus audio is not recorded as `.aac`.
+pub const OPUS_REFUSED: &str = "Opus audio cannot be recorded as .aac without re-encoding";
 
 impl AacSegmenter {
     /// One file (`None`) or files of `target_ms`.
@@ -46,6 +51,15 @@ impl Segmenter for AacSegmenter {
                 ..
             } => {
                 self.restart = self.open.is_some();
+                self.scratch.clear();
+                self.muxer.push(event, &mut self.scratch);
+            }
+            FrameEvent::OpusConfig { .. } => {
+                self.close(None, out);
+                self.muxer.push(event, &mut self.scratch);
+                if !std::mem::replace(&mut self.refused, true) {
+                    out.push(SegmentEvent::Refused(Track::Audio, OPUS_REFUSED.into()));
+                }
             }
             FrameEvent::Frame(frame) if frame.track == Track::Audio => {
                 let due = match &self.open {

@@ -16,6 +16,7 @@ pub mod wall;
 
 use crate::formats::flv::frames::FrameEvent;
 use crate::formats::mp4::Mp4Finish;
+use crate::media::Track;
 use bytes::Bytes;
 
 /// Frame events in, [`SegmentEvent`]s out: what every file-per-interval recorder does.
@@ -62,4 +63,7 @@ pub enum SegmentEvent {
     FinishMp4(Box<Mp4Finish>),
     /// The open file is complete.
     Close(SegmentInfo),
+    /// The output cannot record what the push sends (a codec its format cannot carry
+    /// without re-encoding): reported once, as a recording exception.
+    Refused(Track, String),
 }

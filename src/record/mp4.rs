@@ -7,6 +7,7 @@
 
 use super::{SegmentEvent, SegmentInfo, Segmenter};
 use crate::formats::codec::aac::AacConfig;
+use crate::formats::codec::opus::OpusConfig;
 use crate::formats::flv::frames::{FrameEvent, MediaFrame, Track, VideoConfig};
 use crate::formats::mp4::{Fragmenter, MoovRoom, Mp4Tracks};
 
@@ -26,6 +27,7 @@ pub struct Mp4Segmenter {
     target_ms: Option<i64>,
     video: Option<VideoConfig>,
     audio: Option<AacConfig>,
+    opus: Option<OpusConfig>,
     open: Option<Open>,
     next_index: u32,
     restart: bool,
@@ -109,6 +111,7 @@ impl Mp4Segmenter {
         let tracks = Mp4Tracks {
             video: self.video.clone(),
             audio: self.audio.clone(),
+            opus: self.opus.clone(),
         };
         // No room for a moov that will never be written.
         let room = if self.keep_fragmented {
@@ -120,7 +123,7 @@ impl Mp4Segmenter {
             }
         };
         let has_video = tracks.video.is_some();
-        let has_audio = tracks.audio.is_some();
+        let has_audio = tracks.has_audio();
         let fragmenter = match Fragmenter::new(tracks, room) {
             Ok(f) => f,
             Err(e) => {
@@ -217,6 +220,13 @@ impl Segmenter for Mp4Segmenter {
                 self.restart |= (*changed || self.open.as_ref().is_some_and(|o| !o.has_audio))
                     && self.open.is_some();
                 self.audio = Some(config.clone());
+                self.opus = None;
+            }
+            FrameEvent::OpusConfig { config, changed } => {
+                self.restart |= (*changed || self.open.as_ref().is_some_and(|o| !o.has_audio))
+                    && self.open.is_some();
+                self.opus = Some(config.clone());
+                self.audio = None;
             }
             FrameEvent::Discontinuity { .. } => self.restart |= self.open.is_some(),
             FrameEvent::Frame(frame) => self.frame(frame, out),

@@ -33,6 +33,8 @@ pub struct TsSegmenter {
     pending_discontinuity: bool,
     dropped: u64,
     scratch: Vec<u8>,
+    /// Codecs refused so far (each reported once).
+    refused: Vec<&'static str>,
 }
 
 std::thread_local! {
@@ -52,6 +54,23 @@ impl TsSegmenter {
         }
     }
 
+    /// `codec` cannot go into MPEG-TS segments: reported once; its track is left out.
+    fn refuse<T>(
+        &mut self,
+        track: Track,
+        codec: &'static str,
+        out: &mut Vec<SegmentEvent>,
+    ) -> Option<T> {
+        if !self.refused.contains(&codec) {
+            self.refused.push(codec);
+            out.push(SegmentEvent::Refused(
+                track,
+                format!("{codec} cannot be recorded in MPEG-TS segments without re-encoding"),
+            ));
+        }
+        None
+    }
+
     /// The video configuration in effect (for reports).
     pub fn video_config(&self) -> Option<&VideoConfig> {
         self.video.as_ref()
@@ -61,7 +80,15 @@ impl TsSegmenter {
         match event {
             FrameEvent::VideoConfig { config, changed } => {
                 self.pending_discontinuity |= *changed && self.open.is_some();
-                self.video = Some(config.clone());
+                self.video = match config {
+                    VideoConfig::Av1(_) => self.refuse(Track::Video, "AV1", out),
+                    VideoConfig::Vp9(_) => self.refuse(Track::Video, "VP9", out),
+                    _ => Some(config.clone()),
+                };
+            }
+            FrameEvent::OpusConfig { changed, .. } => {
+                self.pending_discontinuity |= *changed && self.open.is_some();
+                self.audio = self.refuse(Track::Audio, "Opus", out);
             }
             FrameEvent::AudioConfig { config, changed } => {
                 self.pending_discontinuity |= *changed && self.open.is_some();

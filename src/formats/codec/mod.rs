@@ -6,6 +6,8 @@
 //! and the crates that parse them pull in decoders.
 
 pub mod aac;
+pub mod av1;
 pub mod avc;
 pub mod bits;
 pub mod hevc;
+pub mod opus;

@@ -9,6 +9,8 @@ pub enum AudioCodec {
     Aac,
     /// MP3.
     Mp3,
+    /// Opus (Enhanced RTMP FourCC `Opus`).
+    Opus,
     /// Anything else (SoundFormat, or the FourCC for enhanced tags).
     Other(u32),
 }
@@ -62,6 +64,7 @@ pub fn parse_audio_tag(data: &[u8]) -> Option<AudioTag> {
             let codec = match &fourcc {
                 b"mp4a" => AudioCodec::Aac,
                 b".mp3" => AudioCodec::Mp3,
+                b"Opus" => AudioCodec::Opus,
                 _ => AudioCodec::Other(u32::from_be_bytes(fourcc)),
             };
             let kind = match first & 0x0F {

@@ -21,8 +21,10 @@ use super::clock::StreamClock;
 use super::demux::{FlvTag, TagKind};
 use super::video::{parse_video_tag, VideoCodec, VideoPacketKind};
 use crate::formats::codec::aac::parse_audio_specific_config;
+use crate::formats::codec::av1::{parse_av1_config, parse_vp9_config};
 use crate::formats::codec::avc::parse_avc_config;
 use crate::formats::codec::hevc::parse_hevc_config;
+use crate::formats::codec::opus::parse_opus_head;
 use crate::media::{Codec, CodecConfig, Config, Frame, Input, Track, VideoConfig};
 
 /// See the module doc.
@@ -98,6 +100,8 @@ impl FlvIngest {
         let codec = match header.codec {
             VideoCodec::Avc => Codec::H264,
             VideoCodec::Hevc => Codec::H265,
+            VideoCodec::Av1 => Codec::Av1,
+            VideoCodec::Vp9 => Codec::Vp9,
             VideoCodec::Other(c) if header.kind == VideoPacketKind::Other => {
                 let name = crate::media::codec_name(c);
                 return Input::Skipped(format!("unsupported video codec {name}"));
@@ -109,6 +113,8 @@ impl FlvIngest {
                 let parsed = match codec {
                     Codec::H264 => parse_avc_config(&payload).map(VideoConfig::Avc),
                     Codec::H265 => parse_hevc_config(&payload).map(VideoConfig::Hevc),
+                    Codec::Av1 => parse_av1_config(&payload).map(VideoConfig::Av1),
+                    Codec::Vp9 => parse_vp9_config(&payload).map(VideoConfig::Vp9),
                     _ => None,
                 };
                 let codec_config = match (parsed, codec) {
@@ -149,6 +155,7 @@ impl FlvIngest {
         let (codec, kind) = match (header.codec, header.kind) {
             (AudioCodec::Aac, kind) => (Codec::Aac, kind),
             (AudioCodec::Mp3, kind) => (Codec::Mp3, kind),
+            (AudioCodec::Opus, kind) => (Codec::Opus, kind),
             // A legacy SoundFormat liverec does not read: every tag is a frame.
             (AudioCodec::Other(c), AudioPacketKind::Other) => {
                 (Codec::Other(c), AudioPacketKind::Frame)
@@ -161,6 +168,10 @@ impl FlvIngest {
                     Codec::Aac => match parse_audio_specific_config(&payload) {
                         Some(config) => CodecConfig::Audio(config),
                         None => return Input::Skipped("malformed AudioSpecificConfig".into()),
+                    },
+                    Codec::Opus => match parse_opus_head(&payload) {
+                        Some(config) => CodecConfig::Opus(config),
+                        None => return Input::Skipped("malformed OpusHead".into()),
                     },
                     Codec::Other(codec) => CodecConfig::Other {
                         track: Track::Audio,
@@ -270,27 +281,76 @@ mod tests {
     }
 
     #[test]
+    fn enhanced_rtmp_v2_av1_and_opus_become_their_codecs() {
+        let mut ingest = FlvIngest::default();
+        let av1c = [0x90, b'a', b'v', b'0', b'1', 0x81, 0, 0x0C, 0];
+        let Input::Config(config) = ingest.push_tag(&tag(TagKind::Video, 0, &av1c)) else {
+            panic!("an AV1 configuration")
+        };
+        assert!(matches!(
+            config.codec,
+            CodecConfig::Video(VideoConfig::Av1(_))
+        ));
+        // av01 CodedFrames carry no composition time.
+        let av1 = frame(ingest.push_tag(&tag(
+            TagKind::Video,
+            40,
+            &[0x91, b'a', b'v', b'0', b'1', 0x12, 0],
+        )));
+        assert_eq!(
+            (av1.codec, av1.pts_ms, &av1.payload[..]),
+            (Codec::Av1, 40, &[0x12, 0][..])
+        );
+        let mut head = vec![0x90, b'O', b'p', b'u', b's'];
+        head.extend_from_slice(b"OpusHead");
+        head.extend_from_slice(&[1, 2, 0x38, 1, 0x80, 0xBB, 0, 0, 0, 0, 0]);
+        let Input::Config(config) = ingest.push_tag(&tag(TagKind::Audio, 0, &head)) else {
+            panic!("an Opus configuration")
+        };
+        assert!(matches!(&config.codec, CodecConfig::Opus(o) if o.channels == 2));
+        let opus =
+            frame(ingest.push_tag(&tag(TagKind::Audio, 20, &[0x91, b'O', b'p', b'u', b's', 9])));
+        assert_eq!((opus.codec, opus.dts_ms), (Codec::Opus, 20));
+        // Malformed records are skipped, not taken.
+        for bad in [
+            &[0x90, b'a', b'v', b'0', b'1', 0x81][..],
+            &[0x90, b'O', b'p', b'u', b's', 1][..],
+        ] {
+            let kind = if bad[1] == b'a' {
+                TagKind::Video
+            } else {
+                TagKind::Audio
+            };
+            assert!(matches!(
+                ingest.push_tag(&tag(kind, 0, bad)),
+                Input::Skipped(_)
+            ));
+        }
+    }
+
+    #[test]
     fn unread_codecs_become_other_frames_and_bad_tags_are_skipped() {
         let mut ingest = FlvIngest::default();
-        // Enhanced RTMP AV1: SequenceStart, then CodedFrames (keyframe).
+        // An Enhanced RTMP FourCC liverec does not read (VP8): SequenceStart, then
+        // CodedFrames (keyframe).
         let header = ingest.push_tag(&tag(
             TagKind::Video,
             0,
-            &[0x90, b'a', b'v', b'0', b'1', 0x81],
+            &[0x90, b'v', b'p', b'0', b'8', 0x81],
         ));
         assert!(
             matches!(&header, Input::Config(c) if matches!(c.codec, CodecConfig::Other { .. }))
         );
-        let av1 = frame(ingest.push_tag(&tag(
+        let vp8 = frame(ingest.push_tag(&tag(
             TagKind::Video,
             0,
-            &[0x91, b'a', b'v', b'0', b'1', 7, 7],
+            &[0x91, b'v', b'p', b'0', b'8', 7, 7],
         )));
         assert_eq!(
-            (av1.codec, av1.keyframe),
-            (Codec::Other(u32::from_be_bytes(*b"av01")), true)
+            (vp8.codec, vp8.keyframe),
+            (Codec::Other(u32::from_be_bytes(*b"vp08")), true)
         );
-        assert!(av1.config.is_some());
+        assert!(vp8.config.is_some());
         let speex = frame(ingest.push_tag(&tag(TagKind::Audio, 0, &[0xB2, 9, 9])));
         assert_eq!(speex.codec, Codec::Other(11));
         for (kind, data) in [

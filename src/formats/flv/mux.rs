@@ -28,6 +28,18 @@ fn cts(ms: i64) -> [u8; 3] {
     [b[1], b[2], b[3]]
 }
 
+/// Enhanced RTMP audio: SoundFormat 9 (ExHeader), the packet type in the low bits.
+const AUDIO_EX_HEADER: u8 = 0x90;
+
+fn video_fourcc(codec: &CodecConfig) -> &'static [u8; 4] {
+    match codec {
+        CodecConfig::Video(VideoConfig::Av1(_)) => b"av01",
+        CodecConfig::Video(VideoConfig::Vp9(_)) => b"vp09",
+        CodecConfig::Video(VideoConfig::Hevc(_)) => b"hvc1",
+        _ => b"avc1",
+    }
+}
+
 /// The tag body of a sequence header: the one received, or built.
 pub fn config_body(config: &Config) -> Option<Bytes> {
     if let Some(flv) = &config.flv {
@@ -44,8 +56,18 @@ pub fn config_body(config: &Config) -> Option<Bytes> {
             body.extend_from_slice(b"hvc1");
             body.extend_from_slice(&c.raw);
         }
+        CodecConfig::Video(VideoConfig::Av1(c) | VideoConfig::Vp9(c)) => {
+            body.push(EX_HEADER | 0x10 | SEQUENCE_START);
+            body.extend_from_slice(video_fourcc(&config.codec));
+            body.extend_from_slice(&c.raw);
+        }
         CodecConfig::Audio(c) => {
             body.extend_from_slice(&[0xAF, 0]);
+            body.extend_from_slice(&c.raw);
+        }
+        CodecConfig::Opus(c) => {
+            body.push(AUDIO_EX_HEADER | SEQUENCE_START);
+            body.extend_from_slice(b"Opus");
             body.extend_from_slice(&c.raw);
         }
         CodecConfig::Other { .. } => return None,
@@ -69,6 +91,18 @@ pub fn frame_body(frame: &Frame) -> Option<Bytes> {
             body.push(EX_HEADER | frame_type << 4 | CODED_FRAMES);
             body.extend_from_slice(b"hvc1");
             body.extend_from_slice(&cts(frame.pts_ms - frame.dts_ms));
+        }
+        Codec::Av1 | Codec::Vp9 => {
+            body.push(EX_HEADER | frame_type << 4 | CODED_FRAMES);
+            body.extend_from_slice(if frame.codec == Codec::Av1 {
+                b"av01"
+            } else {
+                b"vp09"
+            });
+        }
+        Codec::Opus => {
+            body.push(AUDIO_EX_HEADER | CODED_FRAMES);
+            body.extend_from_slice(b"Opus");
         }
         Codec::Aac => body.extend_from_slice(&[0xAF, 1]),
         // MP3, 44.1 kHz, 16-bit, stereo: players read the rate from the frame header.

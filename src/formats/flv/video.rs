@@ -12,6 +12,10 @@ pub enum VideoCodec {
     Avc,
     /// H.265 (legacy CodecID 12, FourCC `hvc1`).
     Hevc,
+    /// AV1 (FourCC `av01`).
+    Av1,
+    /// VP9 (FourCC `vp09`).
+    Vp9,
     /// Anything else: legacy CodecID, or the FourCC.
     Other(u32),
 }
@@ -102,11 +106,15 @@ fn parse_enhanced(data: &[u8], first: u8) -> Option<VideoTag> {
     let codec = match &fourcc.to_be_bytes() {
         b"avc1" => VideoCodec::Avc,
         b"hvc1" => VideoCodec::Hevc,
+        b"av01" => VideoCodec::Av1,
+        b"vp09" => VideoCodec::Vp9,
         _ => VideoCodec::Other(fourcc),
     };
+    // Only AVC and HEVC coded frames carry a composition time.
+    let has_cts = matches!(codec, VideoCodec::Avc | VideoCodec::Hevc);
     let (kind, cts, payload_start) = match packet_type {
         0 => (VideoPacketKind::SequenceHeader, 0, 5),
-        1 if codec == VideoCodec::Other(fourcc) => (VideoPacketKind::Frames, 0, 5),
+        1 if !has_cts => (VideoPacketKind::Frames, 0, 5),
         1 => (VideoPacketKind::Frames, si24(array::<3>(data, 5)?), 8),
         2 => (VideoPacketKind::EndOfSequence, 0, 5),
         3 => (VideoPacketKind::Frames, 0, 5),

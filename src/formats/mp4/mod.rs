@@ -13,9 +13,9 @@
 
 use mp4_atom::esds::{DecoderConfig, DecoderSpecific, EsDescriptor, SLConfig};
 use mp4_atom::{
-    Atom, Audio, Avc1, Avcc, Codec, Dinf, Dref, Encode, Esds, FourCC, Ftyp, Hdlr, Hvc1, Hvcc, Mdhd,
-    Mdia, Mfhd, Minf, Moof, Moov, Mp4a, Mvex, Mvhd, Smhd, Stbl, Stsd, Tfdt, Tfhd, Tkhd, Traf, Trak,
-    Trex, Trun, TrunEntry, Url, Visual, Vmhd,
+    Atom, Audio, Av01, Av1c, Avc1, Avcc, Codec, Dinf, Dops, Dref, Encode, Esds, FourCC, Ftyp, Hdlr,
+    Hvc1, Hvcc, Mdhd, Mdia, Mfhd, Minf, Moof, Moov, Mp4a, Mvex, Mvhd, Opus, Smhd, Stbl, Stsd, Tfdt,
+    Tfhd, Tkhd, Traf, Trak, Trex, Trun, TrunEntry, Url, Visual, Vmhd, Vp09, VpcC,
 };
 
 pub mod progressive;
@@ -28,6 +28,8 @@ pub use progressive::{FirstFragment, FragmentRef, MoovRoom, Mp4Finish, Room};
 use bytes::Bytes;
 
 use crate::formats::codec::aac::AacConfig;
+use crate::formats::codec::av1::{parse_av1_config, parse_vp9_config};
+use crate::formats::codec::opus::{OpusConfig, OPUS_RATE};
 use crate::formats::flv::frames::{MediaFrame, Track, VideoConfig};
 
 /// Timescale of both tracks: milliseconds, the unit FLV and RTMP timestamps come in.
@@ -71,6 +73,15 @@ pub struct Mp4Tracks {
     pub video: Option<VideoConfig>,
     /// AAC configuration (track 2).
     pub audio: Option<AacConfig>,
+    /// Opus configuration (track 2, when there is no AAC).
+    pub opus: Option<OpusConfig>,
+}
+
+impl Mp4Tracks {
+    /// Whether the file has an audio track.
+    pub fn has_audio(&self) -> bool {
+        self.audio.is_some() || self.opus.is_some()
+    }
 }
 
 fn trak(id: u32, handler: &[u8; 4], codec: Codec, size: (u16, u16), audio: bool) -> Trak {
@@ -140,6 +151,34 @@ fn video_trak(config: &VideoConfig) -> Result<Trak, Mp4Error> {
                 }),
             )
         }
+        VideoConfig::Av1(c) => {
+            let av1c = Av1c::decode_body(&mut c.raw.as_slice()).map_err(box_err)?;
+            let visual = Visual {
+                data_reference_index: 1,
+                ..Default::default()
+            };
+            let av01 = Av01 {
+                visual,
+                av1c,
+                ..Default::default()
+            };
+            ((0, 0), Codec::Av01(av01))
+        }
+        VideoConfig::Vp9(c) => {
+            let vpcc = VpcC::decode_body(&mut c.raw.as_slice()).map_err(box_err)?;
+            let visual = Visual {
+                data_reference_index: 1,
+                ..Default::default()
+            };
+            let vp09 = Vp09 {
+                visual,
+                vpcc,
+                btrt: None,
+                colr: None,
+                pasp: None,
+            };
+            ((0, 0), Codec::Vp09(vp09))
+        }
         VideoConfig::Hevc(c) => {
             let hvcc = Hvcc::decode_body(&mut c.raw.as_slice()).map_err(box_err)?;
             let visual = Visual {
@@ -194,6 +233,21 @@ fn audio_trak(config: &AacConfig) -> Trak {
     trak(AUDIO_TRACK, b"soun", Codec::Mp4a(mp4a), (0, 0), true)
 }
 
+fn opus_trak(config: &OpusConfig) -> Result<Trak, Mp4Error> {
+    let dops = Dops::decode_body(&mut config.dops_body().as_slice()).map_err(box_err)?;
+    let opus = Opus {
+        audio: Audio {
+            data_reference_index: 1,
+            channel_count: u16::from(config.channels),
+            sample_size: 16,
+            sample_rate: u16::try_from(OPUS_RATE).unwrap_or(0).into(),
+        },
+        dops,
+        btrt: None,
+    };
+    Ok(trak(AUDIO_TRACK, b"soun", Codec::Opus(opus), (0, 0), true))
+}
+
 fn ftyp() -> Ftyp {
     Ftyp {
         major_brand: FourCC::new(b"isom"),
@@ -213,6 +267,8 @@ fn traks(tracks: &Mp4Tracks) -> Result<Vec<Trak>, Mp4Error> {
     }
     if let Some(a) = &tracks.audio {
         traks.push(audio_trak(a));
+    } else if let Some(o) = &tracks.opus {
+        traks.push(opus_trak(o)?);
     }
     if traks.is_empty() {
         return Err(Mp4Error::NoTracks);
@@ -241,6 +297,17 @@ pub fn tracks_of_moov(moov: &Moov) -> Result<Mp4Tracks, Mp4Error> {
                 let config = parse_hevc_config(&raw).ok_or_else(|| unreadable("hvcC"))?;
                 tracks.video = Some(VideoConfig::Hevc(config));
             }
+            Codec::Av01(av01) => {
+                av01.av1c.encode_body(&mut raw).map_err(box_err)?;
+                let config = parse_av1_config(&raw).ok_or_else(|| unreadable("av1C"))?;
+                tracks.video = Some(VideoConfig::Av1(config));
+            }
+            Codec::Vp09(vp09) => {
+                vp09.vpcc.encode_body(&mut raw).map_err(box_err)?;
+                let config = parse_vp9_config(&raw).ok_or_else(|| unreadable("vpcC"))?;
+                tracks.video = Some(VideoConfig::Vp9(config));
+            }
+            Codec::Opus(opus) => tracks.opus = Some(opus_config(&opus.dops)),
             Codec::Mp4a(mp4a) => {
                 let specific = mp4a.esds.es_desc.dec_config.dec_specific.as_ref();
                 let config = specific
@@ -251,10 +318,29 @@ pub fn tracks_of_moov(moov: &Moov) -> Result<Mp4Tracks, Mp4Error> {
             _ => {}
         }
     }
-    if tracks.video.is_none() && tracks.audio.is_none() {
+    if tracks.video.is_none() && !tracks.has_audio() {
         return Err(Mp4Error::NoTracks);
     }
     Ok(tracks)
+}
+
+/// An Opus configuration from a `dOps` (mapping family 0: all mp4-atom reads).
+fn opus_config(dops: &Dops) -> OpusConfig {
+    let mut raw = b"OpusHead".to_vec();
+    raw.extend_from_slice(&[1, dops.output_channel_count]);
+    raw.extend_from_slice(&dops.pre_skip.to_le_bytes());
+    raw.extend_from_slice(&dops.input_sample_rate.to_le_bytes());
+    raw.extend_from_slice(&dops.output_gain.to_le_bytes());
+    raw.push(0);
+    OpusConfig {
+        channels: dops.output_channel_count,
+        pre_skip: dops.pre_skip,
+        input_sample_rate: dops.input_sample_rate,
+        output_gain: dops.output_gain,
+        mapping_family: 0,
+        mapping: Vec::new(),
+        raw,
+    }
 }
 
 /// `moov` for a fragmented file (its initialization segment follows `ftyp`).
@@ -577,6 +663,7 @@ pub(crate) mod test_support {
         let tracks = Mp4Tracks {
             video: None,
             audio: parse_audio_specific_config(&[0x11, 0x90]),
+            opus: None,
         };
         let mut fragmenter = Fragmenter::new(tracks, room).unwrap();
         let mut out = Vec::new();

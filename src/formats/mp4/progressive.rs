@@ -860,6 +860,7 @@ mod tests {
         Mp4Tracks {
             video: Some(avc()),
             audio: parse_audio_specific_config(&[0x11, 0x90]),
+            opus: None,
         }
     }
 

@@ -14,6 +14,7 @@ fn nal_type(config: &VideoConfig, nal: &[u8]) -> u8 {
     match config {
         VideoConfig::Avc(_) => first & 0x1F,
         VideoConfig::Hevc(_) => (first >> 1) & 0x3F,
+        VideoConfig::Av1(_) | VideoConfig::Vp9(_) => 0,
     }
 }
 
@@ -48,20 +49,22 @@ pub fn split_nals(data: &[u8], length_size: u8) -> Option<Vec<&[u8]>> {
 }
 
 /// Appends the Annex B form of one access unit to `out`. Returns false (and appends
-/// nothing) when the length prefixes are inconsistent.
+/// nothing) when the length prefixes are inconsistent, or the codec has no NAL units.
 pub fn to_annex_b(config: &VideoConfig, data: &[u8], keyframe: bool, out: &mut Vec<u8>) -> bool {
+    let aud: &[u8] = match config {
+        VideoConfig::Avc(_) => &AVC_AUD,
+        VideoConfig::Hevc(_) => &HEVC_AUD,
+        VideoConfig::Av1(_) | VideoConfig::Vp9(_) => return false,
+    };
     let Some(nals) = split_nals(data, config.nal_length_size()) else {
         return false;
     };
-    let (aud, rest) = match nals.split_first() {
+    let (received_aud, rest) = match nals.split_first() {
         Some((first, rest)) if is_aud(config, nal_type(config, first)) => (Some(*first), rest),
         _ => (None, nals.as_slice()),
     };
     out.extend_from_slice(&START);
-    out.extend_from_slice(aud.unwrap_or(match config {
-        VideoConfig::Avc(_) => &AVC_AUD,
-        VideoConfig::Hevc(_) => &HEVC_AUD,
-    }));
+    out.extend_from_slice(received_aud.unwrap_or(aud));
     if keyframe
         && !rest
             .iter()
@@ -70,6 +73,7 @@ pub fn to_annex_b(config: &VideoConfig, data: &[u8], keyframe: bool, out: &mut V
         let sets: Vec<&Vec<u8>> = match config {
             VideoConfig::Avc(c) => c.sps.iter().chain(c.pps.iter()).collect(),
             VideoConfig::Hevc(c) => c.units(32).chain(c.units(33)).chain(c.units(34)).collect(),
+            VideoConfig::Av1(_) | VideoConfig::Vp9(_) => Vec::new(),
         };
         for set in sets {
             out.extend_from_slice(&START);

@@ -353,6 +353,7 @@ impl PushSession {
                 }
             }
             SegmentEvent::Close(info) => self.closed(i, &info, now, out),
+            SegmentEvent::Refused(track, why) => out.push(Action::Refused(i, track, why)),
         }
     }
 

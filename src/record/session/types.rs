@@ -117,6 +117,9 @@ pub enum Action {
     HlsFinished(usize, Box<ParkedHls>),
     /// The output stopped (task end, StopRecordTask, end of push); no more actions.
     OutputEnded(usize),
+    /// The output cannot record what the push sends, and why (announced as a recording
+    /// exception; the push and the other outputs carry on).
+    Refused(usize, Track, String),
 }
 
 /// The final name of a file of `spec` spanning `start`..`end` (Unix ms).
@@ -163,8 +166,11 @@ impl MediaInfo {
                     self.dimensions = c.dimensions;
                 }
                 VideoConfig::Hevc(_) => self.video_codec = Some("h265".into()),
+                VideoConfig::Av1(_) => self.video_codec = Some("av1".into()),
+                VideoConfig::Vp9(_) => self.video_codec = Some("vp9".into()),
             },
             FrameEvent::AudioConfig { .. } => self.audio_codec = Some("aac".into()),
+            FrameEvent::OpusConfig { .. } => self.audio_codec = Some("opus".into()),
             FrameEvent::Frame(f) if f.track == Track::Audio && self.audio_codec.is_none() => {
                 self.audio_codec = Some("mp3".into())
             }
@@ -178,8 +184,14 @@ impl MediaInfo {
         let (codec, dimensions) = match &config.codec {
             CodecConfig::Video(VideoConfig::Avc(c)) => ("h264", c.dimensions),
             CodecConfig::Video(VideoConfig::Hevc(_)) => ("h265", self.dimensions),
+            CodecConfig::Video(VideoConfig::Av1(_)) => ("av1", self.dimensions),
+            CodecConfig::Video(VideoConfig::Vp9(_)) => ("vp9", self.dimensions),
             CodecConfig::Audio(_) => {
                 set(&mut self.audio_codec, "aac");
+                return;
+            }
+            CodecConfig::Opus(_) => {
+                set(&mut self.audio_codec, "opus");
                 return;
             }
             CodecConfig::Other { .. } => return,

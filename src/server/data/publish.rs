@@ -7,7 +7,9 @@ use super::error::DataError;
 use super::stream::{hls_sidecar_name, Committing, PushStream, Sidecar};
 use super::DataPlane;
 use crate::config::callback::CallbackTemplate;
-use crate::config::callback_event::{record_exception_event, record_file_event, RecordFile};
+use crate::config::callback_event::{
+    record_exception_event, record_file_event, Exception, RecordFile,
+};
 use crate::record::session::{live_playlist_name, DoneFile, OutputSpec, ParkedHls};
 use crate::server::db::{Database, Recording};
 use crate::server::notify::now_ms;
@@ -129,7 +131,7 @@ pub async fn announce_exception(
     stream: &PushStream,
     session_id: &str,
     format: &str,
-    message: &str,
+    exception: Exception<'_>,
 ) {
     let template = callback_template(app, stream).await;
     let Some(template) = template.filter(|t| !t.record_exception_notify_url.is_empty()) else {
@@ -142,7 +144,7 @@ pub async fn announce_exception(
         session_id,
         format,
         now_ms(),
-        message,
+        exception,
     );
     let url = &template.record_exception_notify_url;
     if let Err(e) = app

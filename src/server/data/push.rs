@@ -33,6 +33,7 @@ use super::publish::{
 use super::recorder::{OutputFailure, Recorder};
 use super::stream::{hls_sidecar_name, PushStream};
 use super::DataPlane;
+use crate::config::callback_event::Exception;
 use crate::config::callback_event::{push_event, PushEvent, StreamRef};
 use crate::config::plan::{plan_recording, OutputPlan, RecordingPlan};
 use crate::config::problem::ConfigError;
@@ -259,7 +260,7 @@ async fn room(app: &Arc<DataPlane>, slot: &mut Slot, stream: &PushStream) -> Res
         );
         app.metrics.refused("free_space");
         if app.space.first_refusal(&stream.key()) {
-            announce_exception(app, stream, "", "", &why).await;
+            announce_exception(app, stream, "", "", Exception::storage(&why)).await;
         }
         return Err(refuse(RefusalKind::NoRoom, why));
     }

@@ -18,6 +18,7 @@ use super::finalize::{Finalizer, Job};
 use super::publish::{announce_exception, remove_sidecar, write_sidecar};
 use super::stream::{hls_sidecar_name, PushStream, Sidecar};
 use super::DataPlane;
+use crate::config::callback_event::{Exception, EXCEPTION_NO_AUDIO, EXCEPTION_NO_VIDEO};
 use crate::config::template::Format;
 use crate::record::session::{
     extension, segment_name, Action, DoneFile, FileRef, MediaInfo, OutputSpec, PushSession,
@@ -176,6 +177,7 @@ fn action_output(action: &Action) -> usize {
         Action::Open(f) | Action::Append(f, _) | Action::Patch(f, ..) => f.output,
         Action::RewriteHead(f, ..) | Action::FinishMp4(f, ..) | Action::Close(f, _) => f.output,
         Action::Playlist(o, _) | Action::HlsFinished(o, ..) | Action::OutputEnded(o) => *o,
+        Action::Refused(o, ..) => *o,
     }
 }
 
@@ -348,13 +350,21 @@ impl Recorder {
         self.fail(output);
         self.app.metrics.output_failures.inc();
         if first {
-            self.announce_exception(spec, &failed.message).await;
+            self.announce_exception(spec, Exception::storage(&failed.message))
+                .await;
         }
     }
 
-    async fn announce_exception(&self, spec: &OutputSpec, message: &str) {
+    async fn announce_exception(&self, spec: &OutputSpec, exception: Exception<'_>) {
         let format = spec.format.name();
-        announce_exception(&self.app, &self.stream, &spec.recording_id, format, message).await;
+        announce_exception(
+            &self.app,
+            &self.stream,
+            &spec.recording_id,
+            format,
+            exception,
+        )
+        .await;
     }
 
     fn fail(&mut self, output: usize) {
@@ -480,6 +490,20 @@ impl Recorder {
             }
             Action::HlsFinished(_, hls) => self.finish_hls_later(*hls),
             Action::OutputEnded(_) => {}
+            Action::Refused(_, track, why) => {
+                let (stream, format) = (self.stream.key(), spec.format.name());
+                tracing::warn!(%stream, format, why, "recording output refused the codec");
+                let kind = match track {
+                    crate::media::Track::Video => EXCEPTION_NO_VIDEO,
+                    crate::media::Track::Audio => EXCEPTION_NO_AUDIO,
+                };
+                let exception = Exception {
+                    kind,
+                    level: "warning",
+                    desc: &why,
+                };
+                self.announce_exception(spec, exception).await;
+            }
         }
         Ok(())
     }

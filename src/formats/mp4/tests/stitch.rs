@@ -62,6 +62,7 @@ fn tracks() -> Mp4Tracks {
     Mp4Tracks {
         video: Some(avc()),
         audio: parse_audio_specific_config(&[0x11, 0x90]),
+        opus: None,
     }
 }
 
