@@ -652,3 +652,98 @@ async fn enhanced_rtmp_av1_vp9_hevc_with_opus_are_recorded() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_an_av1_opus_recording_recovers_a_playable_mp4() {
+    let ffmpeg = ffmpeg9();
+    let dir = temp_dir("in-ertmp-crash");
+    let data = dir.join("data");
+    let cfg = config(&dir, "");
+    let args = ["--config", cfg.to_str().unwrap()];
+    let server = Server::start_with(&data, None, &args).await;
+    let mp4 = serde_json::json!({"Mp4Param": {"Enable": 1, "RecordInterval": 60}});
+    configure(&server, mp4, 0, None).await;
+    // 60 s of AV1 + Opus, pushed in real time; the server dies 3.5 s in.
+    let source = dir.join("av1.flv");
+    let made = Command::new(&ffmpeg)
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25",
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=sample_rate=48000",
+            "-t",
+            "60",
+            "-g",
+            "25",
+        ])
+        .args([
+            "-c:v",
+            "libsvtav1",
+            "-preset",
+            "12",
+            "-c:a",
+            "libopus",
+            "-f",
+            "flv",
+            "-y",
+        ])
+        .arg(&source)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let mut pusher = Command::new(&ffmpeg)
+        .args(["-v", "quiet", "-re", "-i"])
+        .arg(&source)
+        .args(["-c", "copy", "-f", "flv"])
+        .arg(server.rtmp("live", "crash"))
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    server.kill9();
+    let _ = pusher.kill();
+    let _ = pusher.wait();
+    let restarted = Server::start_with(&data, None, &args).await;
+    let stream = stream_dir(&restarted, "crash");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while files(&stream, "mp4").is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Wait for the recovered one (the files cut every 2 s before the crash come first).
+    let mut recovered = files(&stream, "mp4");
+    while recovered.len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        recovered = files(&stream, "mp4");
+    }
+    assert!(recovered.len() >= 2, "{recovered:?}");
+    let mut seconds = 0.0;
+    for f in &recovered {
+        assert_eq!(codecs(f), ["av1", "opus"], "{}", f.display());
+        let decoded = Command::new(&ffmpeg)
+            .args(["-v", "error", "-i"])
+            .arg(f)
+            .args(["-f", "null", "-"])
+            .output()
+            .unwrap();
+        let errors = String::from_utf8_lossy(&decoded.stderr);
+        assert!(
+            decoded.status.success() && errors.is_empty(),
+            "{}: {errors}",
+            f.display()
+        );
+        seconds += duration(f);
+    }
+    assert!(
+        (2.0..=4.0).contains(&seconds),
+        "{seconds} s recorded of ~3.5 s"
+    );
+    restarted.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
