@@ -168,36 +168,37 @@ fn rtmps_without_a_certificate_is_refused_at_start() {
 async fn start_srt(name: &str) -> (Server, PathBuf, String) {
     let dir = temp_dir(name);
     let cfg = config(&dir, "[srt]\nlatency_ms = 120\n");
-    let srt = format!("127.0.0.1:{}", free_udp_port());
+    let srt = format!("127.0.0.1:{}", free_port());
     let args = ["--config", cfg.to_str().unwrap(), "--srt", srt.as_str()];
     let server = Server::start_with(&dir.join("data"), None, &args).await;
     (server, dir, srt)
 }
 
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Encodes `seconds` of H.264 (B-frames, 1 s GOP) + AAC into an MPEG-TS file.
 fn make_ts(path: &Path, seconds: f64) {
+    let x264 = ["-c:v", "libx264", "-preset", "veryfast", "-bf", "2"];
+    make_ts_with(path, seconds, &x264);
+}
+
+/// Encodes `seconds` of video (`video`: the encoder and its options) + AAC into MPEG-TS.
+fn make_ts_with(path: &Path, seconds: f64, video: &[&str]) {
+    let source = ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"];
+    let audio = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"];
     let made = Command::new("ffmpeg")
+        .args(["-v", "error"])
+        .args(source)
+        .args(audio)
         .args([
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x240:rate=25",
+            "-t",
+            &seconds.to_string(),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-g",
+            "25",
         ])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-        .args(["-t", &seconds.to_string(), "-map", "0:v", "-map", "1:a"])
-        .args([
-            "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "25",
-        ])
+        .args(video)
         .args([
             "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-f", "mpegts", "-y",
         ])
@@ -273,6 +274,21 @@ async fn srt_push_is_recorded_in_every_format_with_its_timestamps() {
         push_ts(&srt, "#!::r=live/field,m=publish", &copy),
         "ffmpeg's SRT push failed"
     );
+    // H.265 over SRT too (MediaMTX's stream id form).
+    let hevc = dir.join("hevc.ts");
+    let x265 = [
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        "log-level=error",
+    ];
+    make_ts_with(&hevc, 3.0, &x265);
+    assert!(
+        push_ts(&srt, "publish:live/hevc", &hevc),
+        "ffmpeg's HEVC SRT push failed"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stream = stream_dir(&server, "field");
     for ext in ["flv", "mp4", "aac", "m3u8"] {
@@ -280,6 +296,29 @@ async fn srt_push_is_recorded_in_every_format_with_its_timestamps() {
         assert!(!list.is_empty(), "no {ext} recorded from SRT");
         for f in &list {
             decodes(f);
+        }
+    }
+    // (FLV holds it as Enhanced RTMP `hvc1`, which Debian's FFmpeg 5.1 cannot read.)
+    let ffmpeg = ffmpeg9();
+    for ext in ["flv", "mp4", "m3u8"] {
+        let list = files(&stream_dir(&server, "hevc"), ext);
+        assert!(!list.is_empty(), "no {ext} recorded from the HEVC SRT push");
+        for f in &list {
+            let decoded = Command::new(&ffmpeg)
+                .args(["-v", "error", "-i"])
+                .arg(f)
+                .args(["-f", "null", "-"])
+                .output()
+                .unwrap();
+            let errors = String::from_utf8_lossy(&decoded.stderr);
+            assert!(
+                decoded.status.success() && errors.is_empty(),
+                "{}: {errors}",
+                f.display()
+            );
+            if ext == "mp4" {
+                assert_eq!(codecs(f), ["hevc", "aac"], "{}", f.display());
+            }
         }
     }
     // Every MP4 holds both tracks (audio arrives behind video in TS: interleaved).
@@ -323,7 +362,7 @@ async fn srt_push_is_recorded_in_every_format_with_its_timestamps() {
     }
     let metrics = server.metrics().await;
     assert!(
-        metrics.contains("liverec_protocol_pushes_total{protocol=\"srt\"} 1"),
+        metrics.contains("liverec_protocol_pushes_total{protocol=\"srt\"} 2"),
         "{metrics}"
     );
     server.stop();

@@ -30,19 +30,31 @@ pub struct Server {
     pub client: reqwest::Client,
 }
 
+/// A loopback port free for TCP and UDP, below the kernel's ephemeral range (32768 on):
+/// a port the kernel hands out is also given to clients' outgoing connections (ffmpeg
+/// pushers), which could take it before the server binds it. Each process walks its
+/// own slice of 20000–32000 (by pid), so parallel tests never get the same one.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 100) as u16 * 120;
+    loop {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 120;
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        let udp = std::net::UdpSocket::bind(("127.0.0.1", port));
+        if tcp.is_ok() && udp.is_ok() {
+            return port;
+        }
+    }
 }
 
 pub fn temp_dir(name: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SERIAL: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
         "liverec-{name}-{}-{}",
         std::process::id(),
-        free_port()
+        SERIAL.fetch_add(1, Ordering::Relaxed)
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
