@@ -786,3 +786,99 @@ async fn kill_9_during_an_av1_opus_recording_recovers_a_playable_mp4() {
     restarted.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_multitrack_push_records_its_default_tracks() {
+    let ffmpeg = ffmpeg9();
+    let dir = temp_dir("in-multitrack");
+    let cfg = config(&dir, "");
+    let args = ["--config", cfg.to_str().unwrap()];
+    let server = Server::start_with(&dir.join("data"), None, &args).await;
+    configure(&server, all_formats(), 0, None).await;
+    // Two video renditions and two audio languages: FFmpeg 9 sends the first of each as
+    // plain tags and the others in Enhanced RTMP v2 multitrack packets (track 1).
+    let source = dir.join("multi.flv");
+    let made = Command::new(&ffmpeg)
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25",
+        ])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=880:sample_rate=48000",
+            "-t",
+            "3",
+        ])
+        .args(["-map", "0:v", "-map", "1:v", "-map", "2:a", "-map", "3:a"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args([
+            "-c:a",
+            "aac",
+            "-metadata:s:a:0",
+            "language=eng",
+            "-metadata:s:a:1",
+            "language=fra",
+        ])
+        .args(["-f", "flv", "-y"])
+        .arg(&source)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let pushed = Command::new(&ffmpeg)
+        .args(["-v", "error", "-re", "-i"])
+        .arg(&source)
+        .args(["-map", "0", "-c", "copy", "-f", "flv"])
+        .arg(server.rtmp("live", "multi"))
+        .status()
+        .unwrap();
+    assert!(pushed.success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stream = stream_dir(&server, "multi");
+    let sent = crcs(&ffmpeg, &source);
+    for ext in ["flv", "mp4", "aac", "m3u8"] {
+        let list = files(&stream, ext);
+        assert!(!list.is_empty(), "no {ext}");
+        for f in &list {
+            decodes(f);
+        }
+    }
+    // The default video and audio tracks (the first of each), every packet of them.
+    let mut recorded: Vec<Vec<(i64, String)>> = vec![Vec::new(), Vec::new()];
+    for f in files(&stream, "flv") {
+        for (i, packets) in crcs(&ffmpeg, &f).into_iter().enumerate() {
+            recorded[i].extend(packets);
+        }
+    }
+    assert_eq!(recorded[0], sent[0], "default video track");
+    assert_eq!(recorded[1], sent[2], "default audio track");
+    for f in files(&stream, "mp4") {
+        let size = ffprobe(
+            &["-show_entries", "stream=width,height", "-of", "csv=p=0"],
+            &f,
+        );
+        assert_eq!(size.lines().next(), Some("320,240"), "{}", f.display());
+    }
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

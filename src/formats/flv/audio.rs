@@ -35,6 +35,8 @@ pub struct AudioTag {
     pub kind: AudioPacketKind,
     /// Where the payload starts.
     pub payload_start: usize,
+    /// Where it ends (the body's end, or the default track's end in a multitrack packet).
+    pub payload_end: usize,
 }
 
 /// Parses an audio tag body's header.
@@ -52,39 +54,51 @@ pub fn parse_audio_tag(data: &[u8]) -> Option<AudioTag> {
                 codec: AudioCodec::Aac,
                 kind,
                 payload_start: 2,
+                payload_end: data.len(),
             })
         }
         2 => Some(AudioTag {
             codec: AudioCodec::Mp3,
             kind: AudioPacketKind::Frame,
             payload_start: 1,
+            payload_end: data.len(),
         }),
         9 => {
-            let fourcc: [u8; 4] = data.get(1..5)?.try_into().ok()?;
-            let codec = match &fourcc {
+            // Enhanced RTMP v2: ModEx prefixes skipped, the default track of a multitrack
+            // packet read (see [`super::multitrack`]).
+            let ex = super::multitrack::ex_header(data, first & 0x0F, MULTITRACK)?;
+            let codec = match &ex.fourcc.to_be_bytes() {
                 b"mp4a" => AudioCodec::Aac,
                 b".mp3" => AudioCodec::Mp3,
                 b"Opus" => AudioCodec::Opus,
-                _ => AudioCodec::Other(u32::from_be_bytes(fourcc)),
+                _ => AudioCodec::Other(ex.fourcc),
             };
-            let kind = match first & 0x0F {
-                0 => AudioPacketKind::SequenceHeader,
-                1 => AudioPacketKind::Frame,
-                _ => AudioPacketKind::Other,
+            let (kind, (start, end)) = match (ex.packet_type, ex.track) {
+                (0, Some(track)) => (AudioPacketKind::SequenceHeader, track),
+                (1, Some(track)) => (AudioPacketKind::Frame, track),
+                (_, track) => (
+                    AudioPacketKind::Other,
+                    track.unwrap_or((data.len(), data.len())),
+                ),
             };
             Some(AudioTag {
                 codec,
                 kind,
-                payload_start: 5,
+                payload_start: start,
+                payload_end: end,
             })
         }
         other => Some(AudioTag {
             codec: AudioCodec::Other(u32::from(other)),
             kind: AudioPacketKind::Other,
             payload_start: 1,
+            payload_end: data.len(),
         }),
     }
 }
+
+/// Audio `PacketType` of a multitrack packet.
+const MULTITRACK: u8 = 5;
 
 #[cfg(test)]
 mod tests {
@@ -97,7 +111,8 @@ mod tests {
             Some(AudioTag {
                 codec: AudioCodec::Aac,
                 kind: AudioPacketKind::SequenceHeader,
-                payload_start: 2
+                payload_start: 2,
+                payload_end: 4,
             })
         );
         assert_eq!(

@@ -96,7 +96,7 @@ impl FlvIngest {
         let Some(header) = parse_video_tag(data) else {
             return Input::Skipped("video tag too short".into());
         };
-        let payload = tail(data, header.payload_start);
+        let payload = part(data, header.payload_start, header.payload_end);
         let codec = match header.codec {
             VideoCodec::Avc => Codec::H264,
             VideoCodec::Hevc => Codec::H265,
@@ -151,7 +151,7 @@ impl FlvIngest {
         let Some(header) = parse_audio_tag(data) else {
             return Input::Skipped("audio tag too short".into());
         };
-        let payload = tail(data, header.payload_start);
+        let payload = part(data, header.payload_start, header.payload_end);
         let (codec, kind) = match (header.codec, header.kind) {
             (AudioCodec::Aac, kind) => (Codec::Aac, kind),
             (AudioCodec::Mp3, kind) => (Codec::Mp3, kind),
@@ -205,10 +205,10 @@ impl FlvIngest {
     }
 }
 
-/// `data` from `from` on (empty past its end), sharing its bytes.
-fn tail(data: &Bytes, from: usize) -> Bytes {
-    if from <= data.len() {
-        data.slice(from..)
+/// `data[from..to]` (empty when out of range), sharing its bytes.
+fn part(data: &Bytes, from: usize, to: usize) -> Bytes {
+    if from <= to && to <= data.len() {
+        data.slice(from..to)
     } else {
         Bytes::new()
     }
@@ -326,6 +326,40 @@ mod tests {
                 Input::Skipped(_)
             ));
         }
+    }
+
+    #[test]
+    fn the_default_track_of_a_multitrack_packet_is_read() {
+        let mut ingest = FlvIngest::default();
+        // OneTrack, track 1 (an AV1 SequenceStart): not the default track.
+        let other = [0x96, 0x00, b'a', b'v', b'0', b'1', 1, 0x81, 0, 0x0C, 0];
+        assert_eq!(
+            ingest.push_tag(&tag(TagKind::Video, 0, &other)),
+            Input::Nothing
+        );
+        // ManyTracks CodedFramesX: track 1, then track 0 — the frame is track 0's bytes.
+        let many = [
+            0x96, 0x13, b'a', b'v', b'0', b'1', 1, 0, 0, 2, 5, 5, 0, 0, 0, 1, 6,
+        ];
+        let Input::Config(_) = ingest.push_tag(&tag(
+            TagKind::Video,
+            0,
+            &[0x90, b'a', b'v', b'0', b'1', 0x81, 0, 0x0C, 0],
+        )) else {
+            panic!("an AV1 configuration")
+        };
+        let av1 = frame(ingest.push_tag(&tag(TagKind::Video, 40, &many)));
+        assert_eq!(
+            (av1.codec, av1.keyframe, &av1.payload[..]),
+            (Codec::Av1, true, &[6][..])
+        );
+        // Audio: ModEx prefix, then a CodedFrames of Opus without a configuration yet.
+        let opus = frame(ingest.push_tag(&tag(
+            TagKind::Audio,
+            20,
+            &[0x97, 0, 0xAA, 0x01, b'O', b'p', b'u', b's', 3],
+        )));
+        assert_eq!((opus.codec, &opus.payload[..]), (Codec::Opus, &[3][..]));
     }
 
     #[test]

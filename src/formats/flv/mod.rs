@@ -15,6 +15,7 @@ pub mod clock;
 pub mod demux;
 pub mod frames;
 pub mod ingest;
+pub mod multitrack;
 pub mod mux;
 pub mod samples;
 pub mod video;

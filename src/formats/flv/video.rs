@@ -2,8 +2,13 @@
 //!
 //! Legacy: `FrameType(4) CodecID(4)`, then for AVC (7) and the non-standard HEVC (12)
 //! `AVCPacketType(8) CompositionTime(SI24)`. Enhanced (`IsExHeader` bit set):
-//! `IsExHeader(1) FrameType(3) PacketType(4) FourCC(32)`, then for CodedFrames a SI24
-//! composition time; CodedFramesX has none (0).
+//! `IsExHeader(1) FrameType(3) PacketType(4) FourCC(32)`, then for CodedFrames of AVC and
+//! HEVC a SI24 composition time; CodedFramesX and other codecs have none (0).
+//!
+//! Enhanced RTMP v2 extras ([`super::multitrack`]): `ModEx` prefixes are skipped (their
+//! one defined use, a sub-millisecond timestamp offset, is below liverec's 1 ms clock), and
+//! of a `Multitrack` packet the default track (id 0) is read — the one liverec records;
+//! a multitrack packet without it reads as [`VideoPacketKind::Other`].
 
 /// Video codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +51,8 @@ pub struct VideoTag {
     pub composition_time_ms: i32,
     /// Where the payload starts in the tag body.
     pub payload_start: usize,
+    /// Where it ends (the body's end, or the default track's end in a multitrack packet).
+    pub payload_end: usize,
 }
 
 fn si24(b: [u8; 3]) -> i32 {
@@ -80,6 +87,7 @@ pub fn parse_video_tag(data: &[u8]) -> Option<VideoTag> {
             keyframe: false,
             composition_time_ms: 0,
             payload_start: 1,
+            payload_end: data.len(),
         });
     }
     let [packet_type] = array::<1>(data, 1)?;
@@ -96,29 +104,44 @@ pub fn parse_video_tag(data: &[u8]) -> Option<VideoTag> {
         keyframe: matches!(frame_type, 1 | 4),
         composition_time_ms: cts,
         payload_start: 5,
+        payload_end: data.len(),
     })
 }
 
 fn parse_enhanced(data: &[u8], first: u8) -> Option<VideoTag> {
     let frame_type = (first >> 4) & 0x07;
-    let packet_type = first & 0x0F;
-    let fourcc = u32::from_be_bytes(array::<4>(data, 1)?);
-    let codec = match &fourcc.to_be_bytes() {
+    let ex = super::multitrack::ex_header(data, first & 0x0F, MULTITRACK)?;
+    let codec = match &ex.fourcc.to_be_bytes() {
         b"avc1" => VideoCodec::Avc,
         b"hvc1" => VideoCodec::Hevc,
         b"av01" => VideoCodec::Av1,
         b"vp09" => VideoCodec::Vp9,
-        _ => VideoCodec::Other(fourcc),
+        _ => VideoCodec::Other(ex.fourcc),
+    };
+    let other = |at| VideoTag {
+        codec,
+        kind: VideoPacketKind::Other,
+        keyframe: false,
+        composition_time_ms: 0,
+        payload_start: at,
+        payload_end: at,
+    };
+    let Some((start, end)) = ex.track else {
+        return Some(other(data.len()));
     };
     // Only AVC and HEVC coded frames carry a composition time.
     let has_cts = matches!(codec, VideoCodec::Avc | VideoCodec::Hevc);
-    let (kind, cts, payload_start) = match packet_type {
-        0 => (VideoPacketKind::SequenceHeader, 0, 5),
-        1 if !has_cts => (VideoPacketKind::Frames, 0, 5),
-        1 => (VideoPacketKind::Frames, si24(array::<3>(data, 5)?), 8),
-        2 => (VideoPacketKind::EndOfSequence, 0, 5),
-        3 => (VideoPacketKind::Frames, 0, 5),
-        _ => (VideoPacketKind::Other, 0, 5),
+    let (kind, cts, payload_start) = match ex.packet_type {
+        0 => (VideoPacketKind::SequenceHeader, 0, start),
+        1 if !has_cts => (VideoPacketKind::Frames, 0, start),
+        1 => (
+            VideoPacketKind::Frames,
+            si24(array::<3>(data, start)?),
+            start + 3,
+        ),
+        2 => (VideoPacketKind::EndOfSequence, 0, start),
+        3 => (VideoPacketKind::Frames, 0, start),
+        _ => return Some(other(start)),
     };
     Some(VideoTag {
         codec,
@@ -126,8 +149,12 @@ fn parse_enhanced(data: &[u8], first: u8) -> Option<VideoTag> {
         keyframe: matches!(frame_type, 1 | 4),
         composition_time_ms: cts,
         payload_start,
+        payload_end: end.max(payload_start),
     })
 }
+
+/// Video `PacketType` of a multitrack packet.
+const MULTITRACK: u8 = 6;
 
 /// Builds an Enhanced RTMP video tag body header (`hvc1` or `avc1`).
 pub fn enhanced_header(

@@ -1,0 +1,152 @@
+//! Enhanced RTMP v2 (Veovera) packet prefixes shared by audio and video tags: `ModEx`
+//! (packet type 7) and `Multitrack` (video 6, audio 5) — pure.
+//!
+//! After the first byte (audio: `SoundFormat` 9 and `AudioPacketType`; video: `IsExHeader`,
+//! `FrameType` and `VideoPacketType`):
+//! - `ModEx`, repeated: `ModExDataSize` (UI8 + 1; 256 means a UI16 + 1 follows), the
+//!   data, then `ModExType(4) PacketType(4)`.
+//! - `Multitrack`: `AvMultitrackType(4) PacketType(4)` (OneTrack 0, ManyTracks 1,
+//!   ManyTracksManyCodecs 2), then the FourCC unless ManyTracksManyCodecs; then per
+//!   track `[FourCC if ManyTracksManyCodecs] TrackId(UI8) [SizeOfTrack(UI24) unless
+//!   OneTrack] data`.
+//! - otherwise the FourCC, then the data.
+
+/// `PacketType` of a `ModEx` prefix.
+const MOD_EX: u8 = 7;
+/// Most `ModEx` prefixes read before the packet is given up (each is at least 2 bytes).
+const MAX_MOD_EX: usize = 16;
+
+/// What precedes the payload of an enhanced tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExHeader {
+    /// The packet type (after any `ModEx` prefixes and a `Multitrack` wrapper).
+    pub packet_type: u8,
+    /// The codec's FourCC (of the default track, in a multitrack packet).
+    pub fourcc: u32,
+    /// The byte range of the default track's data (all of it for a single-track
+    /// packet); `None` when a multitrack packet has no track 0.
+    pub track: Option<(usize, usize)>,
+}
+
+fn fourcc_at(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Reads an enhanced tag's prefixes: `packet_type` is the one in the first byte,
+/// `multitrack` the packet type that means `Multitrack` for this kind of tag. `None`
+/// when the tag is too short for what it announces.
+pub fn ex_header(data: &[u8], mut packet_type: u8, multitrack: u8) -> Option<ExHeader> {
+    let mut at = 1;
+    let mut prefixes = 0;
+    while packet_type == MOD_EX {
+        prefixes += 1;
+        if prefixes > MAX_MOD_EX {
+            return None;
+        }
+        let mut size = usize::from(*data.get(at)?) + 1;
+        at += 1;
+        if size == 256 {
+            size = usize::from(u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?)) + 1;
+            at += 2;
+        }
+        at += size;
+        packet_type = data.get(at)? & 0x0F;
+        at += 1;
+    }
+    if packet_type != multitrack {
+        let fourcc = fourcc_at(data, at)?;
+        return Some(ExHeader {
+            packet_type,
+            fourcc,
+            track: Some((at + 4, data.len())),
+        });
+    }
+    let byte = *data.get(at)?;
+    let (kind, packet_type) = (byte >> 4, byte & 0x0F);
+    at += 1;
+    let shared = if kind == 2 {
+        None
+    } else {
+        at += 4;
+        Some(fourcc_at(data, at - 4)?)
+    };
+    let mut first_fourcc = shared;
+    while at < data.len() {
+        let fourcc = match shared {
+            Some(f) => f,
+            None => {
+                at += 4;
+                fourcc_at(data, at - 4)?
+            }
+        };
+        first_fourcc.get_or_insert(fourcc);
+        let id = *data.get(at)?;
+        at += 1;
+        let end = if kind == 0 {
+            data.len()
+        } else {
+            let [b0, b1, b2]: [u8; 3] = data.get(at..at + 3)?.try_into().ok()?;
+            at += 3;
+            at + (usize::from(b0) << 16 | usize::from(b1) << 8 | usize::from(b2))
+        };
+        if end > data.len() {
+            return None;
+        }
+        if id == 0 {
+            return Some(ExHeader {
+                packet_type,
+                fourcc,
+                track: Some((at, end)),
+            });
+        }
+        at = end;
+    }
+    Some(ExHeader {
+        packet_type,
+        fourcc: first_fourcc.unwrap_or(0),
+        track: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_track_mod_ex_and_multitrack() {
+        // Plain: FourCC then data.
+        let plain = [0x91, b'a', b'v', b'0', b'1', 9, 9];
+        let h = ex_header(&plain, 1, 6).unwrap();
+        assert_eq!((h.packet_type, h.track), (1, Some((5, 7))));
+        // ModEx (2 bytes of data), then CodedFrames.
+        let modex = [0x97, 1, 0xAA, 0xBB, 0x01, b'a', b'v', b'0', b'1', 9];
+        let h = ex_header(&modex, 7, 6).unwrap();
+        assert_eq!(
+            (h.packet_type, h.fourcc, h.track),
+            (1, u32::from_be_bytes(*b"av01"), Some((9, 10)))
+        );
+        // OneTrack, track 1 only: no default track.
+        let one = [0x96, 0x03, b'a', b'v', b'c', b'1', 1, 7, 7];
+        assert_eq!(ex_header(&one, 6, 6).unwrap().track, None);
+        // ManyTracks: track 1 (2 bytes), then track 0 (1 byte).
+        let many = [
+            0x96, 0x13, b'a', b'v', b'c', b'1', 1, 0, 0, 2, 5, 5, 0, 0, 0, 1, 6,
+        ];
+        let h = ex_header(&many, 6, 6).unwrap();
+        assert_eq!((h.packet_type, h.track), (3, Some((16, 17))));
+        // ManyTracksManyCodecs: each track names its codec.
+        let codecs = [0x95, 0x21, b'O', b'p', b'u', b's', 0, 0, 0, 1, 4];
+        let h = ex_header(&codecs, 5, 5).unwrap();
+        assert_eq!(
+            (h.fourcc, h.track),
+            (u32::from_be_bytes(*b"Opus"), Some((10, 11)))
+        );
+        // Truncated: a size past the end, a missing FourCC.
+        assert_eq!(
+            ex_header(&[0x96, 0x13, b'a', b'v', b'c', b'1', 0, 0, 0, 9], 6, 6),
+            None
+        );
+        assert_eq!(ex_header(&[0x91, b'a'], 1, 6), None);
+        assert_eq!(ex_header(&[0x97; 64], 7, 6), None);
+    }
+}
