@@ -27,12 +27,11 @@ RTMPS_PORT = 19361
 SRT_PORT = 19371
 
 
-class Pushers:
+class Pushers(bi.FfmpegPushers):
     """N ffmpeg pushers of `clip` to `target(k)` (a list of output arguments), started over 2 s,
-    stopped with SIGTERM after `seconds` (None: left to end by themselves). Quacks like bench-ingest's
-    FfmpegPushers."""
+    stopped with SIGTERM after `seconds` (None: left to end by themselves)."""
 
-    def __init__(self, clip, target, n, seconds, loop=True):
+    def __init__(self, clip, target, n, seconds, loop=True):  # pylint: disable=super-init-not-called
         self.procs = []
         for k in range(n):
             loop_args = ["-stream_loop", "-1"] if loop else []
@@ -45,23 +44,10 @@ class Pushers:
         self.pid = None
         self.stdout = None
 
-    def cpu(self):
-        return bi.cpu({p.pid for p in self.procs})
-
     def poll(self):
         if self.deadline is None:
             return 0 if all(p.poll() is not None for p in self.procs) else None
-        if time.time() < self.deadline:
-            return None
-        for p in self.procs:
-            p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        return 0
+        return super().poll()
 
 
 def target(protocol):
@@ -189,7 +175,8 @@ def main():
             mem = statistics.median([r["mem_per_stream_mib"] for r in rows if r["n"] == n and r["protocol"] == p])
             print(f"  N={n:4d} {p:6s} {med[p]:.4f} ({', '.join(f'{v:.4f}' for v in vals)}) {mem:.2f} MiB/stream")
         for p in order[1:]:
-            print(f"  N={n:4d} {p.upper()} / {order[0].upper()} = {med[p] / med[order[0]]:.2f}x")
+            ratio = f"{med[p] / med[order[0]]:.2f}x" if med[order[0]] else "n/a"
+            print(f"  N={n:4d} {p.upper()} / {order[0].upper()} = {ratio}")
     if args.loss_streams:
         result = loss(args, liverec, ts30)
         print("\nSRT loss:", json.dumps(result))

@@ -304,18 +304,7 @@ async fn srt_push_is_recorded_in_every_format_with_its_timestamps() {
         let list = files(&stream_dir(&server, "hevc"), ext);
         assert!(!list.is_empty(), "no {ext} recorded from the HEVC SRT push");
         for f in &list {
-            let decoded = Command::new(&ffmpeg)
-                .args(["-v", "error", "-i"])
-                .arg(f)
-                .args(["-f", "null", "-"])
-                .output()
-                .unwrap();
-            let errors = String::from_utf8_lossy(&decoded.stderr);
-            assert!(
-                decoded.status.success() && errors.is_empty(),
-                "{}: {errors}",
-                f.display()
-            );
+            decodes_with(&ffmpeg, f);
             if ext == "mp4" {
                 assert_eq!(codecs(f), ["hevc", "aac"], "{}", f.display());
             }
@@ -481,6 +470,19 @@ fn ffmpeg9() -> PathBuf {
         "imageio-ffmpeg missing: run scripts/test-all.sh"
     );
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// Asserts that FFmpeg 9 decodes `file` without a message.
+fn decodes_with(ffmpeg: &Path, file: &Path) {
+    let decoded = Command::new(ffmpeg)
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    let errors = String::from_utf8_lossy(&decoded.stderr);
+    let clean = decoded.status.success() && errors.is_empty();
+    assert!(clean, "{}: {errors}", file.display());
 }
 
 /// Encodes 3 s of `video` (an FFmpeg encoder with its options) + Opus into an
@@ -657,18 +659,7 @@ async fn enhanced_rtmp_av1_vp9_hevc_with_opus_are_recorded() {
         assert!(!mp4s.is_empty(), "{name}: no MP4");
         for f in &mp4s {
             assert_eq!(codecs(f), [codec, "opus"], "{}", f.display());
-            let decoded = Command::new(&ffmpeg)
-                .args(["-v", "error", "-i"])
-                .arg(f)
-                .args(["-f", "null", "-"])
-                .output()
-                .unwrap();
-            assert!(
-                decoded.status.success() && decoded.stderr.is_empty(),
-                "{}: {}",
-                f.display(),
-                String::from_utf8_lossy(&decoded.stderr)
-            );
+            decodes_with(&ffmpeg, f);
         }
         check_mp4s(&ffmpeg, &sent, &mp4s);
         // No .aac from Opus (no re-encoding).
@@ -765,18 +756,7 @@ async fn kill_9_during_an_av1_opus_recording_recovers_a_playable_mp4() {
     let mut seconds = 0.0;
     for f in &recovered {
         assert_eq!(codecs(f), ["av1", "opus"], "{}", f.display());
-        let decoded = Command::new(&ffmpeg)
-            .args(["-v", "error", "-i"])
-            .arg(f)
-            .args(["-f", "null", "-"])
-            .output()
-            .unwrap();
-        let errors = String::from_utf8_lossy(&decoded.stderr);
-        assert!(
-            decoded.status.success() && errors.is_empty(),
-            "{}: {errors}",
-            f.display()
-        );
+        decodes_with(&ffmpeg, f);
         seconds += duration(f);
     }
     assert!(

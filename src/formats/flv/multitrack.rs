@@ -35,7 +35,21 @@ fn fourcc_at(data: &[u8], at: usize) -> Option<u32> {
 /// Reads an enhanced tag's prefixes: `packet_type` is the one in the first byte,
 /// `multitrack` the packet type that means `Multitrack` for this kind of tag. `None`
 /// when the tag is too short for what it announces.
-pub fn ex_header(data: &[u8], mut packet_type: u8, multitrack: u8) -> Option<ExHeader> {
+pub fn ex_header(data: &[u8], packet_type: u8, multitrack: u8) -> Option<ExHeader> {
+    let (packet_type, at) = skip_mod_ex(data, packet_type)?;
+    if packet_type != multitrack {
+        let fourcc = fourcc_at(data, at)?;
+        return Some(ExHeader {
+            packet_type,
+            fourcc,
+            track: Some((at + 4, data.len())),
+        });
+    }
+    default_track(data, at)
+}
+
+/// Skips `ModEx` prefixes: the packet type after them and where the rest starts.
+fn skip_mod_ex(data: &[u8], mut packet_type: u8) -> Option<(u8, usize)> {
     let mut at = 1;
     let mut prefixes = 0;
     while packet_type == MOD_EX {
@@ -53,14 +67,11 @@ pub fn ex_header(data: &[u8], mut packet_type: u8, multitrack: u8) -> Option<ExH
         packet_type = data.get(at)? & 0x0F;
         at += 1;
     }
-    if packet_type != multitrack {
-        let fourcc = fourcc_at(data, at)?;
-        return Some(ExHeader {
-            packet_type,
-            fourcc,
-            track: Some((at + 4, data.len())),
-        });
-    }
+    Some((packet_type, at))
+}
+
+/// The default track of a `Multitrack` packet whose `AvMultitrackType` byte is at `at`.
+fn default_track(data: &[u8], mut at: usize) -> Option<ExHeader> {
     let byte = *data.get(at)?;
     let (kind, packet_type) = (byte >> 4, byte & 0x0F);
     at += 1;
@@ -93,10 +104,11 @@ pub fn ex_header(data: &[u8], mut packet_type: u8, multitrack: u8) -> Option<ExH
             return None;
         }
         if id == 0 {
+            let track = Some((at, end));
             return Some(ExHeader {
                 packet_type,
                 fourcc,
-                track: Some((at, end)),
+                track,
             });
         }
         at = end;

@@ -151,34 +151,7 @@ fn video_trak(config: &VideoConfig) -> Result<Trak, Mp4Error> {
                 }),
             )
         }
-        VideoConfig::Av1(c) => {
-            let av1c = Av1c::decode_body(&mut c.raw.as_slice()).map_err(box_err)?;
-            let visual = Visual {
-                data_reference_index: 1,
-                ..Default::default()
-            };
-            let av01 = Av01 {
-                visual,
-                av1c,
-                ..Default::default()
-            };
-            ((0, 0), Codec::Av01(av01))
-        }
-        VideoConfig::Vp9(c) => {
-            let vpcc = VpcC::decode_body(&mut c.raw.as_slice()).map_err(box_err)?;
-            let visual = Visual {
-                data_reference_index: 1,
-                ..Default::default()
-            };
-            let vp09 = Vp09 {
-                visual,
-                vpcc,
-                btrt: None,
-                colr: None,
-                pasp: None,
-            };
-            ((0, 0), Codec::Vp09(vp09))
-        }
+        VideoConfig::Av1(c) | VideoConfig::Vp9(c) => ((0, 0), record_entry(config, &c.raw)?),
         VideoConfig::Hevc(c) => {
             let hvcc = Hvcc::decode_body(&mut c.raw.as_slice()).map_err(box_err)?;
             let visual = Visual {
@@ -231,6 +204,32 @@ fn audio_trak(config: &AacConfig) -> Trak {
         taic: None,
     };
     trak(AUDIO_TRACK, b"soun", Codec::Mp4a(mp4a), (0, 0), true)
+}
+
+/// The sample entry of an AV1 (`av01` + `av1C`) or VP9 (`vp09` + `vpcC`) track, from
+/// the record as received.
+fn record_entry(config: &VideoConfig, raw: &[u8]) -> Result<Codec, Mp4Error> {
+    let visual = Visual {
+        data_reference_index: 1,
+        ..Default::default()
+    };
+    if let VideoConfig::Vp9(_) = config {
+        let vpcc = VpcC::decode_body(&mut &raw[..]).map_err(box_err)?;
+        let vp09 = Vp09 {
+            visual,
+            vpcc,
+            btrt: None,
+            colr: None,
+            pasp: None,
+        };
+        return Ok(Codec::Vp09(vp09));
+    }
+    let av1c = Av1c::decode_body(&mut &raw[..]).map_err(box_err)?;
+    Ok(Codec::Av01(Av01 {
+        visual,
+        av1c,
+        ..Default::default()
+    }))
 }
 
 fn opus_trak(config: &OpusConfig) -> Result<Trak, Mp4Error> {
