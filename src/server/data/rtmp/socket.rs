@@ -88,7 +88,10 @@ impl TlsSocket {
         };
         let mut rest = buf.get(..n).unwrap_or_default();
         while !rest.is_empty() {
-            self.tls.read_tls(&mut rest)?;
+            // 0: after a close_notify rustls takes nothing more.
+            if self.tls.read_tls(&mut rest)? == 0 {
+                return Ok(Read1::Closed);
+            }
             let state = self.tls.process_new_packets().map_err(tls_error)?;
             if matches!(self.deliver(feed)?, Plain::Closed) || state.peer_has_closed() {
                 return Ok(Read1::Closed);
