@@ -9,7 +9,7 @@
 //! (`libsrt-sys` / `srt-rs`) are unmaintained since 2021, vendor a libsrt 1.4 built
 //! with cmake at compile time, and would need a hand-written safe wrapper around a
 //! C library that runs its own threads. srt-tokio runs on liverec's own tokio
-//! runtime, speaks HSv5 with libsrt callers (ffmpeg 5.1 and 9 are tested), carries
+//! runtime, speaks HSv5 with libsrt callers (Debian's ffmpeg 5.1 is tested), carries
 //! the stream id for access control and lets each caller be accepted or refused with
 //! an SRT reject code — all a recorder needs. Its authors call it not production
 //! ready; what liverec relies on is covered by `tests/ingest.rs` (real ffmpeg
