@@ -31,6 +31,47 @@ impl AacSegmenter {
         }
     }
 
+    /// An audio frame (`event`, at `dts_ms`): into the open file, or a new one when due.
+    fn frame(&mut self, event: &FrameEvent, dts_ms: i64, out: &mut Vec<SegmentEvent>) {
+        let due = match &self.open {
+            None => true,
+            Some((info, _)) => {
+                self.restart || self.target_ms.is_some_and(|t| dts_ms - info.start_ms >= t)
+            }
+        };
+        let restarted = std::mem::take(&mut self.restart);
+        let before = self.muxer.stats().frames;
+        self.scratch.clear();
+        self.muxer.push(event, &mut self.scratch);
+        if self.muxer.stats().frames == before {
+            return;
+        }
+        if due {
+            self.close(if restarted { None } else { Some(dts_ms) }, out);
+            let index = self.next_index;
+            self.next_index += 1;
+            out.push(SegmentEvent::Open {
+                index,
+                discontinuity: restarted,
+            });
+            let info = SegmentInfo {
+                index,
+                start_ms: dts_ms,
+                end_ms: dts_ms,
+                bytes: 0,
+                frames: 0,
+                discontinuity: restarted,
+            };
+            self.open = Some((info, dts_ms));
+        }
+        if let Some((info, last)) = self.open.as_mut() {
+            info.bytes += self.scratch.len() as u64;
+            info.frames += 1;
+            *last = dts_ms.max(*last);
+        }
+        out.push(SegmentEvent::Data(std::mem::take(&mut self.scratch).into()));
+    }
+
     fn close(&mut self, next_ms: Option<i64>, out: &mut Vec<SegmentEvent>) {
         if let Some((info, last_ms)) = self.open.take() {
             let rate = i64::from(self.muxer.config().map_or(48_000, |c| c.sample_rate.max(1)));
@@ -62,46 +103,7 @@ impl Segmenter for AacSegmenter {
                 }
             }
             FrameEvent::Frame(frame) if frame.track == Track::Audio => {
-                let due = match &self.open {
-                    None => true,
-                    Some((info, _)) => {
-                        self.restart
-                            || self
-                                .target_ms
-                                .is_some_and(|t| frame.dts_ms - info.start_ms >= t)
-                    }
-                };
-                let restarted = std::mem::take(&mut self.restart);
-                let before = self.muxer.stats().frames;
-                self.scratch.clear();
-                self.muxer.push(event, &mut self.scratch);
-                if self.muxer.stats().frames == before {
-                    return;
-                }
-                if due {
-                    self.close(if restarted { None } else { Some(frame.dts_ms) }, out);
-                    let index = self.next_index;
-                    self.next_index += 1;
-                    out.push(SegmentEvent::Open {
-                        index,
-                        discontinuity: restarted,
-                    });
-                    let info = SegmentInfo {
-                        index,
-                        start_ms: frame.dts_ms,
-                        end_ms: frame.dts_ms,
-                        bytes: 0,
-                        frames: 0,
-                        discontinuity: restarted,
-                    };
-                    self.open = Some((info, frame.dts_ms));
-                }
-                if let Some((info, last)) = self.open.as_mut() {
-                    info.bytes += self.scratch.len() as u64;
-                    info.frames += 1;
-                    *last = frame.dts_ms.max(*last);
-                }
-                out.push(SegmentEvent::Data(std::mem::take(&mut self.scratch).into()));
+                self.frame(event, frame.dts_ms, out)
             }
             _ => {
                 self.scratch.clear();
