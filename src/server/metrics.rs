@@ -109,11 +109,7 @@ impl Default for Metrics {
             live_pushes: reg(r, "liverec_live_pushes", "Pushes being received now"),
             pushes: reg(r, "liverec_pushes", "Pushes accepted"),
             pushes_rejected: reg(r, "liverec_pushes_rejected", "Publishes refused"),
-            files: reg(
-                r,
-                "liverec_recording_files",
-                "Final recording files by format",
-            ),
+            files: reg(r, "liverec_recording_files", "Final files by format"),
             output_failures: reg(
                 r,
                 "liverec_output_failures",
@@ -137,11 +133,7 @@ impl Default for Metrics {
                 "liverec_free_bytes",
                 "Free bytes on the tightest data or scratch file system",
             ),
-            free_floor_bytes: reg(
-                r,
-                "liverec_free_floor_bytes",
-                "Free space the guard keeps, bytes",
-            ),
+            free_floor_bytes: reg(r, "liverec_free_floor_bytes", "Free space kept, bytes"),
             segment_memory_bytes: reg(
                 r,
                 "liverec_segment_memory_bytes",
