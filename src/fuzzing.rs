@@ -170,7 +170,9 @@ pub fn flv_demux(data: &[u8]) {
                 assert!(done.is_ok(), "MP4 finish failed: {done:?}");
             }
             crate::record::SegmentEvent::Open { .. } => file.clear(),
-            crate::record::SegmentEvent::Close(_) | crate::record::SegmentEvent::Refused(..) => {}
+            crate::record::SegmentEvent::Close(_)
+            | crate::record::SegmentEvent::Refused(..)
+            | crate::record::SegmentEvent::Init { .. } => {}
         }
     }
     for event in &ts_out {
@@ -214,6 +216,7 @@ pub fn push_session(data: &[u8]) {
         flow_continue_s: 5,
         ends_at_ms: None,
         recording_id: format!("r{task}{format:?}"),
+        hls_segments: crate::record::session::HlsSegments::Auto,
     };
     let outputs = [Format::Flv, Format::Hls, Format::Mp4, Format::Aac]
         .map(|f| spec(f, ""))

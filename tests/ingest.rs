@@ -547,12 +547,17 @@ fn crcs(ffmpeg: &Path, file: &Path) -> Vec<Vec<(i64, String)>> {
     streams
 }
 
+/// The codecs of `file`'s streams (an HLS playlist's program repeats them after an empty
+/// line: left out).
 fn codecs(file: &Path) -> Vec<String> {
     let text = ffprobe(
         &["-show_entries", "stream=codec_name", "-of", "csv=p=0"],
         file,
     );
-    text.lines().map(str::to_owned).collect()
+    text.lines()
+        .take_while(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Checks that the MP4 files hold the source's packets from its first keyframe on, byte
@@ -662,6 +667,17 @@ async fn enhanced_rtmp_av1_vp9_hevc_with_opus_are_recorded() {
             decodes_with(&ffmpeg, f);
         }
         check_mp4s(&ffmpeg, &sent, &mp4s);
+        // HLS: fMP4 segments (MPEG-TS cannot carry them), playable, packets unchanged.
+        let playlists = files(&stream, "m3u8");
+        assert_eq!(playlists.len(), 1, "{name}: {playlists:?}");
+        let text = std::fs::read_to_string(&playlists[0]).unwrap();
+        assert!(
+            text.contains("#EXT-X-MAP:URI=") && text.contains(".m4s\n"),
+            "{name}: {text}"
+        );
+        assert_eq!(codecs(&playlists[0]), [codec, "opus"], "{name}: HLS");
+        decodes_with(&ffmpeg, &playlists[0]);
+        check_mp4s(&ffmpeg, &sent, &playlists);
         // No .aac from Opus (no re-encoding).
         assert!(
             files(&stream, "aac").is_empty(),
@@ -684,15 +700,16 @@ async fn enhanced_rtmp_av1_vp9_hevc_with_opus_are_recorded() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn kill_9_during_an_av1_opus_recording_recovers_a_playable_mp4() {
+async fn kill_9_during_an_av1_opus_recording_recovers_a_playable_mp4_and_fmp4_hls() {
     let ffmpeg = ffmpeg9();
     let dir = temp_dir("in-ertmp-crash");
     let data = dir.join("data");
     let cfg = config(&dir, "");
     let args = ["--config", cfg.to_str().unwrap()];
     let server = Server::start_with(&data, None, &args).await;
-    let mp4 = serde_json::json!({"Mp4Param": {"Enable": 1, "RecordInterval": 60}});
-    configure(&server, mp4, 0, None).await;
+    let formats = serde_json::json!({"Mp4Param": {"Enable": 1, "RecordInterval": 60},
+        "HlsParam": {"Enable": 1}});
+    configure(&server, formats, 0, None).await;
     // 60 s of AV1 + Opus, pushed in real time; the server dies 3.5 s in.
     let source = dir.join("av1.flv");
     let made = Command::new(&ffmpeg)
@@ -762,6 +779,26 @@ async fn kill_9_during_an_av1_opus_recording_recovers_a_playable_mp4() {
     assert!(
         (2.0..=4.0).contains(&seconds),
         "{seconds} s recorded of ~3.5 s"
+    );
+    // The HLS recording: its open fMP4 segment cut after its last complete fragment and
+    // listed after its initialization section, the playlist finalised.
+    let mut playlists = files(&stream, "m3u8");
+    while playlists.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        playlists = files(&stream, "m3u8");
+    }
+    assert_eq!(playlists.len(), 1, "{playlists:?}");
+    let text = std::fs::read_to_string(&playlists[0]).unwrap();
+    assert!(
+        text.contains("#EXT-X-MAP:URI=") && text.contains("#EXT-X-ENDLIST"),
+        "{text}"
+    );
+    assert_eq!(codecs(&playlists[0]), ["av1", "opus"]);
+    decodes_with(&ffmpeg, &playlists[0]);
+    let hls_seconds = duration(&playlists[0]);
+    assert!(
+        (2.0..=4.0).contains(&hls_seconds),
+        "{hls_seconds} s of HLS recovered of ~3.5 s\n{text}"
     );
     restarted.stop();
     let _ = std::fs::remove_dir_all(dir);

@@ -282,6 +282,8 @@ impl SegmentSink {
                         file.append(&bytes).map_err(|e| io_err(file.path())(e))?;
                     }
                 }
+                // The offline remuxer writes MPEG-TS segments.
+                SegmentEvent::Init { .. } => {}
                 SegmentEvent::FinishMp4(finish) => {
                     if let Some(file) = self.file.as_mut() {
                         file.finish_mp4(*finish)
@@ -316,6 +318,7 @@ impl SegmentSink {
                 duration,
                 program_date_time_ms: None,
                 discontinuity: info.discontinuity,
+                map: None,
             });
             self.write_growing_playlist(&playlist_path)
                 .map_err(io_err(&playlist_path))?;

@@ -2,6 +2,7 @@
 //! in through the frames (never the wall clock).
 //!
 //! - [`ts`]: MPEG-TS files and HLS segments, cut at keyframes.
+//! - [`fmp4`]: fragmented-MP4 HLS segments, cut at keyframes, and the choice between them.
 //! - [`aac`]: audio-only ADTS files, cut at any frame.
 //! - [`mp4`]: fragmented MP4 files, cut by interval and on codec changes.
 //! - [`flv`]: FLV files with an `onMetaData` keyframe index, cut by interval.
@@ -9,6 +10,7 @@
 
 pub mod aac;
 pub mod flv;
+pub mod fmp4;
 pub mod mp4;
 pub mod session;
 pub mod ts;
@@ -55,6 +57,14 @@ pub enum SegmentEvent {
         index: u32,
         /// It starts after a discontinuity.
         discontinuity: bool,
+    },
+    /// The initialization section (`ftyp` + `moov`, HLS `EXT-X-MAP`) of the segments
+    /// from `index` on, sent before that segment opens: stored as a file of its own.
+    Init {
+        /// The first segment it applies to.
+        index: u32,
+        /// Its bytes.
+        bytes: Bytes,
     },
     /// Bytes for the open file (shared: a sample's bytes are not copied to get here).
     Data(Bytes),

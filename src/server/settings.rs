@@ -65,6 +65,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::error::ServerError;
+use crate::record::session::HlsSegments;
 
 /// Default request body limit (reference: 1 MiB → RequestSizeLimitExceeded).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -300,6 +301,14 @@ impl Default for SrtSettings {
     }
 }
 
+/// HLS recording (`[hls]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HlsSettings {
+    /// Segment container: `auto` (MPEG-TS, fMP4 for AV1/VP9/Opus), `ts` or `fmp4`.
+    pub segments: HlsSegments,
+}
+
 /// Push domain when the push URL's host is an address and none is configured.
 pub const FALLBACK_DOMAIN: &str = "localhost";
 
@@ -329,6 +338,8 @@ pub struct FileSettings {
     pub tls: TlsSettings,
     /// SRT ingest.
     pub srt: SrtSettings,
+    /// HLS recording.
+    pub hls: HlsSettings,
     /// Test-only overrides.
     pub testing: TestingSettings,
 }

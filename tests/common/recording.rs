@@ -203,12 +203,15 @@ pub fn decodes(file: &Path) {
     );
 }
 
+/// The recordings of one extension in `dir`, sorted (fMP4 HLS initialization sections,
+/// `RECORDINGID_init_NNNNN.mp4`, are parts of HLS recordings: left out).
 pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let init = |p: &Path| p.to_string_lossy().contains("_init_");
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == ext))
+                .filter(|p| p.extension().is_some_and(|e| e == ext) && !init(p))
                 .collect()
         })
         .unwrap_or_default();

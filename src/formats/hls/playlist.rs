@@ -237,6 +237,11 @@ impl Playlist {
         self.line_text(segment.uri_line)
     }
 
+    /// The URI of the initialization section (EXT-X-MAP) in effect for `segment`.
+    pub fn map_uri(&self, segment: &Segment) -> Option<&str> {
+        self.tag_attribute(segment.map_line?, "URI")
+    }
+
     /// Header values.
     pub fn header(&self) -> &Header {
         &self.header

@@ -259,6 +259,9 @@ pub struct RecordedSegment {
     pub program_date_time_ms: Option<i64>,
     /// Starts a new push or a codec change (auto-splice, RFC 8216 §4.3.2.3).
     pub discontinuity: bool,
+    /// URI of its initialization section (fragmented MP4: `EXT-X-MAP`, §4.3.2.5);
+    /// `None` for MPEG-TS.
+    pub map: Option<String>,
 }
 
 /// The playlist of one HLS recording, grown segment by segment.
@@ -302,8 +305,11 @@ impl RecordingPlaylist {
     /// The playlist text: `EVENT` while growing, `VOD` with EXT-X-ENDLIST once `ended`.
     /// PROGRAM-DATE-TIME is written on the first segment and after every discontinuity.
     pub fn render(&self, ended: bool) -> String {
+        // EXT-X-MAP without EXT-X-I-FRAMES-ONLY needs version 6 (§7); 7 as ffmpeg's
+        // fMP4 playlists and Apple's authoring specification have it.
+        let fmp4 = self.segments.iter().any(|s| s.map.is_some());
         let header = HeaderSpec {
-            version: 3,
+            version: if fmp4 { 7 } else { 3 },
             target_duration: self.target_duration(),
             playlist_type: Some(if ended {
                 PlaylistType::Vod
@@ -329,6 +335,13 @@ impl RecordingPlaylist {
         for (i, s) in self.segments.iter().enumerate().skip(from) {
             if s.discontinuity && i > 0 {
                 out.push_str("#EXT-X-DISCONTINUITY\n");
+            }
+            let previous = i.checked_sub(1).and_then(|p| self.segments.get(p));
+            match &s.map {
+                Some(map) if previous.is_none_or(|p| p.map.as_ref() != Some(map)) => {
+                    let _ = writeln!(out, "#EXT-X-MAP:URI=\"{map}\"");
+                }
+                _ => {}
             }
             if let (true, Some(ms)) = (i == 0 || s.discontinuity, s.program_date_time_ms) {
                 let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", encode_date_time(ms));

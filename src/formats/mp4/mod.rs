@@ -18,6 +18,7 @@ use mp4_atom::{
     Tfhd, Tkhd, Traf, Trak, Trex, Trun, TrunEntry, Url, Visual, Vmhd, Vp09, VpcC,
 };
 
+pub mod fragments;
 pub mod progressive;
 pub mod samples;
 pub mod scan;
@@ -343,6 +344,15 @@ fn opus_config(dops: &Dops) -> OpusConfig {
 }
 
 /// `moov` for a fragmented file (its initialization segment follows `ftyp`).
+/// The initialization segment of fragmented files with `tracks`: `ftyp` + `moov`
+/// (HLS `EXT-X-MAP`, RFC 8216 §4.3.2.5).
+pub fn init_segment(tracks: &Mp4Tracks) -> Result<Vec<u8>, Mp4Error> {
+    let mut out = Vec::new();
+    ftyp().encode(&mut out).map_err(box_err)?;
+    out.extend_from_slice(&init_moov(tracks)?);
+    Ok(out)
+}
+
 fn init_moov(tracks: &Mp4Tracks) -> Result<Vec<u8>, Mp4Error> {
     let traks = traks(tracks)?;
     let trex = traks
@@ -429,6 +439,9 @@ pub struct Fragmenter {
     fragment_start_ms: Option<i64>,
     /// Sample bytes queued for the next fragment.
     queued_bytes: u64,
+    /// The file's head goes out with the first fragment (false: an HLS media segment,
+    /// whose head is the separate [`init_segment`]).
+    with_head: bool,
 }
 
 impl Fragmenter {
@@ -447,7 +460,22 @@ impl Fragmenter {
             audio: TrackQueue::default(),
             fragment_start_ms: None,
             queued_bytes: 0,
+            with_head: true,
         })
+    }
+
+    /// A fragmenter for one HLS media segment (ISO/IEC 23000-19 CMAF segment): fragments
+    /// only, numbered from `sequence` + 1; the tracks' head is [`init_segment`].
+    pub fn media_segment(tracks: Mp4Tracks, sequence: u32) -> Result<Self, Mp4Error> {
+        let mut fragmenter = Self::new(tracks, MoovRoom::default())?;
+        fragmenter.sequence = sequence;
+        fragmenter.with_head = false;
+        Ok(fragmenter)
+    }
+
+    /// The sequence number of the last fragment written.
+    pub fn sequence(&self) -> u32 {
+        self.sequence
     }
 
     /// What finishing the file as moov-first needs (see [`progressive`]).
@@ -559,7 +587,7 @@ impl Fragmenter {
         if tracks.is_empty() {
             return Ok(());
         }
-        if self.sequence == 0 {
+        if self.sequence == 0 && self.with_head {
             self.head(&tracks, out)?;
         }
         self.sequence += 1;

@@ -74,6 +74,20 @@ pub fn complete_prefix(top: &[BoxAt]) -> u64 {
     good
 }
 
+/// Length of the prefix of an HLS fMP4 media segment (fragments only) that ends with its
+/// last complete fragment (a `moof` followed by its `mdat`); 0 when there is none.
+pub fn segment_complete_prefix(top: &[BoxAt]) -> u64 {
+    let mut good = 0;
+    for pair in top.windows(2) {
+        if let [moof, mdat] = pair {
+            if &moof.kind == b"moof" && &mdat.kind == b"mdat" {
+                good = mdat.offset + mdat.size;
+            }
+        }
+    }
+    good
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,8 +35,8 @@ mod types;
 pub use gop::{gop_step, GopStep, AUDIO_CACHE_MS, MAX_GOP_CACHE_BYTES};
 pub use output::{ParkedHls, Stopped, HLS_SEGMENT_MS, RETRY_FIRST_MS, RETRY_MAX_MS};
 pub use types::{
-    extension, file_name, live_playlist_name, segment_name, Action, DoneFile, FileRef, MediaInfo,
-    OutputSpec, ReplayPoint, NAME_UTC_OFFSET_MINUTES,
+    extension, file_name, init_name, live_playlist_name, segment_name, segment_seq, Action,
+    DoneFile, FileRef, HlsSegments, MediaInfo, OutputSpec, ReplayPoint, NAME_UTC_OFFSET_MINUTES,
 };
 
 use std::sync::Arc;
@@ -132,6 +132,13 @@ impl PushSession {
                 clock: StreamClock::at(self.wall.last_ms()?),
             })
         })
+    }
+
+    /// The storage name of HLS segment file `f` (`None`: not an HLS output).
+    pub fn segment_name(&self, f: FileRef) -> Option<String> {
+        let output = self.outputs.get(f.output)?;
+        (output.spec.format == Format::Hls)
+            .then(|| segment_name(&output.spec.recording_id, f.seq, output.map.is_some()))
     }
 
     /// Codec facts of the push so far.
@@ -342,6 +349,13 @@ impl PushSession {
                     out.push(Action::Open(FileRef { output: i, seq }));
                 }
             }
+            SegmentEvent::Init { index, bytes } => {
+                if let Some(output) = self.outputs.get_mut(i) {
+                    let seq = output.seq_base + index;
+                    output.map = Some(init_name(&output.spec.recording_id, seq));
+                    out.push(Action::StoreInit(FileRef { output: i, seq }, bytes));
+                }
+            }
             SegmentEvent::Data(bytes) => {
                 if let Some(file) = self.current(i) {
                     out.push(Action::Append(file, bytes));
@@ -391,12 +405,13 @@ impl PushSession {
             out.push(Action::Close(file, done));
             return;
         };
-        done.name = segment_name(&output.spec.recording_id, seq);
+        done.name = segment_name(&output.spec.recording_id, seq, output.map.is_some());
         let segment = RecordedSegment {
             uri: done.name.clone(),
             duration: Micros::from_millis(done.duration_ms),
             program_date_time_ms: Some(start),
             discontinuity: info.discontinuity || output.resumed,
+            map: output.map.clone(),
         };
         output.resumed = false;
         hls.add(segment, &done, seq);
@@ -473,6 +488,7 @@ mod tests {
             flow_continue_s: 0,
             ends_at_ms: None,
             recording_id: "rid".into(),
+            hls_segments: HlsSegments::Auto,
         }
     }
 

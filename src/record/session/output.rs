@@ -1,12 +1,13 @@
 //! One output of a push: its muxer, its open file, and the HLS recording it grows.
 
-use super::types::{file_name, DoneFile, MediaInfo, OutputSpec};
+use super::types::{file_name, segment_seq, DoneFile, HlsSegments, MediaInfo, OutputSpec};
 use crate::config::template::Format;
 use crate::formats::flv::clock::DEFAULT_JUMP_THRESHOLD_MS;
 use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
 use crate::media::Timeline;
 use crate::record::aac::AacSegmenter;
 use crate::record::flv::{index_reserve, FlvWriter};
+use crate::record::fmp4::{AutoSegmenter, Fmp4Segmenter};
 use crate::record::mp4::Mp4Segmenter;
 use crate::record::ts::TsSegmenter;
 use crate::record::wall::Anchor;
@@ -81,7 +82,7 @@ impl ParkedHls {
     /// An HLS recording of `spec` continued from what another process stored: the
     /// segments of its growing `playlist`, of `sizes` bytes each, recorded from
     /// `start_wall_ms` with `media`. Its next segment's number follows the highest one
-    /// the playlist names (`RECORDINGID_NNNNN.ts`).
+    /// the playlist names (`RECORDINGID_NNNNN.ts` or `.m4s`).
     pub fn rebuilt(
         spec: OutputSpec,
         stream_id: &str,
@@ -90,12 +91,10 @@ impl ParkedHls {
         start_wall_ms: i64,
         media: MediaInfo,
     ) -> Self {
-        let prefix = format!("{}_", spec.recording_id);
         let next_seq = playlist
             .segments()
             .iter()
-            .filter_map(|s| s.uri.strip_prefix(&prefix)?.strip_suffix(".ts"))
-            .filter_map(|n| n.parse::<u32>().ok())
+            .filter_map(|s| segment_seq(&spec.recording_id, &s.uri))
             .max()
             .map_or(0, |n| n.saturating_add(1));
         let duration_ms = playlist
@@ -169,6 +168,30 @@ impl ParkedHls {
         self.playlist.segments().iter().map(|s| s.uri.as_str())
     }
 
+    /// The storage keys' names of its initialization sections (fMP4), in order.
+    pub fn init_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for map in self
+            .playlist
+            .segments()
+            .iter()
+            .filter_map(|s| s.map.as_deref())
+        {
+            if names.last() != Some(&map) {
+                names.push(map);
+            }
+        }
+        names
+    }
+
+    /// Whether its last segment is fragmented MP4 (a playlist cannot go back to MPEG-TS).
+    pub fn is_fmp4(&self) -> bool {
+        self.playlist
+            .segments()
+            .last()
+            .is_some_and(|s| s.map.is_some())
+    }
+
     /// Adds segment `seq`, described by `done`.
     pub(super) fn add(&mut self, segment: RecordedSegment, done: &DoneFile, seq: u32) {
         self.playlist.push(segment);
@@ -217,6 +240,8 @@ pub(super) struct Output {
     /// The wall-clock anchor in effect when the open file opened.
     pub(super) anchor: Option<Anchor>,
     pub(super) hls: Option<ParkedHls>,
+    /// The initialization section of its fMP4 HLS segments in effect.
+    pub(super) map: Option<String>,
     /// The next HLS segment follows a splice.
     pub(super) resumed: bool,
     pub(super) ended: bool,
@@ -246,7 +271,8 @@ impl Output {
                 Muxer::Flv(writer)
             }
             Format::Hls => {
-                Muxer::Segments(reader(), Box::new(TsSegmenter::new(Some(HLS_SEGMENT_MS))))
+                let fmp4 = parked.as_ref().is_some_and(ParkedHls::is_fmp4);
+                Muxer::Segments(reader(), hls_segmenter(spec.hls_segments, fmp4))
             }
             Format::Mp4 => Muxer::Segments(reader(), Box::new(Mp4Segmenter::new(spec.interval_ms))),
             Format::Aac => Muxer::Segments(reader(), Box::new(AacSegmenter::new(spec.interval_ms))),
@@ -263,6 +289,7 @@ impl Output {
             open: None,
             anchor: None,
             hls,
+            map: None,
             resumed,
             ended: false,
             retry_at: None,
@@ -291,5 +318,17 @@ impl Output {
         self.last_failure_ms = Some(now);
         let wait = RETRY_FIRST_MS.saturating_mul(1 << (failures - 1).min(5));
         self.retry_at = Some(now.saturating_add(wait.min(RETRY_MAX_MS)));
+    }
+}
+
+/// The segmenter of an HLS output: by the configured container; fMP4 whatever the
+/// configuration when it continues an fMP4 recording (`continues_fmp4`).
+fn hls_segmenter(kind: HlsSegments, continues_fmp4: bool) -> Box<dyn Segmenter + Send + Sync> {
+    let target = Some(HLS_SEGMENT_MS);
+    match kind {
+        _ if continues_fmp4 => Box::new(Fmp4Segmenter::new(target)),
+        HlsSegments::Fmp4 => Box::new(Fmp4Segmenter::new(target)),
+        HlsSegments::Ts => Box::new(TsSegmenter::new(target)),
+        HlsSegments::Auto => Box::new(AutoSegmenter::new(target)),
     }
 }

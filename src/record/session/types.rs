@@ -35,6 +35,25 @@ pub struct OutputSpec {
     pub ends_at_ms: Option<i64>,
     /// A unique id chosen by the server: the HLS recording's file id and segment prefix.
     pub recording_id: String,
+    /// HLS segment container (other formats ignore it).
+    #[serde(default)]
+    pub hls_segments: HlsSegments,
+}
+
+/// The container of HLS segments (`[hls] segments` in the configuration file).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum HlsSegments {
+    /// MPEG-TS for H.264/HEVC with AAC/MP3, fragmented MP4 for AV1, VP9 and Opus
+    /// ([`crate::record::fmp4::AutoSegmenter`]).
+    #[default]
+    Auto,
+    /// MPEG-TS (`.ts`): codecs it cannot carry are refused.
+    Ts,
+    /// Fragmented MP4 (`.m4s` + an `EXT-X-MAP` initialization section) for every codec.
+    Fmp4,
 }
 
 /// Codec facts for the index and callbacks.
@@ -110,6 +129,10 @@ pub enum Action {
     /// The file is final: store it under `DoneFile::name`. For HLS segments, the server
     /// then writes the playlist given by the following [`Action::Playlist`].
     Close(FileRef, DoneFile),
+    /// Store an HLS output's initialization section (fMP4 `EXT-X-MAP`) now, under
+    /// [`init_name`] of the first segment that uses it (`FileRef`, not open yet): that
+    /// segment, and the playlist naming it, come later.
+    StoreInit(FileRef, bytes::Bytes),
     /// The HLS output's playlist text (EVENT while growing).
     Playlist(usize, String),
     /// An HLS recording is final: store its final playlist ([`ParkedHls::finalize`]);
@@ -146,9 +169,25 @@ pub fn extension(format: Format) -> &'static str {
     }
 }
 
-/// Name of HLS segment `seq` of recording `recording_id`.
-pub fn segment_name(recording_id: &str, seq: u32) -> String {
-    format!("{recording_id}_{seq:05}.ts")
+/// Name of HLS segment `seq` of recording `recording_id`: `.ts`, or `.m4s` when `fmp4`.
+pub fn segment_name(recording_id: &str, seq: u32, fmp4: bool) -> String {
+    let ext = if fmp4 { "m4s" } else { "ts" };
+    format!("{recording_id}_{seq:05}.{ext}")
+}
+
+/// Name of the fMP4 initialization section that segment `seq` of recording
+/// `recording_id` (and those after it, until the next) refer to.
+pub fn init_name(recording_id: &str, seq: u32) -> String {
+    format!("{recording_id}_init_{seq:05}.mp4")
+}
+
+/// The sequence number of a segment named by [`segment_name`] for `recording_id`.
+pub fn segment_seq(recording_id: &str, name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(recording_id)?.strip_prefix('_')?;
+    let number = rest
+        .strip_suffix(".ts")
+        .or_else(|| rest.strip_suffix(".m4s"))?;
+    number.parse().ok()
 }
 
 /// Name of the growing playlist of recording `recording_id`.

@@ -28,6 +28,7 @@ use crate::formats::flv::demux::FlvDemuxer;
 use crate::formats::flv::samples::FlvSamples;
 use crate::formats::hls::datetime::encode_date_time;
 use crate::formats::hls::playlist::Playlist;
+use crate::formats::mp4::fragments::segment_samples;
 use crate::formats::mp4::samples::moov_samples;
 use crate::formats::mp4::scan::box_header;
 use crate::formats::mp4::stitch::{stitch, Piece, Read, Stitched};
@@ -280,6 +281,8 @@ async fn hls_index(
         .map_err(|e| Mp4Problem::Empty(format!("{}: {e}", row.storage_path)))?;
     let dir = row.storage_path.rsplit_once('/').map_or("", |(d, _)| d);
     let times = playlist.program_date_times();
+    // The fMP4 initialization section last read (segments share it until it changes).
+    let mut init: Option<(String, Bytes)> = None;
     for (i, segment) in playlist.segments().iter().enumerate() {
         let start = times.get(i).copied().flatten().unwrap_or(row.start_ms);
         if !range.overlaps(start, start + segment.duration.as_millis()) {
@@ -290,8 +293,24 @@ async fn hls_index(
             continue; // not one of liverec's own segments
         }
         let key = format!("{dir}/{uri}");
-        let ts = storage.read(&key).await.map_err(storage_problem)?;
-        let demuxed = demux_segment(&ts, loaded.next_source(), start);
+        let bytes = storage.read(&key).await.map_err(storage_problem)?;
+        if let Some(map) = playlist.map_uri(segment) {
+            if map.contains('/') || map.contains(':') {
+                continue;
+            }
+            if init.as_ref().is_none_or(|(name, _)| name != map) {
+                let read = storage.read(&format!("{dir}/{map}")).await;
+                init = Some((map.to_owned(), read.map_err(storage_problem)?));
+            }
+            let init_bytes = init.as_ref().map(|(_, b)| b.as_ref()).unwrap_or_default();
+            let (tracks, piece) = segment_samples(init_bytes, &bytes, loaded.next_source(), start)
+                .map_err(|e| Mp4Problem::Empty(format!("{key}: {e}")))?;
+            if !loaded.add(tracks, piece, (key, false), start) {
+                return Ok(false);
+            }
+            continue;
+        }
+        let demuxed = demux_segment(&bytes, loaded.next_source(), start);
         let changed = demuxed.changed;
         if !loaded.add(demuxed.tracks, demuxed.piece, (key, true), start) {
             return Ok(false);

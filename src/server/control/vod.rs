@@ -28,6 +28,8 @@ pub fn mime_type(path: &str) -> Option<&'static str> {
         "flv" => "video/x-flv",
         "m3u8" => "application/vnd.apple.mpegurl",
         "ts" => "video/mp2t",
+        // fMP4 HLS media segments (RFC 8216 §3.3; the IANA type of ISO BMFF segments).
+        "m4s" => "video/iso.segment",
         "mp4" => "video/mp4",
         "aac" => "audio/aac",
         _ => return None,
@@ -209,13 +211,25 @@ async fn signed_playlist(app: &ControlPlane, path: &str, uri: &Uri, key: &str) -
         .unwrap_or(0);
     let dir = uri.path().rsplit_once('/').map_or("", |(dir, _)| dir);
     let mut out = String::with_capacity(usize::try_from(size).unwrap_or(0) * 2);
-    for line in text.lines() {
-        if line.is_empty() || line.starts_with('#') || has_scheme(line) {
-            out.push_str(line);
-        } else if line.starts_with('/') {
-            out.push_str(&signed_url(line, key, expires));
+    let sign = |target: &str| {
+        if target.starts_with('/') {
+            signed_url(target, key, expires)
         } else {
-            out.push_str(&signed_url(&format!("{dir}/{line}"), key, expires));
+            signed_url(&format!("{dir}/{target}"), key, expires)
+        }
+    };
+    for line in text.lines() {
+        match map_uri_span(line) {
+            Some((start, end)) => {
+                let target = line.get(start..end).unwrap_or_default();
+                out.push_str(line.get(..start).unwrap_or_default());
+                out.push_str(&sign(target));
+                out.push_str(line.get(end..).unwrap_or_default());
+            }
+            None if line.is_empty() || line.starts_with('#') || has_scheme(line) => {
+                out.push_str(line)
+            }
+            None => out.push_str(&sign(line)),
         }
         out.push('\n');
     }
@@ -225,6 +239,15 @@ async fn signed_playlist(app: &ControlPlane, path: &str, uri: &Uri, key: &str) -
         (header::CACHE_CONTROL, "no-cache"),
     ];
     (headers, out).into_response()
+}
+
+/// Where the relative URI of an `EXT-X-MAP` line (fMP4 initialization section) lies.
+fn map_uri_span(line: &str) -> Option<(usize, usize)> {
+    let attributes = line.strip_prefix("#EXT-X-MAP:")?;
+    let at = attributes.find("URI=\"")? + "#EXT-X-MAP:".len() + "URI=\"".len();
+    let len = line.get(at..)?.find('"')?;
+    let uri = line.get(at..at + len)?;
+    (!uri.is_empty() && !has_scheme(uri)).then_some((at, at + len))
 }
 
 /// 404 for a recording that is not there, 500 (logged) when the store fails.
@@ -273,6 +296,19 @@ pub async fn live_playlist(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn map_uris_are_found_for_signing() {
+        let line = "#EXT-X-MAP:URI=\"r_init_00000.mp4\"";
+        let (a, b) = map_uri_span(line).unwrap();
+        assert_eq!(&line[a..b], "r_init_00000.mp4");
+        let ranged = "#EXT-X-MAP:BYTERANGE=\"10@0\",URI=\"i.mp4\"";
+        let (a, b) = map_uri_span(ranged).unwrap();
+        assert_eq!(&ranged[a..b], "i.mp4");
+        assert_eq!(map_uri_span("#EXT-X-MAP:URI=\"https://x/i.mp4\""), None);
+        assert_eq!(map_uri_span("#EXTINF:6,"), None);
+        assert_eq!(map_uri_span("#EXT-X-MAP:URI=\"unterminated"), None);
+    }
 
     #[test]
     fn ranges() {

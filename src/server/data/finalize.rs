@@ -64,6 +64,20 @@ pub enum Job {
         /// Its bytes, when it was written in memory rather than to scratch space.
         bytes: Option<SegmentBytes>,
     },
+    /// An fMP4 initialization section of an HLS recording, stored before the segments
+    /// that use it.
+    Init {
+        /// Output index.
+        output: usize,
+        /// Its spec.
+        spec: OutputSpec,
+        /// Its name.
+        name: String,
+        /// The first segment that uses it (lost with it when it cannot be stored).
+        first_segment: String,
+        /// Its bytes.
+        bytes: bytes::Bytes,
+    },
     /// The growing playlist of an HLS recording.
     Playlist {
         /// Output index.
@@ -229,6 +243,13 @@ impl Worker {
                 name,
                 bytes,
             } => self.segment(output, spec, &name, bytes).await,
+            Job::Init {
+                output,
+                spec,
+                name,
+                first_segment,
+                bytes,
+            } => self.init(output, spec, &name, first_segment, bytes).await,
             Job::Playlist { output, spec, text } => self.playlist(output, spec, text).await,
             Job::Hls(mut hls) => {
                 self.grown.remove(&hls.spec.recording_id);
@@ -338,6 +359,33 @@ impl Worker {
                 self.lost.insert(spec.recording_id.clone(), name.to_owned());
                 self.failed(output, spec, e, Some(name.to_owned()));
             }
+        }
+    }
+
+    async fn init(
+        &mut self,
+        output: usize,
+        spec: OutputSpec,
+        name: &str,
+        first_segment: String,
+        bytes: bytes::Bytes,
+    ) {
+        if self.lost.contains_key(&spec.recording_id) {
+            return;
+        }
+        let path = format!("{}/{name}", self.stream.dir());
+        let app = &self.app;
+        let put = with_retries(|| async {
+            app.storage
+                .put(&path, bytes.to_vec())
+                .await
+                .map_err(Failed::from)
+        })
+        .await;
+        if let Err(e) = put {
+            self.lost
+                .insert(spec.recording_id.clone(), first_segment.clone());
+            self.failed(output, spec, e, Some(first_segment));
         }
     }
 

@@ -271,6 +271,7 @@ mod tests {
             flow_continue_s,
             ends_at_ms: None,
             recording_id: "r".into(),
+            hls_segments: Default::default(),
         };
         ParkedHls::new(spec, "a")
     }

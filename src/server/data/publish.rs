@@ -10,7 +10,9 @@ use crate::config::callback::CallbackTemplate;
 use crate::config::callback_event::{
     record_exception_event, record_file_event, Exception, RecordFile,
 };
-use crate::record::session::{live_playlist_name, DoneFile, OutputSpec, ParkedHls};
+use crate::record::session::{
+    init_name, live_playlist_name, DoneFile, HlsSegments, OutputSpec, ParkedHls,
+};
 use crate::server::db::{Database, Recording};
 use crate::server::notify::now_ms;
 use crate::storage::{candidate_key, StorageError, MAX_NAME_SUFFIX};
@@ -87,12 +89,15 @@ pub async fn finalise_or_remove(app: &Arc<DataPlane>, stream: &PushStream, hls: 
     if let Err(e) = finish_hls(app, stream, &hls.spec, &done, text).await {
         tracing::error!(stream = %stream.key(), error = %e,
             "finalising a stopped HLS recording failed; removing it");
-        let segments: Vec<&str> = hls.segment_names().collect();
-        remove_hls(app, stream, &hls.spec, &segments).await;
+        let mut files: Vec<&str> = hls.segment_names().collect();
+        files.extend(hls.init_names());
+        remove_hls(app, stream, &hls.spec, &files).await;
     }
 }
 
-/// Removes an HLS recording: the named segments, its growing playlist, its sidecar.
+/// Removes an HLS recording: the named segments (and initialization sections), its
+/// growing playlist, its first fMP4 initialization section (stored before any segment),
+/// its sidecar.
 pub async fn remove_hls(
     app: &DataPlane,
     stream: &PushStream,
@@ -102,10 +107,13 @@ pub async fn remove_hls(
     let dir = stream.dir();
     let live = format!("{dir}/{}", live_playlist_name(&spec.recording_id));
     app.live.clear_live_playlist(stream, &live);
+    let first_init = (spec.hls_segments != HlsSegments::Ts)
+        .then(|| format!("{dir}/{}", init_name(&spec.recording_id, 0)));
     for key in segments
         .iter()
         .map(|name| format!("{dir}/{name}"))
         .chain([live])
+        .chain(first_init)
     {
         if let Err(e) = app.storage.delete(&key).await {
             tracing::warn!(file = %key, error = %e, "removing a stopped HLS recording");

@@ -47,6 +47,7 @@ use crate::media::{Frame, Input};
 use crate::record::session::{Action, OutputSpec, ParkedHls, PushSession, Stopped};
 use crate::server::db::OpenHls;
 use crate::server::notify::now_ms;
+use crate::server::settings::FileSettings;
 
 /// A publish as its protocol received it.
 #[derive(Debug, Clone)]
@@ -198,8 +199,7 @@ impl Admitted {
             now,
             epoch,
         } = self;
-        let override_s = app.settings.file.testing.record_interval_seconds;
-        let (specs, tasks) = specs_of(&plan, override_s, epoch);
+        let (specs, tasks) = specs_of(&plan, &app.settings.file, epoch);
         let (specs, resumed) = resume_parked(&app, &stream, specs).await;
         tracing::info!(peer = %request.peer, stream = %stream.key(), outputs = specs.len() + resumed.len(),
             spliced = resumed.len(), "push started");
@@ -304,14 +304,14 @@ async fn plan_and_auth(
 /// The outputs a plan asks for, and its active tasks.
 fn specs_of(
     plan: &RecordingPlan,
-    override_s: Option<u64>,
+    settings: &FileSettings,
     epoch: i64,
 ) -> (Vec<OutputSpec>, HashSet<String>) {
     let mut specs = Vec::new();
     if let Some(rule) = &plan.rule {
         for output in &rule.outputs {
             let template = rule.rule.template_id;
-            specs.push(spec_of(output, ("", template), None, override_s, epoch));
+            specs.push(spec_of(output, ("", template), None, settings, epoch));
         }
     }
     let mut tasks = HashSet::new();
@@ -321,7 +321,7 @@ fn specs_of(
         for output in &task.outputs {
             let task_id = &task.task.task_id;
             let owner = (task_id.as_str(), task.task.template_id);
-            specs.push(spec_of(output, owner, ends, override_s, epoch));
+            specs.push(spec_of(output, owner, ends, settings, epoch));
         }
     }
     (specs, tasks)
@@ -475,9 +475,8 @@ impl Push {
             )
         };
         self.next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
-        let override_s = self.app.settings.file.testing.record_interval_seconds;
         let plan = RecordingPlan { rule: None, ..plan };
-        let (specs, active) = specs_of(&plan, override_s, self.epoch);
+        let (specs, active) = specs_of(&plan, &self.app.settings.file, self.epoch);
         let mut actions = Vec::new();
         for stopped in self.tasks.difference(&active) {
             self.session.stop_task(stopped, now, &mut actions);
@@ -652,9 +651,10 @@ fn spec_of(
     output: &OutputPlan,
     (task_id, template_id): (&str, i64),
     ends_at_ms: Option<i64>,
-    override_s: Option<u64>,
+    settings: &FileSettings,
     epoch: i64,
 ) -> OutputSpec {
+    let override_s = settings.testing.record_interval_seconds;
     let interval = output
         .record_interval_seconds
         .map(|s| override_s.map_or(s, |o| o as i64) * 1000);
@@ -668,5 +668,6 @@ fn spec_of(
         flow_continue_s: output.flow_continue_seconds.unwrap_or(0),
         ends_at_ms,
         recording_id: format!("{epoch:x}{}", uuid::Uuid::new_v4().simple()),
+        hls_segments: settings.hls.segments,
     }
 }

@@ -21,7 +21,8 @@ use super::DataPlane;
 use crate::config::callback_event::{Exception, EXCEPTION_NO_AUDIO, EXCEPTION_NO_VIDEO};
 use crate::config::template::Format;
 use crate::record::session::{
-    extension, segment_name, Action, DoneFile, FileRef, MediaInfo, OutputSpec, PushSession,
+    extension, init_name, segment_name, Action, DoneFile, FileRef, MediaInfo, OutputSpec,
+    PushSession,
 };
 use crate::server::notify::now_ms;
 use crate::storage::memory::MemorySegment;
@@ -172,11 +173,33 @@ impl Failed {
     }
 }
 
+/// What opening a file needs to know from the session.
+struct Opening {
+    /// Codec facts so far (for the sidecar).
+    media: MediaInfo,
+    /// An HLS segment's name.
+    segment: Option<String>,
+}
+
+/// The file id and scratch name of file `f` of `spec`: an HLS segment's are its
+/// recording's id and its own name (`segment`, as the session named it).
+fn file_names(f: FileRef, spec: &OutputSpec, segment: Option<String>) -> (String, String) {
+    if spec.format == Format::Hls {
+        let name = segment.unwrap_or_else(|| segment_name(&spec.recording_id, f.seq, false));
+        (spec.recording_id.clone(), name)
+    } else {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let name = format!("{id}.{}", extension(spec.format));
+        (id, name)
+    }
+}
+
 fn action_output(action: &Action) -> usize {
     match action {
         Action::Open(f) | Action::Append(f, _) | Action::Patch(f, ..) => f.output,
         Action::RewriteHead(f, ..) | Action::FinishMp4(f, ..) | Action::Close(f, _) => f.output,
         Action::Playlist(o, _) | Action::HlsFinished(o, ..) | Action::OutputEnded(o) => *o,
+        Action::StoreInit(f, _) => f.output,
         Action::Refused(o, ..) => *o,
     }
 }
@@ -268,8 +291,14 @@ impl Recorder {
                 Action::Close(_, done) if spec.format == Format::Hls => Some(done.name.clone()),
                 _ => None,
             };
-            let media = matches!(action, Action::Open(_)).then(|| session.media());
-            if let Err(failed) = self.apply_one(action, spec, media).await {
+            let opening = match &action {
+                Action::Open(f) => Some(Opening {
+                    media: session.media(),
+                    segment: session.segment_name(*f),
+                }),
+                _ => None,
+            };
+            if let Err(failed) = self.apply_one(action, spec, opening).await {
                 stopped.push((output, lost.clone()));
                 self.stop_output(output, spec, failed, lost).await;
             }
@@ -407,16 +436,10 @@ impl Recorder {
         &mut self,
         f: FileRef,
         spec: &OutputSpec,
-        media: Option<MediaInfo>,
+        opening: Option<Opening>,
     ) -> Result<Option<Sidecar>, Failed> {
-        let (file_id, scratch_name) = if spec.format == Format::Hls {
-            let name = segment_name(&spec.recording_id, f.seq);
-            (spec.recording_id.clone(), name)
-        } else {
-            let id = uuid::Uuid::new_v4().simple().to_string();
-            let name = format!("{id}.{}", extension(spec.format));
-            (id, name)
-        };
+        let (media, segment) = opening.map_or((None, None), |o| (Some(o.media), o.segment));
+        let (file_id, scratch_name) = file_names(f, spec, segment);
         let hls = spec.format == Format::Hls;
         let in_memory = hls.then(|| self.app.storage.segment_in_memory()).flatten();
         let file = match in_memory {
@@ -470,12 +493,27 @@ impl Recorder {
         &mut self,
         action: Action,
         spec: &OutputSpec,
-        media: Option<MediaInfo>,
+        opening: Option<Opening>,
     ) -> Result<(), Failed> {
         match action {
             Action::Open(f) => {
-                if let Some(sidecar) = self.open_file(f, spec, media)? {
+                if let Some(sidecar) = self.open_file(f, spec, opening)? {
                     super::handover::opened(&self.app, &sidecar).await;
+                }
+            }
+            Action::StoreInit(f, bytes) => {
+                let job = Job::Init {
+                    output: f.output,
+                    spec: spec.clone(),
+                    name: init_name(&spec.recording_id, f.seq),
+                    first_segment: segment_name(&spec.recording_id, f.seq, true),
+                    bytes,
+                };
+                if self.try_submit(job).is_err() {
+                    return Err(Failed {
+                        message: "the finalisation worker is gone".into(),
+                        transient: true,
+                    });
                 }
             }
             Action::Append(f, bytes) => self.append(f, bytes)?,

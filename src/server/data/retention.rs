@@ -65,8 +65,9 @@ pub async fn delete_recording(
     Ok(true)
 }
 
-/// Deletes the segments an HLS playlist names (relative URIs in its directory), read from
-/// the playlist itself: no directory listing, whatever the number of recordings.
+/// Deletes the segments and initialization sections (fMP4 `EXT-X-MAP`) an HLS playlist
+/// names (relative URIs in its directory), read from the playlist itself: no directory
+/// listing, whatever the number of recordings.
 async fn delete_segments(app: &DataPlane, playlist_path: &str) -> Result<(), DataError> {
     let Some((dir, _)) = playlist_path.rsplit_once('/') else {
         return Ok(());
@@ -80,12 +81,20 @@ async fn delete_segments(app: &DataPlane, playlist_path: &str) -> Result<(), Dat
         path: playlist_path.to_owned(),
         message: e.to_string(),
     })?;
+    let mut last_map = None;
     for segment in playlist.segments() {
-        let uri = playlist.segment_uri(segment);
-        if uri.contains('/') || uri.starts_with('.') {
-            continue; // never ours: liverec writes plain names beside the playlist
+        let map = playlist.map_uri(segment);
+        let new_map = map.filter(|m| last_map != Some(*m));
+        last_map = map;
+        for uri in [Some(playlist.segment_uri(segment)), new_map]
+            .into_iter()
+            .flatten()
+        {
+            if uri.contains('/') || uri.starts_with('.') {
+                continue; // never ours: liverec writes plain names beside the playlist
+            }
+            app.storage.delete(&format!("{dir}/{uri}")).await?;
         }
-        app.storage.delete(&format!("{dir}/{uri}")).await?;
     }
     Ok(())
 }

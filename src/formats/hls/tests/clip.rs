@@ -120,6 +120,7 @@ fn recording_playlist_grows_then_ends() {
         duration: Micros::from_millis(ms),
         program_date_time_ms: Some(pdt),
         discontinuity: disc,
+        map: None,
     };
     r.push(seg("a.ts", 2002, 1_704_067_200_000, false));
     r.push(seg("b.ts", 1998, 1_704_067_202_002, false));
@@ -151,6 +152,7 @@ fn a_growing_playlist_is_its_text_so_far_plus_the_new_lines() {
             duration: Micros::from_millis(ms),
             program_date_time_ms: (i == 3).then_some(1_704_067_200_000),
             discontinuity: i == 3,
+            map: None,
         });
         if before == 0 {
             text = r.render(false);
@@ -160,4 +162,46 @@ fn a_growing_playlist_is_its_text_so_far_plus_the_new_lines() {
         assert_eq!(text, r.render(false), "after segment {i}");
     }
     assert_eq!(r.target_duration(), 2);
+}
+
+#[test]
+fn an_fmp4_recording_names_its_initialization_section_where_it_changes() {
+    use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
+    let mut r = RecordingPlaylist::new();
+    let seg = |uri: &str, map: &str, disc: bool| RecordedSegment {
+        uri: uri.into(),
+        duration: Micros::from_millis(6000),
+        program_date_time_ms: Some(1_704_067_200_000),
+        discontinuity: disc,
+        map: Some(map.into()),
+    };
+    r.push(seg("r_00000.m4s", "r_init_00000.mp4", false));
+    let before = r.segments().len();
+    let mut text = r.render(false);
+    r.push(seg("r_00001.m4s", "r_init_00000.mp4", false));
+    r.push(seg("r_00002.m4s", "r_init_00002.mp4", true));
+    text.push_str(&r.render_from(before));
+    assert_eq!(text, r.render(false));
+    let done = r.render(true);
+    assert_eq!(done.matches("#EXT-X-MAP:").count(), 2, "{done}");
+    assert!(done.contains("#EXT-X-VERSION:7\n"), "{done}");
+    assert!(
+        done.contains("#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"r_init_00002.mp4\"\n"),
+        "{done}"
+    );
+    let parsed = pl(&done);
+    assert!(validate(&parsed).is_empty(), "{:?}", validate(&parsed));
+    let maps: Vec<_> = parsed
+        .segments()
+        .iter()
+        .map(|s| parsed.map_uri(s))
+        .collect();
+    assert_eq!(
+        maps,
+        [
+            Some("r_init_00000.mp4"),
+            Some("r_init_00000.mp4"),
+            Some("r_init_00002.mp4")
+        ]
+    );
 }

@@ -30,7 +30,9 @@ use std::sync::Arc;
 
 mod mp4;
 
-use mp4::{finish_recovered_mp4, mp4_complete_prefix, mp4_finish_interrupted};
+use mp4::{
+    finish_recovered_mp4, mp4_complete_prefix, mp4_finish_interrupted, segment_complete_prefix,
+};
 
 use super::error::DataError;
 use super::publish::{finish_hls, index_and_announce, store_final};
@@ -42,7 +44,9 @@ use crate::formats::hls::playlist::Playlist;
 use crate::formats::hls::writer::{RecordedSegment, RecordingPlaylist};
 use crate::formats::hls::Micros;
 use crate::record::flv::{FlvEvent, FlvWriter};
-use crate::record::session::{extension, file_name, live_playlist_name, DoneFile};
+use crate::record::session::{
+    extension, file_name, init_name, live_playlist_name, segment_seq, DoneFile,
+};
 use crate::storage::scratch::ScratchFile;
 
 /// Where what could not be recovered is kept (under the data directory) for a person to
@@ -297,6 +301,7 @@ pub(super) async fn listed_segments(
             duration: segment.duration,
             program_date_time_ms: segment.program_date_time_ms,
             discontinuity: segment.discontinuity,
+            map: parsed.map_uri(segment).map(str::to_owned),
         };
         rebuilt.push(listed, bytes);
     }
@@ -318,26 +323,36 @@ async fn commit_open_segments(
         .fold(s.opened_ms, |cursor, seg| {
             seg.program_date_time_ms.unwrap_or(cursor) + seg.duration.as_millis()
         });
+    let dir = s.stream.dir();
     for name in scratch {
         let path = app.storage.scratch_path(&name);
         let io = || DataError::io(format!("recovering {}", path.display()));
-        let len = std::fs::metadata(&path).map_err(io())?.len();
-        let whole = len - len % TS_PACKET;
-        if whole == 0 {
+        let fmp4 = name.ends_with(".m4s");
+        let whole = if fmp4 {
+            segment_complete_prefix(&path).map_err(io())?
+        } else {
+            let len = std::fs::metadata(&path).map_err(io())?.len();
+            len - len % TS_PACKET
+        };
+        let map = if fmp4 {
+            open_segment_map(app, &dir, &s.spec.recording_id, &name, &rebuilt.playlist).await
+        } else {
+            None
+        };
+        if whole == 0 || (fmp4 && map.is_none()) {
             let _ = std::fs::remove_file(&path);
             continue;
         }
         // The last write time, read before the truncation changes it.
         let end = modified_ms(&path).unwrap_or(last_end);
         truncate(&path, whole).map_err(io())?;
-        app.storage
-            .commit_exact(&name, &s.stream.dir(), &name)
-            .await?;
+        app.storage.commit_exact(&name, &dir, &name).await?;
         let segment = RecordedSegment {
             uri: name,
             duration: Micros::from_millis((end - last_end).clamp(0, 60_000)),
             program_date_time_ms: None,
             discontinuity: false,
+            map,
         };
         rebuilt.push(segment, whole);
     }
@@ -345,6 +360,24 @@ async fn commit_open_segments(
 }
 
 /// The scratch segments of HLS recording `recording_id`.
+/// The initialization section of fMP4 segment `name` being written when the process
+/// died: its own, when one was stored for it (the tracks changed there), else the last
+/// listed segment's.
+async fn open_segment_map(
+    app: &DataPlane,
+    dir: &str,
+    recording_id: &str,
+    name: &str,
+    listed: &RecordingPlaylist,
+) -> Option<String> {
+    let seq = segment_seq(recording_id, name)?;
+    let own = init_name(recording_id, seq);
+    if app.storage.size(&format!("{dir}/{own}")).await.is_ok() {
+        return Some(own);
+    }
+    listed.segments().last().and_then(|s| s.map.clone())
+}
+
 fn scratch_segments(app: &DataPlane, recording_id: &str) -> Result<Vec<String>, DataError> {
     let scratch_dir = app.storage.scratch_dir();
     let prefix = format!("{recording_id}_");
@@ -352,7 +385,7 @@ fn scratch_segments(app: &DataPlane, recording_id: &str) -> Result<Vec<String>, 
         .map_err(DataError::io(format!("listing {}", scratch_dir.display())))?
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with(&prefix) && n.ends_with(".ts"))
+        .filter(|n| n.starts_with(&prefix) && (n.ends_with(".ts") || n.ends_with(".m4s")))
         .collect())
 }
 

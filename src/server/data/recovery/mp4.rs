@@ -139,6 +139,14 @@ pub fn mp4_complete_prefix(path: &Path) -> std::io::Result<u64> {
     Ok(complete_prefix(&mp4_boxes(&file, 0, len)?))
 }
 
+/// Length of the fMP4 media segment prefix that ends with a complete fragment (or 0).
+pub fn segment_complete_prefix(path: &Path) -> std::io::Result<u64> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let top = mp4_boxes(&file, 0, len)?;
+    Ok(crate::formats::mp4::scan::segment_complete_prefix(&top))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ fn sidecar(scratch: &str, key: &str) -> Sidecar {
         flow_continue_s: 0,
         ends_at_ms: None,
         recording_id: format!("r-{scratch}"),
+        hls_segments: Default::default(),
     };
     let done = DoneFile {
         name: key.rsplit('/').next().unwrap().to_owned(),
