@@ -591,6 +591,42 @@ fn check_mp4s(ffmpeg: &Path, source: &[Vec<(i64, String)>], mp4s: &[PathBuf]) {
     }
 }
 
+/// Checks that the streams of the MP4 files hold the source's streams, every one, packet
+/// for packet from where each starts in the first file, at the source's times (one
+/// offset per file).
+fn check_every_track(ffmpeg: &Path, source: &[Vec<(i64, String)>], mp4s: &[PathBuf]) {
+    let mut recorded: Vec<Vec<(i64, String)>> = vec![Vec::new(); source.len()];
+    for f in mp4s {
+        let streams = crcs(ffmpeg, f);
+        let first = &streams[0][0];
+        let origin = source[0]
+            .iter()
+            .find(|p| p.1 == first.1)
+            .expect("video packet")
+            .0;
+        for (i, packets) in streams.iter().enumerate() {
+            let head = &packets[0].1;
+            let k = source
+                .iter()
+                .position(|s| s.iter().any(|p| &p.1 == head))
+                .unwrap_or_else(|| panic!("{}: stream {i} is no source stream", f.display()));
+            recorded[k].extend(
+                packets
+                    .iter()
+                    .map(|(dts, crc)| (dts - first.0 + origin, crc.clone())),
+            );
+        }
+    }
+    for (k, packets) in recorded.iter().enumerate() {
+        let head = &packets
+            .first()
+            .unwrap_or_else(|| panic!("source {k}: not recorded"))
+            .1;
+        let start = source[k].iter().position(|p| &p.1 == head).unwrap();
+        assert_eq!(packets[..], source[k][start..], "source stream {k}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn enhanced_rtmp_av1_vp9_hevc_with_opus_are_recorded() {
     let ffmpeg = ffmpeg9();
@@ -805,7 +841,7 @@ async fn kill_9_during_an_av1_opus_recording_recovers_a_playable_mp4_and_fmp4_hl
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_multitrack_push_records_its_default_tracks() {
+async fn a_multitrack_push_records_every_track_in_mp4_and_the_default_ones_elsewhere() {
     let ffmpeg = ffmpeg9();
     let dir = temp_dir("in-multitrack");
     let cfg = config(&dir, "");
@@ -889,13 +925,22 @@ async fn a_multitrack_push_records_its_default_tracks() {
     }
     assert_eq!(recorded[0], sent[0], "default video track");
     assert_eq!(recorded[1], sent[2], "default audio track");
-    for f in files(&stream, "mp4") {
+    // MP4: every track — the default ones first, then the other rendition and language —
+    // each with the source's packets, at the source's times.
+    let mp4s = files(&stream, "mp4");
+    for f in &mp4s {
         let size = ffprobe(
             &["-show_entries", "stream=width,height", "-of", "csv=p=0"],
-            &f,
+            f,
         );
-        assert_eq!(size.lines().next(), Some("320,240"), "{}", f.display());
+        assert_eq!(size.lines().next(), Some("320,240"), "default video first");
+        // The default tracks, then the others in the order they first sent a frame.
+        let mut found = codecs(f);
+        found[2..].sort();
+        assert_eq!(found, ["h264", "aac", "aac", "h264"], "{}", f.display());
+        decodes_with(&ffmpeg, f);
     }
+    check_every_track(&ffmpeg, &sent, &mp4s);
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }

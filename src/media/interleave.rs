@@ -141,6 +141,7 @@ mod tests {
 
     fn frame(track: Track, dts_ms: i64) -> Input {
         Input::Frame(Frame {
+            track_id: 0,
             track,
             codec: if track == Track::Video {
                 Codec::H264

@@ -146,6 +146,9 @@ pub struct Config {
 pub struct Frame {
     /// Track.
     pub track: Track,
+    /// Which track of its kind: 0 for the push's first (default) one; an Enhanced RTMP
+    /// multitrack push's `TrackId` for the others (only MP4 records those).
+    pub track_id: u8,
     /// Codec.
     pub codec: Codec,
     /// Decode time, ms, unwrapped by the adapter (never wraps).

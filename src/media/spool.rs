@@ -111,6 +111,7 @@ pub fn read_frame(bytes: &Bytes, at: &mut usize) -> Result<Option<(Frame, u16)>,
     }
     let has_flv = flags & 4 != 0;
     let frame = Frame {
+        track_id: 0,
         track: if flags & 2 != 0 {
             Track::Video
         } else {
@@ -135,6 +136,7 @@ mod tests {
     fn frame(flv: bool) -> Frame {
         let body = Bytes::from_static(&[0x17, 1, 0, 0, 40, 0, 0, 0, 1, 0x65]);
         Frame {
+            track_id: 0,
             track: Track::Video,
             codec: Codec::H264,
             dts_ms: (1 << 32) + 40,

@@ -204,6 +204,7 @@ mod tests {
 
     fn frame(dts: i64, config: Option<&Arc<Config>>) -> Frame {
         Frame {
+            track_id: 0,
             track: Track::Audio,
             codec: Codec::Aac,
             dts_ms: dts,

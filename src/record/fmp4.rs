@@ -71,6 +71,7 @@ impl Fmp4Segmenter {
             } else {
                 None
             },
+            extra: Vec::new(),
         }
     }
 

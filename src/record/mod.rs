@@ -29,6 +29,9 @@ pub trait Segmenter: std::fmt::Debug {
     fn finish(&mut self, out: &mut Vec<SegmentEvent>);
     /// Frames that could not be written (no configuration yet, unsupported).
     fn dropped(&self) -> u64;
+    /// A frame of a track beyond the first video and audio one (an Enhanced RTMP
+    /// multitrack push's track `frame.track_id`); only MP4 records them.
+    fn push_extra(&mut self, _frame: &crate::media::Frame, _out: &mut Vec<SegmentEvent>) {}
 }
 
 /// A finished file or segment.

@@ -4,12 +4,20 @@
 //! closed a [`SegmentEvent::FinishMp4`] turns it into a progressive, moov-first MP4 with
 //! complete sample tables, for players that seek poorly in fragmented files. A codec
 //! configuration change or a timestamp jump starts a new file, as a new `moov` is needed.
+//!
+//! Tracks beyond the first video and audio one (Enhanced RTMP multitrack: other
+//! renditions, other languages) get a `trak` each, in the order they appeared: in the
+//! open file while its first fragment is not cut yet, else from the next file; their
+//! frames ride in the fragments the first tracks cut, at their own times (a video one
+//! from its first keyframe). One whose configuration changes sits out the rest of the
+//! file.
 
 use super::{SegmentEvent, SegmentInfo, Segmenter};
 use crate::formats::codec::aac::AacConfig;
 use crate::formats::codec::opus::OpusConfig;
 use crate::formats::flv::frames::{FrameEvent, MediaFrame, Track, VideoConfig};
-use crate::formats::mp4::{Fragmenter, MoovRoom, Mp4Tracks};
+use crate::formats::mp4::{ExtraTrack, Fragmenter, MoovRoom, Mp4Tracks, MAX_EXTRA_TRACKS};
+use crate::media::{CodecConfig, Frame};
 
 #[derive(Debug)]
 struct Open {
@@ -17,6 +25,9 @@ struct Open {
     fragmenter: Fragmenter,
     has_video: bool,
     has_audio: bool,
+    /// Its extra tracks, as [`Mp4Tracks::extra`] lists them, and whether each has had
+    /// a frame (a video one starts at a keyframe).
+    extra: Vec<(ExtraTrack, bool)>,
     last_ms: i64,
     step_ms: i64,
 }
@@ -28,6 +39,8 @@ pub struct Mp4Segmenter {
     video: Option<VideoConfig>,
     audio: Option<AacConfig>,
     opus: Option<OpusConfig>,
+    /// Extra tracks seen so far, with their latest configurations.
+    extra: Vec<ExtraTrack>,
     open: Option<Open>,
     next_index: u32,
     restart: bool,
@@ -112,6 +125,7 @@ impl Mp4Segmenter {
             video: self.video.clone(),
             audio: self.audio.clone(),
             opus: self.opus.clone(),
+            extra: self.extra.clone(),
         };
         // No room for a moov that will never be written.
         let room = if self.keep_fragmented {
@@ -124,6 +138,7 @@ impl Mp4Segmenter {
         };
         let has_video = tracks.video.is_some();
         let has_audio = tracks.has_audio();
+        let extra = tracks.extra.iter().map(|e| (e.clone(), false)).collect();
         let fragmenter = match Fragmenter::new(tracks, room) {
             Ok(f) => f,
             Err(e) => {
@@ -149,9 +164,59 @@ impl Mp4Segmenter {
             fragmenter,
             has_video,
             has_audio,
+            extra,
             last_ms: frame.dts_ms,
             step_ms: 0,
         });
+    }
+
+    /// Notes the configuration of extra track `frame` (a new one joins the next file);
+    /// where it is in the open file, if it is there with that configuration.
+    fn extra_track(&mut self, frame: &Frame) -> Option<usize> {
+        let config = &frame.config.as_ref()?.codec;
+        if matches!(config, CodecConfig::Other { .. }) || config.track() != frame.track {
+            return None;
+        }
+        let same =
+            |e: &ExtraTrack| e.source_id == frame.track_id && e.config.track() == frame.track;
+        match self.extra.iter().position(same) {
+            Some(i) => {
+                if let Some(known) = self.extra.get_mut(i) {
+                    if known.config != *config {
+                        known.config = config.clone();
+                    }
+                }
+            }
+            None if self.extra.len() < MAX_EXTRA_TRACKS => self.extra.push(ExtraTrack {
+                source_id: frame.track_id,
+                config: config.clone(),
+            }),
+            None => return None,
+        }
+        let open = self.open.as_mut()?;
+        let index = match open.extra.iter().position(|(e, _)| same(e)) {
+            Some(i) => i,
+            // Not in the file: it joins while the file's head is not out yet.
+            None => {
+                let extra = ExtraTrack {
+                    source_id: frame.track_id,
+                    config: config.clone(),
+                };
+                let i = open.fragmenter.add_extra(extra.clone())?;
+                open.extra.push((extra, false));
+                i
+            }
+        };
+        if open
+            .extra
+            .get(index)
+            .is_none_or(|(e, _)| e.config != *config)
+        {
+            return None;
+        }
+        let started = &mut open.extra.get_mut(index)?.1;
+        *started |= frame.keyframe || frame.track == Track::Audio;
+        started.then_some(index)
     }
 
     fn frame(&mut self, frame: &MediaFrame, out: &mut Vec<SegmentEvent>) {
@@ -240,5 +305,26 @@ impl Segmenter for Mp4Segmenter {
 
     fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    fn push_extra(&mut self, frame: &Frame, _out: &mut Vec<SegmentEvent>) {
+        let index = self.extra_track(frame);
+        let added = match (index, self.open.as_mut()) {
+            (Some(index), Some(open)) => {
+                let media = MediaFrame {
+                    track: frame.track,
+                    dts_ms: frame.dts_ms,
+                    pts_ms: frame.pts_ms,
+                    keyframe: frame.keyframe,
+                    data: frame.payload.clone(),
+                    offset: 0,
+                };
+                let added = open.fragmenter.push_extra(index, &media);
+                open.info.frames += u64::from(added);
+                added
+            }
+            _ => false,
+        };
+        self.dropped += u64::from(!added);
     }
 }

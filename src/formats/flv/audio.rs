@@ -35,8 +35,10 @@ pub struct AudioTag {
     pub kind: AudioPacketKind,
     /// Where the payload starts.
     pub payload_start: usize,
-    /// Where it ends (the body's end, or the default track's end in a multitrack packet).
+    /// Where it ends (the body's end, or the track's end in a multitrack packet).
     pub payload_end: usize,
+    /// Its multitrack `TrackId` (0: the default track, and legacy tags).
+    pub track_id: u8,
 }
 
 /// Parses an audio tag body's header.
@@ -55,6 +57,7 @@ pub fn parse_audio_tag(data: &[u8]) -> Option<AudioTag> {
                 kind,
                 payload_start: 2,
                 payload_end: data.len(),
+                track_id: 0,
             })
         }
         2 => Some(AudioTag {
@@ -62,6 +65,7 @@ pub fn parse_audio_tag(data: &[u8]) -> Option<AudioTag> {
             kind: AudioPacketKind::Frame,
             payload_start: 1,
             payload_end: data.len(),
+            track_id: 0,
         }),
         9 => {
             // Enhanced RTMP v2: ModEx prefixes skipped, the default track of a multitrack
@@ -86,6 +90,7 @@ pub fn parse_audio_tag(data: &[u8]) -> Option<AudioTag> {
                 kind,
                 payload_start: start,
                 payload_end: end,
+                track_id: ex.track_id,
             })
         }
         other => Some(AudioTag {
@@ -93,6 +98,7 @@ pub fn parse_audio_tag(data: &[u8]) -> Option<AudioTag> {
             kind: AudioPacketKind::Other,
             payload_start: 1,
             payload_end: data.len(),
+            track_id: 0,
         }),
     }
 }
@@ -113,6 +119,7 @@ mod tests {
                 kind: AudioPacketKind::SequenceHeader,
                 payload_start: 2,
                 payload_end: 4,
+                track_id: 0,
             })
         );
         assert_eq!(

@@ -71,6 +71,8 @@ impl FrameReader {
     pub fn push_tag(&mut self, tag: &FlvTag) -> Vec<FrameEvent> {
         let mut events = Vec::new();
         match self.ingest.push_tag(tag) {
+            // Tracks beyond the default ones: not part of this view.
+            Input::Frame(frame) if frame.track_id != 0 => {}
             Input::Frame(frame) => self.timeline.push(&frame, &mut events),
             Input::Config(config) => self.timeline.config(&config, &mut events),
             Input::Nothing => {}

@@ -9,6 +9,9 @@
 //! - Codecs liverec does not read (a legacy codec id, or an Enhanced RTMP FourCC such
 //!   as `av01`) still become frames of [`Codec::Other`] with their tag body, so FLV
 //!   outputs record them as received; the other recorders skip them.
+//! - Enhanced RTMP v2 multitrack: tracks other than the default one (id 0) become
+//!   frames with their `TrackId` ([`Frame::track_id`]) and their own configuration,
+//!   which is kept here rather than announced (only MP4 outputs record those tracks).
 //! - Script data and end-of-sequence packets are dropped; short or malformed tags are
 //!   reported as [`Input::Skipped`].
 
@@ -25,6 +28,7 @@ use crate::formats::codec::av1::{parse_av1_config, parse_vp9_config};
 use crate::formats::codec::avc::parse_avc_config;
 use crate::formats::codec::hevc::parse_hevc_config;
 use crate::formats::codec::opus::parse_opus_head;
+use crate::formats::mp4::MAX_EXTRA_TRACKS;
 use crate::media::{Codec, CodecConfig, Config, Frame, Input, Track, VideoConfig};
 
 /// See the module doc.
@@ -33,6 +37,8 @@ pub struct FlvIngest {
     clock: StreamClock,
     video: Option<Arc<Config>>,
     audio: Option<Arc<Config>>,
+    /// The configurations of the other multitrack tracks, by kind and `TrackId`.
+    extra: Vec<(Track, u8, Arc<Config>)>,
 }
 
 impl FlvIngest {
@@ -92,6 +98,19 @@ impl FlvIngest {
         }
     }
 
+    /// The configuration in effect for track `id` of kind `track`.
+    fn config_of(&self, track: Track, id: u8) -> Option<Arc<Config>> {
+        match (track, id) {
+            (Track::Video, 0) => self.video.clone(),
+            (Track::Audio, 0) => self.audio.clone(),
+            _ => self
+                .extra
+                .iter()
+                .find(|(t, i, _)| *t == track && *i == id)
+                .map(|(_, _, c)| Arc::clone(c)),
+        }
+    }
+
     fn video_tag(&mut self, data: &Bytes, dts: i64) -> Input {
         let Some(header) = parse_video_tag(data) else {
             return Input::Skipped("video tag too short".into());
@@ -128,20 +147,21 @@ impl FlvIngest {
                         return Input::Skipped("malformed video decoder configuration".into())
                     }
                 };
-                self.config(codec_config, data)
+                self.config(codec_config, data, header.track_id)
             }
             VideoPacketKind::Frames if payload.is_empty() => {
                 Input::Skipped("empty video frame".into())
             }
             VideoPacketKind::Frames => Input::Frame(Frame {
                 track: Track::Video,
+                track_id: header.track_id,
                 codec,
                 dts_ms: dts,
                 pts_ms: dts + i64::from(header.composition_time_ms),
                 keyframe: header.keyframe,
                 payload,
-                config: self.video.clone(),
-                flv: Some(data.clone()),
+                config: self.config_of(Track::Video, header.track_id),
+                flv: (header.track_id == 0).then(|| data.clone()),
             }),
             VideoPacketKind::EndOfSequence | VideoPacketKind::Other => Input::Nothing,
         }
@@ -180,28 +200,47 @@ impl FlvIngest {
                     },
                     _ => return Input::Nothing,
                 };
-                self.config(codec_config, data)
+                self.config(codec_config, data, header.track_id)
             }
             AudioPacketKind::Frame if !payload.is_empty() => Input::Frame(Frame {
                 track: Track::Audio,
+                track_id: header.track_id,
                 codec,
                 dts_ms: dts,
                 pts_ms: dts,
                 keyframe: true,
                 payload,
-                config: self.audio.clone(),
-                flv: Some(data.clone()),
+                config: self.config_of(Track::Audio, header.track_id),
+                flv: (header.track_id == 0).then(|| data.clone()),
             }),
             _ => Input::Nothing,
         }
     }
 
-    fn config(&mut self, codec: CodecConfig, data: &Bytes) -> Input {
+    /// A sequence header of track `id`: the default track's is announced; another's is
+    /// kept for its frames (at most [`MAX_EXTRA_TRACKS`] of them).
+    fn config(&mut self, codec: CodecConfig, data: &Bytes, id: u8) -> Input {
         let config = Arc::new(Config {
             codec,
             flv: Some(data.clone()),
         });
-        Input::Config(self.set(config))
+        if id == 0 {
+            return Input::Config(self.set(config));
+        }
+        let track = config.codec.track();
+        let known = self.extra.len();
+        if let Some(slot) = self
+            .extra
+            .iter_mut()
+            .find(|(t, i, _)| *t == track && *i == id)
+        {
+            slot.2 = config;
+        } else if known < MAX_EXTRA_TRACKS {
+            self.extra.push((track, id, config));
+        } else {
+            return Input::Skipped(format!("more than {MAX_EXTRA_TRACKS} extra tracks"));
+        }
+        Input::Nothing
     }
 }
 
@@ -331,12 +370,22 @@ mod tests {
     #[test]
     fn the_default_track_of_a_multitrack_packet_is_read() {
         let mut ingest = FlvIngest::default();
-        // OneTrack, track 1 (an AV1 SequenceStart): not the default track.
+        // OneTrack, track 1 (an AV1 SequenceStart): kept for track 1's frames, not
+        // announced (the default track's configuration is what outputs follow).
         let other = [0x96, 0x00, b'a', b'v', b'0', b'1', 1, 0x81, 0, 0x0C, 0];
         assert_eq!(
             ingest.push_tag(&tag(TagKind::Video, 0, &other)),
             Input::Nothing
         );
+        // Track 1's CodedFramesX: a frame of track 1, with its configuration, no FLV body.
+        let coded = [0x96, 0x03, b'a', b'v', b'0', b'1', 1, 7, 7];
+        let extra = frame(ingest.push_tag(&tag(TagKind::Video, 20, &coded)));
+        assert_eq!((extra.track_id, &extra.payload[..]), (1, &[7, 7][..]));
+        assert!(extra.flv.is_none());
+        assert!(matches!(
+            extra.config.as_deref().map(|c| &c.codec),
+            Some(CodecConfig::Video(VideoConfig::Av1(_)))
+        ));
         // ManyTracks CodedFramesX: track 1, then track 0 — the frame is track 0's bytes.
         let many = [
             0x96, 0x13, b'a', b'v', b'0', b'1', 1, 0, 0, 2, 5, 5, 0, 0, 0, 1, 6,
@@ -350,8 +399,8 @@ mod tests {
         };
         let av1 = frame(ingest.push_tag(&tag(TagKind::Video, 40, &many)));
         assert_eq!(
-            (av1.codec, av1.keyframe, &av1.payload[..]),
-            (Codec::Av1, true, &[6][..])
+            (av1.codec, av1.keyframe, av1.track_id, &av1.payload[..]),
+            (Codec::Av1, true, 0, &[6][..])
         );
         // Audio: ModEx prefix, then a CodedFrames of Opus without a configuration yet.
         let opus = frame(ingest.push_tag(&tag(

@@ -23,9 +23,12 @@ pub struct ExHeader {
     pub packet_type: u8,
     /// The codec's FourCC (of the default track, in a multitrack packet).
     pub fourcc: u32,
-    /// The byte range of the default track's data (all of it for a single-track
-    /// packet); `None` when a multitrack packet has no track 0.
+    /// The byte range of the track read: all of the data for a single-track packet;
+    /// in a multitrack packet the default track's (id 0), else the first one's. `None`
+    /// when a multitrack packet holds no track.
     pub track: Option<(usize, usize)>,
+    /// Its `TrackId` (0: the default track, and every single-track packet).
+    pub track_id: u8,
 }
 
 fn fourcc_at(data: &[u8], at: usize) -> Option<u32> {
@@ -43,6 +46,7 @@ pub fn ex_header(data: &[u8], packet_type: u8, multitrack: u8) -> Option<ExHeade
             packet_type,
             fourcc,
             track: Some((at + 4, data.len())),
+            track_id: 0,
         });
     }
     default_track(data, at)
@@ -70,7 +74,9 @@ fn skip_mod_ex(data: &[u8], mut packet_type: u8) -> Option<(u8, usize)> {
     Some((packet_type, at))
 }
 
-/// The default track of a `Multitrack` packet whose `AvMultitrackType` byte is at `at`.
+/// The default track of a `Multitrack` packet whose `AvMultitrackType` byte is at `at`,
+/// else its first track (the others in the packet are left out: encoders send one
+/// track per packet but for the default track).
 fn default_track(data: &[u8], mut at: usize) -> Option<ExHeader> {
     let byte = *data.get(at)?;
     let (kind, packet_type) = (byte >> 4, byte & 0x0F);
@@ -82,6 +88,7 @@ fn default_track(data: &[u8], mut at: usize) -> Option<ExHeader> {
         Some(fourcc_at(data, at - 4)?)
     };
     let mut first_fourcc = shared;
+    let mut first: Option<ExHeader> = None;
     while at < data.len() {
         let fourcc = match shared {
             Some(f) => f,
@@ -103,21 +110,24 @@ fn default_track(data: &[u8], mut at: usize) -> Option<ExHeader> {
         if end > data.len() {
             return None;
         }
+        let found = ExHeader {
+            packet_type,
+            fourcc,
+            track: Some((at, end)),
+            track_id: id,
+        };
         if id == 0 {
-            let track = Some((at, end));
-            return Some(ExHeader {
-                packet_type,
-                fourcc,
-                track,
-            });
+            return Some(found);
         }
+        first.get_or_insert(found);
         at = end;
     }
-    Some(ExHeader {
+    first.or(Some(ExHeader {
         packet_type,
         fourcc: first_fourcc.unwrap_or(0),
         track: None,
-    })
+        track_id: 0,
+    }))
 }
 
 #[cfg(test)]
@@ -137,9 +147,10 @@ mod tests {
             (h.packet_type, h.fourcc, h.track),
             (1, u32::from_be_bytes(*b"av01"), Some((9, 10)))
         );
-        // OneTrack, track 1 only: no default track.
+        // OneTrack, track 1 only: that track, with its id.
         let one = [0x96, 0x03, b'a', b'v', b'c', b'1', 1, 7, 7];
-        assert_eq!(ex_header(&one, 6, 6).unwrap().track, None);
+        let h = ex_header(&one, 6, 6).unwrap();
+        assert_eq!((h.track, h.track_id), (Some((7, 9)), 1));
         // ManyTracks: track 1 (2 bytes), then track 0 (1 byte).
         let many = [
             0x96, 0x13, b'a', b'v', b'c', b'1', 1, 0, 0, 2, 5, 5, 0, 0, 0, 1, 6,

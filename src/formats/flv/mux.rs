@@ -169,6 +169,7 @@ mod tests {
     fn hevc_is_written_with_the_enhanced_fourcc_and_read_back() {
         let frame = Frame {
             track: Track::Video,
+            track_id: 0,
             codec: Codec::H265,
             dts_ms: 40,
             pts_ms: 80,

@@ -7,8 +7,9 @@
 //!
 //! Enhanced RTMP v2 extras ([`super::multitrack`]): `ModEx` prefixes are skipped (their
 //! one defined use, a sub-millisecond timestamp offset, is below liverec's 1 ms clock), and
-//! of a `Multitrack` packet the default track (id 0) is read — the one liverec records;
-//! a multitrack packet without it reads as [`VideoPacketKind::Other`].
+//! of a `Multitrack` packet the default track (id 0) is read — the one every output
+//! records — or, in a packet without it, its first track (with its `TrackId`: MP4 files
+//! record the other tracks too).
 
 /// Video codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,8 @@ pub struct VideoTag {
     pub payload_start: usize,
     /// Where it ends (the body's end, or the default track's end in a multitrack packet).
     pub payload_end: usize,
+    /// Its multitrack `TrackId` (0: the default track, and legacy tags).
+    pub track_id: u8,
 }
 
 fn si24(b: [u8; 3]) -> i32 {
@@ -88,6 +91,7 @@ pub fn parse_video_tag(data: &[u8]) -> Option<VideoTag> {
             composition_time_ms: 0,
             payload_start: 1,
             payload_end: data.len(),
+            track_id: 0,
         });
     }
     let [packet_type] = array::<1>(data, 1)?;
@@ -105,6 +109,7 @@ pub fn parse_video_tag(data: &[u8]) -> Option<VideoTag> {
         composition_time_ms: cts,
         payload_start: 5,
         payload_end: data.len(),
+        track_id: 0,
     })
 }
 
@@ -125,6 +130,7 @@ fn parse_enhanced(data: &[u8], first: u8) -> Option<VideoTag> {
         composition_time_ms: 0,
         payload_start: at,
         payload_end: at,
+        track_id: 0,
     };
     let Some((start, end)) = ex.track else {
         return Some(other(data.len()));
@@ -150,6 +156,7 @@ fn parse_enhanced(data: &[u8], first: u8) -> Option<VideoTag> {
         composition_time_ms: cts,
         payload_start,
         payload_end: end.max(payload_start),
+        track_id: ex.track_id,
     })
 }
 

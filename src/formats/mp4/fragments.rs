@@ -7,7 +7,7 @@ use mp4_atom::{Decode, Moof, Moov, Traf};
 
 use super::scan::boxes;
 use super::stitch::{Piece, SampleRef};
-use super::{tracks_of_moov, Mp4Error, Mp4Tracks};
+use super::{tracks_of_moov, Mp4Error, Mp4Tracks, AUDIO_TRACK, VIDEO_TRACK};
 
 /// Most samples read from one segment.
 pub const MAX_SEGMENT_SAMPLES: usize = 1 << 20;
@@ -54,9 +54,11 @@ pub fn segment_samples(
 ) -> Result<(Mp4Tracks, Piece), Mp4Error> {
     let moov = init_moov(init)?;
     let tracks = tracks_of_moov(&moov)?;
-    let kind = |id: u32| {
-        let trak = moov.trak.iter().find(|t| t.tkhd.track_id == id)?;
-        Some(trak.mdia.hdlr.handler == mp4_atom::FourCC::new(b"vide"))
+    // The first video and audio tracks (liverec's segments have no others).
+    let kind = |id: u32| match id {
+        VIDEO_TRACK => Some(true),
+        AUDIO_TRACK => Some(false),
+        _ => None,
     };
     let mut piece = Piece::default();
     for b in top_boxes(segment).iter().filter(|b| &b.kind == b"moof") {

@@ -22,7 +22,7 @@ mod tracks;
 
 pub use progressive::{FirstFragment, FragmentRef, MoovRoom, Mp4Finish, Room};
 use tracks::{ftyp, init_moov, traks};
-pub use tracks::{init_segment, tracks_of_moov, Mp4Tracks};
+pub use tracks::{init_segment, tracks_of_moov, ExtraTrack, Mp4Tracks, MAX_EXTRA_TRACKS};
 
 use bytes::Bytes;
 
@@ -118,6 +118,8 @@ pub struct Fragmenter {
     fragments: Vec<FragmentRef>,
     video: TrackQueue,
     audio: TrackQueue,
+    /// The extra tracks' queues, in [`Mp4Tracks::extra`]'s order.
+    extra: Vec<TrackQueue>,
     fragment_start_ms: Option<i64>,
     /// Sample bytes queued for the next fragment.
     queued_bytes: u64,
@@ -132,6 +134,9 @@ impl Fragmenter {
         Ok(Self {
             has_video: tracks.video.is_some(),
             init_moov: init_moov(&tracks)?,
+            extra: std::iter::repeat_with(TrackQueue::default)
+                .take(tracks.extra.len())
+                .collect(),
             tracks,
             sequence: 0,
             written: 0,
@@ -212,7 +217,51 @@ impl Fragmenter {
     pub fn finish(&mut self, out: &mut Vec<Bytes>) -> Result<(), Mp4Error> {
         self.video.drain_all();
         self.audio.drain_all();
+        self.extra.iter_mut().for_each(TrackQueue::drain_all);
         self.fragment(out)
+    }
+
+    /// Adds a frame of extra track `index` (it rides in the fragments the first video
+    /// and audio tracks cut); false when there is no such track.
+    pub fn push_extra(&mut self, index: usize, frame: &MediaFrame) -> bool {
+        let Some(queue) = self.extra.get_mut(index) else {
+            return false;
+        };
+        queue.add(frame);
+        self.queued_bytes += frame.data.len() as u64;
+        true
+    }
+
+    /// Adds an extra track while the file's head is not out yet (before its first
+    /// fragment): its index, or `None` when too late or one too many.
+    pub fn add_extra(&mut self, extra: ExtraTrack) -> Option<usize> {
+        if self.sequence > 0 || !self.with_head || self.tracks.extra.len() >= MAX_EXTRA_TRACKS {
+            return None;
+        }
+        let mut tracks = self.tracks.clone();
+        tracks.extra.push(extra);
+        self.init_moov = init_moov(&tracks).ok()?;
+        self.tracks = tracks;
+        self.extra.push(TrackQueue::default());
+        Some(self.extra.len() - 1)
+    }
+
+    /// The samples ready for the next fragment, by track id.
+    fn take_ready(&mut self) -> Vec<(u32, Vec<Sample>)> {
+        let main = [
+            (VIDEO_TRACK, &mut self.video),
+            (AUDIO_TRACK, &mut self.audio),
+        ];
+        let extra = self
+            .extra
+            .iter_mut()
+            .enumerate()
+            .map(|(i, q)| (Mp4Tracks::extra_id(i), q));
+        main.into_iter()
+            .chain(extra)
+            .filter(|(_, q)| !q.ready.is_empty())
+            .map(|(id, q)| (id, std::mem::take(&mut q.ready)))
+            .collect()
     }
 
     /// The file's head, before the first fragment: `ftyp`, the `moov` room (a `free`
@@ -227,10 +276,10 @@ impl Fragmenter {
             let ms: i64 = samples.iter().map(|s| s.duration_ms).sum();
             first.duration_ms = first.duration_ms.max(ms);
             first.payload_bytes += samples.iter().map(|s| s.data.len() as u64).sum::<u64>();
-            if *id == VIDEO_TRACK {
-                first.video_samples = samples.len() as u64;
+            if self.tracks.is_video(*id) {
+                first.video_samples += samples.len() as u64;
             } else {
-                first.audio_samples = samples.len() as u64;
+                first.audio_samples += samples.len() as u64;
             }
         }
         let mut head = Vec::new();
@@ -258,14 +307,7 @@ impl Fragmenter {
     }
 
     fn fragment(&mut self, out: &mut Vec<Bytes>) -> Result<(), Mp4Error> {
-        let tracks: Vec<(u32, Vec<Sample>)> = [
-            (VIDEO_TRACK, &mut self.video),
-            (AUDIO_TRACK, &mut self.audio),
-        ]
-        .into_iter()
-        .filter(|(_, q)| !q.ready.is_empty())
-        .map(|(id, q)| (id, std::mem::take(&mut q.ready)))
-        .collect();
+        let tracks = self.take_ready();
         if tracks.is_empty() {
             return Ok(());
         }
@@ -373,6 +415,7 @@ pub(crate) mod test_support {
             video: None,
             audio: parse_audio_specific_config(&[0x11, 0x90]),
             opus: None,
+            extra: Vec::new(),
         };
         let mut fragmenter = Fragmenter::new(tracks, room).unwrap();
         let mut out = Vec::new();

@@ -22,7 +22,7 @@
 
 use mp4_atom::{Decode, Edts, Elst, ElstEntry, Encode, Moof, Mvhd, Trak};
 
-use super::{box_err, ftyp, traks, ByteRange, Mp4Error, Mp4Tracks, AUDIO_TRACK, TIMESCALE};
+use super::{box_err, ftyp, traks, ByteRange, Mp4Error, Mp4Tracks, TIMESCALE};
 
 /// Bytes buffered per table before they are handed out as one write.
 pub const TABLE_WRITE_BYTES: usize = 64 * 1024;
@@ -343,9 +343,10 @@ pub struct Mp4Finish {
     tracks: Mp4Tracks,
     fragments: Vec<FragmentRef>,
     room: Option<Room>,
-    scans: [TrackScan; 2],
-    counts: [TrackCount; 2],
-    sections: [[Section; 6]; 2],
+    /// Per track, by `trak` id − 1.
+    scans: Vec<TrackScan>,
+    counts: Vec<TrackCount>,
+    sections: Vec<[Section; 6]>,
     wide: bool,
     plan: Option<Plan>,
     /// Length of the new `moov` and where it goes.
@@ -356,12 +357,9 @@ pub struct Mp4Finish {
     cursor: usize,
 }
 
+/// The index of `trak` id `id` in the per-track tables (ids start at 1).
 fn track_index(id: u32) -> Option<usize> {
-    match id {
-        super::VIDEO_TRACK => Some(0),
-        AUDIO_TRACK => Some(1),
-        _ => None,
-    }
+    usize::try_from(id).ok()?.checked_sub(1)
 }
 
 fn header(size: u64, kind: &[u8; 4]) -> Vec<u8> {
@@ -399,19 +397,25 @@ fn parts_len(parts: &[Part]) -> u64 {
 impl Mp4Finish {
     /// The finish of a file with `tracks` made of `fragments`, with `room` at its head.
     pub fn new(tracks: Mp4Tracks, fragments: Vec<FragmentRef>, room: Option<Room>) -> Self {
+        let n = Self::track_slots(&tracks);
         Self {
             tracks,
             fragments,
             room,
-            scans: Default::default(),
-            counts: Default::default(),
-            sections: Default::default(),
+            scans: vec![TrackScan::default(); n],
+            counts: vec![TrackCount::default(); n],
+            sections: vec![Default::default(); n],
             wide: false,
             plan: None,
             moov: (0, 0),
             copied: 0,
             cursor: 0,
         }
+    }
+
+    /// Slots in the per-track tables: the first video and audio ids, then the extras'.
+    fn track_slots(tracks: &Mp4Tracks) -> usize {
+        usize::try_from(Mp4Tracks::extra_id(tracks.extra.len())).unwrap_or(0) - 1
     }
 
     /// The fragments, in file order.
@@ -561,7 +565,7 @@ impl Mp4Finish {
             }
         };
         self.place(&plan, base, parts, out);
-        self.scans = Default::default();
+        self.scans = vec![TrackScan::default(); Self::track_slots(&self.tracks)];
         self.copied = 0;
         self.cursor = 0;
         self.plan = Some(plan.clone());
@@ -689,7 +693,7 @@ impl Mp4Finish {
             duration: movie_ms,
             rate: 1.into(),
             volume: 1.into(),
-            next_track_id: AUDIO_TRACK + 1,
+            next_track_id: Mp4Tracks::extra_id(self.tracks.extra.len()),
             ..Default::default()
         };
         let mvhd = Part::Bytes(encoded(&mvhd)?);
@@ -861,6 +865,7 @@ mod tests {
             video: Some(avc()),
             audio: parse_audio_specific_config(&[0x11, 0x90]),
             opus: None,
+            extra: Vec::new(),
         }
     }
 

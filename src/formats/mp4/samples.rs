@@ -6,12 +6,12 @@
 use mp4_atom::{Moov, StszSamples, Trak};
 
 use super::stitch::{Piece, SampleRef};
-use super::{tracks_of_moov, Mp4Error, Mp4Tracks};
+use super::{tracks_of_moov, Mp4Error, Mp4Tracks, AUDIO_TRACK, VIDEO_TRACK};
 
 /// Most samples read from one track (a day at 120 fps).
 pub const MAX_TRACK_SAMPLES: usize = 24 * 3600 * 120;
 
-/// The tracks and samples of `moov`; the movie starts at `wall_start_ms` (a track that
+/// The tracks and samples of `moov` (its first video and audio tracks); the movie starts at `wall_start_ms` (a track that
 /// starts later by an empty edit is placed after it), and the samples are in source file
 /// `source`.
 pub fn moov_samples(
@@ -19,16 +19,15 @@ pub fn moov_samples(
     source: u32,
     wall_start_ms: i64,
 ) -> Result<(Mp4Tracks, Piece), Mp4Error> {
-    let tracks = tracks_of_moov(moov)?;
+    let mut tracks = tracks_of_moov(moov)?;
+    tracks.extra.clear();
     let mut piece = Piece::default();
     for trak in &moov.trak {
-        let handler = trak.mdia.hdlr.handler;
-        let list = if handler == mp4_atom::FourCC::new(b"vide") {
-            &mut piece.video
-        } else if handler == mp4_atom::FourCC::new(b"soun") {
-            &mut piece.audio
-        } else {
-            continue;
+        // The first video and audio tracks (a multitrack push's others are left out).
+        let list = match trak.tkhd.track_id {
+            VIDEO_TRACK => &mut piece.video,
+            AUDIO_TRACK => &mut piece.audio,
+            _ => continue,
         };
         let delay = leading_empty_edits(trak) * 1000 / i64::from(moov.mvhd.timescale.max(1));
         *list = track_samples(trak, source, wall_start_ms + delay)?;

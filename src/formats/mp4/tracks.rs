@@ -13,6 +13,7 @@ use crate::formats::codec::aac::AacConfig;
 use crate::formats::codec::av1::{parse_av1_config, parse_vp9_config};
 use crate::formats::codec::opus::{OpusConfig, OPUS_RATE};
 use crate::formats::flv::frames::VideoConfig;
+use crate::media::CodecConfig;
 
 /// The tracks of one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,12 +24,45 @@ pub struct Mp4Tracks {
     pub audio: Option<AacConfig>,
     /// Opus configuration (track 2, when there is no AAC).
     pub opus: Option<OpusConfig>,
+    /// Further tracks (tracks 3, 4, …, in this order).
+    pub extra: Vec<ExtraTrack>,
+}
+
+/// Most tracks beyond the first video and audio one a file carries.
+pub const MAX_EXTRA_TRACKS: usize = 14;
+
+/// A track beyond the first video and audio one — an Enhanced RTMP multitrack push's
+/// other renditions and languages: MP4 files carry each as a `trak` of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraTrack {
+    /// Its `TrackId` in the push's multitrack packets (0 when read back from a file).
+    pub source_id: u8,
+    /// Its configuration: [`CodecConfig::Video`], [`CodecConfig::Audio`] or
+    /// [`CodecConfig::Opus`].
+    pub config: CodecConfig,
 }
 
 impl Mp4Tracks {
     /// Whether the file has an audio track.
     pub fn has_audio(&self) -> bool {
         self.audio.is_some() || self.opus.is_some()
+    }
+
+    /// The `trak` id of extra track `index`.
+    pub fn extra_id(index: usize) -> u32 {
+        AUDIO_TRACK + 1 + u32::try_from(index).unwrap_or(u32::MAX - AUDIO_TRACK - 1)
+    }
+
+    /// Whether `trak` id `id` is a video track.
+    pub fn is_video(&self, id: u32) -> bool {
+        match id {
+            VIDEO_TRACK => true,
+            AUDIO_TRACK => false,
+            _ => (id as usize)
+                .checked_sub(AUDIO_TRACK as usize + 1)
+                .and_then(|i| self.extra.get(i))
+                .is_some_and(|e| matches!(e.config, CodecConfig::Video(_))),
+        }
     }
 }
 
@@ -78,7 +112,7 @@ fn trak(id: u32, handler: &[u8; 4], codec: Codec, size: (u16, u16), audio: bool)
     }
 }
 
-fn video_trak(config: &VideoConfig) -> Result<Trak, Mp4Error> {
+fn video_trak(config: &VideoConfig, id: u32) -> Result<Trak, Mp4Error> {
     let (size, codec) = match config {
         VideoConfig::Avc(c) => {
             let (w, h) = c.dimensions.unwrap_or((0, 0));
@@ -116,10 +150,10 @@ fn video_trak(config: &VideoConfig) -> Result<Trak, Mp4Error> {
             )
         }
     };
-    Ok(trak(VIDEO_TRACK, b"vide", codec, size, false))
+    Ok(trak(id, b"vide", codec, size, false))
 }
 
-fn audio_trak(config: &AacConfig) -> Trak {
+fn audio_trak(config: &AacConfig, id: u32) -> Trak {
     let dec_config = DecoderConfig {
         object_type_indication: 0x40,
         stream_type: 0x05,
@@ -143,7 +177,7 @@ fn audio_trak(config: &AacConfig) -> Trak {
         },
         esds: Esds {
             es_desc: EsDescriptor {
-                es_id: AUDIO_TRACK as u16,
+                es_id: u16::try_from(id).unwrap_or(0),
                 dec_config,
                 sl_config: SLConfig {},
             },
@@ -151,7 +185,7 @@ fn audio_trak(config: &AacConfig) -> Trak {
         btrt: None,
         taic: None,
     };
-    trak(AUDIO_TRACK, b"soun", Codec::Mp4a(mp4a), (0, 0), true)
+    trak(id, b"soun", Codec::Mp4a(mp4a), (0, 0), true)
 }
 
 /// The sample entry of an AV1 (`av01` + `av1C`) or VP9 (`vp09` + `vpcC`) track, from
@@ -180,7 +214,7 @@ fn record_entry(config: &VideoConfig, raw: &[u8]) -> Result<Codec, Mp4Error> {
     }))
 }
 
-fn opus_trak(config: &OpusConfig) -> Result<Trak, Mp4Error> {
+fn opus_trak(config: &OpusConfig, id: u32) -> Result<Trak, Mp4Error> {
     let dops = Dops::decode_body(&mut config.dops_body().as_slice()).map_err(box_err)?;
     let opus = Opus {
         audio: Audio {
@@ -192,7 +226,7 @@ fn opus_trak(config: &OpusConfig) -> Result<Trak, Mp4Error> {
         dops,
         btrt: None,
     };
-    Ok(trak(AUDIO_TRACK, b"soun", Codec::Opus(opus), (0, 0), true))
+    Ok(trak(id, b"soun", Codec::Opus(opus), (0, 0), true))
 }
 
 pub(super) fn ftyp() -> Ftyp {
@@ -210,12 +244,21 @@ pub(super) fn ftyp() -> Ftyp {
 pub(super) fn traks(tracks: &Mp4Tracks) -> Result<Vec<Trak>, Mp4Error> {
     let mut traks = Vec::new();
     if let Some(v) = &tracks.video {
-        traks.push(video_trak(v)?);
+        traks.push(video_trak(v, VIDEO_TRACK)?);
     }
     if let Some(a) = &tracks.audio {
-        traks.push(audio_trak(a));
+        traks.push(audio_trak(a, AUDIO_TRACK));
     } else if let Some(o) = &tracks.opus {
-        traks.push(opus_trak(o)?);
+        traks.push(opus_trak(o, AUDIO_TRACK)?);
+    }
+    for (i, extra) in tracks.extra.iter().enumerate() {
+        let id = Mp4Tracks::extra_id(i);
+        traks.push(match &extra.config {
+            CodecConfig::Video(v) => video_trak(v, id)?,
+            CodecConfig::Audio(a) => audio_trak(a, id),
+            CodecConfig::Opus(o) => opus_trak(o, id)?,
+            CodecConfig::Other { .. } => return Err(Mp4Error::Box("extra track codec".into())),
+        });
     }
     if traks.is_empty() {
         return Err(Mp4Error::NoTracks);
@@ -226,41 +269,23 @@ pub(super) fn traks(tracks: &Mp4Tracks) -> Result<Vec<Trak>, Mp4Error> {
 /// The tracks an initialization `moov` of ours describes (the inverse of
 /// [`Fragmenter::new`]'s, for recovery: a file's configurations read back from it).
 pub fn tracks_of_moov(moov: &Moov) -> Result<Mp4Tracks, Mp4Error> {
-    use crate::formats::codec::aac::parse_audio_specific_config;
-    use crate::formats::codec::avc::parse_avc_config;
-    use crate::formats::codec::hevc::parse_hevc_config;
     let mut tracks = Mp4Tracks::default();
-    let unreadable = |what: &str| Mp4Error::Box(format!("unreadable {what} configuration"));
-    for codec in moov.trak.iter().flat_map(|t| &t.mdia.minf.stbl.stsd.codecs) {
-        let mut raw = Vec::new();
-        match codec {
-            Codec::Avc1(avc) => {
-                avc.avcc.encode_body(&mut raw).map_err(box_err)?;
-                let config = parse_avc_config(&raw).ok_or_else(|| unreadable("avcC"))?;
-                tracks.video = Some(VideoConfig::Avc(config));
-            }
-            Codec::Hvc1(hevc) => {
-                hevc.hvcc.encode_body(&mut raw).map_err(box_err)?;
-                let config = parse_hevc_config(&raw).ok_or_else(|| unreadable("hvcC"))?;
-                tracks.video = Some(VideoConfig::Hevc(config));
-            }
-            Codec::Av01(av01) => {
-                av01.av1c.encode_body(&mut raw).map_err(box_err)?;
-                let config = parse_av1_config(&raw).ok_or_else(|| unreadable("av1C"))?;
-                tracks.video = Some(VideoConfig::Av1(config));
-            }
-            Codec::Vp09(vp09) => {
-                vp09.vpcc.encode_body(&mut raw).map_err(box_err)?;
-                let config = parse_vp9_config(&raw).ok_or_else(|| unreadable("vpcC"))?;
-                tracks.video = Some(VideoConfig::Vp9(config));
-            }
-            Codec::Opus(opus) => tracks.opus = Some(opus_config(&opus.dops)),
-            Codec::Mp4a(mp4a) => {
-                let specific = mp4a.esds.es_desc.dec_config.dec_specific.as_ref();
-                let config = specific
-                    .and_then(|d| parse_audio_specific_config(&d.raw))
-                    .ok_or_else(|| unreadable("AAC"))?;
-                tracks.audio = Some(config);
+    for trak in &moov.trak {
+        let Some(codec) = trak.mdia.minf.stbl.stsd.codecs.first() else {
+            continue;
+        };
+        let Some(config) = codec_config(codec)? else {
+            continue;
+        };
+        match (trak.tkhd.track_id, config) {
+            (VIDEO_TRACK, CodecConfig::Video(v)) => tracks.video = Some(v),
+            (AUDIO_TRACK, CodecConfig::Audio(a)) => tracks.audio = Some(a),
+            (AUDIO_TRACK, CodecConfig::Opus(o)) => tracks.opus = Some(o),
+            (id, config) if id > AUDIO_TRACK && tracks.extra.len() < MAX_EXTRA_TRACKS => {
+                tracks.extra.push(ExtraTrack {
+                    source_id: 0,
+                    config,
+                });
             }
             _ => {}
         }
@@ -269,6 +294,44 @@ pub fn tracks_of_moov(moov: &Moov) -> Result<Mp4Tracks, Mp4Error> {
         return Err(Mp4Error::NoTracks);
     }
     Ok(tracks)
+}
+
+/// The configuration a sample entry of ours carries (`None`: a codec liverec does not
+/// write).
+fn codec_config(codec: &Codec) -> Result<Option<CodecConfig>, Mp4Error> {
+    use crate::formats::codec::aac::parse_audio_specific_config;
+    use crate::formats::codec::avc::parse_avc_config;
+    use crate::formats::codec::hevc::parse_hevc_config;
+    let unreadable = |what: &str| Mp4Error::Box(format!("unreadable {what} configuration"));
+    let mut raw = Vec::new();
+    let video = match codec {
+        Codec::Avc1(avc) => {
+            avc.avcc.encode_body(&mut raw).map_err(box_err)?;
+            VideoConfig::Avc(parse_avc_config(&raw).ok_or_else(|| unreadable("avcC"))?)
+        }
+        Codec::Hvc1(hevc) => {
+            hevc.hvcc.encode_body(&mut raw).map_err(box_err)?;
+            VideoConfig::Hevc(parse_hevc_config(&raw).ok_or_else(|| unreadable("hvcC"))?)
+        }
+        Codec::Av01(av01) => {
+            av01.av1c.encode_body(&mut raw).map_err(box_err)?;
+            VideoConfig::Av1(parse_av1_config(&raw).ok_or_else(|| unreadable("av1C"))?)
+        }
+        Codec::Vp09(vp09) => {
+            vp09.vpcc.encode_body(&mut raw).map_err(box_err)?;
+            VideoConfig::Vp9(parse_vp9_config(&raw).ok_or_else(|| unreadable("vpcC"))?)
+        }
+        Codec::Opus(opus) => return Ok(Some(CodecConfig::Opus(opus_config(&opus.dops)))),
+        Codec::Mp4a(mp4a) => {
+            let specific = mp4a.esds.es_desc.dec_config.dec_specific.as_ref();
+            let config = specific
+                .and_then(|d| parse_audio_specific_config(&d.raw))
+                .ok_or_else(|| unreadable("AAC"))?;
+            return Ok(Some(CodecConfig::Audio(config)));
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(CodecConfig::Video(video)))
 }
 
 /// An Opus configuration from a `dOps` (mapping family 0: all mp4-atom reads).
@@ -315,7 +378,7 @@ pub(super) fn init_moov(tracks: &Mp4Tracks) -> Result<Vec<u8>, Mp4Error> {
             timescale: TIMESCALE,
             rate: 1.into(),
             volume: 1.into(),
-            next_track_id: AUDIO_TRACK + 1,
+            next_track_id: Mp4Tracks::extra_id(tracks.extra.len()),
             ..Default::default()
         },
         mvex: Some(Mvex { mehd: None, trex }),
@@ -326,3 +389,7 @@ pub(super) fn init_moov(tracks: &Mp4Tracks) -> Result<Vec<u8>, Mp4Error> {
     moov.encode(&mut out).map_err(box_err)?;
     Ok(out)
 }
+
+#[cfg(test)]
+#[path = "tests/multitrack.rs"]
+mod tests;

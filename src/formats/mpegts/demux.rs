@@ -376,6 +376,7 @@ impl TsDemuxer {
         };
         out.push(Input::Frame(Frame {
             track: Track::Video,
+            track_id: 0,
             codec: if hevc { Codec::H265 } else { Codec::H264 },
             dts_ms: dts.div_euclid(90),
             pts_ms: pts.div_euclid(90),
@@ -419,6 +420,7 @@ impl TsDemuxer {
             let config = self.audio_config(&adts, out);
             out.push(Input::Frame(Frame {
                 track: Track::Audio,
+                track_id: 0,
                 codec: Codec::Aac,
                 dts_ms: time.div_euclid(90),
                 pts_ms: time.div_euclid(90),

@@ -157,7 +157,7 @@ impl PushSession {
     ) {
         let index = self.outputs.len();
         self.outputs.push(Output::new(spec, &self.stream_id, None));
-        for frame in replay {
+        for frame in replay.iter().filter(|f| f.track_id == 0) {
             self.feed(index, Unit::Frame(frame), now_wall_ms, out);
         }
     }
@@ -231,6 +231,9 @@ impl PushSession {
 
     /// Feeds one frame received at `now_wall_ms`.
     pub fn push_frame(&mut self, frame: &Frame, now_wall_ms: i64, out: &mut Vec<Action>) {
+        if frame.track_id != 0 {
+            return self.push_extra(frame, now_wall_ms, out);
+        }
         self.wall.push(frame.track, frame.dts_ms, now_wall_ms);
         self.media.observe_frame(frame);
         for i in 0..self.outputs.len() {
@@ -241,6 +244,21 @@ impl PushSession {
                 self.end_output(i, false, now_wall_ms, out);
             } else {
                 self.feed(i, Unit::Frame(frame), now_wall_ms, out);
+            }
+        }
+    }
+
+    /// A frame of a multitrack push's track beyond the default ones: to the MP4 outputs
+    /// recording (the others carry the default tracks only).
+    fn push_extra(&mut self, frame: &Frame, now: i64, out: &mut Vec<Action>) {
+        for i in 0..self.outputs.len() {
+            let Some(output) = self.outputs.get_mut(i) else {
+                continue;
+            };
+            let idle = output.ended || output.retry_at.is_some_and(|at| now < at);
+            if let (false, Muxer::Segments(_, segmenter)) = (idle, &mut output.muxer) {
+                segmenter.push_extra(frame, &mut self.actions);
+                self.drain(i, now, out);
             }
         }
     }

@@ -22,7 +22,7 @@ pub const RETRY_MAX_MS: i64 = 30_000;
 
 #[derive(Debug)]
 pub(super) enum Muxer {
-    Flv(FlvWriter),
+    Flv(Box<FlvWriter>),
     Segments(Timeline, Box<dyn Segmenter + Send + Sync>),
 }
 
@@ -268,7 +268,7 @@ impl Output {
                 // Track flags start false: a track counts from its first tag (audio-only
                 // pushes open their first file at the first audio frame).
                 let writer = FlvWriter::new(spec.interval_ms, reserve, false, false);
-                Muxer::Flv(writer)
+                Muxer::Flv(Box::new(writer))
             }
             Format::Hls => {
                 let fmp4 = parked.as_ref().is_some_and(ParkedHls::is_fmp4);

@@ -117,6 +117,7 @@ mod tests {
 
     fn frame(ms: i64) -> Frame {
         Frame {
+            track_id: 0,
             track: Track::Audio,
             codec: Codec::Mp3,
             dts_ms: ms,

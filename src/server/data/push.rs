@@ -425,7 +425,9 @@ impl Push {
             self.skip(reason);
             return;
         }
-        if let Input::Frame(frame) = input {
+        // A multitrack push's other tracks go to the MP4 outputs alone: the GOP cache and
+        // the subscribers carry the default tracks.
+        if let Input::Frame(frame @ Frame { track_id: 0, .. }) = input {
             if let Some(Err(e)) = self.gop.as_mut().map(|g| g.push(frame)) {
                 tracing::warn!(stream = %self.stream.key(), error = %e, "GOP cache");
             }
