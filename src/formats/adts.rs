@@ -57,7 +57,7 @@ impl AdtsMuxer {
                 self.config = Some(config.clone());
             }
             // Opus is not AAC: its frames are dropped, not wrapped in ADTS.
-            FrameEvent::OpusConfig { .. } => self.config = None,
+            FrameEvent::OpusConfig { .. } | FrameEvent::EntryConfig { .. } => self.config = None,
             FrameEvent::Discontinuity {
                 track: Track::Audio,
                 ..

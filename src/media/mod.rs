@@ -27,6 +27,7 @@ use bytes::Bytes;
 use crate::formats::codec::aac::AacConfig;
 use crate::formats::codec::av1::RecordConfig;
 use crate::formats::codec::avc::AvcConfig;
+pub use crate::formats::codec::entry::AudioEntry;
 use crate::formats::codec::hevc::HevcConfig;
 use crate::formats::codec::opus::OpusConfig;
 
@@ -56,6 +57,12 @@ pub enum Codec {
     Mp3,
     /// Opus (Enhanced RTMP `Opus`).
     Opus,
+    /// AC-3 (Enhanced RTMP `ac-3`).
+    Ac3,
+    /// E-AC-3 (Enhanced RTMP `ec-3`).
+    Eac3,
+    /// FLAC (Enhanced RTMP `fLaC`).
+    Flac,
     /// Anything else, as the protocol names it (an FLV codec id or FourCC): recorded by
     /// outputs that can carry it as received (FLV from RTMP), skipped by the others.
     Other(u32),
@@ -109,6 +116,8 @@ pub enum CodecConfig {
     Audio(AacConfig),
     /// An Opus identification header.
     Opus(OpusConfig),
+    /// AC-3, E-AC-3 or FLAC: what an MP4 sample entry needs, read from the stream.
+    Entry(AudioEntry),
     /// The configuration of a codec liverec does not read, as received (FLV outputs
     /// write it; the other recorders skip the codec).
     Other {
@@ -126,7 +135,7 @@ impl CodecConfig {
     pub fn track(&self) -> Track {
         match self {
             CodecConfig::Video(_) => Track::Video,
-            CodecConfig::Audio(_) | CodecConfig::Opus(_) => Track::Audio,
+            CodecConfig::Audio(_) | CodecConfig::Opus(_) | CodecConfig::Entry(_) => Track::Audio,
             CodecConfig::Other { track, .. } => *track,
         }
     }
@@ -175,6 +184,7 @@ impl Frame {
             Codec::H264 | Codec::H265 | Codec::Av1 | Codec::Vp9 | Codec::Aac | Codec::Opus => {
                 self.config.is_some()
             }
+            Codec::Ac3 | Codec::Eac3 | Codec::Flac => self.config.is_some(),
             Codec::Mp3 => true,
             Codec::Other(_) => false,
         }
@@ -234,6 +244,14 @@ pub enum FrameEvent {
     OpusConfig {
         /// The configuration.
         config: OpusConfig,
+        /// It replaces a different one.
+        changed: bool,
+    },
+    /// An AC-3, E-AC-3, FLAC (or, read by an MP4 recorder, MP3) configuration takes
+    /// effect.
+    EntryConfig {
+        /// The configuration.
+        config: AudioEntry,
         /// It replaces a different one.
         changed: bool,
     },

@@ -39,6 +39,9 @@ fn codec_code(codec: Codec) -> (u8, u32) {
         Codec::Av1 => (5, 0),
         Codec::Vp9 => (6, 0),
         Codec::Opus => (7, 0),
+        Codec::Ac3 => (8, 0),
+        Codec::Eac3 => (9, 0),
+        Codec::Flac => (10, 0),
     }
 }
 
@@ -102,6 +105,9 @@ pub fn read_frame(bytes: &Bytes, at: &mut usize) -> Result<Option<(Frame, u16)>,
         5 => Codec::Av1,
         6 => Codec::Vp9,
         7 => Codec::Opus,
+        8 => Codec::Ac3,
+        9 => Codec::Eac3,
+        10 => Codec::Flac,
         _ => return Err(SpoolError::Malformed(start)),
     };
     let config = u16::from_le_bytes(array(&head, 26).unwrap_or_default());
@@ -185,7 +191,7 @@ mod tests {
             );
         }
         let mut bad = out.clone();
-        bad[5] = 9;
+        bad[5] = 200;
         assert_eq!(
             read_frame(&Bytes::from(bad), &mut 0),
             Err(SpoolError::Malformed(0))

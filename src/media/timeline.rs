@@ -132,6 +132,10 @@ impl Timeline {
                 config: a.clone(),
                 changed,
             }),
+            CodecConfig::Entry(a) => out.push(FrameEvent::EntryConfig {
+                config: a.clone(),
+                changed,
+            }),
             CodecConfig::Other { .. } => {}
         }
     }

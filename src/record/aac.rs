@@ -4,6 +4,7 @@
 
 use super::{SegmentEvent, SegmentInfo, Segmenter};
 use crate::formats::adts::AdtsMuxer;
+use crate::formats::codec::entry::parse_mp3_frame;
 use crate::formats::flv::frames::{FrameEvent, Track};
 
 /// See the module doc.
@@ -18,9 +19,6 @@ pub struct AacSegmenter {
     /// The Opus refusal was reported.
     refused: bool,
 }
-
-/// Why Opus audio is not recorded as `.aac`.
-pub const OPUS_REFUSED: &str = "Opus audio cannot be recorded as .aac without re-encoding";
 
 impl AacSegmenter {
     /// One file (`None`) or files of `target_ms`.
@@ -72,6 +70,14 @@ impl AacSegmenter {
         out.push(SegmentEvent::Data(std::mem::take(&mut self.scratch).into()));
     }
 
+    /// `codec` cannot be written as ADTS: said once.
+    fn refuse(&mut self, codec: &str, out: &mut Vec<SegmentEvent>) {
+        if !std::mem::replace(&mut self.refused, true) {
+            let why = format!("{codec} audio cannot be recorded as .aac without re-encoding");
+            out.push(SegmentEvent::Refused(Track::Audio, why));
+        }
+    }
+
     fn close(&mut self, next_ms: Option<i64>, out: &mut Vec<SegmentEvent>) {
         if let Some((info, last_ms)) = self.open.take() {
             let rate = i64::from(self.muxer.config().map_or(48_000, |c| c.sample_rate.max(1)));
@@ -95,14 +101,19 @@ impl Segmenter for AacSegmenter {
                 self.scratch.clear();
                 self.muxer.push(event, &mut self.scratch);
             }
-            FrameEvent::OpusConfig { .. } => {
+            FrameEvent::OpusConfig { .. } | FrameEvent::EntryConfig { .. } => {
                 self.close(None, out);
                 self.muxer.push(event, &mut self.scratch);
-                if !std::mem::replace(&mut self.refused, true) {
-                    out.push(SegmentEvent::Refused(Track::Audio, OPUS_REFUSED.into()));
-                }
+                let label = match event {
+                    FrameEvent::EntryConfig { config, .. } => config.label(),
+                    _ => "Opus",
+                };
+                self.refuse(label, out);
             }
             FrameEvent::Frame(frame) if frame.track == Track::Audio => {
+                if self.muxer.config().is_none() && parse_mp3_frame(&frame.data).is_some() {
+                    self.refuse("MP3", out);
+                }
                 self.frame(event, frame.dts_ms, out)
             }
             _ => {

@@ -10,21 +10,18 @@
 //! initialization section when the tracks changed. Decode times (`tfdt`) are the
 //! stream's own milliseconds, so timestamps are unchanged.
 //!
-//! Carries H.264, HEVC, AV1 and VP9 video and AAC or Opus audio as received; MP3 audio
-//! is refused (reported once, its frames left out). [`AutoSegmenter`] picks MPEG-TS or
-//! this from the push's first codecs.
+//! Carries H.264, HEVC, AV1 and VP9 video and AAC, Opus, AC-3, E-AC-3, FLAC or MP3 audio
+//! as received. [`AutoSegmenter`] picks MPEG-TS or this from the push's first codecs.
 
 use bytes::Bytes;
 
 use super::ts::TsSegmenter;
 use super::{SegmentEvent, SegmentInfo, Segmenter};
 use crate::formats::codec::aac::AacConfig;
+use crate::formats::codec::entry::{parse_mp3_frame, AudioEntry};
 use crate::formats::codec::opus::OpusConfig;
 use crate::formats::flv::frames::{FrameEvent, MediaFrame, Track, VideoConfig};
 use crate::formats::mp4::{init_segment, Fragmenter, Mp4Tracks};
-
-/// Why MP3 audio is left out of fMP4 segments.
-pub const MP3_REFUSED: &str = "MP3 audio cannot be recorded in fMP4 segments";
 
 #[derive(Debug)]
 struct Open {
@@ -41,6 +38,7 @@ pub struct Fmp4Segmenter {
     video: Option<VideoConfig>,
     audio: Option<AacConfig>,
     opus: Option<OpusConfig>,
+    entry: Option<AudioEntry>,
     /// The tracks of the last initialization section sent.
     tracks: Option<Mp4Tracks>,
     open: Option<Open>,
@@ -49,7 +47,6 @@ pub struct Fmp4Segmenter {
     sequence: u32,
     pending_discontinuity: bool,
     dropped: u64,
-    mp3_refused: bool,
     fragments: Vec<Bytes>,
 }
 
@@ -71,6 +68,11 @@ impl Fmp4Segmenter {
             } else {
                 None
             },
+            entry: if self.audio.is_none() && self.opus.is_none() {
+                self.entry.clone()
+            } else {
+                None
+            },
             extra: Vec::new(),
         }
     }
@@ -83,12 +85,17 @@ impl Fmp4Segmenter {
             }
             FrameEvent::AudioConfig { config, changed } => {
                 self.audio = Some(config.clone());
-                self.opus = None;
+                (self.opus, self.entry) = (None, None);
                 *changed
             }
             FrameEvent::OpusConfig { config, changed } => {
                 self.opus = Some(config.clone());
-                self.audio = None;
+                (self.audio, self.entry) = (None, None);
+                *changed
+            }
+            FrameEvent::EntryConfig { config, changed } => {
+                self.entry = Some(config.clone());
+                (self.audio, self.opus) = (None, None);
                 *changed
             }
             FrameEvent::Discontinuity { .. } => true,
@@ -98,14 +105,13 @@ impl Fmp4Segmenter {
     }
 
     fn frame(&mut self, frame: &MediaFrame, out: &mut Vec<SegmentEvent>) {
+        if frame.track == Track::Audio && !self.wanted_tracks().has_audio() {
+            // MP3 has no configuration: its frame header is one.
+            self.entry = parse_mp3_frame(&frame.data);
+        }
         let wanted = self.wanted_tracks();
         if frame.track == Track::Audio && !wanted.has_audio() {
-            // Audio without a configuration: MP3 (FLV sound format 2) or not yet known.
-            if !self.mp3_refused && frame.data.first() == Some(&0xFF) {
-                self.mp3_refused = true;
-                out.push(SegmentEvent::Refused(Track::Audio, MP3_REFUSED.into()));
-            }
-            self.dropped += 1;
+            self.dropped += 1; // no configuration yet
             return;
         }
         if self.tracks.as_ref().is_some_and(|t| *t != wanted) {
@@ -296,6 +302,7 @@ impl AutoSegmenter {
             }
             FrameEvent::AudioConfig { .. } => self.audio = Some(false),
             FrameEvent::OpusConfig { .. } => self.audio = Some(true),
+            FrameEvent::EntryConfig { .. } => self.audio = Some(true),
             FrameEvent::Frame(f) => {
                 if f.track == Track::Audio && self.audio.is_none() {
                     self.audio = Some(false); // MP3: no configuration

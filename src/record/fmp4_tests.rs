@@ -169,26 +169,27 @@ fn auto_decides_alone_for_video_without_audio() {
 }
 
 #[test]
-fn mp3_is_refused_once_and_video_goes_on() {
+fn mp3_is_recorded_from_its_frame_headers() {
     let mut events = vec![video_config(av1(), false)];
+    // (MP3 has no configuration to announce it: the first segment carries it when an
+    // audio frame comes before the first keyframe.)
     for i in 0..50 {
-        events.push(frame(Track::Video, i * 40, i == 0, 1));
         events.push(FrameEvent::Frame(MediaFrame {
             track: Track::Audio,
             dts_ms: i * 40,
             pts_ms: i * 40,
             keyframe: true,
-            data: vec![0xFF, 0xFB, 0x90, 0x00].into(),
+            data: vec![0xFF, 0xFB, 0x54, 0xC4].into(),
             offset: 0,
         }));
+        events.push(frame(Track::Video, i * 40, i == 0, 1));
     }
     let mut segmenter = Fmp4Segmenter::new(Some(6000));
-    let ((_, segments), out) = run(&mut segmenter, &events);
-    let refused = out
-        .iter()
-        .filter(|e| matches!(e, SegmentEvent::Refused(Track::Audio, _)))
-        .count();
-    assert_eq!(refused, 1);
-    assert_eq!(segments[0].0.frames, 50);
-    assert_eq!(segmenter.dropped(), 50);
+    let ((inits, segments), _) = run(&mut segmenter, &events);
+    let (tracks, piece) = segment_samples(&inits[0].1, &segments[0].1, 0, 0).unwrap();
+    let entry = tracks.entry.expect("an MP3 track");
+    assert_eq!((entry.name(), entry.sample_rate()), ("mp3", 48_000));
+    // The audio frame before the first keyframe waits out (segments start at one).
+    assert_eq!((piece.video.len(), piece.audio.len()), (50, 49));
+    assert_eq!(segmenter.dropped(), 1);
 }

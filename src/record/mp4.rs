@@ -14,6 +14,7 @@
 
 use super::{SegmentEvent, SegmentInfo, Segmenter};
 use crate::formats::codec::aac::AacConfig;
+use crate::formats::codec::entry::{parse_mp3_frame, AudioEntry};
 use crate::formats::codec::opus::OpusConfig;
 use crate::formats::flv::frames::{FrameEvent, MediaFrame, Track, VideoConfig};
 use crate::formats::mp4::{ExtraTrack, Fragmenter, MoovRoom, Mp4Tracks, MAX_EXTRA_TRACKS};
@@ -39,6 +40,8 @@ pub struct Mp4Segmenter {
     video: Option<VideoConfig>,
     audio: Option<AacConfig>,
     opus: Option<OpusConfig>,
+    /// AC-3, E-AC-3, FLAC or MP3 (read from its first frame).
+    entry: Option<AudioEntry>,
     /// Extra tracks seen so far, with their latest configurations.
     extra: Vec<ExtraTrack>,
     open: Option<Open>,
@@ -121,12 +124,7 @@ impl Mp4Segmenter {
     }
 
     fn open_file(&mut self, frame: &MediaFrame, discontinuity: bool, out: &mut Vec<SegmentEvent>) {
-        let tracks = Mp4Tracks {
-            video: self.video.clone(),
-            audio: self.audio.clone(),
-            opus: self.opus.clone(),
-            extra: self.extra.clone(),
-        };
+        let tracks = self.tracks();
         // No room for a moov that will never be written.
         let room = if self.keep_fragmented {
             MoovRoom::default()
@@ -219,7 +217,45 @@ impl Mp4Segmenter {
         started.then_some(index)
     }
 
+    /// An audio configuration takes effect: a new file when it changed, or when the
+    /// open one has no audio track.
+    fn audio_changed(&mut self, changed: bool) {
+        let tracks = self.tracks();
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
+        // A file without audio whose head is not out yet takes the track in.
+        if !changed && !open.has_audio && open.fragmenter.add_audio(&tracks) {
+            open.has_audio = true;
+            return;
+        }
+        self.restart |= changed || !open.has_audio;
+    }
+
+    /// MP3 has no configuration: the header of its first frame is one.
+    fn sniff_mp3(&mut self, frame: &MediaFrame) {
+        let unconfigured = self.audio.is_none() && self.opus.is_none() && self.entry.is_none();
+        if frame.track == Track::Audio && unconfigured {
+            if let Some(mp3) = parse_mp3_frame(&frame.data) {
+                self.entry = Some(mp3);
+                self.audio_changed(false);
+            }
+        }
+    }
+
+    /// The tracks a file opened now would have.
+    fn tracks(&self) -> Mp4Tracks {
+        Mp4Tracks {
+            video: self.video.clone(),
+            audio: self.audio.clone(),
+            opus: self.opus.clone(),
+            entry: self.entry.clone(),
+            extra: self.extra.clone(),
+        }
+    }
+
     fn frame(&mut self, frame: &MediaFrame, out: &mut Vec<SegmentEvent>) {
+        self.sniff_mp3(frame);
         let has_video = self.video.is_some();
         let boundary = if has_video {
             frame.track == Track::Video && frame.keyframe
@@ -282,16 +318,19 @@ impl Segmenter for Mp4Segmenter {
                 self.video = Some(config.clone());
             }
             FrameEvent::AudioConfig { config, changed } => {
-                self.restart |= (*changed || self.open.as_ref().is_some_and(|o| !o.has_audio))
-                    && self.open.is_some();
                 self.audio = Some(config.clone());
-                self.opus = None;
+                (self.opus, self.entry) = (None, None);
+                self.audio_changed(*changed);
             }
             FrameEvent::OpusConfig { config, changed } => {
-                self.restart |= (*changed || self.open.as_ref().is_some_and(|o| !o.has_audio))
-                    && self.open.is_some();
                 self.opus = Some(config.clone());
-                self.audio = None;
+                (self.audio, self.entry) = (None, None);
+                self.audio_changed(*changed);
+            }
+            FrameEvent::EntryConfig { config, changed } => {
+                self.entry = Some(config.clone());
+                (self.audio, self.opus) = (None, None);
+                self.audio_changed(*changed);
             }
             FrameEvent::Discontinuity { .. } => self.restart |= self.open.is_some(),
             FrameEvent::Frame(frame) => self.frame(frame, out),

@@ -90,6 +90,10 @@ impl TsSegmenter {
                 self.pending_discontinuity |= *changed && self.open.is_some();
                 self.audio = self.refuse(Track::Audio, "Opus", out);
             }
+            FrameEvent::EntryConfig { changed, config } => {
+                self.pending_discontinuity |= *changed && self.open.is_some();
+                self.audio = self.refuse(Track::Audio, config.label(), out);
+            }
             FrameEvent::AudioConfig { config, changed } => {
                 self.pending_discontinuity |= *changed && self.open.is_some();
                 self.audio = Some(config.clone());

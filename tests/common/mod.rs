@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod ffmpeg9;
 pub mod hevc;
 pub mod postgres;
 pub mod publisher;

@@ -9,5 +9,6 @@ pub mod aac;
 pub mod av1;
 pub mod avc;
 pub mod bits;
+pub mod entry;
 pub mod hevc;
 pub mod opus;

@@ -11,6 +11,12 @@ pub enum AudioCodec {
     Mp3,
     /// Opus (Enhanced RTMP FourCC `Opus`).
     Opus,
+    /// AC-3 (`ac-3`).
+    Ac3,
+    /// E-AC-3 (`ec-3`).
+    Eac3,
+    /// FLAC (`fLaC`).
+    Flac,
     /// Anything else (SoundFormat, or the FourCC for enhanced tags).
     Other(u32),
 }
@@ -67,32 +73,7 @@ pub fn parse_audio_tag(data: &[u8]) -> Option<AudioTag> {
             payload_end: data.len(),
             track_id: 0,
         }),
-        9 => {
-            // Enhanced RTMP v2: ModEx prefixes skipped, the default track of a multitrack
-            // packet read (see [`super::multitrack`]).
-            let ex = super::multitrack::ex_header(data, first & 0x0F, MULTITRACK)?;
-            let codec = match &ex.fourcc.to_be_bytes() {
-                b"mp4a" => AudioCodec::Aac,
-                b".mp3" => AudioCodec::Mp3,
-                b"Opus" => AudioCodec::Opus,
-                _ => AudioCodec::Other(ex.fourcc),
-            };
-            let (kind, (start, end)) = match (ex.packet_type, ex.track) {
-                (0, Some(track)) => (AudioPacketKind::SequenceHeader, track),
-                (1, Some(track)) => (AudioPacketKind::Frame, track),
-                (_, track) => (
-                    AudioPacketKind::Other,
-                    track.unwrap_or((data.len(), data.len())),
-                ),
-            };
-            Some(AudioTag {
-                codec,
-                kind,
-                payload_start: start,
-                payload_end: end,
-                track_id: ex.track_id,
-            })
-        }
+        9 => parse_enhanced(data, first),
         other => Some(AudioTag {
             codec: AudioCodec::Other(u32::from(other)),
             kind: AudioPacketKind::Other,
@@ -101,6 +82,36 @@ pub fn parse_audio_tag(data: &[u8]) -> Option<AudioTag> {
             track_id: 0,
         }),
     }
+}
+
+/// An Enhanced RTMP v2 audio tag: ModEx prefixes skipped, one track of a multitrack
+/// packet read (see [`super::multitrack`]).
+fn parse_enhanced(data: &[u8], first: u8) -> Option<AudioTag> {
+    let ex = super::multitrack::ex_header(data, first & 0x0F, MULTITRACK)?;
+    let codec = match &ex.fourcc.to_be_bytes() {
+        b"mp4a" => AudioCodec::Aac,
+        b".mp3" => AudioCodec::Mp3,
+        b"Opus" => AudioCodec::Opus,
+        b"ac-3" => AudioCodec::Ac3,
+        b"ec-3" => AudioCodec::Eac3,
+        b"fLaC" => AudioCodec::Flac,
+        _ => AudioCodec::Other(ex.fourcc),
+    };
+    let (kind, (start, end)) = match (ex.packet_type, ex.track) {
+        (0, Some(track)) => (AudioPacketKind::SequenceHeader, track),
+        (1, Some(track)) => (AudioPacketKind::Frame, track),
+        (_, track) => (
+            AudioPacketKind::Other,
+            track.unwrap_or((data.len(), data.len())),
+        ),
+    };
+    Some(AudioTag {
+        codec,
+        kind,
+        payload_start: start,
+        payload_end: end,
+        track_id: ex.track_id,
+    })
 }
 
 /// Audio `PacketType` of a multitrack packet.

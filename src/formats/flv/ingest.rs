@@ -26,6 +26,7 @@ use super::video::{parse_video_tag, VideoCodec, VideoPacketKind};
 use crate::formats::codec::aac::parse_audio_specific_config;
 use crate::formats::codec::av1::{parse_av1_config, parse_vp9_config};
 use crate::formats::codec::avc::parse_avc_config;
+use crate::formats::codec::entry::{parse_ac3_frame, parse_flac_streaminfo};
 use crate::formats::codec::hevc::parse_hevc_config;
 use crate::formats::codec::opus::parse_opus_head;
 use crate::formats::mp4::MAX_EXTRA_TRACKS;
@@ -39,6 +40,8 @@ pub struct FlvIngest {
     audio: Option<Arc<Config>>,
     /// The configurations of the other multitrack tracks, by kind and `TrackId`.
     extra: Vec<(Track, u8, Arc<Config>)>,
+    /// An AC-3 / E-AC-3 SequenceStart tag, for the configuration its first frame makes.
+    pending_header: Option<Bytes>,
 }
 
 impl FlvIngest {
@@ -176,6 +179,9 @@ impl FlvIngest {
             (AudioCodec::Aac, kind) => (Codec::Aac, kind),
             (AudioCodec::Mp3, kind) => (Codec::Mp3, kind),
             (AudioCodec::Opus, kind) => (Codec::Opus, kind),
+            (AudioCodec::Ac3, kind) => (Codec::Ac3, kind),
+            (AudioCodec::Eac3, kind) => (Codec::Eac3, kind),
+            (AudioCodec::Flac, kind) => (Codec::Flac, kind),
             // A legacy SoundFormat liverec does not read: every tag is a frame.
             (AudioCodec::Other(c), AudioPacketKind::Other) => {
                 (Codec::Other(c), AudioPacketKind::Frame)
@@ -184,36 +190,78 @@ impl FlvIngest {
         };
         match kind {
             AudioPacketKind::SequenceHeader => {
-                let codec_config = match codec {
-                    Codec::Aac => match parse_audio_specific_config(&payload) {
-                        Some(config) => CodecConfig::Audio(config),
-                        None => return Input::Skipped("malformed AudioSpecificConfig".into()),
-                    },
-                    Codec::Opus => match parse_opus_head(&payload) {
-                        Some(config) => CodecConfig::Opus(config),
-                        None => return Input::Skipped("malformed OpusHead".into()),
-                    },
-                    Codec::Other(codec) => CodecConfig::Other {
-                        track: Track::Audio,
-                        codec,
-                        record: payload,
-                    },
-                    _ => return Input::Nothing,
-                };
-                self.config(codec_config, data, header.track_id)
+                self.audio_header(codec, payload, data, header.track_id)
             }
-            AudioPacketKind::Frame if !payload.is_empty() => Input::Frame(Frame {
-                track: Track::Audio,
-                track_id: header.track_id,
-                codec,
-                dts_ms: dts,
-                pts_ms: dts,
-                keyframe: true,
-                payload,
-                config: self.config_of(Track::Audio, header.track_id),
-                flv: (header.track_id == 0).then(|| data.clone()),
-            }),
+            AudioPacketKind::Frame if !payload.is_empty() => {
+                let id = header.track_id;
+                if matches!(codec, Codec::Ac3 | Codec::Eac3) {
+                    self.ac3_config(&payload, id);
+                }
+                Input::Frame(Frame {
+                    track: Track::Audio,
+                    track_id: id,
+                    codec,
+                    dts_ms: dts,
+                    pts_ms: dts,
+                    keyframe: true,
+                    payload,
+                    config: self.config_of(Track::Audio, id),
+                    flv: (id == 0).then(|| data.clone()),
+                })
+            }
             _ => Input::Nothing,
+        }
+    }
+
+    /// An audio sequence header (`data`, its `payload`) of track `id`.
+    fn audio_header(&mut self, codec: Codec, payload: Bytes, data: &Bytes, id: u8) -> Input {
+        let codec_config = match codec {
+            Codec::Aac => match parse_audio_specific_config(&payload) {
+                Some(config) => CodecConfig::Audio(config),
+                None => return Input::Skipped("malformed AudioSpecificConfig".into()),
+            },
+            Codec::Opus => match parse_opus_head(&payload) {
+                Some(config) => CodecConfig::Opus(config),
+                None => return Input::Skipped("malformed OpusHead".into()),
+            },
+            Codec::Flac => match parse_flac_streaminfo(&payload) {
+                Some(entry) => CodecConfig::Entry(entry),
+                None => return Input::Skipped("malformed FLAC STREAMINFO".into()),
+            },
+            // AC-3 / E-AC-3: nothing in the SequenceStart; the configuration is read
+            // from the first frame (the tag is kept for FLV outputs).
+            Codec::Ac3 | Codec::Eac3 => {
+                self.pending_header = Some(data.clone());
+                return Input::Nothing;
+            }
+            Codec::Other(codec) => CodecConfig::Other {
+                track: Track::Audio,
+                codec,
+                record: payload,
+            },
+            _ => return Input::Nothing,
+        };
+        self.config(codec_config, data, id)
+    }
+
+    /// The configuration of AC-3 / E-AC-3 track `id` from its sync frame `frame`, unless
+    /// the one in effect says the same.
+    fn ac3_config(&mut self, frame: &[u8], id: u8) {
+        let Some(entry) = parse_ac3_frame(frame) else {
+            return;
+        };
+        let current = self.config_of(Track::Audio, id);
+        if current.is_some_and(|c| c.codec == CodecConfig::Entry(entry.clone())) {
+            return;
+        }
+        let config = Arc::new(Config {
+            codec: CodecConfig::Entry(entry),
+            flv: self.pending_header.take(),
+        });
+        if id == 0 {
+            self.set(config);
+        } else {
+            self.set_extra(config, id);
         }
     }
 
@@ -227,6 +275,11 @@ impl FlvIngest {
         if id == 0 {
             return Input::Config(self.set(config));
         }
+        self.set_extra(config, id)
+    }
+
+    /// Keeps `config` for track `id` (not the default one).
+    fn set_extra(&mut self, config: Arc<Config>, id: u8) -> Input {
         let track = config.codec.track();
         let known = self.extra.len();
         if let Some(slot) = self

@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 
-use crate::media::{Codec, CodecConfig, Config, Frame, Track, VideoConfig};
+use crate::media::{AudioEntry, Codec, CodecConfig, Config, Frame, Track, VideoConfig};
 
 /// Enhanced RTMP: `IsExHeader`.
 const EX_HEADER: u8 = 0x80;
@@ -70,6 +70,20 @@ pub fn config_body(config: &Config) -> Option<Bytes> {
             body.extend_from_slice(b"Opus");
             body.extend_from_slice(&c.raw);
         }
+        CodecConfig::Entry(AudioEntry::Flac(f)) => {
+            body.push(AUDIO_EX_HEADER | SEQUENCE_START);
+            body.extend_from_slice(b"fLaC");
+            body.extend_from_slice(&f.streaminfo);
+        }
+        // AC-3 / E-AC-3: an empty SequenceStart (the frames configure themselves); MP3:
+        // none.
+        CodecConfig::Entry(AudioEntry::Ac3(_)) => {
+            body.extend_from_slice(&[AUDIO_EX_HEADER | SEQUENCE_START, b'a', b'c', b'-', b'3'])
+        }
+        CodecConfig::Entry(AudioEntry::Eac3(_)) => {
+            body.extend_from_slice(&[AUDIO_EX_HEADER | SEQUENCE_START, b'e', b'c', b'-', b'3'])
+        }
+        CodecConfig::Entry(AudioEntry::Mp3(_)) => return None,
         CodecConfig::Other { .. } => return None,
     }
     Some(body.into())
@@ -100,9 +114,9 @@ pub fn frame_body(frame: &Frame) -> Option<Bytes> {
                 b"vp09"
             });
         }
-        Codec::Opus => {
+        Codec::Opus | Codec::Ac3 | Codec::Eac3 | Codec::Flac => {
             body.push(AUDIO_EX_HEADER | CODED_FRAMES);
-            body.extend_from_slice(b"Opus");
+            body.extend_from_slice(audio_fourcc(frame.codec));
         }
         Codec::Aac => body.extend_from_slice(&[0xAF, 1]),
         // MP3, 44.1 kHz, 16-bit, stereo: players read the rate from the frame header.
@@ -111,6 +125,16 @@ pub fn frame_body(frame: &Frame) -> Option<Bytes> {
     }
     body.extend_from_slice(&frame.payload);
     Some(body.into())
+}
+
+/// The Enhanced RTMP FourCC of an audio codec that has one.
+fn audio_fourcc(codec: Codec) -> &'static [u8; 4] {
+    match codec {
+        Codec::Ac3 => b"ac-3",
+        Codec::Eac3 => b"ec-3",
+        Codec::Flac => b"fLaC",
+        _ => b"Opus",
+    }
 }
 
 #[cfg(test)]

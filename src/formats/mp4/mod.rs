@@ -13,6 +13,7 @@
 
 use mp4_atom::{Encode, Mfhd, Moof, Tfdt, Tfhd, Traf, Trun, TrunEntry};
 
+mod entry;
 pub mod fragments;
 pub mod progressive;
 pub mod samples;
@@ -246,6 +247,24 @@ impl Fragmenter {
         Some(self.extra.len() - 1)
     }
 
+    /// Gives a file without audio the audio track of `from` while the file's head is not
+    /// out yet (an audio track announced only by its first frame, like MP3's); whether
+    /// it could.
+    pub fn add_audio(&mut self, from: &Mp4Tracks) -> bool {
+        if self.sequence > 0 || !self.with_head || self.tracks.has_audio() || !from.has_audio() {
+            return false;
+        }
+        let mut tracks = self.tracks.clone();
+        (tracks.audio, tracks.opus, tracks.entry) =
+            (from.audio.clone(), from.opus.clone(), from.entry.clone());
+        let Ok(init) = init_moov(&tracks) else {
+            return false;
+        };
+        self.init_moov = init;
+        self.tracks = tracks;
+        true
+    }
+
     /// The samples ready for the next fragment, by track id.
     fn take_ready(&mut self) -> Vec<(u32, Vec<Sample>)> {
         let main = [
@@ -415,6 +434,7 @@ pub(crate) mod test_support {
             video: None,
             audio: parse_audio_specific_config(&[0x11, 0x90]),
             opus: None,
+            entry: None,
             extra: Vec::new(),
         };
         let mut fragmenter = Fragmenter::new(tracks, room).unwrap();

@@ -865,6 +865,7 @@ mod tests {
             video: Some(avc()),
             audio: parse_audio_specific_config(&[0x11, 0x90]),
             opus: None,
+            entry: None,
             extra: Vec::new(),
         }
     }

@@ -11,6 +11,7 @@ use mp4_atom::{
 use super::{box_err, Mp4Error, AUDIO_TRACK, TIMESCALE, VIDEO_TRACK};
 use crate::formats::codec::aac::AacConfig;
 use crate::formats::codec::av1::{parse_av1_config, parse_vp9_config};
+use crate::formats::codec::entry::AudioEntry;
 use crate::formats::codec::opus::{OpusConfig, OPUS_RATE};
 use crate::formats::flv::frames::VideoConfig;
 use crate::media::CodecConfig;
@@ -24,6 +25,8 @@ pub struct Mp4Tracks {
     pub audio: Option<AacConfig>,
     /// Opus configuration (track 2, when there is no AAC).
     pub opus: Option<OpusConfig>,
+    /// AC-3, E-AC-3, FLAC or MP3 (track 2, when there is neither AAC nor Opus).
+    pub entry: Option<AudioEntry>,
     /// Further tracks (tracks 3, 4, …, in this order).
     pub extra: Vec<ExtraTrack>,
 }
@@ -45,7 +48,7 @@ pub struct ExtraTrack {
 impl Mp4Tracks {
     /// Whether the file has an audio track.
     pub fn has_audio(&self) -> bool {
-        self.audio.is_some() || self.opus.is_some()
+        self.audio.is_some() || self.opus.is_some() || self.entry.is_some()
     }
 
     /// The `trak` id of extra track `index`.
@@ -229,6 +232,11 @@ fn opus_trak(config: &OpusConfig, id: u32) -> Result<Trak, Mp4Error> {
     Ok(trak(id, b"soun", Codec::Opus(opus), (0, 0), true))
 }
 
+fn entry_trak(entry: &AudioEntry, id: u32) -> Result<Trak, Mp4Error> {
+    let codec = super::entry::entry_codec(entry, id)?;
+    Ok(trak(id, b"soun", codec, (0, 0), true))
+}
+
 pub(super) fn ftyp() -> Ftyp {
     Ftyp {
         major_brand: FourCC::new(b"isom"),
@@ -250,6 +258,8 @@ pub(super) fn traks(tracks: &Mp4Tracks) -> Result<Vec<Trak>, Mp4Error> {
         traks.push(audio_trak(a, AUDIO_TRACK));
     } else if let Some(o) = &tracks.opus {
         traks.push(opus_trak(o, AUDIO_TRACK)?);
+    } else if let Some(e) = &tracks.entry {
+        traks.push(entry_trak(e, AUDIO_TRACK)?);
     }
     for (i, extra) in tracks.extra.iter().enumerate() {
         let id = Mp4Tracks::extra_id(i);
@@ -257,6 +267,7 @@ pub(super) fn traks(tracks: &Mp4Tracks) -> Result<Vec<Trak>, Mp4Error> {
             CodecConfig::Video(v) => video_trak(v, id)?,
             CodecConfig::Audio(a) => audio_trak(a, id),
             CodecConfig::Opus(o) => opus_trak(o, id)?,
+            CodecConfig::Entry(e) => entry_trak(e, id)?,
             CodecConfig::Other { .. } => return Err(Mp4Error::Box("extra track codec".into())),
         });
     }
@@ -281,6 +292,7 @@ pub fn tracks_of_moov(moov: &Moov) -> Result<Mp4Tracks, Mp4Error> {
             (VIDEO_TRACK, CodecConfig::Video(v)) => tracks.video = Some(v),
             (AUDIO_TRACK, CodecConfig::Audio(a)) => tracks.audio = Some(a),
             (AUDIO_TRACK, CodecConfig::Opus(o)) => tracks.opus = Some(o),
+            (AUDIO_TRACK, CodecConfig::Entry(e)) => tracks.entry = Some(e),
             (id, config) if id > AUDIO_TRACK && tracks.extra.len() < MAX_EXTRA_TRACKS => {
                 tracks.extra.push(ExtraTrack {
                     source_id: 0,
@@ -302,6 +314,9 @@ fn codec_config(codec: &Codec) -> Result<Option<CodecConfig>, Mp4Error> {
     use crate::formats::codec::aac::parse_audio_specific_config;
     use crate::formats::codec::avc::parse_avc_config;
     use crate::formats::codec::hevc::parse_hevc_config;
+    if let Some(entry) = super::entry::entry_of(codec)? {
+        return Ok(Some(CodecConfig::Entry(entry)));
+    }
     let unreadable = |what: &str| Mp4Error::Box(format!("unreadable {what} configuration"));
     let mut raw = Vec::new();
     let video = match codec {

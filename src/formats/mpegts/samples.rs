@@ -37,7 +37,9 @@ pub fn demux_segment(ts: &[u8], source: u32, wall_start_ms: i64) -> Demuxed {
                 let changed = match &config.codec {
                     CodecConfig::Video(v) => differs(&mut out.tracks.video, v),
                     CodecConfig::Audio(a) => differs(&mut out.tracks.audio, a),
-                    CodecConfig::Opus(_) | CodecConfig::Other { .. } => false,
+                    CodecConfig::Opus(_) | CodecConfig::Entry(_) | CodecConfig::Other { .. } => {
+                        false
+                    }
                 };
                 if changed {
                     out.changed = true;

@@ -210,6 +210,7 @@ impl MediaInfo {
             },
             FrameEvent::AudioConfig { .. } => self.audio_codec = Some("aac".into()),
             FrameEvent::OpusConfig { .. } => self.audio_codec = Some("opus".into()),
+            FrameEvent::EntryConfig { config, .. } => self.audio_codec = Some(config.name().into()),
             FrameEvent::Frame(f) if f.track == Track::Audio && self.audio_codec.is_none() => {
                 self.audio_codec = Some("mp3".into())
             }
@@ -231,6 +232,10 @@ impl MediaInfo {
             }
             CodecConfig::Opus(_) => {
                 set(&mut self.audio_codec, "opus");
+                return;
+            }
+            CodecConfig::Entry(entry) => {
+                set(&mut self.audio_codec, entry.name());
                 return;
             }
             CodecConfig::Other { .. } => return,

@@ -42,6 +42,7 @@ fn extra_tracks_get_a_trak_each_with_all_their_samples() {
         video: Some(avc()),
         audio: Some(aac.clone()),
         opus: None,
+        entry: None,
         extra: vec![ExtraTrack {
             source_id: 1,
             config: CodecConfig::Audio(aac.clone()),

@@ -63,6 +63,7 @@ fn tracks() -> Mp4Tracks {
         video: Some(avc()),
         audio: parse_audio_specific_config(&[0x11, 0x90]),
         opus: None,
+        entry: None,
         extra: Vec::new(),
     }
 }
