@@ -146,16 +146,21 @@ pub fn flv_demux(data: &[u8]) {
     let mut segmenter = crate::record::ts::TsSegmenter::new(Some(1000));
     let mut flv = crate::record::flv::FlvWriter::new(Some(1000), 2, false, false);
     let mut mp4 = crate::record::mp4::Mp4Segmenter::new(Some(1000));
+    let mut fmp4 = crate::record::fmp4::Fmp4Segmenter::new(Some(1000));
     let (mut ts_out, mut flv_out, mut mp4_out) = (Vec::new(), Vec::new(), Vec::new());
+    let mut fmp4_out = Vec::new();
     for tag in &whole {
         for event in reader.push_tag(tag) {
             segmenter.push(&event, &mut ts_out);
             mp4.push(&event, &mut mp4_out);
+            fmp4.push(&event, &mut fmp4_out);
         }
         flv.push(tag, &mut flv_out);
     }
     segmenter.finish(&mut ts_out);
     mp4.finish(&mut mp4_out);
+    fmp4.finish(&mut fmp4_out);
+    fmp4_segments_read_back(&fmp4_out);
     flv.finish(&mut flv_out);
     // The MP4 finish must take whatever the segmenter wrote.
     let mut file = Vec::new();
@@ -178,6 +183,25 @@ pub fn flv_demux(data: &[u8]) {
     for event in &ts_out {
         if let crate::record::SegmentEvent::Data(bytes) = event {
             assert_eq!(bytes.len() % 188, 0, "transport packets are 188 bytes");
+        }
+    }
+}
+
+/// Every fMP4 HLS segment reads back with its initialization section.
+fn fmp4_segments_read_back(events: &[crate::record::SegmentEvent]) {
+    use crate::formats::mp4::fragments::segment_samples;
+    use crate::record::SegmentEvent;
+    let (mut init, mut segment) = (Vec::new(), Vec::new());
+    for event in events {
+        match event {
+            SegmentEvent::Init { bytes, .. } => init = bytes.to_vec(),
+            SegmentEvent::Open { .. } => segment.clear(),
+            SegmentEvent::Data(bytes) => segment.extend_from_slice(bytes),
+            SegmentEvent::Close(info) => {
+                let read = segment_samples(&init, &segment, 0, 0);
+                assert!(read.is_ok(), "fMP4 segment {}: {read:?}", info.index);
+            }
+            _ => {}
         }
     }
 }

@@ -6,7 +6,7 @@
 //! `ServerConnection` (with whatever it has buffered) is taken over here. A tick's
 //! ciphertext is read with one system call into the thread's read buffer and handed to
 //! rustls from that slice (rustls would otherwise read the socket 4 KiB at a time);
-//! the plaintext is fed to the RTMP session straight from rustls's buffer.
+//! the plaintext of every record is gathered and fed to the RTMP session at once.
 
 use std::io::{BufRead, Read, Write};
 
@@ -78,8 +78,27 @@ impl TlsSocket {
         buf: &mut [u8],
         feed: &mut dyn FnMut(&[u8]) -> Result<(), DataError>,
     ) -> Result<Read1, DataError> {
-        // Plaintext rustls decrypted before (the command phase's last read) goes first.
-        if matches!(self.deliver(feed)?, Plain::Closed) {
+        // The tick's plaintext, gathered: the RTMP session takes it in one call rather
+        // than one per TLS record (encoders write a chunk's 1-byte header and its data
+        // as two records).
+        let mut plain = PLAINTEXT.with(|p| std::mem::take(&mut *p.borrow_mut()));
+        plain.clear();
+        let read = self.read_into(buf, &mut plain);
+        let fed = match plain.is_empty() {
+            true => Ok(()),
+            false => feed(&plain),
+        };
+        if plain.capacity() <= MAX_KEPT_PLAINTEXT {
+            PLAINTEXT.with(|p| *p.borrow_mut() = plain);
+        }
+        fed?;
+        read
+    }
+
+    /// Reads once from the socket; the plaintext it yields (and what rustls held from
+    /// before: the command phase's last read) is appended to `plain`.
+    fn read_into(&mut self, buf: &mut [u8], plain: &mut Vec<u8>) -> Result<Read1, DataError> {
+        if matches!(self.deliver(plain)?, Plain::Closed) {
             return Ok(Read1::Closed);
         }
         let n = match read_socket(&mut self.socket, buf)? {
@@ -93,25 +112,22 @@ impl TlsSocket {
                 return Ok(Read1::Closed);
             }
             let state = self.tls.process_new_packets().map_err(tls_error)?;
-            if matches!(self.deliver(feed)?, Plain::Closed) || state.peer_has_closed() {
+            if matches!(self.deliver(plain)?, Plain::Closed) || state.peer_has_closed() {
                 return Ok(Read1::Closed);
             }
         }
         Ok(Read1::Bytes(n))
     }
 
-    /// Hands the plaintext rustls holds to `feed`.
-    fn deliver(
-        &mut self,
-        feed: &mut dyn FnMut(&[u8]) -> Result<(), DataError>,
-    ) -> Result<Plain, DataError> {
+    /// Appends the plaintext rustls holds to `plain`.
+    fn deliver(&mut self, plain: &mut Vec<u8>) -> Result<Plain, DataError> {
         let mut reader = self.tls.reader();
         loop {
             match reader.fill_buf() {
                 Ok([]) => return Ok(Plain::Closed),
                 Ok(bytes) => {
                     let len = bytes.len();
-                    feed(bytes)?;
+                    plain.extend_from_slice(bytes);
                     reader.consume(len);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(Plain::Open),
@@ -141,6 +157,16 @@ impl TlsSocket {
         Ok(out.is_empty() && !self.tls.wants_write())
     }
 }
+
+std::thread_local! {
+    /// A tick's plaintext of one TLS connection, filled and fed within one
+    /// [`TlsSocket::read_with`]: one buffer per thread serves every connection.
+    static PLAINTEXT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Largest plaintext buffer kept for the next tick (a larger one, after a burst, is
+/// freed).
+const MAX_KEPT_PLAINTEXT: usize = 4 * 1024 * 1024;
 
 fn tls_error(e: rustls::Error) -> DataError {
     DataError::Protocol(format!("TLS: {e}"))
