@@ -334,39 +334,7 @@ impl Fragmenter {
             self.head(&tracks, out)?;
         }
         self.sequence += 1;
-        let mut moof = Moof {
-            mfhd: Mfhd {
-                sequence_number: self.sequence,
-            },
-            traf: Vec::new(),
-        };
-        for (id, samples) in &tracks {
-            let entries = samples
-                .iter()
-                .map(|s| TrunEntry {
-                    duration: Some(u32::try_from(s.duration_ms).unwrap_or(0)),
-                    size: Some(u32::try_from(s.data.len()).unwrap_or(u32::MAX)),
-                    flags: Some(if s.sync { SYNC_FLAGS } else { NON_SYNC_FLAGS }),
-                    cts: Some(i32::try_from(s.cts_ms).unwrap_or(0)),
-                })
-                .collect();
-            let base = samples.first().map_or(0, |s| s.dts_ms.max(0) as u64);
-            moof.traf.push(Traf {
-                tfhd: Tfhd {
-                    track_id: *id,
-                    default_base_is_moof: true,
-                    ..Default::default()
-                },
-                tfdt: Some(Tfdt {
-                    base_media_decode_time: base,
-                }),
-                trun: vec![Trun {
-                    data_offset: Some(0),
-                    entries,
-                }],
-                ..Default::default()
-            });
-        }
+        let mut moof = moof(self.sequence, &tracks);
         let mut probe = Vec::new();
         moof.encode(&mut probe).map_err(box_err)?;
         let mut offset = probe.len() as i64 + 8;
@@ -400,6 +368,46 @@ impl Fragmenter {
             out.extend(samples.into_iter().map(|s| s.data));
         }
         Ok(())
+    }
+}
+
+/// The `moof` of fragment `sequence` holding `tracks`' samples (data offsets to be set).
+fn moof(sequence: u32, tracks: &[(u32, Vec<Sample>)]) -> Moof {
+    let traf = tracks
+        .iter()
+        .map(|(id, samples)| {
+            let entries = samples
+                .iter()
+                .map(|s| TrunEntry {
+                    duration: Some(u32::try_from(s.duration_ms).unwrap_or(0)),
+                    size: Some(u32::try_from(s.data.len()).unwrap_or(u32::MAX)),
+                    flags: Some(if s.sync { SYNC_FLAGS } else { NON_SYNC_FLAGS }),
+                    cts: Some(i32::try_from(s.cts_ms).unwrap_or(0)),
+                })
+                .collect();
+            let base = samples.first().map_or(0, |s| s.dts_ms.max(0) as u64);
+            Traf {
+                tfhd: Tfhd {
+                    track_id: *id,
+                    default_base_is_moof: true,
+                    ..Default::default()
+                },
+                tfdt: Some(Tfdt {
+                    base_media_decode_time: base,
+                }),
+                trun: vec![Trun {
+                    data_offset: Some(0),
+                    entries,
+                }],
+                ..Default::default()
+            }
+        })
+        .collect();
+    Moof {
+        mfhd: Mfhd {
+            sequence_number: sequence,
+        },
+        traf,
     }
 }
 
