@@ -162,7 +162,16 @@ pub fn flv_demux(data: &[u8]) {
     fmp4.finish(&mut fmp4_out);
     fmp4_segments_read_back(&fmp4_out);
     flv.finish(&mut flv_out);
-    // The MP4 finish must take whatever the segmenter wrote.
+    mp4_files_finish(mp4_out);
+    for event in &ts_out {
+        if let crate::record::SegmentEvent::Data(bytes) = event {
+            assert_eq!(bytes.len() % 188, 0, "transport packets are 188 bytes");
+        }
+    }
+}
+
+/// The MP4 finish must take whatever the segmenter wrote.
+fn mp4_files_finish(mp4_out: Vec<crate::record::SegmentEvent>) {
     let mut file = Vec::new();
     for event in mp4_out {
         match event {
@@ -178,11 +187,6 @@ pub fn flv_demux(data: &[u8]) {
             crate::record::SegmentEvent::Close(_)
             | crate::record::SegmentEvent::Refused(..)
             | crate::record::SegmentEvent::Init { .. } => {}
-        }
-    }
-    for event in &ts_out {
-        if let crate::record::SegmentEvent::Data(bytes) = event {
-            assert_eq!(bytes.len() % 188, 0, "transport packets are 188 bytes");
         }
     }
 }
@@ -283,6 +287,7 @@ fn flv_inputs(data: &[u8]) -> Vec<crate::media::Input> {
     let mut inputs = Vec::new();
     while let Ok(Some(tag)) = demuxer.pull() {
         inputs.push(ingest.push_tag(&tag));
+        inputs.extend(std::iter::from_fn(|| ingest.take_more()));
     }
     inputs
 }

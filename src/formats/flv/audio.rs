@@ -88,6 +88,22 @@ pub fn parse_audio_tag(data: &[u8]) -> Option<AudioTag> {
 /// packet read (see [`super::multitrack`]).
 fn parse_enhanced(data: &[u8], first: u8) -> Option<AudioTag> {
     let ex = super::multitrack::ex_header(data, first & 0x0F, MULTITRACK)?;
+    Some(enhanced_track(data, ex))
+}
+
+/// The tracks of a `Multitrack` audio tag other than the one [`parse_audio_tag`] reads.
+pub fn other_audio_tracks(data: &[u8]) -> Vec<AudioTag> {
+    let Some(&first) = data.first().filter(|b| *b >> 4 == 9) else {
+        return Vec::new();
+    };
+    super::multitrack::other_tracks(data, first & 0x0F, MULTITRACK)
+        .into_iter()
+        .map(|ex| enhanced_track(data, ex))
+        .collect()
+}
+
+/// One track of an enhanced audio tag.
+fn enhanced_track(data: &[u8], ex: super::multitrack::ExHeader) -> AudioTag {
     let codec = match &ex.fourcc.to_be_bytes() {
         b"mp4a" => AudioCodec::Aac,
         b".mp3" => AudioCodec::Mp3,
@@ -105,13 +121,13 @@ fn parse_enhanced(data: &[u8], first: u8) -> Option<AudioTag> {
             track.unwrap_or((data.len(), data.len())),
         ),
     };
-    Some(AudioTag {
+    AudioTag {
         codec,
         kind,
         payload_start: start,
         payload_end: end,
         track_id: ex.track_id,
-    })
+    }
 }
 
 /// Audio `PacketType` of a multitrack packet.

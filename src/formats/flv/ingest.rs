@@ -19,10 +19,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::audio::{parse_audio_tag, AudioCodec, AudioPacketKind};
+use super::audio::{other_audio_tracks, parse_audio_tag, AudioCodec, AudioPacketKind, AudioTag};
 use super::clock::StreamClock;
 use super::demux::{FlvTag, TagKind};
-use super::video::{parse_video_tag, VideoCodec, VideoPacketKind};
+use super::video::{other_video_tracks, parse_video_tag, VideoCodec, VideoPacketKind, VideoTag};
 use crate::formats::codec::aac::parse_audio_specific_config;
 use crate::formats::codec::av1::{parse_av1_config, parse_vp9_config};
 use crate::formats::codec::avc::parse_avc_config;
@@ -42,7 +42,13 @@ pub struct FlvIngest {
     extra: Vec<(Track, u8, Arc<Config>)>,
     /// An AC-3 / E-AC-3 SequenceStart tag, for the configuration its first frame makes.
     pending_header: Option<Bytes>,
+    /// What the other tracks of a multitrack packet made ([`FlvIngest::take_more`]).
+    more: std::collections::VecDeque<Input>,
 }
+
+/// Inputs from multitrack packets kept for [`FlvIngest::take_more`] at most (a caller
+/// that never takes them — a reader of the default tracks — loses the newer ones).
+const MAX_QUEUED_INPUTS: usize = 64;
 
 impl FlvIngest {
     /// An adapter going on from `clock`'s position (its wrap epoch), with `configs` in
@@ -118,6 +124,29 @@ impl FlvIngest {
         let Some(header) = parse_video_tag(data) else {
             return Input::Skipped("video tag too short".into());
         };
+        let input = self.video_input(&header, data, dts);
+        for other in other_video_tracks(data) {
+            let more = self.video_input(&other, data, dts);
+            self.queue(more);
+        }
+        input
+    }
+
+    /// Keeps what another track of a multitrack packet made, for [`Self::take_more`].
+    fn queue(&mut self, input: Input) {
+        if !matches!(input, Input::Nothing) && self.more.len() < MAX_QUEUED_INPUTS {
+            self.more.push_back(input);
+        }
+    }
+
+    /// What the other tracks of the last multitrack packet made (after the input
+    /// [`Self::push_tag`] returned): a live push takes them too.
+    pub fn take_more(&mut self) -> Option<Input> {
+        self.more.pop_front()
+    }
+
+    /// The input one track (`header`) of video tag `data` makes.
+    fn video_input(&mut self, header: &VideoTag, data: &Bytes, dts: i64) -> Input {
         let payload = part(data, header.payload_start, header.payload_end);
         let codec = match header.codec {
             VideoCodec::Avc => Codec::H264,
@@ -174,6 +203,16 @@ impl FlvIngest {
         let Some(header) = parse_audio_tag(data) else {
             return Input::Skipped("audio tag too short".into());
         };
+        let input = self.audio_input(&header, data, dts);
+        for other in other_audio_tracks(data) {
+            let more = self.audio_input(&other, data, dts);
+            self.queue(more);
+        }
+        input
+    }
+
+    /// The input one track (`header`) of audio tag `data` makes.
+    fn audio_input(&mut self, header: &AudioTag, data: &Bytes, dts: i64) -> Input {
         let payload = part(data, header.payload_start, header.payload_end);
         let (codec, kind) = match (header.codec, header.kind) {
             (AudioCodec::Aac, kind) => (Codec::Aac, kind),
@@ -439,7 +478,8 @@ mod tests {
             extra.config.as_deref().map(|c| &c.codec),
             Some(CodecConfig::Video(VideoConfig::Av1(_)))
         ));
-        // ManyTracks CodedFramesX: track 1, then track 0 — the frame is track 0's bytes.
+        // ManyTracks CodedFramesX: track 1, then track 0 — the frame is track 0's bytes,
+        // track 1's comes next from take_more.
         let many = [
             0x96, 0x13, b'a', b'v', b'0', b'1', 1, 0, 0, 2, 5, 5, 0, 0, 0, 1, 6,
         ];
@@ -455,6 +495,13 @@ mod tests {
             (av1.codec, av1.keyframe, av1.track_id, &av1.payload[..]),
             (Codec::Av1, true, 0, &[6][..])
         );
+        let other = frame(ingest.take_more().expect("track 1's frame"));
+        assert_eq!(
+            (other.track_id, other.dts_ms, &other.payload[..]),
+            (1, 40, &[5, 5][..])
+        );
+        assert!(other.config.is_some(), "track 1's own configuration");
+        assert!(ingest.take_more().is_none());
         // Audio: ModEx prefix, then a CodedFrames of Opus without a configuration yet.
         let opus = frame(ingest.push_tag(&tag(
             TagKind::Audio,

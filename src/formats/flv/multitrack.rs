@@ -49,7 +49,33 @@ pub fn ex_header(data: &[u8], packet_type: u8, multitrack: u8) -> Option<ExHeade
             track_id: 0,
         });
     }
-    default_track(data, at)
+    let (packet_type, fourcc, tracks) = multitrack_tracks(data, at)?;
+    let pick = tracks.iter().position(|t| t.track_id == 0).unwrap_or(0);
+    Some(tracks.get(pick).copied().unwrap_or(ExHeader {
+        packet_type,
+        fourcc,
+        track: None,
+        track_id: 0,
+    }))
+}
+
+/// Every track of an enhanced tag but the one [`ex_header`] reads (a `ManyTracks`
+/// packet can carry several); none for a single-track packet.
+pub fn other_tracks(data: &[u8], packet_type: u8, multitrack: u8) -> Vec<ExHeader> {
+    let Some((packet_type, at)) = skip_mod_ex(data, packet_type) else {
+        return Vec::new();
+    };
+    if packet_type != multitrack {
+        return Vec::new();
+    }
+    let Some((_, _, mut tracks)) = multitrack_tracks(data, at) else {
+        return Vec::new();
+    };
+    let pick = tracks.iter().position(|t| t.track_id == 0).unwrap_or(0);
+    if pick < tracks.len() {
+        tracks.remove(pick);
+    }
+    tracks
 }
 
 /// Skips `ModEx` prefixes: the packet type after them and where the rest starts.
@@ -74,10 +100,12 @@ fn skip_mod_ex(data: &[u8], mut packet_type: u8) -> Option<(u8, usize)> {
     Some((packet_type, at))
 }
 
-/// The default track of a `Multitrack` packet whose `AvMultitrackType` byte is at `at`,
-/// else its first track (the others in the packet are left out: encoders send one
-/// track per packet but for the default track).
-fn default_track(data: &[u8], mut at: usize) -> Option<ExHeader> {
+/// Most tracks read from one `Multitrack` packet.
+const MAX_TRACKS_PER_PACKET: usize = 16;
+
+/// The tracks of a `Multitrack` packet whose `AvMultitrackType` byte is at `at` (at most
+/// [`MAX_TRACKS_PER_PACKET`]), with its packet type and first FourCC.
+fn multitrack_tracks(data: &[u8], mut at: usize) -> Option<(u8, u32, Vec<ExHeader>)> {
     let byte = *data.get(at)?;
     let (kind, packet_type) = (byte >> 4, byte & 0x0F);
     at += 1;
@@ -88,8 +116,8 @@ fn default_track(data: &[u8], mut at: usize) -> Option<ExHeader> {
         Some(fourcc_at(data, at - 4)?)
     };
     let mut first_fourcc = shared;
-    let mut first: Option<ExHeader> = None;
-    while at < data.len() {
+    let mut tracks = Vec::new();
+    while at < data.len() && tracks.len() < MAX_TRACKS_PER_PACKET {
         let fourcc = match shared {
             Some(f) => f,
             None => {
@@ -110,24 +138,15 @@ fn default_track(data: &[u8], mut at: usize) -> Option<ExHeader> {
         if end > data.len() {
             return None;
         }
-        let found = ExHeader {
+        tracks.push(ExHeader {
             packet_type,
             fourcc,
             track: Some((at, end)),
             track_id: id,
-        };
-        if id == 0 {
-            return Some(found);
-        }
-        first.get_or_insert(found);
+        });
         at = end;
     }
-    first.or(Some(ExHeader {
-        packet_type,
-        fourcc: first_fourcc.unwrap_or(0),
-        track: None,
-        track_id: 0,
-    }))
+    Some((packet_type, first_fourcc.unwrap_or(0), tracks))
 }
 
 #[cfg(test)]
@@ -157,6 +176,10 @@ mod tests {
         ];
         let h = ex_header(&many, 6, 6).unwrap();
         assert_eq!((h.packet_type, h.track), (3, Some((16, 17))));
+        let others = other_tracks(&many, 6, 6);
+        assert_eq!(others.len(), 1);
+        assert_eq!((others[0].track_id, others[0].track), (1, Some((10, 12))));
+        assert!(other_tracks(&plain, 1, 6).is_empty());
         // ManyTracksManyCodecs: each track names its codec.
         let codecs = [0x95, 0x21, b'O', b'p', b'u', b's', 0, 0, 0, 1, 4];
         let h = ex_header(&codecs, 5, 5).unwrap();

@@ -114,8 +114,24 @@ pub fn parse_video_tag(data: &[u8]) -> Option<VideoTag> {
 }
 
 fn parse_enhanced(data: &[u8], first: u8) -> Option<VideoTag> {
-    let frame_type = (first >> 4) & 0x07;
     let ex = super::multitrack::ex_header(data, first & 0x0F, MULTITRACK)?;
+    enhanced_track(data, first, ex)
+}
+
+/// The tracks of a `Multitrack` video tag other than the one [`parse_video_tag`] reads.
+pub fn other_video_tracks(data: &[u8]) -> Vec<VideoTag> {
+    let Some(&first) = data.first().filter(|b| *b & 0x80 != 0) else {
+        return Vec::new();
+    };
+    super::multitrack::other_tracks(data, first & 0x0F, MULTITRACK)
+        .into_iter()
+        .filter_map(|ex| enhanced_track(data, first, ex))
+        .collect()
+}
+
+/// One track of an enhanced video tag.
+fn enhanced_track(data: &[u8], first: u8, ex: super::multitrack::ExHeader) -> Option<VideoTag> {
+    let frame_type = (first >> 4) & 0x07;
     let codec = match &ex.fourcc.to_be_bytes() {
         b"avc1" => VideoCodec::Avc,
         b"hvc1" => VideoCodec::Hevc,

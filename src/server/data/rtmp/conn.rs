@@ -198,6 +198,10 @@ impl Conn {
         if !matches!(input, Input::Nothing) {
             push.input(&input).await;
         }
+        // The other tracks of a multitrack packet (MP4 outputs record them).
+        while let Some(more) = self.ingest.take_more() {
+            push.input(&more).await;
+        }
     }
 
     /// Ends the connection's push, if it has one.
