@@ -66,25 +66,12 @@ async fn enhanced_rtmp_av1_vp9_hevc_with_opus_are_recorded() {
     for (name, video, codec) in cases {
         let source = dir.join(format!("{name}.flv"));
         enhanced_flv(&ffmpeg, video, &source);
-        let pushed = Command::new(&ffmpeg)
-            .args(["-v", "error", "-re", "-i"])
-            .arg(&source)
-            .args(["-c", "copy", "-f", "flv"])
-            .arg(server.rtmp("live", name))
-            .status()
-            .unwrap();
-        assert!(pushed.success(), "{name}: FFmpeg 9's push failed");
+        push_with(&ffmpeg, &source, &server.rtmp("live", name));
         tokio::time::sleep(Duration::from_millis(500)).await;
         let stream = stream_dir(&server, name);
         let sent = crcs(&ffmpeg, &source);
         // FLV: the tags as received (enhanced FLV), every packet at its time.
-        let mut flv: Vec<Vec<(i64, String)>> = vec![Vec::new(), Vec::new()];
-        for f in files(&stream, "flv") {
-            for (i, packets) in crcs(&ffmpeg, &f).into_iter().enumerate() {
-                flv[i].extend(packets);
-            }
-        }
-        assert_eq!(flv, sent, "{name}: FLV packets differ from what was sent");
+        check_flvs(&ffmpeg, &sent, &files(&stream, "flv"));
         // MP4: both tracks, playable, the packets unchanged.
         let mp4s = files(&stream, "mp4");
         assert!(!mp4s.is_empty(), "{name}: no MP4");
@@ -363,24 +350,11 @@ async fn ac3_eac3_flac_and_mp3_audio_are_recorded_where_the_format_carries_them(
     for (name, audio, codec, fmp4) in cases {
         let source = dir.join(format!("{name}.flv"));
         enhanced_flv_with(&ffmpeg, &video, audio, &source);
-        let pushed = Command::new(&ffmpeg)
-            .args(["-v", "error", "-re", "-i"])
-            .arg(&source)
-            .args(["-c", "copy", "-f", "flv"])
-            .arg(server.rtmp("live", name))
-            .status()
-            .unwrap();
-        assert!(pushed.success(), "{name}: FFmpeg 9's push failed");
+        push_with(&ffmpeg, &source, &server.rtmp("live", name));
         tokio::time::sleep(Duration::from_millis(500)).await;
         let stream = stream_dir(&server, name);
         let sent = crcs(&ffmpeg, &source);
-        let mut flv: Vec<Vec<(i64, String)>> = vec![Vec::new(), Vec::new()];
-        for f in files(&stream, "flv") {
-            for (i, packets) in crcs(&ffmpeg, &f).into_iter().enumerate() {
-                flv[i].extend(packets);
-            }
-        }
-        assert_eq!(flv, sent, "{name}: FLV packets differ from what was sent");
+        check_flvs(&ffmpeg, &sent, &files(&stream, "flv"));
         // MP4: the audio in its own sample entry, from the first file on.
         let mp4s = files(&stream, "mp4");
         assert!(!mp4s.is_empty(), "{name}: no MP4");

@@ -186,3 +186,30 @@ pub fn check_every_track(ffmpeg: &Path, source: &[Vec<(i64, String)>], mp4s: &[P
         assert_eq!(packets[..], source[k][start..], "source stream {k}");
     }
 }
+
+/// Pushes FLV file `source` to `url` in real time with FFmpeg 9, packets as they are.
+pub fn push_with(ffmpeg: &Path, source: &Path, url: &str) {
+    let pushed = Command::new(ffmpeg)
+        .args(["-v", "error", "-re", "-i"])
+        .arg(source)
+        .args(["-c", "copy", "-f", "flv"])
+        .arg(url)
+        .status()
+        .unwrap();
+    assert!(
+        pushed.success(),
+        "FFmpeg 9's push of {} failed",
+        source.display()
+    );
+}
+
+/// Checks that the FLV files hold every packet of the source's two streams, as sent.
+pub fn check_flvs(ffmpeg: &Path, source: &[Vec<(i64, String)>], flvs: &[PathBuf]) {
+    let mut recorded: Vec<Vec<(i64, String)>> = vec![Vec::new(), Vec::new()];
+    for f in flvs {
+        for (i, packets) in crcs(ffmpeg, f).into_iter().enumerate() {
+            recorded[i].extend(packets);
+        }
+    }
+    assert_eq!(recorded, source, "FLV packets differ from what was sent");
+}

@@ -11,8 +11,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { freePort } from "./ports.mjs";
+import { openHlsPage } from "./hlspage.mjs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -138,34 +139,9 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/**
- * A page at http://127.0.0.1:PORT/__test/page.html (liverec's origin) with hls.js and a
- * muted <video id=video>; the interception ends once the page is loaded, so every media
- * request reaches liverec untouched.
- */
-async function openPage() {
-  const page = await browser.newPage({ viewport: { width: 640, height: 480 } });
-  const problems = [];
-  page.on("pageerror", (e) => problems.push(e.message));
-  await page.route(`${base}/__test/**`, (route) => {
-    const { pathname } = new URL(route.request().url());
-    if (pathname === "/__test/page.html") {
-      return route.fulfill({
-        contentType: "text/html; charset=utf-8",
-        body: `<!doctype html><title>fmp4</title>
-<body style="margin:0;background:#222"><video id="video" muted playsinline width="640" height="480"></video>
-<script src="/__test/hls.min.js"></script></body>`,
-      });
-    }
-    if (pathname === "/__test/hls.min.js") {
-      return route.fulfill({ contentType: "text/javascript", body: readFileSync(HLS_JS, "utf8") });
-    }
-    return route.fulfill({ status: 404 });
-  });
-  await page.goto(`${base}/__test/page.html`);
-  await page.waitForFunction(() => typeof window.Hls === "function" && window.Hls.isSupported());
-  await page.unrouteAll();
-  return { page, problems };
+/** The hls.js test page ([`openHlsPage`](./hlspage.mjs)). */
+function openPage() {
+  return openHlsPage(browser, base, HLS_JS, "fmp4");
 }
 
 /** Media responses the page got that were not 2xx, for failure messages. */

@@ -1,4 +1,7 @@
-//! Attribute lists (RFC 8216 §4.2): `NAME=value,NAME="quoted, value",...`.
+//! Attribute lists (RFC 8216 §4.2): `NAME=value,NAME="quoted, value",...`, and the
+//! values of the tags that carry numbers (`decimal-integer`, BYTERANGE, START).
+
+use super::decimal::{decode_signed_decimal, Micros};
 
 /// One attribute: its name and value, quotes removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +55,34 @@ pub fn decode_attributes(text: &str) -> Option<Vec<Attribute<'_>>> {
 /// The value of attribute `name`.
 pub fn find<'a>(attributes: &[Attribute<'a>], name: &str) -> Option<Attribute<'a>> {
     attributes.iter().copied().find(|a| a.name == name)
+}
+
+/// RFC 8216 §4.2 `decimal-integer`: 1 to 20 digits, within `u64`.
+pub fn decode_integer(text: &str) -> Option<u64> {
+    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// `n[@o]`.
+pub(super) fn decode_byte_range(value: &str) -> Option<(u64, Option<u64>)> {
+    match value.split_once('@') {
+        Some((n, o)) => Some((decode_integer(n)?, Some(decode_integer(o)?))),
+        None => Some((decode_integer(value)?, None)),
+    }
+}
+
+/// `TIME-OFFSET=x[,PRECISE=YES|NO]`.
+pub(super) fn decode_start(value: &str) -> Option<(Micros, bool)> {
+    let attributes = decode_attributes(value)?;
+    let offset = decode_signed_decimal(find(&attributes, "TIME-OFFSET")?.value)?;
+    let precise = match find(&attributes, "PRECISE").map(|p| p.value) {
+        None | Some("NO") => false,
+        Some("YES") => true,
+        Some(_) => return None,
+    };
+    Some((offset, precise))
 }
 
 #[cfg(test)]

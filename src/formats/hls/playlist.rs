@@ -18,9 +18,10 @@
 //! header; lines after the last URI form the trailer (EXT-X-ENDLIST usually). Problems
 //! found while reading are kept as diagnostics with line numbers, never guessed around.
 
-use super::attributes::{decode_attributes, find};
+pub use super::attributes::decode_integer;
+use super::attributes::{decode_attributes, decode_byte_range, decode_start, find};
 use super::datetime::decode_date_time;
-use super::decimal::{decode_decimal, decode_signed_decimal, Micros};
+use super::decimal::{decode_decimal, Micros};
 use super::diagnostic::{Code, Diagnostic};
 use super::tags::{split_tag, Scope, Tag};
 
@@ -786,32 +787,4 @@ fn set<T>(slot: &mut Option<T>, value: Option<T>) -> bool {
         }
         None => false,
     }
-}
-
-/// RFC 8216 §4.2 `decimal-integer`: 1 to 20 digits, within `u64`.
-pub fn decode_integer(text: &str) -> Option<u64> {
-    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
-}
-
-/// `n[@o]`.
-fn decode_byte_range(value: &str) -> Option<(u64, Option<u64>)> {
-    match value.split_once('@') {
-        Some((n, o)) => Some((decode_integer(n)?, Some(decode_integer(o)?))),
-        None => Some((decode_integer(value)?, None)),
-    }
-}
-
-/// `TIME-OFFSET=x[,PRECISE=YES|NO]`.
-fn decode_start(value: &str) -> Option<(Micros, bool)> {
-    let attributes = decode_attributes(value)?;
-    let offset = decode_signed_decimal(find(&attributes, "TIME-OFFSET")?.value)?;
-    let precise = match find(&attributes, "PRECISE").map(|p| p.value) {
-        None | Some("NO") => false,
-        Some("YES") => true,
-        Some(_) => return None,
-    };
-    Some((offset, precise))
 }
