@@ -235,15 +235,10 @@ impl Fmp4Segmenter {
         let _ = open.fragmenter.finish(&mut self.fragments);
         self.sequence = open.fragmenter.sequence();
         Self::emit(&mut self.fragments, &mut open.info, out);
-        let estimated_end = open.last_dts + open.frame_step_ms;
-        let end = match next_start_ms {
-            Some(next) if next >= open.info.start_ms => next,
-            _ => estimated_end,
-        };
-        out.push(SegmentEvent::Close(SegmentInfo {
-            end_ms: end.max(open.info.start_ms),
-            ..open.info
-        }));
+        let info = open
+            .info
+            .closed(open.last_dts, open.frame_step_ms, next_start_ms);
+        out.push(SegmentEvent::Close(info));
     }
 }
 

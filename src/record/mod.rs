@@ -51,6 +51,21 @@ pub struct SegmentInfo {
     pub discontinuity: bool,
 }
 
+impl SegmentInfo {
+    /// The segment closed: it ends where the next starts (`next_start_ms`), or, after a
+    /// discontinuity or at the end, one frame step (`step_ms`) after its last frame.
+    pub fn closed(self, last_ms: i64, step_ms: i64, next_start_ms: Option<i64>) -> Self {
+        let end = match next_start_ms {
+            Some(next) if next >= self.start_ms => next,
+            _ => last_ms + step_ms,
+        };
+        Self {
+            end_ms: end.max(self.start_ms),
+            ..self
+        }
+    }
+}
+
 /// What a segmenter produces, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SegmentEvent {

@@ -264,15 +264,10 @@ impl TsSegmenter {
 
     fn close(&mut self, next_start_ms: Option<i64>, out: &mut Vec<SegmentEvent>) {
         if let Some(open) = self.open.take() {
-            let estimated_end = open.last_dts + open.frame_step_ms;
-            let end = match next_start_ms {
-                Some(next) if next >= open.info.start_ms => next,
-                _ => estimated_end,
-            };
-            out.push(SegmentEvent::Close(SegmentInfo {
-                end_ms: end.max(open.info.start_ms),
-                ..open.info
-            }));
+            let info = open
+                .info
+                .closed(open.last_dts, open.frame_step_ms, next_start_ms);
+            out.push(SegmentEvent::Close(info));
         }
     }
 }
