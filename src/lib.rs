@@ -11,6 +11,7 @@
 //! record (frames -> segment/file events)            |
 //!    pure: stream time comes with the frames        |
 //!    ^   playback (time ranges over recordings, signed URLs; pure, time passed in)
+//!    ^   mix (a mix's layout as an ffmpeg engine's arguments; pure)
 //!    ^                                              |
 //! storage (object_store + scratch files)           |
 //!    ^                                              |
@@ -26,6 +27,7 @@
 pub mod config;
 pub mod formats;
 pub mod media;
+pub mod mix;
 pub mod playback;
 pub mod record;
 

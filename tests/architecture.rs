@@ -74,7 +74,7 @@ fn references(source: &str, module: &[String]) -> Vec<Vec<String>> {
 fn forbidden(from: &[String], to: &[String]) -> Option<&'static str> {
     let top = |m: &[String]| m.first().cloned().unwrap_or_default();
     let wing = |m: &[String]| (top(m) == "server").then(|| m.get(1).cloned()).flatten();
-    if ["formats", "media", "config", "record", "playback"].contains(&top(from).as_str())
+    if ["formats", "media", "config", "record", "playback", "mix"].contains(&top(from).as_str())
         && ["server", "cli", "storage", "wasm"].contains(&top(to).as_str())
     {
         return Some("a pure layer reaches an impure one");

@@ -11,6 +11,7 @@
 pub mod callback;
 pub mod callback_event;
 pub mod json;
+pub mod mix;
 pub mod modify;
 pub mod naming;
 pub mod plan;

@@ -90,6 +90,30 @@ pub struct RecordingPlan {
     pub pending_tasks: Vec<PendingTask>,
 }
 
+impl RecordingPlan {
+    /// This plan for a push that is a mix's output or not: `StreamType` 1 tasks record
+    /// only mix outputs (reference §7, "A+B=C").
+    pub fn for_source(mut self, mix_output: bool) -> Self {
+        if !mix_output {
+            self.tasks.retain(|t| t.task.stream_type == 0);
+        }
+        self.record = self.rule.as_ref().is_some_and(|r| !r.outputs.is_empty())
+            || self.tasks.iter().any(|t| !t.outputs.is_empty());
+        self
+    }
+
+    /// Nothing recorded now or later: a pushed stream a mix's output replaces
+    /// (`OutputStreamType` 0 — its mixed version is recorded instead).
+    pub fn nothing() -> Self {
+        Self {
+            record: false,
+            rule: None,
+            tasks: Vec::new(),
+            pending_tasks: Vec::new(),
+        }
+    }
+}
+
 /// The enabled outputs of a template.
 pub fn outputs_of(template: &RecordTemplate) -> Vec<OutputPlan> {
     template

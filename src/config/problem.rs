@@ -78,6 +78,20 @@ pub enum ErrorCode {
     /// txTime + AuthDelta lies in the past.
     #[serde(rename = "AuthFailure.PushSignatureExpire")]
     PushSignatureExpire,
+    /// A mix input's layout is wrong.
+    #[serde(rename = "InvalidParameter.InvalidMixInputParam")]
+    InvalidMixInputParam,
+    /// No mix session has this id.
+    #[serde(rename = "InvalidParameter.CancelSessionNotExist")]
+    CancelSessionNotExist,
+    /// A running mix session's output stream cannot change.
+    #[serde(rename = "InvalidParameter.SessionOutputStreamChanged")]
+    SessionOutputStreamChanged,
+    /// The mix could not be made (its output stream is live, no engine slot free).
+    #[serde(rename = "FailedOperation.ProcessMixError")]
+    ProcessMixError,
+    /// A quota is used up (concurrent mixes).
+    LimitExceeded,
     /// The server failed (storage, database); the request may be retried.
     InternalError,
     /// No such action.
@@ -133,6 +147,11 @@ impl ErrorCode {
             InvalidTxTime => "AuthFailure.InvalidTxTime",
             PushSignatureFailure => "AuthFailure.PushSignatureFailure",
             PushSignatureExpire => "AuthFailure.PushSignatureExpire",
+            InvalidMixInputParam => "InvalidParameter.InvalidMixInputParam",
+            CancelSessionNotExist => "InvalidParameter.CancelSessionNotExist",
+            SessionOutputStreamChanged => "InvalidParameter.SessionOutputStreamChanged",
+            ProcessMixError => "FailedOperation.ProcessMixError",
+            LimitExceeded => "LimitExceeded",
             InternalError => "InternalError",
             InvalidAction => "InvalidAction",
             NoSuchVersion => "NoSuchVersion",

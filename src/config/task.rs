@@ -9,8 +9,8 @@
 //! exists when the task runs (reference §3.9). At most [`MAX_CONCURRENT_TASKS`] tasks may
 //! record one stream at the same instant.
 //!
-//! `StreamType` is kept: liverec mixes no streams, so a type-1 (mix output) task records
-//! the pushed stream of that name like a type-0 task.
+//! `StreamType` 1 tasks record only a mix's output of that name (reference §7): the
+//! plan of a push leaves them out unless the push is one ([`super::plan::RecordingPlan::for_source`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -257,6 +257,10 @@ impl Segmenter for Fmp4Segmenter {
     fn dropped(&self) -> u64 {
         self.dropped
     }
+
+    fn restart(&mut self) {
+        self.pending_discontinuity |= self.open.is_some();
+    }
 }
 
 /// How long [`AutoSegmenter`] waits for the second track's configuration, ms of stream
@@ -361,6 +365,12 @@ impl Segmenter for AutoSegmenter {
 
     fn dropped(&self) -> u64 {
         self.chosen.as_ref().map_or(0, |c| c.dropped())
+    }
+
+    fn restart(&mut self) {
+        if let Some(chosen) = self.chosen.as_mut() {
+            chosen.restart();
+        }
     }
 }
 

@@ -32,6 +32,10 @@ pub trait Segmenter: std::fmt::Debug {
     /// A frame of a track beyond the first video and audio one (an Enhanced RTMP
     /// multitrack push's track `frame.track_id`); only MP4 records them.
     fn push_extra(&mut self, _frame: &crate::media::Frame, _out: &mut Vec<SegmentEvent>) {}
+    /// The source's encoder started anew with steady timestamps (a mix engine's next
+    /// generation): HLS segmenters start the next segment as a discontinuity; files go
+    /// on.
+    fn restart(&mut self) {}
 }
 
 /// A finished file or segment.

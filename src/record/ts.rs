@@ -284,6 +284,10 @@ impl Segmenter for TsSegmenter {
     fn dropped(&self) -> u64 {
         self.dropped
     }
+
+    fn restart(&mut self) {
+        self.pending_discontinuity |= self.open.is_some();
+    }
 }
 
 #[cfg(test)]

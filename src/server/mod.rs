@@ -241,6 +241,8 @@ pub async fn serve(mut settings: Settings) -> Result<(), ServerError> {
         let serving = data::srt::serve_srt(Arc::clone(&data), listener, addr, stop_rx.clone());
         ingest.push(tokio::spawn(serving));
     }
+    let mixing = data::mix::serve_mixes(Arc::clone(&data), stop_rx.clone());
+    ingest.push(tokio::spawn(mixing));
     let mut http_stop = stop_rx;
     let listener = control::listener::CappedListener::new(http_listener, budget.http_connections);
     // `tap_io` adds nothing but gives `ConnectInfo<SocketAddr>` for a custom listener.

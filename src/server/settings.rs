@@ -313,6 +313,34 @@ pub struct HlsSettings {
     pub segments: HlsSegments,
 }
 
+/// Stream mixing (`[mix]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MixSettings {
+    /// The engine: an ffmpeg with libx264 (a name on `PATH` or a path).
+    pub ffmpeg: String,
+    /// Mix sessions at most (each runs one engine); default: the number of cores.
+    pub max_sessions: Option<usize>,
+}
+
+impl Default for MixSettings {
+    fn default() -> Self {
+        Self {
+            ffmpeg: "ffmpeg".into(),
+            max_sessions: None,
+        }
+    }
+}
+
+impl MixSettings {
+    /// The session limit: `max_sessions`, else the number of cores.
+    pub fn session_limit(&self) -> usize {
+        self.max_sessions.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
+    }
+}
+
 /// Push domain when the push URL's host is an address and none is configured.
 pub const FALLBACK_DOMAIN: &str = "localhost";
 
@@ -344,6 +372,8 @@ pub struct FileSettings {
     pub srt: SrtSettings,
     /// HLS recording.
     pub hls: HlsSettings,
+    /// Stream mixing.
+    pub mix: MixSettings,
     /// Test-only overrides.
     pub testing: TestingSettings,
 }

@@ -12,4 +12,6 @@ pub trait LiveStreams: Send + Sync {
     async fn live_playlist(&self, stream_key: &str) -> Option<String>;
     /// Pushes live now.
     fn live_count(&self) -> usize;
+    /// Whether a push of stream `name` (on any domain and app) is live on this node.
+    fn is_live_name(&self, name: &str) -> bool;
 }

@@ -8,6 +8,7 @@ use super::{
     list_value, misuse, object_arg, seconds_arg, string_arg, to_js, typed_arg, typed_list,
     MisuseCode,
 };
+use crate::config::mix::validate_mix_stream;
 use crate::config::naming::{self, NameInputs, RenderError, DEFAULT_UTC_OFFSET_MINUTES};
 use crate::config::push_auth::{self, PushCredentials};
 use crate::config::rule::{resolve, RecordRule, StreamKey};
@@ -23,6 +24,20 @@ pub fn validate_template_js(
 ) -> Result<JsValue, JsValue> {
     let input = object_arg(&template, "template")?;
     to_js(&validate_template(&input, TemplateIdField::Allowed))
+}
+
+/// `validateMixStream(request)`: `{ok, errors, session}` for a `CreateCommonMixStream`
+/// body (`session` is `null` when it is not valid).
+#[wasm_bindgen(js_name = validateMixStream, unchecked_return_type = "MixValidation")]
+pub fn validate_mix_stream_js(
+    #[wasm_bindgen(unchecked_param_type = "MixStreamInput")] request: JsValue,
+) -> Result<JsValue, JsValue> {
+    let input = object_arg(&request, "request")?;
+    let (ok, errors, session) = match validate_mix_stream(&input) {
+        Ok(session) => (true, Vec::new(), Some(session)),
+        Err(errors) => (false, errors, None),
+    };
+    to_js(&json!({"ok": ok, "errors": errors, "session": session}))
 }
 
 /// `resolveRule(rules, stream)`: `{rule, priority}` or `null`.

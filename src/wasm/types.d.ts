@@ -22,7 +22,12 @@ export type ErrorCode =
   | "AuthFailure.PushAuthMissing"
   | "AuthFailure.InvalidTxTime"
   | "AuthFailure.PushSignatureFailure"
-  | "AuthFailure.PushSignatureExpire";
+  | "AuthFailure.PushSignatureExpire"
+  | "InvalidParameter.InvalidMixInputParam"
+  | "InvalidParameter.CancelSessionNotExist"
+  | "InvalidParameter.SessionOutputStreamChanged"
+  | "FailedOperation.ProcessMixError"
+  | "LimitExceeded";
 
 /** One validation problem. `field` is a dotted path such as `Mp4Param.RecordInterval`. */
 export interface Problem {
@@ -179,6 +184,51 @@ export interface TaskValidation {
   ok: boolean;
   errors: Problem[];
   task: RecordTask;
+}
+
+/** A mix input's layout (CommonMixLayoutParams): sizes and positions in whole pixels
+ * (0–2000) or as fractions (0.01–0.99) of the background. */
+export interface MixLayoutInput {
+  ImageLayer: number;
+  InputType?: 0 | 3 | 4 | 5;
+  ImageWidth?: number;
+  ImageHeight?: number;
+  LocationX?: number;
+  LocationY?: number;
+  Color?: string;
+}
+
+/** One mix input (CommonMixInputParam). */
+export interface MixInputInput {
+  InputStreamName: string;
+  LayoutParams: MixLayoutInput;
+  CropParams?: { CropWidth: number; CropHeight: number; CropStartLocationX?: number; CropStartLocationY?: number };
+}
+
+/** A CreateCommonMixStream request body. */
+export interface MixStreamInput {
+  MixStreamSessionId: string;
+  InputStreamList: MixInputInput[];
+  OutputParams: {
+    OutputStreamName: string;
+    OutputStreamType?: 0 | 1;
+    OutputStreamBitRate?: number;
+    OutputStreamGop?: number;
+    OutputStreamFrameRate?: number;
+    OutputAudioBitRate?: number;
+    OutputAudioSampleRate?: number;
+    OutputAudioChannels?: 1 | 2;
+    MixSei?: string;
+  };
+  MixStreamTemplateId?: number;
+  ControlParams?: { UseMixCropCenter?: 0 | 1; AllowCopy?: 0 | 1; PassInputSei?: 0 | 1; UsePictureTransparent?: 0 | 1 };
+}
+
+/** The result of validateMixStream: the session as the server would store it. */
+export interface MixValidation {
+  ok: boolean;
+  errors: Problem[];
+  session: MixStreamInput | null;
 }
 
 /** Everything that decides what a push records. */

@@ -101,6 +101,16 @@ impl PushSession {
         self.outputs.get(output).map(|o| &o.spec)
     }
 
+    /// The source's encoder started anew (a mix engine's next generation): HLS
+    /// outputs mark a discontinuity at their next segment.
+    pub fn restart(&mut self) {
+        for output in &mut self.outputs {
+            if let Muxer::Segments(_, segmenter) = &mut output.muxer {
+                segmenter.restart();
+            }
+        }
+    }
+
     /// Outputs still recording.
     pub fn active_outputs(&self) -> usize {
         self.outputs.iter().filter(|o| !o.ended).count()

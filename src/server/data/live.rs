@@ -219,6 +219,7 @@ mod tests {
             app: "live".into(),
             stream: name.into(),
             stream_param: String::new(),
+            mix: Default::default(),
         }
     }
 

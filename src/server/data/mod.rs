@@ -12,6 +12,7 @@ pub mod finalize;
 pub mod gop;
 pub mod handover;
 pub mod live;
+pub mod mix;
 pub mod ownership;
 pub mod publish;
 pub mod push;
@@ -76,6 +77,13 @@ impl LiveStreams for DataPlane {
 
     fn live_count(&self) -> usize {
         self.live.count()
+    }
+
+    fn is_live_name(&self, name: &str) -> bool {
+        self.live
+            .keys()
+            .iter()
+            .any(|k| k.rsplit('/').next() == Some(name))
     }
 }
 

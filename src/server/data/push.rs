@@ -26,12 +26,13 @@ use super::fanout::Fanout;
 use super::gop::GopCache;
 use super::handover;
 use super::live::{Control, Registration};
+use super::mix;
 use super::ownership;
 use super::publish::{
     announce_exception, callback_template, finish_parked, remove_hls, write_sidecar,
 };
 use super::recorder::{OutputFailure, Recorder};
-use super::stream::{hls_sidecar_name, PushStream};
+use super::stream::{hls_sidecar_name, MixRole, PushStream};
 use super::DataPlane;
 use crate::config::callback_event::Exception;
 use crate::config::callback_event::{push_event, PushEvent, StreamRef};
@@ -45,7 +46,7 @@ use crate::formats::flv::demux::FlvDemuxer;
 use crate::formats::flv::ingest::FlvIngest;
 use crate::media::{Frame, Input};
 use crate::record::session::{Action, OutputSpec, ParkedHls, PushSession, Stopped};
-use crate::server::db::OpenHls;
+use crate::server::db::{ControlState, OpenHls};
 use crate::server::notify::now_ms;
 use crate::server::settings::FileSettings;
 
@@ -62,8 +63,10 @@ pub struct PublishRequest {
     pub peer: SocketAddr,
     /// The address it connected to (callbacks name it as the node).
     pub local: SocketAddr,
-    /// The protocol it came by (`rtmp`, `rtmps`, `srt`): a metrics label.
+    /// The protocol it came by (`rtmp`, `rtmps`, `srt`, `mix`): a metrics label.
     pub protocol: &'static str,
+    /// A mix's output (liverec's own publish: no push authentication), or not.
+    pub mix: MixRole,
 }
 
 /// Why a publish is refused.
@@ -246,6 +249,7 @@ fn stream_of(app: &DataPlane, request: &PublishRequest) -> Result<PushStream, Re
         app: request.app.clone(),
         stream: name.to_owned(),
         stream_param: query.to_owned(),
+        mix: request.mix,
     })
 }
 
@@ -282,7 +286,7 @@ async fn plan_and_auth(
     let auth = control
         .push_auth
         .get(&stream.domain)
-        .filter(|k| k.enable == 1)
+        .filter(|k| k.enable == 1 && stream.mix.is_none())
         .map(|key| {
             let keys = key.keys();
             verify_push(
@@ -297,8 +301,17 @@ async fn plan_and_auth(
             )
             .map(|_| ())
         });
+    (plan_for(&control, stream, now), auth)
+}
+
+/// What `stream` records now: its rule and tasks (`StreamType` 1 tasks only for a mix's
+/// output), or nothing while a mix's output replaces it (reference §7).
+pub fn plan_for(control: &ControlState, stream: &PushStream, now_ms: i64) -> RecordingPlan {
+    if stream.mix.is_none() && mix::replaced_by_mix(control, &stream.stream) {
+        return RecordingPlan::nothing();
+    }
     let key = StreamKey::new(&stream.domain, &stream.app, &stream.stream);
-    (plan_recording(&control.config, &key, now / 1000), auth)
+    plan_recording(&control.config, &key, now_ms / 1000).for_source(!stream.mix.is_none())
 }
 
 /// The outputs a plan asks for, and its active tasks.
@@ -414,6 +427,12 @@ impl Push {
         &self.registration.fanout
     }
 
+    /// The source's encoder started anew with steady timestamps (a mix engine's next
+    /// generation): HLS recordings mark a discontinuity there.
+    pub fn restart(&mut self) {
+        self.session.restart();
+    }
+
     /// Outputs still recording.
     pub fn active_outputs(&self) -> usize {
         self.session.active_outputs()
@@ -467,15 +486,7 @@ impl Push {
     /// GOP), stops those that ended.
     pub async fn replan(&mut self) {
         let now = now_ms();
-        let plan = {
-            let control = self.app.config.read();
-            let s = &self.stream;
-            plan_recording(
-                &control.config,
-                &StreamKey::new(&s.domain, &s.app, &s.stream),
-                now / 1000,
-            )
-        };
+        let plan = plan_for(&self.app.config.read(), &self.stream, now);
         self.next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
         let plan = RecordingPlan { rule: None, ..plan };
         let (specs, active) = specs_of(&plan, &self.app.settings.file, self.epoch);

@@ -23,6 +23,7 @@
 //! (`Unauthorized`), a bad name or a live duplicate → 2409 (`Conflict`), no room →
 //! 2503 (`Down`, "service unavailable"); the caller's library reports the code.
 
+use crate::server::data::stream::MixRole;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -198,6 +199,7 @@ impl Caller {
             peer: self.peer,
             local: self.local,
             protocol: "srt",
+            mix: MixRole::None,
         }
     }
 

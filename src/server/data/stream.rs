@@ -18,6 +18,30 @@ pub struct PushStream {
     pub stream: String,
     /// The push URL's query string.
     pub stream_param: String,
+    /// Whether it is a mix's output, and of which kind.
+    #[serde(default, skip_serializing_if = "MixRole::is_none")]
+    pub mix: MixRole,
+}
+
+/// What a push is to stream mixing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MixRole {
+    /// A push from outside.
+    #[default]
+    None,
+    /// A mix's output as a new stream (`OutputStreamType` 1).
+    Output,
+    /// A mix's output that replaces the pushed stream of its name (`OutputStreamType`
+    /// 0): recorded under that name while the pushed one is not.
+    Replacement,
+}
+
+impl MixRole {
+    /// A push from outside.
+    pub fn is_none(&self) -> bool {
+        *self == MixRole::None
+    }
 }
 
 impl PushStream {
@@ -32,9 +56,16 @@ impl PushStream {
         )
     }
 
-    /// Registry key: one publisher per key.
+    /// Registry key: one publisher per key. A mix's output that replaces a pushed
+    /// stream has a key of its own (`…#mix`: `#` is in no stream name), so both live
+    /// side by side — the pushed one feeding the mix, the mixed one recorded.
     pub fn key(&self) -> String {
-        format!("{}/{}/{}", self.domain, self.app, self.stream)
+        let suffix = if self.mix == MixRole::Replacement {
+            "#mix"
+        } else {
+            ""
+        };
+        format!("{}/{}/{}{suffix}", self.domain, self.app, self.stream)
     }
 
     /// The stream as callback events name it.

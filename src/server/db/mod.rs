@@ -28,6 +28,7 @@ pub use postgres::PgDb;
 pub use sqlite::SqliteDb;
 
 use crate::config::callback::{CallbackRule, CallbackStore, CallbackTemplate};
+use crate::config::mix::MixSession;
 use crate::config::push_auth::PushAuthKey;
 use crate::config::rule::RecordRule;
 use crate::config::store::ConfigStore;
@@ -78,6 +79,8 @@ pub struct ControlState {
     pub callbacks: CallbackStore,
     /// Push keys by lower-case domain.
     pub push_auth: BTreeMap<String, PushAuthKey>,
+    /// Stream mixing sessions by id.
+    pub mixes: BTreeMap<String, MixSession>,
 }
 
 /// The id a new template carries until the database allocates its own
@@ -113,6 +116,10 @@ pub enum Change {
     DeleteCallbackRule(CallbackRule),
     /// Insert or replace a domain's push keys.
     PutPushAuthKey(PushAuthKey),
+    /// Insert or replace a mix session.
+    PutMixSession(Box<MixSession>),
+    /// Delete a mix session by id.
+    DeleteMixSession(String),
 }
 
 /// What a transaction of changes did.

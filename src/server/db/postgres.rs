@@ -83,13 +83,14 @@ impl PgDb {
 
 /// The `(id, body)` rows of the configuration tables, in [`sql::assemble`]'s order; rules
 /// in the order they were written.
-const LOAD: [&str; 6] = [
+const LOAD: [&str; 7] = [
     "SELECT template_id AS id, body FROM record_templates ORDER BY template_id",
     "SELECT seq AS id, body FROM record_rules ORDER BY seq",
     "SELECT 0::BIGINT AS id, body FROM record_tasks ORDER BY start_time, task_id",
     "SELECT template_id AS id, body FROM callback_templates ORDER BY template_id",
     "SELECT seq AS id, body FROM callback_rules ORDER BY seq",
     "SELECT 0::BIGINT AS id, body FROM push_auth_keys ORDER BY domain_key",
+    "SELECT 0::BIGINT AS id, body FROM mix_sessions ORDER BY session_id",
 ];
 
 /// Makes the transaction it opens a consistent, read-only snapshot.
@@ -112,7 +113,7 @@ impl ConfigRepo for PgDb {
             .execute(&mut *tx)
             .await
             .map_err(backend("loading"))?;
-        let mut tables = [const { Vec::new() }; 6];
+        let mut tables = [const { Vec::new() }; 7];
         for (rows, query) in tables.iter_mut().zip(LOAD) {
             *rows = bodies(&mut tx, query).await?;
         }

@@ -12,6 +12,7 @@ use sqlx::{Encode, QueryBuilder, Type};
 
 use super::{Change, ControlState, DbError, Search};
 use crate::config::callback::{CallbackRule, CallbackTemplate};
+use crate::config::mix::MixSession;
 use crate::config::push_auth::PushAuthKey;
 use crate::config::rule::RecordRule;
 use crate::config::task::RecordTask;
@@ -165,6 +166,8 @@ pub(super) fn statement(change: &Change) -> (&'static str, Vec<Bind>) {
         Change::DeleteCallbackTemplate(id) => ("DELETE FROM callback_templates WHERE template_id = $1", vec![Int(*id)]),
         Change::PutCallbackRule(r) => ("INSERT INTO callback_rules (domain_key, app_name, body) VALUES ($1, $2, $3)", vec![domain_key(&r.domain_name), text(&r.app_name), body(r)]),
         Change::DeleteCallbackRule(r) => ("DELETE FROM callback_rules WHERE domain_key = $1 AND app_name = $2", vec![domain_key(&r.domain_name), text(&r.app_name)]),
+        Change::PutMixSession(m) => ("INSERT INTO mix_sessions (session_id, body) VALUES ($1, $2) ON CONFLICT (session_id) DO UPDATE SET body = excluded.body", vec![text(&m.mix_stream_session_id), body(m)]),
+        Change::DeleteMixSession(id) => ("DELETE FROM mix_sessions WHERE session_id = $1", vec![text(id)]),
         Change::PutPushAuthKey(k) => ("INSERT INTO push_auth_keys (domain_key, body) VALUES ($1, $2) ON CONFLICT (domain_key) DO UPDATE SET body = excluded.body", vec![domain_key(&k.domain_name), body(k)]),
     }
 }
@@ -178,10 +181,10 @@ pub(super) fn allocates_id(change: &Change) -> bool {
 }
 
 /// The configuration from the `(id, body)` rows of its tables, in this order: recording
-/// templates, recording rules, tasks, callback templates, callback rules, push keys. A
-/// template's id is its row's (the JSON's copy is overwritten).
-pub(super) fn assemble(tables: [Vec<(i64, String)>; 6]) -> Result<ControlState, DbError> {
-    let [templates, rules, tasks, callback_templates, callback_rules, keys] = tables;
+/// templates, recording rules, tasks, callback templates, callback rules, push keys, mix
+/// sessions. A template's id is its row's (the JSON's copy is overwritten).
+pub(super) fn assemble(tables: [Vec<(i64, String)>; 7]) -> Result<ControlState, DbError> {
+    let [templates, rules, tasks, callback_templates, callback_rules, keys, mixes] = tables;
     let mut state = ControlState::default();
     for (id, body) in templates {
         let mut t: RecordTemplate = decode("record_templates", &body)?;
@@ -209,6 +212,10 @@ pub(super) fn assemble(tables: [Vec<(i64, String)>; 6]) -> Result<ControlState, 
         let key: PushAuthKey = decode("push_auth_keys", &body)?;
         let domain = key.domain_name.to_ascii_lowercase();
         state.push_auth.insert(domain, key);
+    }
+    for (_, body) in mixes {
+        let mix: MixSession = decode("mix_sessions", &body)?;
+        state.mixes.insert(mix.mix_stream_session_id.clone(), mix);
     }
     Ok(state)
 }

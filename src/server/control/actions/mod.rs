@@ -8,6 +8,7 @@
 mod callbacks;
 mod clip;
 mod media;
+mod mix;
 mod push_auth;
 mod rules;
 mod tasks;
@@ -33,7 +34,7 @@ pub struct Ctx<'a> {
 }
 
 /// Every action this server answers, in the reference's grouping.
-pub const ACTIONS: [&str; 25] = [
+pub const ACTIONS: [&str; 27] = [
     "CreateLiveRecordTemplate",
     "ModifyLiveRecordTemplate",
     "DeleteLiveRecordTemplate",
@@ -59,6 +60,8 @@ pub const ACTIONS: [&str; 25] = [
     "SearchMedia",
     "DescribeMediaInfos",
     "CreateRecordClip",
+    "CreateCommonMixStream",
+    "CancelCommonMixStream",
 ];
 
 /// Runs `action` with `params`.
@@ -89,6 +92,8 @@ pub async fn dispatch(ctx: &Ctx<'_>, action: &str, params: &Value) -> Result<Val
         "SearchMedia" => media::search(ctx, params).await,
         "DescribeMediaInfos" => media::describe(ctx, params).await,
         "CreateRecordClip" => clip::create(ctx, params).await,
+        "CreateCommonMixStream" => mix::create(ctx, params).await,
+        "CancelCommonMixStream" => mix::cancel(ctx, params).await,
         other => Err(ApiError::new(
             ErrorCode::InvalidAction,
             format!("{other:?} is not an action of this server (API version 2018-08-01 recording actions)"),

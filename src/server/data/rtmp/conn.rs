@@ -1,6 +1,7 @@
 //! A connection's RTMP session: what `rml_rtmp` makes of the bytes, the publish and its
 //! checks, media into the push.
 
+use crate::server::data::stream::MixRole;
 use rml_rtmp::chunk_io::ChunkDeserializer;
 use rml_rtmp::messages::RtmpMessage;
 use rml_rtmp::rml_amf0::Amf0Value;
@@ -164,6 +165,7 @@ impl Conn {
             peer: self.peer,
             local: self.local,
             protocol: self.protocol,
+            mix: MixRole::None,
         };
         let control = self.control_tx.clone();
         let admitted = match Admitted::check(&self.app, &mut self.slot, request, control).await {

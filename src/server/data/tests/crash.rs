@@ -43,6 +43,7 @@ fn sidecar(scratch: &str, key: &str) -> Sidecar {
             app: "live".into(),
             stream: "cam".into(),
             stream_param: String::new(),
+            mix: Default::default(),
         },
         spec,
         file_id: format!("id-{scratch}"),

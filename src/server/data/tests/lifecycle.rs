@@ -14,6 +14,7 @@ fn request(app: &str, stream_key: &str) -> PublishRequest {
         peer: "127.0.0.1:50000".parse().unwrap(),
         local: "127.0.0.1:1935".parse().unwrap(),
         protocol: "rtmp",
+        mix: Default::default(),
     }
 }
 

@@ -91,6 +91,7 @@ async fn push_once(p: &Plane, ms: u32) {
         peer: "127.0.0.1:50000".parse().unwrap(),
         local: "127.0.0.1:1935".parse().unwrap(),
         protocol: "rtmp",
+        mix: Default::default(),
     };
     let (control, _) = mpsc::unbounded_channel();
     let admitted = Admitted::check(&p.app, &mut slot, request, control)

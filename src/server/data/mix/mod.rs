@@ -1,0 +1,113 @@
+//! Stream mixing (reference §7): the sessions `CreateCommonMixStream` stores, each run
+//! by a [`runner::Runner`] on this node — its inputs subscribed to at their pushes'
+//! fan-out, composed by an ffmpeg engine ([`engine`], laid out by [`crate::mix`]), the
+//! result published as a push of the output stream ([`output`]) and recorded by the
+//! rules like any push.
+//!
+//! The supervisor ([`serve_mixes`]) follows the configuration: a session that appears
+//! gets a runner, a changed one is handed its new layout, a removed one
+//! (`CancelCommonMixStream`) is stopped — its output's recordings finalised and
+//! announced. Sessions are stored with the configuration, so a restart runs them again
+//! once their inputs are live. At most `[mix] max_sessions` run at once.
+//!
+//! Inputs are found by stream name among this node's live pushes (on any domain and
+//! app; with several, the first in key order). In a cluster a mix runs on every node
+//! where one of its inputs is live; only the node that wins the output stream's lease
+//! publishes it.
+
+pub mod engine;
+pub mod output;
+pub mod runner;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::fanout::{Subscription, DEFAULT_SUBSCRIBER_FRAMES};
+use super::DataPlane;
+use crate::config::mix::MixSession;
+use crate::server::db::ControlState;
+
+/// How often the supervisor compares the sessions stored with those running.
+pub const SUPERVISE_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Where a live input is pushed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputStream {
+    /// Push domain.
+    pub domain: String,
+    /// AppName.
+    pub app: String,
+}
+
+/// Whether a mix's output replaces pushed stream `name` (`OutputStreamType` 0): its
+/// push is then not recorded, the mixed one is.
+pub fn replaced_by_mix(control: &ControlState, name: &str) -> bool {
+    control
+        .mixes
+        .values()
+        .any(|m| m.output_params.replaces_input() && m.output_params.output_stream_name == name)
+}
+
+/// Subscribes to live push `name` (a pushed stream, not a mix's output).
+pub fn find_input(app: &DataPlane, name: &str) -> Option<(InputStream, Subscription)> {
+    let mut keys: Vec<String> = app
+        .live
+        .keys()
+        .into_iter()
+        .filter(|k| !k.ends_with("#mix") && k.rsplit('/').next() == Some(name))
+        .collect();
+    keys.sort();
+    for key in keys {
+        let mut parts = key.splitn(3, '/');
+        let (Some(domain), Some(app_name)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let stream = InputStream {
+            domain: domain.to_owned(),
+            app: app_name.to_owned(),
+        };
+        if let Some(Ok(subscription)) = app.live.subscribe(&key, DEFAULT_SUBSCRIBER_FRAMES) {
+            return Some((stream, subscription));
+        }
+    }
+    None
+}
+
+/// Runs the stored mix sessions until `shutdown` turns true (see the module doc).
+pub async fn serve_mixes(app: Arc<DataPlane>, shutdown: watch::Receiver<bool>) {
+    let mut running: HashMap<String, watch::Sender<Arc<MixSession>>> = HashMap::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut stop = shutdown.clone();
+    let mut tick = tokio::time::interval(SUPERVISE_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let limit = app.settings.file.mix.session_limit();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            _ = stop.changed() => break,
+        }
+        let wanted = app.config.read().mixes.clone();
+        running.retain(|id, _| wanted.contains_key(id));
+        for (id, session) in wanted {
+            match running.get(&id) {
+                Some(tx) if **tx.borrow() != session => {
+                    let _ = tx.send(Arc::new(session));
+                }
+                Some(_) => {}
+                None if running.len() < limit => {
+                    let (tx, rx) = watch::channel(Arc::new(session));
+                    let runner = runner::Runner::new(Arc::clone(&app), rx);
+                    tasks.spawn(runner.run(shutdown.clone()));
+                    running.insert(id, tx);
+                }
+                None => {}
+            }
+        }
+    }
+    running.clear();
+    while tasks.join_next().await.is_some() {}
+}

@@ -1,0 +1,160 @@
+//! A mix's output as a push: admitted like any publish (its rule, its tasks — with
+//! `StreamType` 1 —, its callbacks), fed the engine's frames on one clock across
+//! engine generations.
+//!
+//! The clock: each generation's output starts at its own zero; its first frame is put
+//! just after the last frame the push received (or at the mix's age for the first), so
+//! the output's timestamps rise steadily through relayouts and engine restarts. A
+//! generation change is a new encoder: the push is told ([`Push::restart`]) so HLS marks
+//! a discontinuity there.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use super::super::admission::Slot;
+use super::super::live::Control;
+use super::super::push::{Admitted, PublishRequest, Push};
+use super::super::stream::MixRole;
+use super::super::DataPlane;
+use crate::media::{Input, Track};
+
+/// A mix's output push.
+pub struct Output {
+    push: Push,
+    slot: Slot,
+    control: mpsc::UnboundedReceiver<Control>,
+    clock: Clock,
+}
+
+/// Where the output is published.
+pub struct Place {
+    /// Push domain.
+    pub domain: String,
+    /// AppName.
+    pub app: String,
+    /// OutputStreamName.
+    pub stream: String,
+    /// Whether it replaces the pushed stream of its name.
+    pub role: MixRole,
+}
+
+/// The output's clock (see the module doc).
+#[derive(Debug)]
+struct Clock {
+    born: Instant,
+    offset: Option<i64>,
+    last_video: Option<i64>,
+    last_audio: Option<i64>,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Self {
+            born: Instant::now(),
+            offset: None,
+            last_video: None,
+            last_audio: None,
+        }
+    }
+
+    /// A new generation: its first frame sets the offset anew.
+    fn restart(&mut self) {
+        self.offset = None;
+    }
+
+    /// The time `dts_ms` of `track` in the current generation has on the output.
+    fn map(&mut self, track: Track, dts_ms: i64) -> i64 {
+        let last = self.last_video.max(self.last_audio);
+        let offset = *self.offset.get_or_insert_with(|| {
+            let base = last.map_or(self.born.elapsed().as_millis() as i64, |l| l + 1);
+            base - dts_ms
+        });
+        let slot = match track {
+            Track::Video => &mut self.last_video,
+            Track::Audio => &mut self.last_audio,
+        };
+        let mut t = dts_ms + offset;
+        if let Some(previous) = *slot {
+            t = t.max(previous + 1);
+        }
+        *slot = Some(t);
+        t
+    }
+}
+
+impl Output {
+    /// Publishes the output at `place`; `None` when the publish is refused (the name
+    /// is live, no room), logged.
+    pub async fn start(app: &Arc<DataPlane>, place: Place) -> Option<Output> {
+        let local = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut slot = match app.admission.connect(local.ip()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                tracing::warn!(stream = %place.stream, why = %refusal, "mix output refused");
+                return None;
+            }
+        };
+        let request = PublishRequest {
+            url: format!("rtmp://{}/{}", place.domain, place.app),
+            app: place.app,
+            stream_key: place.stream.clone(),
+            peer: local,
+            local: SocketAddr::new(local.ip(), app.settings.rtmp.port()),
+            protocol: "mix",
+            mix: place.role,
+        };
+        let (tx, control) = mpsc::unbounded_channel();
+        match Admitted::check(app, &mut slot, request, tx).await {
+            Ok(admitted) => Some(Output {
+                push: admitted.start().await,
+                slot,
+                control,
+                clock: Clock::new(),
+            }),
+            Err(refusal) => {
+                tracing::warn!(stream = %place.stream, why = %refusal, "mix output refused");
+                None
+            }
+        }
+    }
+
+    /// A new engine generation's output follows.
+    pub fn restart(&mut self) {
+        self.clock.restart();
+        self.push.restart();
+    }
+
+    /// One unit of the engine's output.
+    pub async fn input(&mut self, mut input: Input) {
+        if let Input::Frame(frame) = &mut input {
+            let cts = frame.pts_ms - frame.dts_ms;
+            frame.dts_ms = self.clock.map(frame.track, frame.dts_ms);
+            frame.pts_ms = frame.dts_ms + cts;
+        }
+        self.push.input(&input).await;
+    }
+
+    /// The end of a tick: files flushed, due tasks and control messages handled. False
+    /// when the output was dropped (`DropLiveStream`).
+    pub async fn tick(&mut self) -> bool {
+        self.push.flush().await;
+        if self.push.replan_due() {
+            self.push.replan().await;
+        }
+        while let Ok(control) = self.control.try_recv() {
+            match control {
+                Control::Replan => self.push.replan().await,
+                Control::Drop(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Ends the push: its recordings are finalised and announced.
+    pub async fn end(mut self, why: &str) {
+        self.push.end(&mut self.slot, why).await;
+    }
+}

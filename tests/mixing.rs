@@ -1,0 +1,295 @@
+//! Mixed-stream recording (reference §7): two real ffmpeg pushes — A, a red picture with
+//! a 440 Hz tone, and B, a blue one with 1 kHz — composed by `CreateCommonMixStream`
+//! into C, recorded by the rules, checked with ffprobe and decoded pixels and sound.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::recording::{decodes, duration, files, stream_dir};
+use common::{receiver, temp_dir, Receiver, Server};
+use serde_json::{json, Value};
+
+/// The mixes run one at a time: each is three real-time encoders on a small machine.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const WIDTH: usize = 320;
+const HEIGHT: usize = 240;
+
+/// A server whose rule records FLV, MP4 and HLS on `localhost/live`, with push and
+/// record callbacks to `cb`.
+async fn start(name: &str) -> (Server, PathBuf, Receiver) {
+    let dir = temp_dir(name);
+    let config = dir.join("liverec.toml");
+    std::fs::write(&config, "[callbacks]\nretry_interval_seconds = 1\n").unwrap();
+    let server = Server::start_with(
+        &dir.join("data"),
+        None,
+        &["--config", config.to_str().unwrap()],
+    )
+    .await;
+    let cb = receiver(0).await;
+    let template = json!({"TemplateName": "all", "FlvParam": {"Enable": 1, "RecordInterval": 3600},
+        "Mp4Param": {"Enable": 1, "RecordInterval": 3600}, "HlsParam": {"Enable": 1}});
+    let id = server.call("CreateLiveRecordTemplate", template).await["TemplateId"].clone();
+    let rule = json!({"DomainName": "localhost", "AppName": "live", "TemplateId": id});
+    assert_eq!(server.code("CreateLiveRecordRule", rule).await, "ok");
+    let hooks = json!({"TemplateName": "cb", "CallbackKey": "k", "RecordNotifyUrl": cb.url,
+        "StreamBeginNotifyUrl": cb.url, "StreamEndNotifyUrl": cb.url});
+    let id = server.call("CreateLiveCallbackTemplate", hooks).await["TemplateId"].clone();
+    let rule = json!({"DomainName": "localhost", "AppName": "live", "TemplateId": id});
+    assert_eq!(server.code("CreateLiveCallbackRule", rule).await, "ok");
+    (server, dir, cb)
+}
+
+/// A real-time ffmpeg push of a plain `color` picture with a `tone` for `seconds`.
+fn push(server: &Server, stream: &str, color: &str, tone: u32, seconds: u32) -> Child {
+    let url = format!("rtmp://127.0.0.1:{}/live/{stream}", server.rtmp_port);
+    Command::new("ffmpeg")
+        .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
+        .arg(format!("color=c={color}:s={WIDTH}x{HEIGHT}:r=25"))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("sine=f={tone}:r=44100"))
+        .args(["-t", &seconds.to_string()])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(["-c:a", "aac", "-f", "flv", &url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// B over A: B in the quarter at (`x`, `y`) (fractions of the background).
+fn mix(output: &str, output_type: i64, x: f64, y: f64) -> Value {
+    json!({
+        "MixStreamSessionId": "room_1",
+        "InputStreamList": [
+            {"InputStreamName": "a", "LayoutParams": {"ImageLayer": 1}},
+            {"InputStreamName": "b", "LayoutParams": {"ImageLayer": 2, "ImageWidth": 0.5,
+                "ImageHeight": 0.5, "LocationX": x, "LocationY": y}},
+        ],
+        "OutputParams": {"OutputStreamName": output, "OutputStreamType": output_type},
+    })
+}
+
+/// The RGB colour at (`x`, `y`) of the frame `at_s` seconds into `file`.
+fn pixel(file: &Path, at_s: f64, x: usize, y: usize) -> [u8; 3] {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", &at_s.to_string(), "-i"])
+        .arg(file)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    let at = (y * WIDTH + x) * 3;
+    assert!(
+        out.stdout.len() >= WIDTH * HEIGHT * 3,
+        "no frame at {at_s} s of {}",
+        file.display()
+    );
+    [out.stdout[at], out.stdout[at + 1], out.stdout[at + 2]]
+}
+
+fn is_red(p: [u8; 3]) -> bool {
+    p[0] > 200 && p[1] < 60 && p[2] < 60
+}
+
+fn is_blue(p: [u8; 3]) -> bool {
+    p[2] > 200 && p[0] < 60 && p[1] < 60
+}
+
+/// Mean volume, dB, of `file`'s sound around `hz`.
+fn band_volume(file: &Path, hz: u32) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-i"])
+        .arg(file)
+        .arg("-af")
+        .arg(format!("bandpass=f={hz}:width_type=q:w=20,volumedetect"))
+        .args(["-vn", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    let line = text
+        .lines()
+        .find(|l| l.contains("mean_volume:"))
+        .expect("volumedetect");
+    line.split("mean_volume:")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .trim_end_matches(" dB")
+        .parse()
+        .unwrap()
+}
+
+fn size(file: &Path) -> (usize, usize) {
+    let out = common::recording::ffprobe(
+        &[
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "stream=width,height",
+            "-of",
+            "csv=p=0",
+        ],
+        file,
+    );
+    let mut it = out
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .split(',')
+        .map(|n| n.parse::<usize>().unwrap());
+    (it.next().unwrap(), it.next().unwrap())
+}
+
+fn record_events(cb: &Receiver, stream: &str) -> Vec<Value> {
+    cb.of_type(100)
+        .into_iter()
+        .filter(|e| e["stream_id"] == stream)
+        .collect()
+}
+
+async fn wait_pushes(children: Vec<Child>) {
+    tokio::task::spawn_blocking(move || {
+        for mut c in children {
+            let _ = c.wait();
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn b_over_a_is_recorded_as_c_and_moves_when_the_layout_changes() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let (server, _dir, cb) = start("mix-c").await;
+    assert_eq!(
+        server
+            .code("CreateCommonMixStream", mix("c", 1, 0.5, 0.5))
+            .await,
+        "ok"
+    );
+    let pushes = vec![
+        push(&server, "a", "red", 440, 12),
+        push(&server, "b", "blue", 1000, 12),
+    ];
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    // The same session again: B moves to the top-left quarter, same output.
+    assert_eq!(
+        server
+            .code("CreateCommonMixStream", mix("c", 1, 0.0, 0.0))
+            .await,
+        "ok"
+    );
+    wait_pushes(pushes).await;
+    assert_eq!(
+        server
+            .code(
+                "CancelCommonMixStream",
+                json!({"MixStreamSessionId": "room_1"})
+            )
+            .await,
+        "ok"
+    );
+    let events = {
+        let mut found = Vec::new();
+        for _ in 0..100 {
+            found = record_events(&cb, "c");
+            if found.len() >= 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        found
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // One callback per file of C: FLV, MP4, HLS.
+    let mut formats: Vec<String> = record_events(&cb, "c")
+        .iter()
+        .map(|e| e["file_format"].as_str().unwrap().to_owned())
+        .collect();
+    formats.sort();
+    assert_eq!(formats, ["flv", "hls", "mp4"], "{events:?}");
+    // Push callbacks for the output stream.
+    let begun = cb
+        .of_type(1)
+        .iter()
+        .filter(|e| e["stream_id"] == "c")
+        .count();
+    let ended = cb
+        .of_type(0)
+        .iter()
+        .filter(|e| e["stream_id"] == "c")
+        .count();
+    assert_eq!((begun, ended), (1, 1));
+    let dir = stream_dir(&server, "c");
+    let mp4 = files(&dir, "mp4").pop().expect("C's MP4");
+    decodes(&mp4);
+    assert_eq!(size(&mp4), (WIDTH, HEIGHT), "C has the background's size");
+    let length = duration(&mp4);
+    assert!((8.0..=14.0).contains(&length), "C lasts {length} s");
+    // Early: A red in its quarter, B blue at bottom right. Late: B at top left.
+    let (tl, br) = ((WIDTH / 4, HEIGHT / 4), (3 * WIDTH / 4, 3 * HEIGHT / 4));
+    assert!(
+        is_red(pixel(&mp4, 2.0, tl.0, tl.1)),
+        "{:?}",
+        pixel(&mp4, 2.0, tl.0, tl.1)
+    );
+    assert!(
+        is_blue(pixel(&mp4, 2.0, br.0, br.1)),
+        "{:?}",
+        pixel(&mp4, 2.0, br.0, br.1)
+    );
+    let late = length - 2.0;
+    assert!(
+        is_blue(pixel(&mp4, late, tl.0, tl.1)),
+        "{:?}",
+        pixel(&mp4, late, tl.0, tl.1)
+    );
+    assert!(
+        is_red(pixel(&mp4, late, br.0, br.1)),
+        "{:?}",
+        pixel(&mp4, late, br.0, br.1)
+    );
+    // Both tones, well above a band neither has.
+    let (low, high, none) = (
+        band_volume(&mp4, 440),
+        band_volume(&mp4, 1000),
+        band_volume(&mp4, 3000),
+    );
+    assert!(
+        low > none + 15.0 && high > none + 15.0,
+        "440 Hz {low} dB, 1 kHz {high} dB, 3 kHz {none} dB"
+    );
+    for ext in ["flv", "m3u8"] {
+        let file = files(&dir, ext)
+            .pop()
+            .unwrap_or_else(|| panic!("C's {ext}"));
+        assert_eq!(size(&file), (WIDTH, HEIGHT));
+    }
+    // A and B are recorded as well (a new output stream leaves them as they are).
+    for (stream, color) in [("a", is_red as fn([u8; 3]) -> bool), ("b", is_blue)] {
+        let flv = files(&stream_dir(&server, stream), "flv")
+            .pop()
+            .expect("input recorded");
+        assert!(color(pixel(&flv, 2.0, br.0, br.1)), "{stream} is not mixed");
+    }
+}
