@@ -177,6 +177,46 @@ async fn wait_pushes(children: Vec<Child>) {
     .unwrap();
 }
 
+/// One record callback per file of C (FLV, MP4, HLS), and one push begin and end.
+async fn check_callbacks_of_c(cb: &Receiver) {
+    for _ in 0..100 {
+        if record_events(cb, "c").len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let events = record_events(cb, "c");
+    let mut formats: Vec<&str> = events
+        .iter()
+        .map(|e| e["file_format"].as_str().unwrap())
+        .collect();
+    formats.sort();
+    assert_eq!(formats, ["flv", "hls", "mp4"], "{events:?}");
+    let count = |t: i64| {
+        cb.of_type(t)
+            .iter()
+            .filter(|e| e["stream_id"] == "c")
+            .count()
+    };
+    assert_eq!((count(1), count(0)), (1, 1), "push begin and end of C");
+}
+
+/// Early: A red in its quarter, B blue at bottom right. Late: B at top left.
+fn check_pictures(file: &Path, length: f64) {
+    let (tl, br) = ((WIDTH / 4, HEIGHT / 4), (3 * WIDTH / 4, 3 * HEIGHT / 4));
+    let late = length - 2.0;
+    for (at, (x, y), want, name) in [
+        (2.0, tl, is_red as fn([u8; 3]) -> bool, "A early"),
+        (2.0, br, is_blue, "B early"),
+        (late, tl, is_blue, "B late"),
+        (late, br, is_red, "A late"),
+    ] {
+        let p = pixel(file, at, x, y);
+        assert!(want(p), "{name} at {at} s: {p:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn b_over_a_is_recorded_as_c_and_moves_when_the_layout_changes() {
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -209,66 +249,14 @@ async fn b_over_a_is_recorded_as_c_and_moves_when_the_layout_changes() {
             .await,
         "ok"
     );
-    let events = {
-        let mut found = Vec::new();
-        for _ in 0..100 {
-            found = record_events(&cb, "c");
-            if found.len() >= 3 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        found
-    };
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    // One callback per file of C: FLV, MP4, HLS.
-    let mut formats: Vec<String> = record_events(&cb, "c")
-        .iter()
-        .map(|e| e["file_format"].as_str().unwrap().to_owned())
-        .collect();
-    formats.sort();
-    assert_eq!(formats, ["flv", "hls", "mp4"], "{events:?}");
-    // Push callbacks for the output stream.
-    let begun = cb
-        .of_type(1)
-        .iter()
-        .filter(|e| e["stream_id"] == "c")
-        .count();
-    let ended = cb
-        .of_type(0)
-        .iter()
-        .filter(|e| e["stream_id"] == "c")
-        .count();
-    assert_eq!((begun, ended), (1, 1));
+    check_callbacks_of_c(&cb).await;
     let dir = stream_dir(&server, "c");
     let mp4 = files(&dir, "mp4").pop().expect("C's MP4");
     decodes(&mp4);
     assert_eq!(size(&mp4), (WIDTH, HEIGHT), "C has the background's size");
     let length = duration(&mp4);
     assert!((8.0..=14.0).contains(&length), "C lasts {length} s");
-    // Early: A red in its quarter, B blue at bottom right. Late: B at top left.
-    let (tl, br) = ((WIDTH / 4, HEIGHT / 4), (3 * WIDTH / 4, 3 * HEIGHT / 4));
-    assert!(
-        is_red(pixel(&mp4, 2.0, tl.0, tl.1)),
-        "{:?}",
-        pixel(&mp4, 2.0, tl.0, tl.1)
-    );
-    assert!(
-        is_blue(pixel(&mp4, 2.0, br.0, br.1)),
-        "{:?}",
-        pixel(&mp4, 2.0, br.0, br.1)
-    );
-    let late = length - 2.0;
-    assert!(
-        is_blue(pixel(&mp4, late, tl.0, tl.1)),
-        "{:?}",
-        pixel(&mp4, late, tl.0, tl.1)
-    );
-    assert!(
-        is_red(pixel(&mp4, late, br.0, br.1)),
-        "{:?}",
-        pixel(&mp4, late, br.0, br.1)
-    );
+    check_pictures(&mp4, length);
     // Both tones, well above a band neither has.
     let (low, high, none) = (
         band_volume(&mp4, 440),
@@ -290,6 +278,184 @@ async fn b_over_a_is_recorded_as_c_and_moves_when_the_layout_changes() {
         let flv = files(&stream_dir(&server, stream), "flv")
             .pop()
             .expect("input recorded");
-        assert!(color(pixel(&flv, 2.0, br.0, br.1)), "{stream} is not mixed");
+        assert!(
+            color(pixel(&flv, 2.0, 3 * WIDTH / 4, 3 * HEIGHT / 4)),
+            "{stream} is not mixed"
+        );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_output_of_type_0_replaces_a_whose_push_is_not_recorded_unmixed() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let (server, _dir, cb) = start("mix-a").await;
+    assert_eq!(
+        server
+            .code("CreateCommonMixStream", mix("a", 0, 0.5, 0.5))
+            .await,
+        "ok"
+    );
+    let pushes = vec![
+        push(&server, "a", "red", 440, 8),
+        push(&server, "b", "blue", 1000, 8),
+    ];
+    wait_pushes(pushes).await;
+    assert_eq!(
+        server
+            .code(
+                "CancelCommonMixStream",
+                json!({"MixStreamSessionId": "room_1"})
+            )
+            .await,
+        "ok"
+    );
+    for _ in 0..100 {
+        if record_events(&cb, "a").len() >= 3 && record_events(&cb, "b").len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        record_events(&cb, "a").len(),
+        3,
+        "A: one FLV, MP4 and HLS, all mixed"
+    );
+    let br = (3 * WIDTH / 4, 3 * HEIGHT / 4);
+    for ext in ["flv", "mp4"] {
+        let list = files(&stream_dir(&server, "a"), ext);
+        assert_eq!(list.len(), 1, "A's {ext} files: {list:?}");
+        assert!(
+            is_blue(pixel(&list[0], 2.0, br.0, br.1)),
+            "A's {ext} is not the mix"
+        );
+        assert!(is_red(pixel(&list[0], 2.0, 10, 10)), "A's {ext} lost A");
+    }
+    let b = files(&stream_dir(&server, "b"), "flv")
+        .pop()
+        .expect("B recorded");
+    assert!(is_blue(pixel(&b, 2.0, 10, 10)), "B is recorded as pushed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_type_1_task_records_only_the_mix_and_an_engine_crash_is_a_discontinuity() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let dir = temp_dir("mix-task");
+    let server = Server::start(&dir.join("data"), None).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for stream in ["c", "b"] {
+        let task = json!({"DomainName": "localhost", "AppName": "live", "StreamName": stream,
+            "EndTime": now + 120, "StreamType": 1});
+        assert!(server.call("CreateRecordTask", task).await["TaskId"].is_string());
+    }
+    assert_eq!(
+        server
+            .code("CreateCommonMixStream", mix("c", 1, 0.5, 0.5))
+            .await,
+        "ok"
+    );
+    let pushes = vec![
+        push(&server, "a", "red", 440, 14),
+        push(&server, "b", "blue", 1000, 14),
+    ];
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let killed = Command::new("pkill")
+        .args(["-KILL", "-f", "mix-room_1/"])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "no engine to kill");
+    wait_pushes(pushes).await;
+    assert_eq!(
+        server
+            .code(
+                "CancelCommonMixStream",
+                json!({"MixStreamSessionId": "room_1"})
+            )
+            .await,
+        "ok"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The task of the default template: one HLS recording of C, across the crash.
+    let playlists = files(&stream_dir(&server, "c"), "m3u8");
+    assert_eq!(playlists.len(), 1, "{playlists:?}");
+    let text = std::fs::read_to_string(&playlists[0]).unwrap();
+    assert!(text.contains("#EXT-X-DISCONTINUITY"), "{text}");
+    let length = duration(&playlists[0]);
+    assert!(length >= 9.0, "C lasts {length} s across the crash");
+    decodes(&playlists[0]);
+    let late = length - 2.0;
+    assert!(
+        is_blue(pixel(&playlists[0], late, 3 * WIDTH / 4, 3 * HEIGHT / 4)),
+        "mixed after the crash"
+    );
+    // A StreamType 1 task on a pushed stream records nothing; A has no rule.
+    for stream in ["a", "b"] {
+        assert!(
+            !stream_dir(&server, stream).exists(),
+            "{stream} was recorded"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_layouts_and_sessions_get_the_reference_codes() {
+    let dir = temp_dir("mix-codes");
+    let server = Server::start(&dir.join("data"), None).await;
+    let mut layers = mix("c", 1, 0.5, 0.5);
+    layers["InputStreamList"][1]["LayoutParams"]["ImageLayer"] = json!(1);
+    let mut picture = mix("c", 1, 0.5, 0.5);
+    picture["InputStreamList"][1]["LayoutParams"]["InputType"] = json!(2);
+    let mut seventeen = mix("c", 1, 0.5, 0.5);
+    seventeen["InputStreamList"] = json!((1..=17)
+        .map(|n| json!({"InputStreamName": format!("s{n}"), "LayoutParams": {"ImageLayer": n.min(16)}}))
+        .collect::<Vec<_>>());
+    for (body, code) in [
+        (layers, "InvalidParameter.InvalidMixInputParam"),
+        (seventeen, "InvalidParameter.InvalidMixInputParam"),
+        (picture, "UnsupportedOperation"),
+        (mix("z", 0, 0.5, 0.5), "InvalidParameterValue"),
+    ] {
+        assert_eq!(server.code("CreateCommonMixStream", body).await, code);
+    }
+    let cancel = json!({"MixStreamSessionId": "room_1"});
+    assert_eq!(
+        server.code("CancelCommonMixStream", cancel.clone()).await,
+        "InvalidParameter.CancelSessionNotExist"
+    );
+    assert_eq!(
+        server
+            .code("CreateCommonMixStream", mix("c", 1, 0.5, 0.5))
+            .await,
+        "ok"
+    );
+    assert_eq!(
+        server
+            .code("CreateCommonMixStream", mix("d", 1, 0.5, 0.5))
+            .await,
+        "InvalidParameter.SessionOutputStreamChanged"
+    );
+    assert_eq!(
+        server
+            .code("CreateCommonMixStream", mix("c", 1, 0.0, 0.0))
+            .await,
+        "ok"
+    );
+    // Another session may not write the same output.
+    let mut other = mix("c", 1, 0.5, 0.5);
+    other["MixStreamSessionId"] = json!("room_2");
+    assert_eq!(
+        server.code("CreateCommonMixStream", other).await,
+        "FailedOperation.ProcessMixError"
+    );
+    assert_eq!(
+        server.code("CancelCommonMixStream", cancel.clone()).await,
+        "ok"
+    );
+    assert_eq!(
+        server.code("CancelCommonMixStream", cancel).await,
+        "InvalidParameter.CancelSessionNotExist"
+    );
 }

@@ -7,9 +7,11 @@
 //! - input 0 is the canvas: a `color` source of the output size in the background
 //!   canvas's colour (black under a stream background), read in real time (`-re`), so
 //!   the output keeps a steady frame rate whatever the inputs do; input 1 is silence
-//!   (`anullsrc`), so the sound never stops either;
+//!   (`anullsrc`), so the sound never stops either. Both start at [`GENERATION_LEAD_MS`];
 //! - each live stream input is FLV read from a socket the server feeds, with its
-//!   timestamps already on the generation's clock (`-copyts` keeps them);
+//!   timestamps already on the generation's clock (`-copyts` keeps them): the server
+//!   starts each with its latest keyframe and what followed, the newest frame at the
+//!   lead — so the first picture of a generation shows every input already;
 //! - layers are drawn in `ImageLayer` order with `overlay` (`eof_action=pass`: an input
 //!   that ends leaves the layers below it in its place), each picture cropped
 //!   (`CropParams`), then scaled to its layer (with `UseMixCropCenter`, scaled to cover
@@ -37,6 +39,9 @@ pub const DEFAULT_BITS_PER_PIXEL: f64 = 0.07;
 /// Media time ffmpeg may read from an input to learn its streams, µs (the delay before
 /// a generation's first frame).
 pub const INPUT_ANALYZE_US: u32 = 300_000;
+/// Where a generation's clock starts, ms: an input's frames since its latest keyframe
+/// (at most this old) fit before it.
+pub const GENERATION_LEAD_MS: i64 = 10_000;
 /// libx264 preset.
 pub const X264_PRESET: &str = "veryfast";
 
@@ -158,50 +163,25 @@ pub fn plan(session: &MixSession, live: &[LiveInput]) -> Result<EnginePlan, Plan
         .output_audio_sample_rate
         .map_or(DEFAULT_SAMPLE_RATE, |r| r as u32);
     let channels = out.output_audio_channels.unwrap_or(2);
-    let base = session
-        .background()
-        .filter(|b| b.layout_params.input_type == InputType::Canvas)
-        .and_then(|b| parse_color(&b.layout_params.color))
-        .unwrap_or(0);
     let layout = channel_layout(channels);
-    let mut args: Vec<String> = [
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-copyts",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.push(format!(
-        "color=c=0x{base:06X}:s={width}x{height}:r={frame_rate}"
-    ));
-    args.extend(["-re", "-f", "lavfi", "-i"].map(String::from));
-    args.push(format!("anullsrc=r={sample_rate}:cl={layout}"));
+    let mut args = source_args(session, (width, height), frame_rate, sample_rate, layout);
     let mut used = Vec::new();
     for input in session.stream_inputs() {
         let Some(l) = live.iter().find(|l| l.name == input.input_stream_name) else {
             continue;
         };
         let probe = INPUT_ANALYZE_US.to_string();
-        args.extend(
-            [
-                "-thread_queue_size",
-                "1024",
-                "-analyzeduration",
-                &probe,
-                "-f",
-                "flv",
-                "-i",
-                &l.url,
-            ]
-            .map(String::from),
-        );
+        let reading = [
+            "-thread_queue_size",
+            "1024",
+            "-analyzeduration",
+            &probe,
+            "-f",
+            "flv",
+            "-i",
+            &l.url,
+        ];
+        args.extend(reading.map(String::from));
         used.push(l.name.clone());
     }
     let graph = graph(
@@ -228,6 +208,34 @@ pub fn plan(session: &MixSession, live: &[LiveInput]) -> Result<EnginePlan, Plan
         inputs: used,
         args,
     })
+}
+
+/// The first inputs: the canvas (the background canvas's colour, else black) and
+/// silence, both in real time from the generation's lead.
+fn source_args(
+    session: &MixSession,
+    (width, height): (u32, u32),
+    frame_rate: u32,
+    sample_rate: u32,
+    layout: &str,
+) -> Vec<String> {
+    let base = session
+        .background()
+        .filter(|b| b.layout_params.input_type == InputType::Canvas)
+        .and_then(|b| parse_color(&b.layout_params.color))
+        .unwrap_or(0);
+    let lead = GENERATION_LEAD_MS / 1000;
+    let common = ["-hide_banner", "-nostdin", "-loglevel", "error", "-copyts"];
+    let mut args: Vec<String> = common.map(String::from).to_vec();
+    args.extend(["-re", "-f", "lavfi", "-i"].map(String::from));
+    args.push(format!(
+        "color=c=0x{base:06X}:s={width}x{height}:r={frame_rate},setpts=PTS+{lead}/TB"
+    ));
+    args.extend(["-re", "-f", "lavfi", "-i"].map(String::from));
+    args.push(format!(
+        "anullsrc=r={sample_rate}:cl={layout},asetpts=PTS+{lead}/TB"
+    ));
+    args
 }
 
 fn channel_layout(channels: i64) -> &'static str {

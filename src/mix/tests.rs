@@ -133,7 +133,7 @@ fn a_canvas_background_sets_size_and_colour_and_crops_apply() {
     assert!(p
         .args
         .iter()
-        .any(|a| a == "color=c=0x0000FF:s=640x360:r=30"));
+        .any(|a| a == "color=c=0x0000FF:s=640x360:r=30,setpts=PTS+10/TB"));
     let graph = &p.args[p
         .args
         .iter()

@@ -486,6 +486,11 @@ impl Push {
     /// GOP), stops those that ended.
     pub async fn replan(&mut self) {
         let now = now_ms();
+        if self.stream.mix.is_none()
+            && mix::replaced_by_mix(&self.app.config.read(), &self.stream.stream)
+        {
+            return self.stop_all(now).await;
+        }
         let plan = plan_for(&self.app.config.read(), &self.stream, now);
         self.next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
         let plan = RecordingPlan { rule: None, ..plan };
@@ -509,6 +514,21 @@ impl Push {
             }
         }
         self.tasks = active.union(&self.tasks).cloned().collect();
+        self.apply(&mut actions).await;
+    }
+
+    /// Stops every output (a mix's output replaces this stream from now on; reference
+    /// §7): what was recorded so far is finalised and announced.
+    async fn stop_all(&mut self, now: i64) {
+        let mut actions = Vec::new();
+        let mut stopped = self.session.stop_task("", now, &mut actions);
+        for task in std::mem::take(&mut self.tasks) {
+            stopped |= self.session.stop_task(&task, now, &mut actions);
+        }
+        self.next_replan_ms = None;
+        if stopped {
+            tracing::info!(stream = %self.stream.key(), "a mix's output replaces this stream: its recording stops");
+        }
         self.apply(&mut actions).await;
     }
 

@@ -35,8 +35,10 @@ pub async fn create(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
             vec![Change::PutMixSession(Box::new(session.clone()))],
         ))
     })
-    .await
-    .map(|(output, _)| output)
+    .await?;
+    // A stream the output replaces stops recording now (its pushes re-plan).
+    ctx.app.streams.tasks_changed();
+    Ok(json!({}))
 }
 
 fn check_create(

@@ -23,7 +23,7 @@ use crate::formats::flv::demux::{write_header, write_tag, FlvDemuxer};
 use crate::formats::flv::ingest::FlvIngest;
 use crate::formats::flv::mux::{config_body, frame_body, tag_type};
 use crate::media::{Config, Frame, Input, Track};
-use crate::mix::{plan, EnginePlan, LiveInput};
+use crate::mix::{plan, EnginePlan, LiveInput, GENERATION_LEAD_MS};
 
 /// Frames queued for one input's writer before frames are dropped (≈ 8 s of 30 fps
 /// video with its audio).
@@ -32,6 +32,8 @@ pub const INPUT_QUEUE_FRAMES: usize = 512;
 pub const OUTPUT_QUEUE: usize = 256;
 /// How long ffmpeg may take to connect to an input's socket.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How far before a generation's clock an input's newest frame is put when it starts.
+pub const GOP_MARGIN_MS: i64 = 100;
 /// Bytes read from ffmpeg's standard output at once.
 const READ_CHUNK: usize = 64 * 1024;
 /// Longest socket path (`sun_path` holds 108 bytes with its NUL).
@@ -45,6 +47,44 @@ struct Sink {
     video: Option<Arc<Config>>,
     audio: Option<Arc<Config>>,
     dropped: u64,
+}
+
+impl Sink {
+    /// A sink whose writer waits for ffmpeg on a socket at `path`.
+    fn listen(path: PathBuf) -> std::io::Result<Sink> {
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path)?;
+        let (queue, frames) = mpsc::channel(INPUT_QUEUE_FRAMES);
+        tokio::spawn(write_input(listener, frames, path));
+        Ok(Sink {
+            queue,
+            offset: None,
+            video: None,
+            audio: None,
+            dropped: 0,
+        })
+    }
+}
+
+/// Gives each of `live` its socket in `dir` (its `url`); the paths by input name.
+fn socket_paths(
+    dir: &Path,
+    number: u64,
+    live: &mut [LiveInput],
+) -> std::io::Result<HashMap<String, PathBuf>> {
+    let mut paths = HashMap::new();
+    for (n, input) in live.iter_mut().enumerate() {
+        let path = dir.join(format!("{number}-{n}.sock"));
+        if path.as_os_str().len() > MAX_SOCKET_PATH {
+            return Err(std::io::Error::other(format!(
+                "socket path {} is too long; use a shorter scratch directory",
+                path.display()
+            )));
+        }
+        input.url = format!("unix:{}", path.display());
+        paths.insert(input.name.clone(), path);
+    }
+    Ok(paths)
 }
 
 /// See the module doc.
@@ -72,36 +112,13 @@ impl Generation {
         dir: PathBuf,
     ) -> std::io::Result<Generation> {
         std::fs::create_dir_all(&dir)?;
-        let mut paths = HashMap::new();
-        for (n, input) in live.iter_mut().enumerate() {
-            let path = dir.join(format!("{number}-{n}.sock"));
-            if path.as_os_str().len() > MAX_SOCKET_PATH {
-                return Err(std::io::Error::other(format!(
-                    "socket path {} is too long; use a shorter scratch directory",
-                    path.display()
-                )));
-            }
-            input.url = format!("unix:{}", path.display());
-            paths.insert(input.name.clone(), path);
-        }
+        let mut paths = socket_paths(&dir, number, &mut live)?;
         let plan = plan(session, &live).map_err(std::io::Error::other)?;
         let mut sinks = HashMap::new();
         for name in &plan.inputs {
-            let Some(path) = paths.remove(name) else {
-                continue;
-            };
-            let _ = std::fs::remove_file(&path);
-            let listener = UnixListener::bind(&path)?;
-            let (queue, frames) = mpsc::channel(INPUT_QUEUE_FRAMES);
-            tokio::spawn(write_input(listener, frames, path));
-            let sink = Sink {
-                queue,
-                offset: None,
-                video: None,
-                audio: None,
-                dropped: 0,
-            };
-            sinks.insert(name.clone(), sink);
+            if let Some(path) = paths.remove(name) {
+                sinks.insert(name.clone(), Sink::listen(path)?);
+            }
         }
         let args = plan.args.clone();
         let mut child = Command::new(program)
@@ -134,9 +151,28 @@ impl Generation {
         self.sinks.contains_key(name)
     }
 
+    /// Starts input `name` with `gop`, its frames since its latest keyframe: the
+    /// newest lands [`GOP_MARGIN_MS`] before the generation's clock now, so the first
+    /// picture composed shows it.
+    pub fn feed_gop(&mut self, name: &str, gop: &[Arc<Frame>]) {
+        let (Some(first), Some(newest)) = (gop.first(), gop.last()) else {
+            return;
+        };
+        if !(first.track == Track::Video && first.keyframe) {
+            return;
+        }
+        let now_ms = GENERATION_LEAD_MS + self.started.elapsed().as_millis() as i64;
+        if let Some(sink) = self.sinks.get_mut(name) {
+            sink.offset = Some(now_ms - GOP_MARGIN_MS - newest.dts_ms);
+        }
+        for frame in gop {
+            self.feed(name, frame);
+        }
+    }
+
     /// Feeds one frame of input `name` (from its first keyframe on).
     pub fn feed(&mut self, name: &str, frame: &Frame) {
-        let now_ms = self.started.elapsed().as_millis() as i64;
+        let now_ms = GENERATION_LEAD_MS + self.started.elapsed().as_millis() as i64;
         let Some(sink) = self.sinks.get_mut(name) else {
             return;
         };

@@ -45,6 +45,8 @@ pub struct Place {
 #[derive(Debug)]
 struct Clock {
     born: Instant,
+    /// One frame of the output's video, ms: the gap left before a new generation.
+    frame_ms: i64,
     offset: Option<i64>,
     last_video: Option<i64>,
     last_audio: Option<i64>,
@@ -54,34 +56,40 @@ impl Clock {
     fn new() -> Self {
         Self {
             born: Instant::now(),
+            frame_ms: 40,
             offset: None,
             last_video: None,
             last_audio: None,
         }
     }
 
-    /// A new generation: its first frame sets the offset anew.
-    fn restart(&mut self) {
+    /// A new generation, of `frame_ms` video frames: its first frame sets the offset
+    /// anew.
+    fn restart(&mut self, frame_ms: i64) {
         self.offset = None;
+        self.frame_ms = frame_ms.max(1);
     }
 
-    /// The time `dts_ms` of `track` in the current generation has on the output.
-    fn map(&mut self, track: Track, dts_ms: i64) -> i64 {
+    /// The time `dts_ms` of `track` in the current generation has on the output;
+    /// `None` for a frame at or before the track's last one (a new generation's sound
+    /// that overlaps the previous one's), which is left out.
+    fn map(&mut self, track: Track, dts_ms: i64) -> Option<i64> {
         let last = self.last_video.max(self.last_audio);
+        let frame_ms = self.frame_ms;
         let offset = *self.offset.get_or_insert_with(|| {
-            let base = last.map_or(self.born.elapsed().as_millis() as i64, |l| l + 1);
+            let base = last.map_or(self.born.elapsed().as_millis() as i64, |l| l + frame_ms);
             base - dts_ms
         });
         let slot = match track {
             Track::Video => &mut self.last_video,
             Track::Audio => &mut self.last_audio,
         };
-        let mut t = dts_ms + offset;
-        if let Some(previous) = *slot {
-            t = t.max(previous + 1);
+        let t = dts_ms + offset;
+        if slot.is_some_and(|previous| t <= previous) {
+            return None;
         }
         *slot = Some(t);
-        t
+        Some(t)
     }
 }
 
@@ -121,9 +129,9 @@ impl Output {
         }
     }
 
-    /// A new engine generation's output follows.
-    pub fn restart(&mut self) {
-        self.clock.restart();
+    /// A new engine generation's output follows, at `frame_rate`.
+    pub fn restart(&mut self, frame_rate: u32) {
+        self.clock.restart(1000 / i64::from(frame_rate.max(1)));
         self.push.restart();
     }
 
@@ -131,8 +139,11 @@ impl Output {
     pub async fn input(&mut self, mut input: Input) {
         if let Input::Frame(frame) = &mut input {
             let cts = frame.pts_ms - frame.dts_ms;
-            frame.dts_ms = self.clock.map(frame.track, frame.dts_ms);
-            frame.pts_ms = frame.dts_ms + cts;
+            let Some(dts) = self.clock.map(frame.track, frame.dts_ms) else {
+                return;
+            };
+            frame.dts_ms = dts;
+            frame.pts_ms = dts + cts;
         }
         self.push.input(&input).await;
     }

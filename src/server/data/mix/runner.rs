@@ -26,7 +26,7 @@ use super::output::{Output, Place};
 use super::{find_input, InputStream};
 use crate::config::mix::MixSession;
 use crate::media::{CodecConfig, Frame, Input, Track, VideoConfig};
-use crate::mix::LiveInput;
+use crate::mix::{LiveInput, GENERATION_LEAD_MS};
 use crate::server::data::fanout::DEFAULT_SUBSCRIBER_FRAMES;
 use crate::server::data::stream::MixRole;
 use crate::server::data::DataPlane;
@@ -43,17 +43,40 @@ pub const IDLE_END: Duration = Duration::from_secs(10);
 /// A new generation that shows no keyframe in this long is given up.
 pub const GENERATION_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Frames kept of an input since its latest keyframe at most (a longer GOP starts a
+/// new generation at the input's next keyframe instead).
+pub const MAX_GOP_FRAMES: usize = 1024;
+
 /// A live input being followed.
 struct Source {
     stream: InputStream,
     size: Option<(u32, u32)>,
     audio: bool,
     since: Instant,
+    /// Its frames since its latest keyframe: what a new generation starts it with.
+    gop: Vec<Arc<Frame>>,
 }
 
 impl Source {
     fn ready(&self) -> bool {
         self.size.is_some() && (self.audio || self.since.elapsed() >= SOUND_WAIT)
+    }
+
+    fn keep(&mut self, frame: &Arc<Frame>) {
+        if frame.track == Track::Video && frame.keyframe {
+            self.gop.clear();
+        } else if self.gop.is_empty() {
+            return;
+        }
+        let too_old = self
+            .gop
+            .first()
+            .is_some_and(|f| frame.dts_ms - f.dts_ms > GENERATION_LEAD_MS);
+        if self.gop.len() >= MAX_GOP_FRAMES || too_old {
+            self.gop.clear();
+            return;
+        }
+        self.gop.push(Arc::clone(frame));
     }
 
     fn observe(&mut self, frame: &Frame) {
@@ -144,6 +167,7 @@ impl Runner {
         };
         if let Some(source) = self.sources.get_mut(name) {
             source.observe(&frame);
+            source.keep(&frame);
         }
         for g in self.generations_mut() {
             g.feed(name, &frame);
@@ -187,11 +211,12 @@ impl Runner {
         let Some((next, _)) = self.pending.take() else {
             return;
         };
+        let frame_rate = next.plan.frame_rate;
         if let Some(old) = self.current.replace(next) {
             old.stop().await;
         }
         if let Some(output) = self.output.as_mut() {
-            output.restart();
+            output.restart(frame_rate);
             output.input(input).await;
         }
     }
@@ -248,6 +273,7 @@ impl Runner {
                 size: None,
                 audio: false,
                 since: Instant::now(),
+                gop: Vec::new(),
             };
             self.sources.insert(name.clone(), source);
         }
@@ -299,7 +325,11 @@ impl Runner {
     }
 
     fn wants_generation(&mut self, ready: &[LiveInput]) -> bool {
-        if Instant::now() < self.next_start {
+        // Each input starts with its latest keyframe: wait for one of each.
+        let keyframes = ready
+            .iter()
+            .all(|l| self.sources.get(&l.name).is_some_and(|s| !s.gop.is_empty()));
+        if Instant::now() < self.next_start || !keyframes {
             return false;
         }
         match &self.current {
@@ -318,7 +348,12 @@ impl Runner {
         );
         let program = &self.app.settings.file.mix.ffmpeg;
         match Generation::start(program, &self.layout, ready, self.generations, dir) {
-            Ok(g) => {
+            Ok(mut g) => {
+                for name in g.plan.inputs.clone() {
+                    if let Some(source) = self.sources.get(&name) {
+                        g.feed_gop(&name, &source.gop);
+                    }
+                }
                 tracing::info!(session = %self.layout.mix_stream_session_id, generation = g.number,
                     inputs = ?g.plan.inputs, size = ?(g.plan.width, g.plan.height), "mix engine started");
                 self.pending = Some((g, Instant::now()));
