@@ -403,59 +403,62 @@ async fn a_stream_type_1_task_records_only_the_mix_and_an_engine_crash_is_a_disc
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_layouts_and_sessions_get_the_reference_codes() {
     let dir = temp_dir("mix-codes");
-    let server = Server::start(&dir.join("data"), None).await;
-    let mut layers = mix("c", 1, 0.5, 0.5);
-    layers["InputStreamList"][1]["LayoutParams"]["ImageLayer"] = json!(1);
-    let mut picture = mix("c", 1, 0.5, 0.5);
-    picture["InputStreamList"][1]["LayoutParams"]["InputType"] = json!(2);
-    let mut seventeen = mix("c", 1, 0.5, 0.5);
-    seventeen["InputStreamList"] = json!((1..=17)
-        .map(|n| json!({"InputStreamName": format!("s{n}"), "LayoutParams": {"ImageLayer": n.min(16)}}))
-        .collect::<Vec<_>>());
-    for (body, code) in [
-        (layers, "InvalidParameter.InvalidMixInputParam"),
-        (seventeen, "InvalidParameter.InvalidMixInputParam"),
-        (picture, "UnsupportedOperation"),
-        (mix("z", 0, 0.5, 0.5), "InvalidParameterValue"),
-    ] {
-        assert_eq!(server.code("CreateCommonMixStream", body).await, code);
+    let config = dir.join("liverec.toml");
+    std::fs::write(&config, "[mix]\nmax_sessions = 2\n").unwrap();
+    let args = ["--config", config.to_str().unwrap()];
+    let server = Server::start_with(&dir.join("data"), None, &args).await;
+    // The same cases as validateMixStream's test in tests/node/config.test.mjs.
+    let text = std::fs::read_to_string("tests/fixtures/mix_layouts.json").unwrap();
+    let fixture: Value = serde_json::from_str(&text).unwrap();
+    for case in fixture["cases"].as_array().unwrap() {
+        let code = server
+            .code("CreateCommonMixStream", case["body"].clone())
+            .await;
+        assert_eq!(code, case["code"], "{}", case["name"]);
     }
     let cancel = json!({"MixStreamSessionId": "room_1"});
-    assert_eq!(
-        server.code("CancelCommonMixStream", cancel.clone()).await,
-        "InvalidParameter.CancelSessionNotExist"
-    );
+    let code = server.code("CancelCommonMixStream", cancel.clone()).await;
+    assert_eq!(code, "InvalidParameter.CancelSessionNotExist");
     assert_eq!(
         server
             .code("CreateCommonMixStream", mix("c", 1, 0.5, 0.5))
             .await,
         "ok"
     );
-    assert_eq!(
-        server
-            .code("CreateCommonMixStream", mix("d", 1, 0.5, 0.5))
-            .await,
-        "InvalidParameter.SessionOutputStreamChanged"
-    );
+    let code = server
+        .code("CreateCommonMixStream", mix("d", 1, 0.5, 0.5))
+        .await;
+    assert_eq!(code, "InvalidParameter.SessionOutputStreamChanged");
     assert_eq!(
         server
             .code("CreateCommonMixStream", mix("c", 1, 0.0, 0.0))
             .await,
         "ok"
     );
-    // Another session may not write the same output.
-    let mut other = mix("c", 1, 0.5, 0.5);
-    other["MixStreamSessionId"] = json!("room_2");
+    // Another session may not write the same output; a third is over the limit.
+    let session = |id: &str, output: &str| {
+        let mut body = mix(output, 1, 0.5, 0.5);
+        body["MixStreamSessionId"] = json!(id);
+        body
+    };
+    let code = server
+        .code("CreateCommonMixStream", session("room_2", "c"))
+        .await;
+    assert_eq!(code, "FailedOperation.ProcessMixError");
     assert_eq!(
-        server.code("CreateCommonMixStream", other).await,
-        "FailedOperation.ProcessMixError"
+        server
+            .code("CreateCommonMixStream", session("room_2", "d"))
+            .await,
+        "ok"
     );
+    let code = server
+        .code("CreateCommonMixStream", session("room_3", "e"))
+        .await;
+    assert_eq!(code, "LimitExceeded");
     assert_eq!(
         server.code("CancelCommonMixStream", cancel.clone()).await,
         "ok"
     );
-    assert_eq!(
-        server.code("CancelCommonMixStream", cancel).await,
-        "InvalidParameter.CancelSessionNotExist"
-    );
+    let code = server.code("CancelCommonMixStream", cancel).await;
+    assert_eq!(code, "InvalidParameter.CancelSessionNotExist");
 }

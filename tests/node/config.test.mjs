@@ -225,11 +225,32 @@ test("verifyPush: accept, expire, mismatch, missing, backup key", () => {
   assertMisuse(() => lib.verifyPush(push), "InvalidArgument");
 });
 
+test("validateMixStream: each bad layout gets the code and field the API answers", () => {
+  for (const { name, body, code, field } of fixture("mix_layouts.json").cases) {
+    const r = lib.validateMixStream(body);
+    assert.equal(r.ok, false, name);
+    assert.equal(r.session, null, name);
+    assert.deepEqual([r.errors[0].code, r.errors[0].field], [code, field], name);
+    assert.match(r.errors[0].message, /\S/, name);
+  }
+});
+
+test("validateMixStream: a valid mix reads back as the server stores it", () => {
+  const body = fixture("mix_layouts.json").cases[0].body;
+  body.InputStreamList[1].LayoutParams = { ImageLayer: 2, ImageWidth: 0.5, ImageHeight: 0.5, LocationX: 0.5, LocationY: 0.5 };
+  const r = lib.validateMixStream(body);
+  assert.deepEqual(r.errors, []);
+  assert.equal(r.ok, true);
+  assert.equal(r.session.InputStreamList[1].LayoutParams.ImageWidth, 0.5);
+  assert.equal(r.session.InputStreamList[1].LayoutParams.InputType, 0);
+  assert.equal(r.session.OutputParams.OutputStreamType, 1);
+});
+
 test("no input traps: random values into every function", () => {
   let seed = 12345;
   const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
   const atoms = [null, undefined, true, 0, -1, 1.5, 2 ** 60, NaN, Infinity, "", "{StreamID}", "é\u0000/..", [], {}];
-  const keys = ["TemplateName", "FlvParam", "Enable", "RecordInterval", "DomainName", "AppName", "StreamName", "EndTime", "StartTime", "VodFileName", "keys", "txTime", "txSecret", "StreamID", "StartMs", "EndMs", "rules", "templates", "tasks"];
+  const keys = ["TemplateName", "FlvParam", "Enable", "RecordInterval", "DomainName", "AppName", "StreamName", "EndTime", "StartTime", "VodFileName", "keys", "txTime", "txSecret", "StreamID", "StartMs", "EndMs", "rules", "templates", "tasks", "MixStreamSessionId", "InputStreamList", "LayoutParams", "ImageLayer", "OutputParams"];
   const value = (depth) => {
     const r = rand();
     if (depth > 3 || r < 0.5) return atoms[Math.floor(rand() * atoms.length)];
@@ -246,6 +267,7 @@ test("no input traps: random values into every function", () => {
     (a, b) => lib.renderFileName(a, b),
     (a, b) => lib.pushSecret(a, b, "1"),
     (a, b) => lib.verifyPush(a, NOW),
+    (a, b) => lib.validateMixStream(a),
   ];
   for (let i = 0; i < 3000; i++) {
     const call = calls[i % calls.length];
