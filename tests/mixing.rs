@@ -462,3 +462,32 @@ async fn bad_layouts_and_sessions_get_the_reference_codes() {
     let code = server.code("CancelCommonMixStream", cancel).await;
     assert_eq!(code, "InvalidParameter.CancelSessionNotExist");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_survives_a_restart_and_runs_when_its_inputs_come() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let (server, dir, _cb) = start("mix-restart").await;
+    assert_eq!(
+        server
+            .code("CreateCommonMixStream", mix("c", 1, 0.5, 0.5))
+            .await,
+        "ok"
+    );
+    server.kill9();
+    let config = dir.join("liverec.toml");
+    let args = ["--config", config.to_str().unwrap()];
+    let server = Server::start_with(&dir.join("data"), None, &args).await;
+    let pushes = vec![
+        push(&server, "a", "red", 440, 6),
+        push(&server, "b", "blue", 1000, 6),
+    ];
+    wait_pushes(pushes).await;
+    let cancel = json!({"MixStreamSessionId": "room_1"});
+    assert_eq!(server.code("CancelCommonMixStream", cancel).await, "ok");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mp4 = files(&stream_dir(&server, "c"), "mp4")
+        .pop()
+        .expect("C after a restart");
+    let p = pixel(&mp4, 2.0, 3 * WIDTH / 4, 3 * HEIGHT / 4);
+    assert!(is_blue(p), "{p:?}");
+}

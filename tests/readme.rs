@@ -167,3 +167,28 @@ async fn record_example_pushes_and_finds_the_files_everywhere() {
     s.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mix_example_records_the_mixed_stream() {
+    let dir = temp_dir("readme-mix");
+    let s = Server::start(&dir.join("liverec-data"), None).await;
+    let script =
+        example("mix", s.port).replace("127.0.0.1:1935", &format!("127.0.0.1:{}", s.rtmp_port));
+    let out = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&dir)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains("\"Error\""), "{stdout}");
+    assert!(stdout.contains("c_") && stdout.contains(".mp4"), "{stdout}");
+    s.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -38,7 +38,7 @@ pub const DEFAULT_AUDIO_KBPS: u32 = 96;
 pub const DEFAULT_BITS_PER_PIXEL: f64 = 0.07;
 /// Media time ffmpeg may read from an input to learn its streams, µs (the delay before
 /// a generation's first frame).
-pub const INPUT_ANALYZE_US: u32 = 300_000;
+pub const INPUT_ANALYZE_US: u32 = 100_000;
 /// Where a generation's clock starts, ms: an input's frames since its latest keyframe
 /// (at most this old) fit before it.
 pub const GENERATION_LEAD_MS: i64 = 10_000;

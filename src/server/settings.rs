@@ -45,9 +45,12 @@
 //! # cert_file = "/etc/liverec/cert.pem"  # PEM, leaf first
 //! # key_file = "/etc/liverec/key.pem"    # PEM, PKCS#8, PKCS#1 or SEC1
 //! [srt]                                  # SRT ingest (--srt ADDR)
-//! latency_ms = 120                       # receive latency (SRTO_RCVLATENCY): time to recover losses
+//! latency_ms = 300                       # receive latency (SRTO_RCVLATENCY): time to recover losses
 //! loss_max_ttl = 0                       # reorder tolerance, packets (SRTO_LOSSMAXTTL)
 //! peer_idle_timeout_seconds = 5          # a caller silent this long is dropped
+//! [mix]                                  # stream mixing (CreateCommonMixStream)
+//! ffmpeg = "ffmpeg"                      # the engine: an ffmpeg with libx264
+//! # max_sessions = 4                     # mix sessions at most (default: the cores)
 //! [testing]                              # test-only: every RecordInterval becomes this
 //! record_interval_seconds = 2            # (the reference's minimum is 60 s)
 //! ```

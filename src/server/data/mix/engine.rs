@@ -146,6 +146,11 @@ impl Generation {
         })
     }
 
+    /// Time since it was started.
+    pub fn age(&self) -> Duration {
+        self.started.elapsed()
+    }
+
     /// Whether it reads input `name`.
     pub fn reads(&self, name: &str) -> bool {
         self.sinks.contains_key(name)

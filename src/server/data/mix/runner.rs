@@ -36,6 +36,10 @@ pub const MIX_TICK: Duration = Duration::from_millis(250);
 /// How long an input with a picture and no sound yet is waited for before it is taken
 /// as silent.
 pub const SOUND_WAIT: Duration = Duration::from_secs(1);
+/// An input none of whose tracks brought a frame this long is ended in the engine (its
+/// layer shows what is below it; it joins again at its next keyframe): a stalled input
+/// must not stall the mix.
+pub const INPUT_STALL: Duration = Duration::from_secs(1);
 /// A dead engine is started again after at most this.
 pub const RESTART_WAIT: Duration = Duration::from_secs(1);
 /// With no input live this long, the output push ends.
@@ -55,11 +59,19 @@ struct Source {
     since: Instant,
     /// Its frames since its latest keyframe: what a new generation starts it with.
     gop: Vec<Arc<Frame>>,
+    last_video: Option<Instant>,
+    last_audio: Option<Instant>,
 }
 
 impl Source {
     fn ready(&self) -> bool {
-        self.size.is_some() && (self.audio || self.since.elapsed() >= SOUND_WAIT)
+        self.size.is_some() && (self.audio || self.since.elapsed() >= SOUND_WAIT) && self.flowing()
+    }
+
+    /// Whether each of its tracks brought a frame lately.
+    fn flowing(&self) -> bool {
+        let fresh = |t: Option<Instant>| t.is_none_or(|t| t.elapsed() < INPUT_STALL);
+        fresh(self.last_video) && fresh(self.last_audio)
     }
 
     fn keep(&mut self, frame: &Arc<Frame>) {
@@ -81,8 +93,12 @@ impl Source {
 
     fn observe(&mut self, frame: &Frame) {
         match frame.track {
-            Track::Audio => self.audio = true,
+            Track::Audio => {
+                self.audio = true;
+                self.last_audio = Some(Instant::now());
+            }
             Track::Video => {
+                self.last_video = Some(Instant::now());
                 if let Some(CodecConfig::Video(VideoConfig::Avc(c))) =
                     frame.config.as_ref().map(|c| &c.codec)
                 {
@@ -211,6 +227,8 @@ impl Runner {
         let Some((next, _)) = self.pending.take() else {
             return;
         };
+        tracing::info!(session = %self.layout.mix_stream_session_id, generation = next.number,
+            first_picture_ms = next.age().as_millis() as u64, "mix engine generation shows its first picture");
         let frame_rate = next.plan.frame_rate;
         if let Some(old) = self.current.replace(next) {
             old.stop().await;
@@ -223,6 +241,7 @@ impl Runner {
 
     async fn on_tick(&mut self) {
         self.find_inputs();
+        self.end_stalled();
         let ready = self.ready_inputs();
         if ready.is_empty() {
             let since = *self.idle_since.get_or_insert_with(Instant::now);
@@ -274,8 +293,30 @@ impl Runner {
                 audio: false,
                 since: Instant::now(),
                 gop: Vec::new(),
+                last_video: None,
+                last_audio: None,
             };
             self.sources.insert(name.clone(), source);
+        }
+    }
+
+    /// Ends the inputs that stopped sending in the engine ([`INPUT_STALL`]).
+    fn end_stalled(&mut self) {
+        let stalled: Vec<String> = self
+            .sources
+            .iter()
+            .filter(|(_, s)| !s.flowing())
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in stalled {
+            let mut ended = false;
+            for g in self.generations_mut() {
+                ended |= g.reads(&name);
+                g.end_input(&name);
+            }
+            if ended {
+                tracing::info!(session = %self.layout.mix_stream_session_id, input = %name, "mix input stalled: its layer is left out until its next keyframe");
+            }
         }
     }
 
