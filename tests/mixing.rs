@@ -491,3 +491,72 @@ async fn a_session_survives_a_restart_and_runs_when_its_inputs_come() {
     let p = pixel(&mp4, 2.0, 3 * WIDTH / 4, 3 * HEIGHT / 4);
     assert!(is_blue(p), "{p:?}");
 }
+
+/// C's video decode times, ms (FLV).
+fn video_times(file: &Path) -> Vec<i64> {
+    common::recording::packets(file)
+        .into_iter()
+        .filter(|(kind, _, _)| kind == "video")
+        .map(|(_, _, dts)| dts.parse().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_input_not_live_yet_or_gone_shows_the_canvas_and_the_output_stays_steady() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let (server, _dir, _cb) = start("mix-canvas").await;
+    let quarter = |name: &str, layer: i64, at: f64| {
+        json!({"InputStreamName": name, "LayoutParams": {"ImageLayer": layer, "ImageWidth": 0.5,
+            "ImageHeight": 0.5, "LocationX": at, "LocationY": at}})
+    };
+    let body = json!({
+        "MixStreamSessionId": "room_1",
+        "InputStreamList": [
+            {"InputStreamName": "canvas", "LayoutParams": {"ImageLayer": 1, "InputType": 3,
+                "ImageWidth": WIDTH, "ImageHeight": HEIGHT, "Color": "0x00FF00"}},
+            quarter("a", 2, 0.0),
+            quarter("b", 3, 0.5),
+        ],
+        "OutputParams": {"OutputStreamName": "c", "OutputStreamType": 1},
+    });
+    assert_eq!(server.code("CreateCommonMixStream", body).await, "ok");
+    let a = push(&server, "a", "red", 440, 16);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let b = push(&server, "b", "blue", 1000, 6);
+    wait_pushes(vec![a, b]).await;
+    let cancel = json!({"MixStreamSessionId": "room_1"});
+    assert_eq!(server.code("CancelCommonMixStream", cancel).await, "ok");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let flv = files(&stream_dir(&server, "c"), "flv")
+        .pop()
+        .expect("C's FLV");
+    let is_green = |p: [u8; 3]| p[1] > 200 && p[0] < 60 && p[2] < 60;
+    let (tl, br) = ((WIDTH / 4, HEIGHT / 4), (3 * WIDTH / 4, 3 * HEIGHT / 4));
+    for (at, (x, y), want, name) in [
+        (
+            2.0,
+            br,
+            is_green as fn([u8; 3]) -> bool,
+            "B before it is live",
+        ),
+        (2.0, tl, is_red, "A"),
+        (7.5, br, is_blue, "B live"),
+        (13.0, br, is_green, "B after it ended"),
+        (13.0, tl, is_red, "A"),
+    ] {
+        let p = pixel(&flv, at, x, y);
+        assert!(want(p), "{name} at {at} s: {p:?}");
+    }
+    // Two joins, one end: the output's frames stay 40 ms apart (25 fps), rising.
+    let times = video_times(&flv);
+    assert!(times.len() > 300, "{} frames", times.len());
+    let steps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        steps.iter().all(|s| (30..=50).contains(s)),
+        "steps {:?}",
+        steps
+            .iter()
+            .filter(|s| !(30..=50).contains(*s))
+            .collect::<Vec<_>>()
+    );
+}

@@ -11,9 +11,10 @@
 //! once their inputs are live. At most `[mix] max_sessions` run at once.
 //!
 //! Inputs are found by stream name among this node's live pushes (on any domain and
-//! app; with several, the first in key order). In a cluster a mix runs on every node
-//! where one of its inputs is live; only the node that wins the output stream's lease
-//! publishes it.
+//! app; with several, the first in key order). In a cluster every node runs the stored
+//! sessions, each over the inputs live on it; the output stream's lease lets one node
+//! publish it (the others try again every [`runner::OUTPUT_RETRY`]). Inputs pushed to
+//! different nodes are not mixed together: push a mix's inputs to one node.
 
 pub mod engine;
 pub mod output;

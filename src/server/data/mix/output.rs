@@ -74,12 +74,17 @@ impl Clock {
     /// `None` for a frame at or before the track's last one (a new generation's sound
     /// that overlaps the previous one's), which is left out.
     fn map(&mut self, track: Track, dts_ms: i64) -> Option<i64> {
-        let last = self.last_video.max(self.last_audio);
+        // A generation starts with its first keyframe: one frame after the last picture.
         let frame_ms = self.frame_ms;
-        let offset = *self.offset.get_or_insert_with(|| {
-            let base = last.map_or(self.born.elapsed().as_millis() as i64, |l| l + frame_ms);
-            base - dts_ms
-        });
+        let last = match track {
+            Track::Video => self.last_video,
+            Track::Audio => self.last_audio,
+        };
+        let last = last.or(self.last_video.max(self.last_audio));
+        let born = self.born.elapsed().as_millis() as i64;
+        let offset = *self
+            .offset
+            .get_or_insert_with(|| last.map_or(born, |l| l + frame_ms) - dts_ms);
         let slot = match track {
             Track::Video => &mut self.last_video,
             Track::Audio => &mut self.last_audio,

@@ -44,6 +44,9 @@ pub const INPUT_STALL: Duration = Duration::from_secs(1);
 pub const RESTART_WAIT: Duration = Duration::from_secs(1);
 /// With no input live this long, the output push ends.
 pub const IDLE_END: Duration = Duration::from_secs(10);
+/// After the output's publish was refused (its name live, another node's lease, no
+/// room), it is tried again after this.
+pub const OUTPUT_RETRY: Duration = Duration::from_secs(5);
 /// A new generation that shows no keyframe in this long is given up.
 pub const GENERATION_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -124,6 +127,7 @@ pub struct Runner {
     relayout: bool,
     idle_since: Option<Instant>,
     next_start: Instant,
+    next_publish: Instant,
 }
 
 impl Runner {
@@ -146,6 +150,7 @@ impl Runner {
             relayout: false,
             idle_since: None,
             next_start: Instant::now(),
+            next_publish: Instant::now(),
         }
     }
 
@@ -251,8 +256,11 @@ impl Runner {
             return;
         }
         self.idle_since = None;
-        if self.output.is_none() {
+        if self.output.is_none() && Instant::now() >= self.next_publish {
             self.output = Output::start(&self.app, self.place(&ready)).await;
+            if self.output.is_none() {
+                self.next_publish = Instant::now() + OUTPUT_RETRY;
+            }
         }
         if let Some(output) = self.output.as_mut() {
             if !output.tick().await {
