@@ -300,6 +300,8 @@ async fn an_output_of_type_0_replaces_a_whose_push_is_not_recorded_unmixed() {
         push(&server, "b", "blue", 1000, 8),
     ];
     wait_pushes(pushes).await;
+    // The pushes are over (a cancel while A is live would record A again).
+    tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
         server
             .code(
@@ -559,4 +561,44 @@ async fn an_input_not_live_yet_or_gone_shows_the_canvas_and_the_output_stays_ste
             .filter(|s| !(30..=50).contains(*s))
             .collect::<Vec<_>>()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_replaced_mid_push_stops_recording_then_records_again_after_the_cancel() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let (server, _dir, _cb) = start("mix-midway").await;
+    let pushes = vec![
+        push(&server, "a", "red", 440, 15),
+        push(&server, "b", "blue", 1000, 15),
+    ];
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        server
+            .code("CreateCommonMixStream", mix("a", 0, 0.5, 0.5))
+            .await,
+        "ok"
+    );
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let cancel = json!({"MixStreamSessionId": "room_1"});
+    assert_eq!(server.code("CancelCommonMixStream", cancel).await, "ok");
+    wait_pushes(pushes).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // A as pushed, A mixed, A as pushed again: the files in time order.
+    let mut flvs = files(&stream_dir(&server, "a"), "flv");
+    flvs.sort();
+    let br = (3 * WIDTH / 4, 3 * HEIGHT / 4);
+    let seen: Vec<&str> = flvs
+        .iter()
+        .map(|f| {
+            let p = pixel(f, 1.0, br.0, br.1);
+            if is_blue(p) {
+                "mixed"
+            } else if is_red(p) {
+                "pushed"
+            } else {
+                "other"
+            }
+        })
+        .collect();
+    assert_eq!(seen, ["pushed", "mixed", "pushed"], "{flvs:?}");
 }

@@ -129,6 +129,8 @@ pub struct Push {
     epoch: i64,
     /// Tags the adapter could not read (short, malformed): the first is logged.
     skipped: u64,
+    /// A mix's output replaces this stream: it records nothing until the mix ends.
+    replaced: bool,
 }
 
 impl Admitted {
@@ -219,6 +221,8 @@ impl Admitted {
             recorder: Recorder::new(Arc::clone(&app), stream.clone()),
             next_replan_ms: plan.pending_tasks.first().map(|t| t.start_time * 1000),
             skipped: 0,
+            replaced: stream.mix.is_none()
+                && mix::replaced_by_mix(&app.config.read(), &stream.stream),
             app,
             request,
             stream,
@@ -489,11 +493,20 @@ impl Push {
         if self.stream.mix.is_none()
             && mix::replaced_by_mix(&self.app.config.read(), &self.stream.stream)
         {
+            self.replaced = true;
             return self.stop_all(now).await;
         }
         let plan = plan_for(&self.app.config.read(), &self.stream, now);
         self.next_replan_ms = plan.pending_tasks.first().map(|t| t.start_time * 1000);
-        let plan = RecordingPlan { rule: None, ..plan };
+        // The rule's outputs are fixed for the push — unless a mix's output replaced
+        // the stream until now: then they start again.
+        // They start at the next keyframe: the frames before it are in the mix's
+        // recording already.
+        let resumed = std::mem::take(&mut self.replaced);
+        let plan = match resumed {
+            true => plan,
+            false => RecordingPlan { rule: None, ..plan },
+        };
         let (specs, active) = specs_of(&plan, &self.app.settings.file, self.epoch);
         let mut actions = Vec::new();
         for stopped in self.tasks.difference(&active) {
@@ -504,12 +517,16 @@ impl Push {
             .filter(|s| !self.tasks.contains(&s.task_id))
             .collect();
         if !new.is_empty() {
-            let replay = self.gop_replay().unwrap_or_else(|e| {
+            let replay = match resumed {
+                true => Ok(Vec::new()),
+                false => self.gop_replay(),
+            };
+            let replay = replay.unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "reading the GOP cache");
                 Vec::new()
             });
             for spec in new {
-                tracing::info!(stream = %self.stream.key(), task = %spec.task_id, "task starts recording");
+                tracing::info!(stream = %self.stream.key(), task = %spec.task_id, "starts recording (a task, or the rule after a mix)");
                 self.session.add_output(spec, &replay, now, &mut actions);
             }
         }

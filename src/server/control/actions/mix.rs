@@ -94,7 +94,10 @@ fn check_create(
 
 pub async fn cancel(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     let id = validate_cancel_mix(params).map_err(|p| ApiError::from_problems(&p))?;
-    remove(ctx, &id, true).await
+    let output = remove(ctx, &id, true).await?;
+    // A stream the output replaced records by its rule again.
+    ctx.app.streams.tasks_changed();
+    Ok(output)
 }
 
 /// Removes session `id`; an unknown one is an error only when `must_exist`.

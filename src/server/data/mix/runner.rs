@@ -40,8 +40,10 @@ pub const SOUND_WAIT: Duration = Duration::from_secs(1);
 /// layer shows what is below it; it joins again at its next keyframe): a stalled input
 /// must not stall the mix.
 pub const INPUT_STALL: Duration = Duration::from_secs(1);
-/// A dead engine is started again after at most this.
+/// A dead engine is started again after at most this (the first time).
 pub const RESTART_WAIT: Duration = Duration::from_secs(1);
+/// The longest wait between engines that keep failing (a missing or broken ffmpeg).
+pub const MAX_RESTART_WAIT: Duration = Duration::from_secs(30);
 /// With no input live this long, the output push ends.
 pub const IDLE_END: Duration = Duration::from_secs(10);
 /// After the output's publish was refused (its name live, another node's lease, no
@@ -128,6 +130,9 @@ pub struct Runner {
     idle_since: Option<Instant>,
     next_start: Instant,
     next_publish: Instant,
+    /// Generations started since one last showed a picture (the wait before the next
+    /// doubles with each, up to [`MAX_RESTART_WAIT`]).
+    failures: u32,
 }
 
 impl Runner {
@@ -151,6 +156,7 @@ impl Runner {
             idle_since: None,
             next_start: Instant::now(),
             next_publish: Instant::now(),
+            failures: 0,
         }
     }
 
@@ -235,6 +241,7 @@ impl Runner {
         tracing::info!(session = %self.layout.mix_stream_session_id, generation = next.number,
             first_picture_ms = next.age().as_millis() as u64, "mix engine generation shows its first picture");
         let frame_rate = next.plan.frame_rate;
+        self.failures = 0;
         if let Some(old) = self.current.replace(next) {
             old.stop().await;
         }
@@ -390,7 +397,9 @@ impl Runner {
     fn start_generation(&mut self, ready: Vec<LiveInput>) {
         self.generations += 1;
         self.relayout = false;
-        self.next_start = Instant::now() + RESTART_WAIT;
+        let wait = RESTART_WAIT.saturating_mul(1 << self.failures.min(5));
+        self.next_start = Instant::now() + wait.min(MAX_RESTART_WAIT);
+        self.failures += 1;
         let dir = super::engine::socket_dir(
             &self.app.storage.scratch_path(""),
             &self.layout.mix_stream_session_id,
