@@ -269,6 +269,27 @@ async fn a_live_stream_is_refused_on_another_node() {
         cut_off.closed_within(Duration::from_secs(8)).await,
         "the push whose lease went elsewhere was not ended"
     );
+    // A stream live on node 1 is active as node 2 sees it; a forbid made through node
+    // 2 ends it on node 1 and refuses it there.
+    let mut live = Publisher::connect(n1.rtmp_port, "live").await;
+    assert_eq!(live.publish("forbidden").await, Answer::Accepted);
+    let names = json!({"DomainName": "localhost", "AppName": "live", "StreamName": "forbidden"});
+    let state = n2.call("DescribeLiveStreamState", names.clone()).await;
+    assert_eq!(state["StreamState"], "active");
+    assert_eq!(
+        n2.code("DropLiveStream", names.clone()).await,
+        "UnsupportedOperation"
+    );
+    assert_eq!(n2.code("ForbidLiveStream", names).await, "ok");
+    assert!(
+        live.closed_within(Duration::from_secs(5)).await,
+        "a forbid made through another node did not end the push"
+    );
+    let mut again = Publisher::connect(n1.rtmp_port, "live").await;
+    assert!(matches!(
+        again.publish("forbidden").await,
+        Answer::Refused(_)
+    ));
 }
 
 /// Pushes `seconds` to `url` in a thread of its own.

@@ -89,6 +89,17 @@ fn mix(output: &str, output_type: i64, x: f64, y: f64) -> Value {
     })
 }
 
+/// Creates (or changes) a mix; it must be accepted.
+async fn create(server: &Server, body: Value) {
+    assert_eq!(server.code("CreateCommonMixStream", body).await, "ok");
+}
+
+/// Cancels mix `room_1`; it must exist.
+async fn cancel(server: &Server) {
+    let body = json!({"MixStreamSessionId": "room_1"});
+    assert_eq!(server.code("CancelCommonMixStream", body).await, "ok");
+}
+
 /// The RGB colour at (`x`, `y`) of the frame `at_s` seconds into `file`.
 fn pixel(file: &Path, at_s: f64, x: usize, y: usize) -> [u8; 3] {
     let out = Command::new("ffmpeg")
@@ -221,34 +232,16 @@ fn check_pictures(file: &Path, length: f64) {
 async fn b_over_a_is_recorded_as_c_and_moves_when_the_layout_changes() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let (server, _dir, cb) = start("mix-c").await;
-    assert_eq!(
-        server
-            .code("CreateCommonMixStream", mix("c", 1, 0.5, 0.5))
-            .await,
-        "ok"
-    );
+    create(&server, mix("c", 1, 0.5, 0.5)).await;
     let pushes = vec![
         push(&server, "a", "red", 440, 12),
         push(&server, "b", "blue", 1000, 12),
     ];
     tokio::time::sleep(Duration::from_secs(7)).await;
     // The same session again: B moves to the top-left quarter, same output.
-    assert_eq!(
-        server
-            .code("CreateCommonMixStream", mix("c", 1, 0.0, 0.0))
-            .await,
-        "ok"
-    );
+    create(&server, mix("c", 1, 0.0, 0.0)).await;
     wait_pushes(pushes).await;
-    assert_eq!(
-        server
-            .code(
-                "CancelCommonMixStream",
-                json!({"MixStreamSessionId": "room_1"})
-            )
-            .await,
-        "ok"
-    );
+    cancel(&server).await;
     check_callbacks_of_c(&cb).await;
     let dir = stream_dir(&server, "c");
     let mp4 = files(&dir, "mp4").pop().expect("C's MP4");
@@ -289,12 +282,7 @@ async fn b_over_a_is_recorded_as_c_and_moves_when_the_layout_changes() {
 async fn an_output_of_type_0_replaces_a_whose_push_is_not_recorded_unmixed() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let (server, _dir, cb) = start("mix-a").await;
-    assert_eq!(
-        server
-            .code("CreateCommonMixStream", mix("a", 0, 0.5, 0.5))
-            .await,
-        "ok"
-    );
+    create(&server, mix("a", 0, 0.5, 0.5)).await;
     let pushes = vec![
         push(&server, "a", "red", 440, 8),
         push(&server, "b", "blue", 1000, 8),
@@ -302,15 +290,7 @@ async fn an_output_of_type_0_replaces_a_whose_push_is_not_recorded_unmixed() {
     wait_pushes(pushes).await;
     // The pushes are over (a cancel while A is live would record A again).
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(
-        server
-            .code(
-                "CancelCommonMixStream",
-                json!({"MixStreamSessionId": "room_1"})
-            )
-            .await,
-        "ok"
-    );
+    cancel(&server).await;
     for _ in 0..100 {
         if record_events(&cb, "a").len() >= 3 && record_events(&cb, "b").len() >= 3 {
             break;
@@ -353,12 +333,7 @@ async fn a_stream_type_1_task_records_only_the_mix_and_an_engine_crash_is_a_disc
             "EndTime": now + 120, "StreamType": 1});
         assert!(server.call("CreateRecordTask", task).await["TaskId"].is_string());
     }
-    assert_eq!(
-        server
-            .code("CreateCommonMixStream", mix("c", 1, 0.5, 0.5))
-            .await,
-        "ok"
-    );
+    create(&server, mix("c", 1, 0.5, 0.5)).await;
     let pushes = vec![
         push(&server, "a", "red", 440, 14),
         push(&server, "b", "blue", 1000, 14),
@@ -370,15 +345,7 @@ async fn a_stream_type_1_task_records_only_the_mix_and_an_engine_crash_is_a_disc
         .unwrap();
     assert!(killed.success(), "no engine to kill");
     wait_pushes(pushes).await;
-    assert_eq!(
-        server
-            .code(
-                "CancelCommonMixStream",
-                json!({"MixStreamSessionId": "room_1"})
-            )
-            .await,
-        "ok"
-    );
+    cancel(&server).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     // The task of the default template: one HLS recording of C, across the crash.
     let playlists = files(&stream_dir(&server, "c"), "m3u8");
@@ -421,22 +388,12 @@ async fn bad_layouts_and_sessions_get_the_reference_codes() {
     let cancel = json!({"MixStreamSessionId": "room_1"});
     let code = server.code("CancelCommonMixStream", cancel.clone()).await;
     assert_eq!(code, "InvalidParameter.CancelSessionNotExist");
-    assert_eq!(
-        server
-            .code("CreateCommonMixStream", mix("c", 1, 0.5, 0.5))
-            .await,
-        "ok"
-    );
+    create(&server, mix("c", 1, 0.5, 0.5)).await;
     let code = server
         .code("CreateCommonMixStream", mix("d", 1, 0.5, 0.5))
         .await;
     assert_eq!(code, "InvalidParameter.SessionOutputStreamChanged");
-    assert_eq!(
-        server
-            .code("CreateCommonMixStream", mix("c", 1, 0.0, 0.0))
-            .await,
-        "ok"
-    );
+    create(&server, mix("c", 1, 0.0, 0.0)).await;
     // Another session may not write the same output; a third is over the limit.
     let session = |id: &str, output: &str| {
         let mut body = mix(output, 1, 0.5, 0.5);
@@ -469,12 +426,7 @@ async fn bad_layouts_and_sessions_get_the_reference_codes() {
 async fn a_session_survives_a_restart_and_runs_when_its_inputs_come() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let (server, dir, _cb) = start("mix-restart").await;
-    assert_eq!(
-        server
-            .code("CreateCommonMixStream", mix("c", 1, 0.5, 0.5))
-            .await,
-        "ok"
-    );
+    create(&server, mix("c", 1, 0.5, 0.5)).await;
     server.kill9();
     let config = dir.join("liverec.toml");
     let args = ["--config", config.to_str().unwrap()];
@@ -484,8 +436,7 @@ async fn a_session_survives_a_restart_and_runs_when_its_inputs_come() {
         push(&server, "b", "blue", 1000, 6),
     ];
     wait_pushes(pushes).await;
-    let cancel = json!({"MixStreamSessionId": "room_1"});
-    assert_eq!(server.code("CancelCommonMixStream", cancel).await, "ok");
+    cancel(&server).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mp4 = files(&stream_dir(&server, "c"), "mp4")
         .pop()
@@ -521,13 +472,12 @@ async fn an_input_not_live_yet_or_gone_shows_the_canvas_and_the_output_stays_ste
         ],
         "OutputParams": {"OutputStreamName": "c", "OutputStreamType": 1},
     });
-    assert_eq!(server.code("CreateCommonMixStream", body).await, "ok");
+    create(&server, body).await;
     let a = push(&server, "a", "red", 440, 16);
     tokio::time::sleep(Duration::from_secs(4)).await;
     let b = push(&server, "b", "blue", 1000, 6);
     wait_pushes(vec![a, b]).await;
-    let cancel = json!({"MixStreamSessionId": "room_1"});
-    assert_eq!(server.code("CancelCommonMixStream", cancel).await, "ok");
+    cancel(&server).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let flv = files(&stream_dir(&server, "c"), "flv")
         .pop()
@@ -572,15 +522,9 @@ async fn a_stream_replaced_mid_push_stops_recording_then_records_again_after_the
         push(&server, "b", "blue", 1000, 15),
     ];
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(
-        server
-            .code("CreateCommonMixStream", mix("a", 0, 0.5, 0.5))
-            .await,
-        "ok"
-    );
+    create(&server, mix("a", 0, 0.5, 0.5)).await;
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let cancel = json!({"MixStreamSessionId": "room_1"});
-    assert_eq!(server.code("CancelCommonMixStream", cancel).await, "ok");
+    cancel(&server).await;
     wait_pushes(pushes).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     // A as pushed, A mixed, A as pushed again: the files in time order.

@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::postgres::Postgres;
 use liverec::config::callback::{CallbackRule, CallbackTemplate};
+use liverec::config::forbid::ForbiddenStream;
 use liverec::config::push_auth::PushAuthKey;
 use liverec::config::rule::RecordRule;
 use liverec::config::task::RecordTask;
@@ -276,6 +277,9 @@ fn config_scenario() -> Vec<Vec<Change>> {
             Change::PutPushAuthKey(key("b.com", "1")),
             Change::PutPushAuthKey(key("A.com", "2")),
             Change::PutPushAuthKey(key("B.com", "3")),
+            Change::PutForbidden(forbidden("cam", 100)),
+            Change::PutForbidden(forbidden("cam", 200)),
+            Change::PutForbidden(forbidden("gone", 300)),
         ],
         vec![
             Change::DeleteRecordRule(rule("ALPHA.com", "", 1)),
@@ -285,8 +289,20 @@ fn config_scenario() -> Vec<Vec<Change>> {
             Change::DeleteTask("t-a".into()),
             Change::DeleteCallbackRule(callback_rule("Z.COM")),
             Change::NewRecordTemplate(template("c")),
+            Change::DeleteForbidden("d.com/live/gone".into()),
         ],
     ]
+}
+
+fn forbidden(stream: &str, resume_time: i64) -> ForbiddenStream {
+    ForbiddenStream {
+        domain_name: "d.com".into(),
+        app_name: "live".into(),
+        stream_name: stream.into(),
+        resume_time,
+        reason: "r".into(),
+        create_time: 1,
+    }
 }
 
 /// The same changes load back the same on both backends (rules in the order written).
@@ -321,6 +337,10 @@ async fn configuration_loads_as_sqlite_does() {
         .collect();
     assert_eq!(tasks, ["t-b", "T-c"]);
     assert_eq!(state.push_auth["b.com"].master_auth_key, "3");
+    let forbids: Vec<(&str, i64)> = (state.forbidden.iter())
+        .map(|(k, f)| (k.as_str(), f.resume_time))
+        .collect();
+    assert_eq!(forbids, [("d.com/live/cam", 200)]);
     pg.close().await;
     sqlite.close().await;
     let _ = std::fs::remove_dir_all(dir);

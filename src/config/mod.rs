@@ -10,6 +10,7 @@
 
 pub mod callback;
 pub mod callback_event;
+pub mod forbid;
 pub mod json;
 pub mod mix;
 pub mod modify;

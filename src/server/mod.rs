@@ -159,9 +159,13 @@ async fn start_background(data: &Arc<DataPlane>) {
     tokio::spawn(data::retention::sweep_forever(Arc::clone(data)));
     tokio::spawn(data::ownership::renew_forever(Arc::clone(data)));
     tokio::spawn(data::handover::sweep_forever(Arc::clone(data)));
-    // A change made through another node: live pushes re-plan their tasks too.
-    let live = Arc::clone(&data.live);
-    tokio::spawn(Arc::clone(&data.config).refresh_forever(move || live.replan_all()));
+    // A change made through another node: live pushes re-plan their tasks too, and
+    // those it forbids end.
+    let changed = Arc::clone(data);
+    tokio::spawn(Arc::clone(&data.config).refresh_forever(move || {
+        changed.live.replan_all();
+        changed.drop_forbidden();
+    }));
 }
 
 /// An ingest listener, with its TLS acceptor for RTMPS.
@@ -229,20 +233,7 @@ pub async fn serve(mut settings: Settings) -> Result<(), ServerError> {
     }
     start_background(&data).await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut ingest: Vec<_> = listeners
-        .tcp
-        .into_iter()
-        .map(|(listener, tls)| {
-            let serving = data::rtmp::serve_rtmp(Arc::clone(&data), listener, tls, stop_rx.clone());
-            tokio::spawn(serving)
-        })
-        .collect();
-    if let Some((listener, addr)) = listeners.srt {
-        let serving = data::srt::serve_srt(Arc::clone(&data), listener, addr, stop_rx.clone());
-        ingest.push(tokio::spawn(serving));
-    }
-    let mixing = data::mix::serve_mixes(Arc::clone(&data), stop_rx.clone());
-    ingest.push(tokio::spawn(mixing));
+    let ingest = start_ingest(&data, listeners, &stop_rx);
     let mut http_stop = stop_rx;
     let listener = control::listener::CappedListener::new(http_listener, budget.http_connections);
     // `tap_io` adds nothing but gives `ConnectInfo<SocketAddr>` for a custom listener.
@@ -270,6 +261,30 @@ pub async fn serve(mut settings: Settings) -> Result<(), ServerError> {
     }
     tracing::info!("liverec stopped");
     Ok(())
+}
+
+/// Starts the ingest listeners and the mix supervisor; each ends (its pushes finalised)
+/// once `stop` turns true.
+fn start_ingest(
+    data: &Arc<DataPlane>,
+    listeners: Listeners,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut ingest: Vec<_> = listeners
+        .tcp
+        .into_iter()
+        .map(|(listener, tls)| {
+            let serving = data::rtmp::serve_rtmp(Arc::clone(data), listener, tls, stop.clone());
+            tokio::spawn(serving)
+        })
+        .collect();
+    if let Some((listener, addr)) = listeners.srt {
+        let serving = data::srt::serve_srt(Arc::clone(data), listener, addr, stop.clone());
+        ingest.push(tokio::spawn(serving));
+    }
+    let mixing = data::mix::serve_mixes(Arc::clone(data), stop.clone());
+    ingest.push(tokio::spawn(mixing));
+    ingest
 }
 
 async fn shutdown_signal() {

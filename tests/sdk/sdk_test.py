@@ -188,6 +188,25 @@ def recordings_query():
 
 
 @case
+def live_streams():
+    # No push in this test (tests/live_streams.rs pushes): the typed requests and
+    # responses of the live-stream actions, forbid and resume.
+    online = call("DescribeLiveStreamOnlineList", {"PageNum": 1, "PageSize": 100})
+    assert (online["TotalNum"], online["OnlineInfo"], online["PageSize"]) == (0, [], 100), online
+    pushes = call("DescribeLiveStreamPushInfoList", {"PushDomain": "push.example.com"})
+    assert (pushes["TotalNum"], pushes["DataInfoList"]) == (0, []), pushes
+    stream = {"DomainName": "push.example.com", "AppName": "live", "StreamName": "cam1"}
+    assert call("DescribeLiveStreamState", stream)["StreamState"] == "inactive"
+    call("ForbidLiveStream", dict(stream, ResumeTime=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600)), Reason="sdk"))
+    assert call("DescribeLiveStreamState", stream)["StreamState"] == "forbid"
+    call("ResumeLiveStream", stream)
+    assert call("DescribeLiveStreamState", stream)["StreamState"] == "inactive"
+    call("DropLiveStream", stream)
+    expect_error("InvalidParameter", "ForbidLiveStream", dict(stream, ResumeTime="2000-01-01T00:00:00Z"))
+    expect_error("MissingParameter", "DescribeLiveStreamState", {"DomainName": "push.example.com", "AppName": "live"})
+
+
+@case
 def get_style_requests():
     get = client(method="GET")
     created = call("CreateLiveRecordTemplate", {"TemplateName": "via_get", "FlvParam": {"Enable": 1, "RecordInterval": 600}}, get)

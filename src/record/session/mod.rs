@@ -111,6 +111,15 @@ impl PushSession {
         }
     }
 
+    /// The formats still recording (`flv`, `hls`, `mp4`, `aac`), each once, in that order.
+    pub fn recording_formats(&self) -> Vec<String> {
+        [Format::Flv, Format::Hls, Format::Mp4, Format::Aac]
+            .into_iter()
+            .filter(|f| self.outputs.iter().any(|o| o.spec.format == *f && !o.ended))
+            .map(|f| format!("{f:?}").to_ascii_lowercase())
+            .collect()
+    }
+
     /// Outputs still recording.
     pub fn active_outputs(&self) -> usize {
         self.outputs.iter().filter(|o| !o.ended).count()

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 
 use super::error::DataError;
 use super::fanout::{Fanout, Subscription};
+use super::presence::PushInfo;
 use super::stream::PushStream;
 use crate::record::session::ParkedHls;
 
@@ -36,6 +37,7 @@ struct Entry {
     id: u64,
     control: mpsc::UnboundedSender<Control>,
     fanout: Arc<Fanout>,
+    info: Arc<PushInfo>,
 }
 
 /// A publisher's place in the registry.
@@ -44,6 +46,8 @@ pub struct Registration {
     pub id: u64,
     /// Its frames, for subscribers.
     pub fanout: Arc<Fanout>,
+    /// What it shows of itself.
+    pub info: Arc<PushInfo>,
 }
 
 struct Parked {
@@ -67,14 +71,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Live {
-    /// Registers a publisher; `None` when the key is already live.
+    /// Registers the publisher `info` describes; `None` when its key is already live.
     pub fn register(
         &self,
-        stream: &PushStream,
+        info: Arc<PushInfo>,
         control: mpsc::UnboundedSender<Control>,
     ) -> Option<Registration> {
         let mut streams = lock(&self.streams);
-        let key = stream.key();
+        let key = info.stream().key();
         if streams.contains_key(&key) {
             return None;
         }
@@ -84,9 +88,10 @@ impl Live {
             id,
             control,
             fanout: Arc::clone(&fanout),
+            info: Arc::clone(&info),
         };
         streams.insert(key, entry);
-        Some(Registration { id, fanout })
+        Some(Registration { id, fanout, info })
     }
 
     /// Removes a publisher (only the registration `id` made) and ends its subscriptions.
@@ -113,6 +118,24 @@ impl Live {
     /// The keys of the live pushes.
     pub fn keys(&self) -> Vec<String> {
         lock(&self.streams).keys().cloned().collect()
+    }
+
+    /// What the live pushes show of themselves at `now_ms` (a mix's replacement output
+    /// left out: the pushed stream of its name is listed), sorted by key.
+    pub fn pushes(&self, now_ms: i64) -> Vec<crate::server::streams::LivePush> {
+        let infos: Vec<Arc<PushInfo>> = lock(&self.streams)
+            .values()
+            .filter(|e| e.info.stream().mix != super::stream::MixRole::Replacement)
+            .map(|e| Arc::clone(&e.info))
+            .collect();
+        let mut pushes: Vec<_> = infos.iter().map(|i| i.snapshot(now_ms)).collect();
+        pushes.sort_by_key(crate::server::streams::LivePush::key);
+        pushes
+    }
+
+    /// Whether `stream_key` is live here.
+    pub fn is_live(&self, stream_key: &str) -> bool {
+        lock(&self.streams).contains_key(stream_key)
     }
 
     /// Live pushes.
@@ -223,16 +246,21 @@ mod tests {
         }
     }
 
+    fn info(name: &str) -> Arc<PushInfo> {
+        let addr = "127.0.0.1:1935".parse().unwrap();
+        Arc::new(PushInfo::new(stream(name), "rtmp", (addr, addr), 0))
+    }
+
     #[test]
     fn one_publisher_per_key_and_only_it_unregisters_it() {
         let live = Live::default();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let first = live.register(&stream("a"), tx.clone()).unwrap();
+        let first = live.register(info("a"), tx.clone()).unwrap();
         assert!(
-            live.register(&stream("a"), tx.clone()).is_none(),
+            live.register(info("a"), tx.clone()).is_none(),
             "a second publisher"
         );
-        let other = live.register(&stream("b"), tx).unwrap();
+        let other = live.register(info("b"), tx).unwrap();
         live.unregister(&stream("a"), other.id);
         assert_eq!(live.count(), 2, "not its registration");
         live.replan_all();
@@ -257,7 +285,7 @@ mod tests {
             "ended with the push"
         );
         assert!(live
-            .register(&stream("a"), mpsc::unbounded_channel().0)
+            .register(info("a"), mpsc::unbounded_channel().0)
             .is_some());
     }
 

@@ -14,6 +14,7 @@ pub mod handover;
 pub mod live;
 pub mod mix;
 pub mod ownership;
+pub mod presence;
 pub mod publish;
 pub mod push;
 pub mod recorder;
@@ -35,7 +36,7 @@ use crate::server::db::Database;
 use crate::server::metrics::Metrics;
 use crate::server::notify::Notifier;
 use crate::server::settings::Settings;
-use crate::server::streams::LiveStreams;
+use crate::server::streams::{LivePush, LiveStreams};
 use crate::storage::Storage;
 
 /// What the data plane works with (typed handles, no logic).
@@ -85,9 +86,43 @@ impl LiveStreams for DataPlane {
             .iter()
             .any(|k| k.rsplit('/').next() == Some(name))
     }
+
+    fn pushes(&self) -> Vec<LivePush> {
+        self.live.pushes(crate::server::notify::now_ms())
+    }
+
+    async fn is_active(&self, stream_key: &str) -> bool {
+        if self.live.is_live(stream_key) {
+            return true;
+        }
+        // Pushed to another node sharing the database: its lease is held.
+        let lease = ownership::lease_name(stream_key);
+        let now = crate::server::notify::now_ms();
+        matches!(self.db.holder(&lease).await, Ok(Some((_, _, deadline))) if deadline > now)
+    }
+
+    fn drop_push(&self, stream_key: &str, why: &'static str) -> bool {
+        self.live.drop_push(stream_key, why)
+    }
 }
 
 impl DataPlane {
+    /// Ends the live pushes of streams forbidden now (a forbid made through another node
+    /// sharing the database reaches this one with the configuration).
+    pub fn drop_forbidden(&self) {
+        let state = self.config.read();
+        let now_s = crate::server::notify::now_ms().div_euclid(1000);
+        for key in self.live.keys() {
+            if state
+                .forbidden
+                .get(&key)
+                .is_some_and(|f| f.active_at(now_s))
+            {
+                self.live.drop_push(&key, "the stream is forbidden");
+            }
+        }
+    }
+
     /// Base of recording URLs.
     pub fn public_url(&self) -> String {
         self.settings.public_url()

@@ -28,6 +28,7 @@ use super::handover;
 use super::live::{Control, Registration};
 use super::mix;
 use super::ownership;
+use super::presence::PushInfo;
 use super::publish::{
     announce_exception, callback_template, finish_parked, remove_hls, write_sidecar,
 };
@@ -44,6 +45,7 @@ use crate::config::rule::{check_push_names, StreamKey};
 use crate::config::template::Format;
 use crate::formats::flv::demux::FlvDemuxer;
 use crate::formats::flv::ingest::FlvIngest;
+use crate::formats::hls::datetime::encode_date_time;
 use crate::media::{Frame, Input};
 use crate::record::session::{Action, OutputSpec, ParkedHls, PushSession, Stopped};
 use crate::server::db::{ControlState, OpenHls};
@@ -145,12 +147,15 @@ impl Admitted {
     ) -> Result<Admitted, Refusal> {
         let now = now_ms();
         let stream = stream_of(app, &request)?;
+        forbidden(app, &stream, now)?;
         let (plan, auth) = plan_and_auth(app, &stream, now).await;
         if let Some(Err(e)) = auth {
             return Err(refuse(RefusalKind::Unauthorized, e.to_string()));
         }
         room(app, slot, &stream).await?;
-        let Some(registration) = app.live.register(&stream, control) else {
+        let addresses = (request.peer, request.local);
+        let info = PushInfo::new(stream.clone(), request.protocol, addresses, now);
+        let Some(registration) = app.live.register(Arc::new(info), control) else {
             slot.unpublish();
             return Err(refuse(
                 RefusalKind::BadName,
@@ -235,6 +240,21 @@ impl Admitted {
         };
         push.push_event(None, (0, 0)).await;
         push
+    }
+}
+
+/// Refuses a stream forbidden now (`ForbidLiveStream`).
+fn forbidden(app: &DataPlane, stream: &PushStream, now_ms: i64) -> Result<(), Refusal> {
+    let state = app.config.read();
+    match state.forbidden.get(&stream.key()) {
+        Some(f) if stream.mix.is_none() && f.active_at(now_ms.div_euclid(1000)) => Err(refuse(
+            RefusalKind::Unauthorized,
+            format!(
+                "the stream is forbidden until {}",
+                encode_date_time(f.resume_time * 1000)
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -451,6 +471,9 @@ impl Push {
         // A multitrack push's other tracks go to the MP4 outputs alone: the GOP cache and
         // the subscribers carry the default tracks.
         if let Input::Frame(frame @ Frame { track_id: 0, .. }) = input {
+            self.registration
+                .info
+                .count(frame.track, frame.payload.len());
             if let Some(Err(e)) = self.gop.as_mut().map(|g| g.push(frame)) {
                 tracing::warn!(stream = %self.stream.key(), error = %e, "GOP cache");
             }
@@ -458,6 +481,9 @@ impl Push {
             if slow > 0 {
                 tracing::warn!(stream = %self.stream.key(), slow, "subscribers fell behind: dropped");
             }
+        }
+        if let Input::Config(config) = input {
+            self.registration.info.observe_config(config);
         }
         let mut actions = std::mem::take(&mut self.actions);
         self.session.push(input, now_ms(), &mut actions);
@@ -471,6 +497,9 @@ impl Push {
         self.recorder.flush(&self.session).await;
         let mut none = Vec::new();
         self.apply(&mut none).await;
+        let session = &self.session;
+        let media = || (session.media(), session.recording_formats());
+        self.registration.info.tick(now_ms(), media);
     }
 
     /// Counts an input the adapter could not read; logs the first of the push.

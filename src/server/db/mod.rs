@@ -28,6 +28,7 @@ pub use postgres::PgDb;
 pub use sqlite::SqliteDb;
 
 use crate::config::callback::{CallbackRule, CallbackStore, CallbackTemplate};
+use crate::config::forbid::ForbiddenStream;
 use crate::config::mix::MixSession;
 use crate::config::push_auth::PushAuthKey;
 use crate::config::rule::RecordRule;
@@ -81,6 +82,9 @@ pub struct ControlState {
     pub push_auth: BTreeMap<String, PushAuthKey>,
     /// Stream mixing sessions by id.
     pub mixes: BTreeMap<String, MixSession>,
+    /// Forbidden streams by key (`domain/app/stream`), expired ones included until
+    /// resumed or forbidden anew.
+    pub forbidden: BTreeMap<String, ForbiddenStream>,
 }
 
 /// The id a new template carries until the database allocates its own
@@ -120,6 +124,10 @@ pub enum Change {
     PutMixSession(Box<MixSession>),
     /// Delete a mix session by id.
     DeleteMixSession(String),
+    /// Insert or replace a forbidden stream.
+    PutForbidden(ForbiddenStream),
+    /// Lift a forbid by stream key.
+    DeleteForbidden(String),
 }
 
 /// What a transaction of changes did.

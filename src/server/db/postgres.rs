@@ -83,7 +83,7 @@ impl PgDb {
 
 /// The `(id, body)` rows of the configuration tables, in [`sql::assemble`]'s order; rules
 /// in the order they were written.
-const LOAD: [&str; 7] = [
+const LOAD: [&str; sql::TABLES] = [
     "SELECT template_id AS id, body FROM record_templates ORDER BY template_id",
     "SELECT seq AS id, body FROM record_rules ORDER BY seq",
     "SELECT 0::BIGINT AS id, body FROM record_tasks ORDER BY start_time, task_id",
@@ -91,6 +91,7 @@ const LOAD: [&str; 7] = [
     "SELECT seq AS id, body FROM callback_rules ORDER BY seq",
     "SELECT 0::BIGINT AS id, body FROM push_auth_keys ORDER BY domain_key",
     "SELECT 0::BIGINT AS id, body FROM mix_sessions ORDER BY session_id",
+    "SELECT 0::BIGINT AS id, body FROM forbidden_streams ORDER BY stream_key",
 ];
 
 /// Makes the transaction it opens a consistent, read-only snapshot.
@@ -113,7 +114,7 @@ impl ConfigRepo for PgDb {
             .execute(&mut *tx)
             .await
             .map_err(backend("loading"))?;
-        let mut tables = [const { Vec::new() }; 7];
+        let mut tables = [const { Vec::new() }; sql::TABLES];
         for (rows, query) in tables.iter_mut().zip(LOAD) {
             *rows = bodies(&mut tx, query).await?;
         }

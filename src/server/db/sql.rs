@@ -12,6 +12,7 @@ use sqlx::{Encode, QueryBuilder, Type};
 
 use super::{Change, ControlState, DbError, Search};
 use crate::config::callback::{CallbackRule, CallbackTemplate};
+use crate::config::forbid::ForbiddenStream;
 use crate::config::mix::MixSession;
 use crate::config::push_auth::PushAuthKey;
 use crate::config::rule::RecordRule;
@@ -149,6 +150,9 @@ fn body<T: Serialize>(value: &T) -> Bind {
     Bind::Text(encode(value))
 }
 
+/// How many configuration tables [`assemble`] reads.
+pub(super) const TABLES: usize = 8;
+
 /// The statement and binds of a change; those of new templates return the allocated id.
 #[rustfmt::skip]
 pub(super) fn statement(change: &Change) -> (&'static str, Vec<Bind>) {
@@ -168,6 +172,8 @@ pub(super) fn statement(change: &Change) -> (&'static str, Vec<Bind>) {
         Change::DeleteCallbackRule(r) => ("DELETE FROM callback_rules WHERE domain_key = $1 AND app_name = $2", vec![domain_key(&r.domain_name), text(&r.app_name)]),
         Change::PutMixSession(m) => ("INSERT INTO mix_sessions (session_id, body) VALUES ($1, $2) ON CONFLICT (session_id) DO UPDATE SET body = excluded.body", vec![text(&m.mix_stream_session_id), body(m)]),
         Change::DeleteMixSession(id) => ("DELETE FROM mix_sessions WHERE session_id = $1", vec![text(id)]),
+        Change::PutForbidden(f) => ("INSERT INTO forbidden_streams (stream_key, body) VALUES ($1, $2) ON CONFLICT (stream_key) DO UPDATE SET body = excluded.body", vec![text(&f.key()), body(f)]),
+        Change::DeleteForbidden(key) => ("DELETE FROM forbidden_streams WHERE stream_key = $1", vec![text(key)]),
         Change::PutPushAuthKey(k) => ("INSERT INTO push_auth_keys (domain_key, body) VALUES ($1, $2) ON CONFLICT (domain_key) DO UPDATE SET body = excluded.body", vec![domain_key(&k.domain_name), body(k)]),
     }
 }
@@ -182,9 +188,10 @@ pub(super) fn allocates_id(change: &Change) -> bool {
 
 /// The configuration from the `(id, body)` rows of its tables, in this order: recording
 /// templates, recording rules, tasks, callback templates, callback rules, push keys, mix
-/// sessions. A template's id is its row's (the JSON's copy is overwritten).
-pub(super) fn assemble(tables: [Vec<(i64, String)>; 7]) -> Result<ControlState, DbError> {
-    let [templates, rules, tasks, callback_templates, callback_rules, keys, mixes] = tables;
+/// sessions, forbidden streams. A template's id is its row's (the JSON's copy is overwritten).
+pub(super) fn assemble(tables: [Vec<(i64, String)>; TABLES]) -> Result<ControlState, DbError> {
+    let [templates, rules, tasks, callback_templates, callback_rules, keys, mixes, forbidden] =
+        tables;
     let mut state = ControlState::default();
     for (id, body) in templates {
         let mut t: RecordTemplate = decode("record_templates", &body)?;
@@ -216,6 +223,10 @@ pub(super) fn assemble(tables: [Vec<(i64, String)>; 7]) -> Result<ControlState, 
     for (_, body) in mixes {
         let mix: MixSession = decode("mix_sessions", &body)?;
         state.mixes.insert(mix.mix_stream_session_id.clone(), mix);
+    }
+    for (_, body) in forbidden {
+        let f: ForbiddenStream = decode("forbidden_streams", &body)?;
+        state.forbidden.insert(f.key(), f);
     }
     Ok(state)
 }

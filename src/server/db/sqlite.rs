@@ -78,7 +78,7 @@ impl SqliteDb {
 
 /// The `(id, body)` rows of the configuration tables, in [`sql::assemble`]'s order; rules
 /// in the order they were written.
-const LOAD: [&str; 7] = [
+const LOAD: [&str; sql::TABLES] = [
     "SELECT template_id AS id, body FROM record_templates ORDER BY template_id",
     "SELECT rowid AS id, body FROM record_rules ORDER BY rowid",
     "SELECT 0 AS id, body FROM record_tasks ORDER BY start_time, task_id",
@@ -86,12 +86,13 @@ const LOAD: [&str; 7] = [
     "SELECT rowid AS id, body FROM callback_rules ORDER BY rowid",
     "SELECT 0 AS id, body FROM push_auth_keys ORDER BY domain_key",
     "SELECT 0 AS id, body FROM mix_sessions ORDER BY session_id",
+    "SELECT 0 AS id, body FROM forbidden_streams ORDER BY stream_key",
 ];
 
 #[async_trait]
 impl ConfigRepo for SqliteDb {
     async fn load(&self) -> Result<(ControlState, i64), DbError> {
-        let mut tables = [const { Vec::new() }; 7];
+        let mut tables = [const { Vec::new() }; sql::TABLES];
         for (rows, query) in tables.iter_mut().zip(LOAD) {
             *rows = self.bodies(query).await?;
         }

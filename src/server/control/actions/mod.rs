@@ -11,6 +11,7 @@ mod media;
 mod mix;
 mod push_auth;
 mod rules;
+mod streams;
 mod tasks;
 mod templates;
 
@@ -34,7 +35,7 @@ pub struct Ctx<'a> {
 }
 
 /// Every action this server answers, in the reference's grouping.
-pub const ACTIONS: [&str; 27] = [
+pub const ACTIONS: [&str; 33] = [
     "CreateLiveRecordTemplate",
     "ModifyLiveRecordTemplate",
     "DeleteLiveRecordTemplate",
@@ -62,6 +63,12 @@ pub const ACTIONS: [&str; 27] = [
     "CreateRecordClip",
     "CreateCommonMixStream",
     "CancelCommonMixStream",
+    "DescribeLiveStreamOnlineList",
+    "DescribeLiveStreamPushInfoList",
+    "DescribeLiveStreamState",
+    "DropLiveStream",
+    "ForbidLiveStream",
+    "ResumeLiveStream",
 ];
 
 /// Runs `action` with `params`.
@@ -94,6 +101,12 @@ pub async fn dispatch(ctx: &Ctx<'_>, action: &str, params: &Value) -> Result<Val
         "CreateRecordClip" => clip::create(ctx, params).await,
         "CreateCommonMixStream" => mix::create(ctx, params).await,
         "CancelCommonMixStream" => mix::cancel(ctx, params).await,
+        "DescribeLiveStreamOnlineList" => streams::online_list(ctx, params).await,
+        "DescribeLiveStreamPushInfoList" => streams::push_info_list(ctx, params).await,
+        "DescribeLiveStreamState" => streams::state(ctx, params).await,
+        "DropLiveStream" => streams::drop_stream(ctx, params).await,
+        "ForbidLiveStream" => streams::forbid(ctx, params).await,
+        "ResumeLiveStream" => streams::resume(ctx, params).await,
         other => Err(ApiError::new(
             ErrorCode::InvalidAction,
             format!("{other:?} is not an action of this server (API version 2018-08-01 recording actions)"),
