@@ -117,7 +117,7 @@ cargo test
 
 step "wasm build: no server dependency in the pure layers"
 check_wasm_dependencies
-wasm-pack build --target web --profile wasm-release --no-opt -- --no-default-features
+bash scripts/build-pkg.sh
 
 step "node tests against pkg/"
 cargo build --bin liverec

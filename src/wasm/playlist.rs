@@ -5,8 +5,9 @@
 //!
 //! `Playlist.splice([...])` must read other `Playlist` objects without consuming them.
 //! wasm-bindgen can only pass exported structs by value (which would free the JS
-//! objects), so each instance registers a weak reference under its `handle`, and splice
-//! looks the handles up: a freed playlist is reported, never used.
+//! objects), so each instance registers a weak reference under a handle (the untyped
+//! `__liverecHandle` property), and splice looks the handles up: a freed playlist is
+//! reported, never used.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -124,13 +125,16 @@ fn clip_time(value: &serde_json::Value, name: &str) -> Result<ClipTime, JsValue>
     }
 }
 
+/// The property `Playlist.splice` identifies instances by.
+const HANDLE: &str = "__liverecHandle";
+
 #[wasm_bindgen(js_class = Playlist)]
 impl PlaylistJs {
     /// Parses playlist text; `baseUrl` resolves relative URIs when splicing or clipping.
     #[wasm_bindgen(unchecked_return_type = "Playlist")]
     pub fn parse(
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
-        #[wasm_bindgen(js_name = baseUrl, unchecked_param_type = "string | undefined")]
+        #[wasm_bindgen(js_name = baseUrl, unchecked_optional_param_type = "string")]
         base_url: JsValue,
     ) -> Result<PlaylistJs, JsValue> {
         let text = super::large_string_arg(&text, "text")?;
@@ -143,8 +147,8 @@ impl PlaylistJs {
         Ok(PlaylistJs::wrap(playlist.with_base_url(base)))
     }
 
-    /// Identifies this instance to `Playlist.splice`.
-    #[wasm_bindgen(getter)]
+    /// Identifies this instance to `Playlist.splice` (not part of the typed API).
+    #[wasm_bindgen(getter, js_name = __liverecHandle, skip_typescript)]
     pub fn handle(&self) -> u32 {
         self.handle
     }
@@ -244,7 +248,7 @@ impl PlaylistJs {
     #[wasm_bindgen(unchecked_return_type = "SpliceResult")]
     pub fn splice(
         #[wasm_bindgen(unchecked_param_type = "Playlist[]")] playlists: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "SpliceOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "SpliceOptions")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let sources = lookup(&playlists)?;
         let options = splice_options(&options)?;
@@ -283,7 +287,7 @@ fn lookup(playlists: &JsValue) -> Result<Vec<Rc<Playlist>>, JsValue> {
     let array = js_sys::Array::from(playlists);
     let mut out = Vec::with_capacity(array.length() as usize);
     for (i, item) in array.iter().enumerate() {
-        let handle = js_sys::Reflect::get(&item, &"handle".into())
+        let handle = js_sys::Reflect::get(&item, &HANDLE.into())
             .ok()
             .and_then(|h| h.as_f64());
         let found = handle.and_then(|h| {

@@ -6,7 +6,8 @@ import { gzipSync } from "node:zlib";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { pkgDir } from "./load.mjs";
+import { pathToFileURL } from "node:url";
+import lib, { pkgDir, thrown } from "./load.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MAX_WASM_GZIP_BYTES = 150 * 1024;
@@ -40,7 +41,8 @@ test("TypeScript: a strict program using the API type-checks, and misuse does no
   const tsc = path.join(here, "node_modules/typescript/bin/tsc");
   const run = (file) => {
     try {
-      execFileSync(process.execPath, [tsc, "--noEmit", "--strict", "--target", "es2022", "--lib", "es2022,esnext.disposable,dom", "--module", "nodenext", "--moduleResolution", "nodenext", path.join(here, file)], { encoding: "utf8" });
+      // The default lib of ES2022 (no esnext.disposable), no skipLibCheck.
+      execFileSync(process.execPath, [tsc, "--noEmit", "--strict", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", path.join(here, file)], { encoding: "utf8" });
       return "";
     } catch (e) {
       return e.stdout + e.stderr;
@@ -49,5 +51,39 @@ test("TypeScript: a strict program using the API type-checks, and misuse does no
   assert.equal(run("types/usage.ts"), "");
   const errors = run("types/misuse.ts");
   const lines = errors.split("\n").filter((l) => l.includes("error TS"));
-  assert.equal(lines.length, 4, errors);
+  assert.equal(lines.length, 6, errors);
+});
+
+test("misuse throws coded Errors: a call before init, init() in Node, a freed Playlist", () => {
+  const entry = pathToFileURL(path.join(pkgDir, "liverec.js")).href;
+  const wasm = path.join(pkgDir, "liverec_bg.wasm");
+  const script = `
+    import { readFileSync } from "node:fs";
+    const lib = await import(${JSON.stringify(entry)});
+    const out = { exports: Object.keys(lib).sort() };
+    const code = (fn) => { try { fn(); return "none"; } catch (e) { return [e instanceof Error, e.code, e.message]; } };
+    out.before = code(() => lib.validateTemplate({}));
+    out.parse = code(() => lib.Playlist.parse("#EXTM3U\\n"));
+    try { await lib.default(); out.init = "none"; } catch (e) { out.init = [e.code, e.message]; }
+    await lib.default({ module_or_path: readFileSync(${JSON.stringify(wasm)}) });
+    out.after = lib.validateTemplate({ TemplateName: "t" }).ok;
+    console.log(JSON.stringify(out));`;
+  const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }));
+  assert.deepEqual(out.before.slice(0, 2), [true, "NotInitialized"]);
+  assert.match(out.before[2], /validateTemplate was called before .* await init\(\)/);
+  assert.equal(out.parse[1], "NotInitialized");
+  assert.equal(out.init[0], "NodeNeedsInitSync");
+  assert.match(out.init[1], /initSync/);
+  assert.equal(out.after, true, "init with the bytes works in Node");
+  assert.ok(!out.exports.includes("start"), `${out.exports}`);
+
+  const freed = lib.Playlist.parse("#EXTM3U\n#EXTINF:2,\na.ts\n");
+  assert.equal(freed.segmentCount, 1);
+  assert.equal(Object.keys(freed).includes("handle"), false);
+  freed.free();
+  for (const use of [() => freed.toString(), () => freed.segmentCount, () => freed.segments(0, 1), () => freed.inspect()]) {
+    const e = thrown(use);
+    assert.ok(e instanceof Error);
+    assert.equal(e.code, "FreedPlaylist", e.message);
+  }
 });

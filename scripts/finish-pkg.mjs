@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// Finishes the npm package wasm-pack built in pkg/ (scripts/build-pkg.sh runs it):
+//
+// - The generated module becomes `liverec_glue.js`; `liverec.js`, the entry, re-exports
+//   it with guards: a call before `init`/`initSync` throws an Error with code
+//   `NotInitialized` (not "reading '__wbindgen_add_to_stack_pointer'"); using a freed
+//   `Playlist` throws `FreedPlaylist`; `await init()` in Node without the bytes throws
+//   `NodeNeedsInitSync`, saying how (Node's fetch cannot read the file: URL the browser
+//   path uses). Internal exports (`start`) are not re-exported.
+// - `liverec.d.ts` is the generated declarations without `[Symbol.dispose]` (declared
+//   only in lib `esnext.disposable`: a project on the default lib could not type-check
+//   the package without `skipLibCheck`) and without internal exports.
+// - `package.json` lists the new file and keeps the entry's side effects.
+//
+// Hand-written because no tool does this: wasm-bindgen's glue has no init guard, and
+// it declares `Symbol.dispose` unconditionally.
+import { readFileSync, writeFileSync, renameSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const pkg = process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "pkg");
+const file = (name) => path.join(pkg, name);
+const INTERNAL = new Set(["start"]);
+
+const ENTRY_MARK = "// liverec: the npm package's entry";
+// A fresh wasm-pack build wrote liverec.js: it is the glue (a second run finds the entry).
+if (!readFileSync(file("liverec.js"), "utf8").startsWith(ENTRY_MARK)) {
+  renameSync(file("liverec.js"), file("liverec_glue.js"));
+}
+const glue = readFileSync(file("liverec_glue.js"), "utf8");
+let dts = readFileSync(file("liverec.d.ts"), "utf8");
+
+// Declarations: no Symbol.dispose, no internal functions.
+dts = dts.replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/gm, "");
+for (const name of INTERNAL) {
+  dts = dts.replace(new RegExp(`^(?:/\\*\\*(?:(?!\\*/)[\\s\\S])*\\*/\\n)?export function ${name}\\(\\): void;\\n`, "m"), "");
+}
+if (/Symbol\.dispose/.test(dts)) throw new Error("liverec.d.ts still names Symbol.dispose");
+writeFileSync(file("liverec.d.ts"), dts);
+
+// The entry's exports: every function and class the glue exports.
+const functions = [...glue.matchAll(/^export function (\w+)\(/gm)].map((m) => m[1])
+  .filter((name) => !INTERNAL.has(name) && name !== "initSync");
+const classes = [...glue.matchAll(/^export class (\w+)/gm)].map((m) => m[1]);
+if (!functions.includes("validateTemplate") || !classes.includes("Playlist")) {
+  throw new Error(`unexpected glue exports: ${functions} ${classes}`);
+}
+
+const entry = `${ENTRY_MARK} (made by scripts/finish-pkg.mjs). The wasm-bindgen
+// glue is liverec_glue.js; this module guards it so misuse throws coded Errors.
+import * as glue from "./liverec_glue.js";
+
+let ready = false;
+const inNode = typeof process === "object" && typeof process.versions?.node === "string";
+
+function coded(code, message) {
+  const error = new Error(message);
+  error.code = code;
+  return error;
+}
+
+function whenReady(name, fn) {
+  return function (...args) {
+    if (!ready) {
+      throw coded("NotInitialized", \`liverec: \${name} was called before the module was initialised: \` +
+        "await init() first (in Node: initSync({ module: bytes }), see the README)");
+    }
+    return fn.apply(this, args);
+  };
+}
+
+function bytesGiven(input) {
+  const source = input && typeof input === "object" && "module_or_path" in input ? input.module_or_path : input;
+  return source !== undefined && typeof source !== "string" && !(source instanceof URL) &&
+    !(typeof Request === "function" && source instanceof Request);
+}
+
+/** Initialises the module (browsers: fetches liverec_bg.wasm beside this file). */
+export default async function init(input) {
+  if (inNode && !bytesGiven(input)) {
+    throw coded("NodeNeedsInitSync", "liverec: in Node, init() cannot fetch liverec_bg.wasm (a file: URL); " +
+      "read it and call initSync({ module: readFileSync(new URL(\\"liverec_bg.wasm\\", import.meta.resolve(\\"liverec\\"))) })");
+  }
+  const output = await glue.default(input);
+  ready = true;
+  return output;
+}
+
+/** Initialises the module from its bytes or a compiled WebAssembly.Module. */
+export function initSync(module) {
+  const output = glue.initSync(module);
+  ready = true;
+  return output;
+}
+
+function guardClass(cls) {
+  for (const name of Object.getOwnPropertyNames(cls)) {
+    const d = Object.getOwnPropertyDescriptor(cls, name);
+    if (typeof d.value === "function" && !name.startsWith("__")) {
+      Object.defineProperty(cls, name, { ...d, value: whenReady(\`\${cls.name}.\${name}\`, d.value) });
+    }
+  }
+  for (const name of Object.getOwnPropertyNames(cls.prototype)) {
+    if (name === "constructor" || name === "free" || name.startsWith("__")) continue;
+    const d = Object.getOwnPropertyDescriptor(cls.prototype, name);
+    const alive = (fn) => function (...args) {
+      if (!this.__wbg_ptr) {
+        throw coded("FreedPlaylist", \`liverec: \${cls.name}.\${name} on a \${cls.name} that was freed\`);
+      }
+      return fn.apply(this, args);
+    };
+    Object.defineProperty(cls.prototype, name, {
+      ...d,
+      ...(d.value ? { value: alive(d.value) } : {}),
+      ...(d.get ? { get: alive(d.get) } : {}),
+    });
+  }
+  return cls;
+}
+
+${functions.map((f) => `export const ${f} = whenReady("${f}", glue.${f});`).join("\n")}
+${classes.map((c) => `export const ${c} = guardClass(glue.${c});`).join("\n")}
+`;
+writeFileSync(file("liverec.js"), entry);
+
+const meta = JSON.parse(readFileSync(file("package.json"), "utf8"));
+meta.files = [...new Set([...(meta.files ?? []), "liverec_glue.js"])];
+meta.sideEffects = ["./liverec.js", "./snippets/*"];
+writeFileSync(file("package.json"), JSON.stringify(meta, null, 2) + "\n");
+console.log(`pkg/: entry guards ${functions.length} functions and ${classes.join(", ")}`);
