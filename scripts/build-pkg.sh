@@ -5,3 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 wasm-pack build --target web --profile wasm-release --no-opt -- --no-default-features
 node scripts/finish-pkg.mjs pkg
+# The server embeds pkg/ (build.rs watches its files only once they exist).
+touch build.rs

@@ -103,6 +103,9 @@ install_python_sdk
 install_tccli
 install_ffmpeg9
 
+step "npm ci in www/ (hls.js: the pages' player, vendored into the server's console)"
+(cd www && npm ci --no-audit --no-fund)
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
@@ -122,5 +125,4 @@ bash scripts/build-pkg.sh
 step "node tests against pkg/"
 cargo build --bin liverec
 (cd tests/node && npm ci --no-audit --no-fund)
-(cd www && npm ci --no-audit --no-fund)
 LIVEREC_BIN="$root/target/debug/liverec" node --test tests/node/

@@ -770,6 +770,7 @@ async fn unsigned_mode_refuses_browsers_and_foreign_hosts_signed_mode_refuses_un
             "rebound.example:8080",
             "AuthFailure.UnauthorizedOperation",
         ),
+        ("Origin", "null", "AuthFailure.UnauthorizedOperation"),
         ("Sec-Fetch-Site", "none", "ok"),
         ("Host", "localhost:8080", "ok"),
     ] {
@@ -779,6 +780,39 @@ async fn unsigned_mode_refuses_browsers_and_foreign_hosts_signed_mode_refuses_un
             want,
             "{name}: {value}"
         );
+    }
+    // The console's own requests: same origin, a loopback host. A rebinding page that
+    // is "same origin" with its own host name is still refused.
+    let own = format!("http://127.0.0.1:{}", s.port);
+    let rebound = "http://rebound.example:8080";
+    for (origin, host, want) in [
+        (own.as_str(), format!("127.0.0.1:{}", s.port), "ok"),
+        (
+            rebound,
+            "rebound.example:8080".to_owned(),
+            "AuthFailure.UnauthorizedOperation",
+        ),
+        (
+            own.as_str(),
+            format!("127.0.0.1:{}", s.port + 1),
+            "AuthFailure.UnauthorizedOperation",
+        ),
+    ] {
+        let v: Value = (s.client.post(s.url()))
+            .header("X-TC-Action", "DescribeLiveRecordRules")
+            .header("Content-Type", "application/json")
+            .header("Origin", origin)
+            .header("Host", host.as_str())
+            .header("Sec-Fetch-Site", "same-origin")
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let code = v["Response"]["Error"]["Code"].as_str().unwrap_or("ok");
+        assert_eq!(code, want, "{origin} {host}");
     }
     s.stop();
     let s = Server::start(&temp_dir("signed-query"), Some(("AKIDq", "q-key"))).await;

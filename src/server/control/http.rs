@@ -29,6 +29,9 @@ pub fn router(app: Arc<ControlPlane>) -> Router {
         .route("/vod/{*path}", get(super::vod::serve_file))
         .route("/live/{*path}", get(super::vod::live_playlist))
         .route("/playback/{*path}", get(super::playback::serve))
+        .route("/console", get(super::console::redirect))
+        .route("/console/", get(super::console::index))
+        .route("/console/{*path}", get(super::console::file))
         .with_state(app)
 }
 
@@ -216,8 +219,9 @@ fn strip_common(params: Value) -> Value {
 }
 
 /// Unsigned mode trusts the local machine, not the web pages its browser shows: requests
-/// a browser made for another site (`Origin`, `Sec-Fetch-Site: cross-site`) and requests
-/// naming a non-loopback host (DNS rebinding) are refused.
+/// a browser made for another site (an `Origin` other than this server's own,
+/// `Sec-Fetch-Site: cross-site`) and requests naming a non-loopback host (DNS
+/// rebinding) are refused. The console's own requests (same origin, loopback host) pass.
 fn not_from_a_browser(headers: &HeaderMap) -> Result<(), ApiError> {
     let refuse = |why: &str| {
         Err(ApiError::new(
@@ -225,8 +229,10 @@ fn not_from_a_browser(headers: &HeaderMap) -> Result<(), ApiError> {
             format!("unsigned requests {why}"),
         ))
     };
-    if headers.contains_key(header::ORIGIN) {
-        return refuse("must not come from a web page (Origin header present)");
+    if let Some(origin) = header_text(headers, "origin") {
+        if !same_origin(&origin, headers) {
+            return refuse("must not come from a web page of another origin (Origin header)");
+        }
     }
     if header_text(headers, "sec-fetch-site").is_some_and(|s| s != "none" && s != "same-origin") {
         return refuse("must not come from another site (Sec-Fetch-Site)");
@@ -235,6 +241,15 @@ fn not_from_a_browser(headers: &HeaderMap) -> Result<(), ApiError> {
         return refuse("must name a loopback host (Host header)");
     }
     Ok(())
+}
+
+/// Whether `origin` is this server's own (`http://HOST` of the request's `Host`).
+fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
+    let host = header_text(headers, "host").unwrap_or_default();
+    !host.is_empty()
+        && ["http://", "https://"]
+            .iter()
+            .any(|scheme| origin.strip_prefix(scheme) == Some(host.as_str()))
 }
 
 /// Whether the `Host` header names this machine (`localhost` or a loopback address):

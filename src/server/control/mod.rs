@@ -1,11 +1,13 @@
 //! The control plane: the reference API over HTTP ([`http`] routes, [`wire`] format,
 //! [`auth`] TC3 signatures, [`actions`]), recordings served at `/vod` ([`vod`]) and time
-//! ranges of them at `/playback` ([`playback`]). It changes the shared configuration and
+//! ranges of them at `/playback` ([`playback`]), the web console at `/console/`
+//! ([`console`]). It changes the shared configuration and
 //! asks the data plane about live pushes only through
 //! [`crate::server::streams::LiveStreams`].
 
 pub mod actions;
 pub mod auth;
+pub mod console;
 pub mod http;
 pub mod listener;
 pub mod playback;
