@@ -347,6 +347,44 @@ test("recordings: filter by format, play MP4 natively and HLS with hls.js, downl
   await page.close();
 });
 
+test("callbacks: a template and a rule made in the page send signed events of a push", async () => {
+  const server = await startServer(false);
+  const events = [];
+  const { createServer } = await import("node:http");
+  const hook = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => { body += d; });
+    req.on("end", () => { events.push(JSON.parse(body)); res.end("{}"); });
+  });
+  await new Promise((resolve) => hook.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${hook.address().port}/hook`;
+  const page = await open(server);
+  await page.goto(`${server.base}/console/#/callbacks`);
+  await page.waitForSelector("#callback-form");
+  await page.fill("#callback-form input[name=TemplateName]", "hooks");
+  await page.fill("#callback-form input[name=CallbackKey]", "k");
+  await page.fill("#callback-form input[name=StreamBeginNotifyUrl]", "ftp://example.com/hook");
+  await page.fill("#callback-form input[name=StreamEndNotifyUrl]", url);
+  await page.click("#callback-form button[type=submit]");
+  await page.waitForFunction(() => /InvalidCallbackUrl|InvalidParameter/.test(document.querySelector("#callback-error")?.textContent ?? ""))
+    .catch(async () => assert.fail(`no error shown: ${await page.textContent("main")}`));
+  await page.fill("#callback-form input[name=StreamBeginNotifyUrl]", url);
+  await page.click("#callback-form button[type=submit]");
+  await page.waitForSelector("#callback-templates tr[data-callback-template]");
+  await page.fill("#callback-rule-form input[name=DomainName]", "localhost");
+  await page.click("#callback-rule-form button[type=submit]");
+  await page.waitForSelector('#callback-rules tr[data-callback-rule="localhost/live"]');
+  await page.screenshot({ path: path.join(ARTIFACTS, "callbacks.png"), fullPage: true });
+  assert.equal(await push(server, "hooked", 3).exited, 0);
+  for (let i = 0; i < 50 && events.length < 2; i++) await sleep(200);
+  assert.deepEqual(events.map((e) => e.event_type).sort(), [0, 1], JSON.stringify(events));
+  await page.click('button[aria-label="Delete callback rule localhost/live"]');
+  await page.waitForSelector("#callback-rules td.empty");
+  hook.close();
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
 test("every page passes axe-core with no serious or critical violation", async () => {
   const server = await startServer(false);
   const id = (await api(server, "CreateLiveRecordTemplate", { TemplateName: "t", HlsParam: { Enable: 1 } })).TemplateId;
@@ -359,6 +397,7 @@ test("every page passes axe-core with no serious or critical violation", async (
   for (const [name, ready, prepare] of [
     ["overview", "#live"], ["templates", "#templates-list", async () => page.click("text=New template")],
     ["rules", "#rules-list"], ["tasks", "#tasks-list"], ["recordings", "#recordings-list"], ["push", "#keys-form"],
+    ["callbacks", "#callback-templates"],
   ]) {
     await page.goto(`${server.base}/console/#/${name}`);
     await page.waitForSelector(ready);
@@ -372,6 +411,23 @@ test("every page passes axe-core with no serious or critical violation", async (
   }
   console.log(`axe-core: ${report.join("; ")}`);
   await context.close();
+});
+
+test("the console's first load transfers at most 400 KB (gzipped), the wasm included", async () => {
+  const server = await startServer(false);
+  const page = await browser.newPage();
+  await page.goto(`${server.base}/console/`);
+  await page.waitForSelector("#live");
+  await page.waitForFunction(() => performance.getEntriesByType("resource").some((e) => e.name.endsWith(".wasm")));
+  const loads = await page.evaluate(() => [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")]
+    .filter((e) => e.name.includes("/console/")).map((e) => ({ name: e.name.replace(/^.*\/console\//, ""), bytes: e.transferSize })));
+  const total = loads.reduce((sum, e) => sum + e.bytes, 0);
+  console.log(`console first load: ${total} bytes over ${loads.length} files (${loads.map((e) => `${e.name || "index"} ${e.bytes}`).join(", ")})`);
+  assert.ok(loads.some((e) => e.name === "pkg/liverec_bg.wasm"), JSON.stringify(loads));
+  assert.ok(total <= 400 * 1024, `${total} bytes`);
+  const wasm = await fetch(`${server.base}/console/pkg/liverec_bg.wasm`, { headers: { "Accept-Encoding": "gzip" } });
+  assert.equal(wasm.headers.get("content-encoding"), "gzip");
+  await page.close();
 });
 
 test("the console's files carry a strict Content-Security-Policy; the package is embedded", async () => {

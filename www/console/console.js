@@ -7,6 +7,7 @@ import { rules } from "./rules.js";
 import { tasks, recordNow } from "./tasks.js";
 import { push } from "./push.js";
 import { recordings } from "./recordings.js";
+import { callbacks } from "./callbacks.js";
 
 const main = document.getElementById("main");
 const REFRESH_MS = 3000;
@@ -146,7 +147,7 @@ async function overview() {
 
 // ---- routing ----
 
-const pages = { overview, templates, rules, tasks, push, recordings };
+const pages = { overview, templates, rules, tasks, push, recordings, callbacks };
 
 registerPages(Object.keys(pages));
 

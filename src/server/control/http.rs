@@ -29,10 +29,17 @@ pub fn router(app: Arc<ControlPlane>) -> Router {
         .route("/vod/{*path}", get(super::vod::serve_file))
         .route("/live/{*path}", get(super::vod::live_playlist))
         .route("/playback/{*path}", get(super::playback::serve))
+        .merge(console())
+        .with_state(app)
+}
+
+/// The console's routes, their answers gzipped for clients that take it.
+fn console() -> Router<Arc<ControlPlane>> {
+    Router::new()
         .route("/console", get(super::console::redirect))
         .route("/console/", get(super::console::index))
         .route("/console/{*path}", get(super::console::file))
-        .with_state(app)
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// `GET /healthz`: 200 when the database and the recordings store answer, else 503;
