@@ -1,14 +1,14 @@
 // Recordings: search and filter the index (SearchMedia: domain, app, stream, format,
-// time range), a page of PAGE_SIZE rows at a time, however many there are; play one in
-// the page (MP4 natively, HLS with the vendored hls.js) or download it.
+// time range) and scroll through every match, however many (a virtual list: the rows
+// in view are in the document, fetched 100 at a time); play one in the page (MP4
+// natively, HLS with the vendored hls.js) or download it.
 import { call } from "./api.js";
-import { duration, h, show, size, table, when } from "./ui.js";
+import { duration, h, show, size, when } from "./ui.js";
 
-export const PAGE_SIZE = 100;
-const state = { filter: {}, offset: 0 };
+const state = { filter: {} };
 
 function query() {
-  const q = { Offset: state.offset, Limit: PAGE_SIZE, Sort: { Field: "CreateTime", Order: "Desc" } };
+  const q = { Sort: { Field: "CreateTime", Order: "Desc" } };
   const f = state.filter;
   if (f.domain) q.DomainName = f.domain;
   if (f.app) q.AppName = f.app;
@@ -35,7 +35,6 @@ function filters() {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     state.filter = Object.fromEntries([...new FormData(form)].map(([k, v]) => [k, String(v).trim()]).filter(([, v]) => v));
-    state.offset = 0;
     recordings();
   });
   return form;
@@ -88,28 +87,83 @@ function row(m) {
       " ", h("a", { href: m.BasicInfo.MediaUrl, download: m.BasicInfo.Name }, "Download")));
 }
 
-function pager(total) {
-  const last = Math.max(0, Math.ceil(total / PAGE_SIZE) - 1) * PAGE_SIZE;
-  const go = (offset) => () => {
-    state.offset = Math.min(Math.max(0, offset), last);
-    recordings();
+/**
+ * The rows, however many: fetched FETCH rows at a time as they scroll into view, and only
+ * the visible ones (plus OVERSCAN) in the document, between two spacer rows.
+ */
+class Rows {
+  constructor(total, first) {
+    this.total = total;
+    this.pages = new Map([[0, first]]);
+    this.pending = new Set();
+  }
+
+  row(i) {
+    return this.pages.get(Math.floor(i / FETCH))?.[i % FETCH];
+  }
+
+  /** Fetches the pages rows `from`..`to` lie in; `then` when each arrives. */
+  want(from, to, then) {
+    for (let page = Math.floor(from / FETCH); page <= Math.floor((to - 1) / FETCH); page++) {
+      if (this.pages.has(page) || this.pending.has(page)) continue;
+      this.pending.add(page);
+      call("SearchMedia", { ...query(), Offset: page * FETCH, Limit: FETCH }).then((found) => {
+        this.pages.set(page, found.MediaInfoSet);
+        this.pending.delete(page);
+        then();
+      }, () => this.pending.delete(page));
+    }
+  }
+}
+
+const FETCH = 100;
+const ROW_PX = 36;
+const OVERSCAN = 10;
+
+function render(rows, scroller, body) {
+  const visible = Math.ceil(scroller.clientHeight / ROW_PX) || 20;
+  const from = Math.max(0, Math.floor(scroller.scrollTop / ROW_PX) - OVERSCAN);
+  const to = Math.min(rows.total, from + visible + 2 * OVERSCAN);
+  rows.want(from, to, () => render(rows, scroller, body));
+  const spacer = (n) => {
+    const cell = h("td", { colspan: 7 });
+    cell.style.height = `${n * ROW_PX}px`; // CSSOM: the CSP refuses style attributes
+    return h("tr", { "aria-hidden": "true", class: "spacer" }, cell);
   };
-  const page = Math.floor(state.offset / PAGE_SIZE) + 1;
-  return h("p", { class: "inline", id: "pager" },
-    h("button", { type: "button", onclick: go(0), disabled: state.offset === 0 }, "First"),
-    h("button", { type: "button", onclick: go(state.offset - PAGE_SIZE), disabled: state.offset === 0 }, "Previous"),
-    h("span", {}, `Page ${page} of ${Math.max(1, Math.ceil(total / PAGE_SIZE))}`),
-    h("button", { type: "button", onclick: go(state.offset + PAGE_SIZE), disabled: state.offset >= last }, "Next"),
-    h("button", { type: "button", onclick: go(last), disabled: state.offset >= last }, "Last"));
+  const shown = [];
+  for (let i = from; i < to; i++) {
+    const m = rows.row(i);
+    const tr = m ? row(m) : h("tr", {}, h("td", { colspan: 7, class: "empty" }, "…"));
+    tr.setAttribute("aria-rowindex", i + 2);
+    shown.push(tr);
+  }
+  body.replaceChildren(spacer(from), ...shown, spacer(rows.total - to));
 }
 
 export async function recordings() {
-  const found = await call("SearchMedia", query());
-  const first = found.TotalCount ? state.offset + 1 : 0;
-  const list = table(`Recordings ${first}–${state.offset + found.MediaInfoSet.length} of ${found.TotalCount}`,
-    ["File", "Format", "Stream", "Started", "Duration", "Size", "Actions"], found.MediaInfoSet.map(row), "No recordings match.");
-  list.id = "recordings-list";
+  performance.mark("recordings-start");
+  const found = await call("SearchMedia", { ...query(), Offset: 0, Limit: FETCH });
+  const rows = new Rows(found.TotalCount, found.MediaInfoSet);
+  const body = h("tbody", {});
+  const list = h("table", { id: "recordings-list", "aria-rowcount": rows.total + 1 },
+    h("caption", {}, `${rows.total} recording(s), newest first`),
+    h("thead", {}, h("tr", { "aria-rowindex": 1 },
+      ["File", "Format", "Stream", "Started", "Duration", "Size", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
+    body);
+  const scroller = h("div", { id: "recordings-scroll", class: "scroller", tabindex: 0, "aria-label": "Recordings, scrollable" }, list);
+  if (!rows.total) body.append(h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No recordings match.")));
+  let queued = false;
+  scroller.addEventListener("scroll", () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      render(rows, scroller, body);
+    });
+  });
   show(h("section", { id: "recordings", "aria-labelledby": "recordings-title" },
     h("h1", { id: "recordings-title" }, "Recordings"),
-    filters(), pager(found.TotalCount), list, h("div", { id: "player" })));
+    filters(), scroller, h("div", { id: "player" })));
+  if (rows.total) render(rows, scroller, body);
+  requestAnimationFrame(() => performance.mark("recordings-painted"));
 }
