@@ -44,6 +44,20 @@ fn utc(ms: i64) -> String {
     text.replace(".000Z", "Z")
 }
 
+/// The live pushes whose domain, app and stream are the ones given (absent or empty:
+/// any).
+fn live_pushes(ctx: &Ctx<'_>, [domain, app, stream]: [Option<String>; 3]) -> Vec<LivePush> {
+    let wanted = |filter: &Option<String>, value: &str| {
+        filter.as_deref().is_none_or(|f| f.is_empty() || f == value)
+    };
+    let pushes = ctx.app.streams.pushes().into_iter();
+    pushes
+        .filter(|p| {
+            wanted(&domain, &p.domain) && wanted(&app, &p.app) && wanted(&stream, &p.stream)
+        })
+        .collect()
+}
+
 pub async fn online_list(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiError> {
     let (domain, app, stream, num, size) = read_params(params, |f| {
         (
@@ -54,22 +68,7 @@ pub async fn online_list(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiErro
             f.int_in("PageSize", 10..=300_000).unwrap_or(10),
         )
     })?;
-    let matches = |p: &LivePush| {
-        domain
-            .as_ref()
-            .is_none_or(|d| d.is_empty() || *d == p.domain)
-            && app.as_ref().is_none_or(|a| a.is_empty() || *a == p.app)
-            && stream
-                .as_ref()
-                .is_none_or(|s| s.is_empty() || *s == p.stream)
-    };
-    let pushes: Vec<LivePush> = ctx
-        .app
-        .streams
-        .pushes()
-        .into_iter()
-        .filter(matches)
-        .collect();
+    let pushes = live_pushes(ctx, [domain, app, stream]);
     let (total, pages, pushes) = page(pushes, num, size);
     let online: Vec<Value> = pushes
         .iter()
@@ -98,19 +97,7 @@ pub async fn push_info_list(ctx: &Ctx<'_>, params: &Value) -> Result<Value, ApiE
             f.int_in("PageSize", 1..=100_000).unwrap_or(200),
         )
     })?;
-    let matches = |p: &LivePush| {
-        domain
-            .as_ref()
-            .is_none_or(|d| d.is_empty() || *d == p.domain)
-            && app.as_ref().is_none_or(|a| a.is_empty() || *a == p.app)
-    };
-    let pushes: Vec<LivePush> = ctx
-        .app
-        .streams
-        .pushes()
-        .into_iter()
-        .filter(matches)
-        .collect();
+    let pushes = live_pushes(ctx, [domain, app, None]);
     let (total, pages, pushes) = page(pushes, num, size);
     let list: Vec<Value> = pushes.iter().map(push_data_info).collect();
     Ok(json!({
