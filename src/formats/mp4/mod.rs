@@ -15,6 +15,7 @@ use mp4_atom::{Encode, Mfhd, Moof, Tfdt, Tfhd, Traf, Trun, TrunEntry};
 
 mod entry;
 pub mod fragments;
+pub mod from_ts;
 pub mod progressive;
 pub mod samples;
 pub mod scan;

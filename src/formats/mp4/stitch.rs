@@ -20,7 +20,10 @@
 //!   until the next one; the last sample of a piece lasts as long as the one before it.
 //!   Between pieces the timeline closes the gap: the next piece starts where the previous
 //!   one ended, on both tracks alike, so a range over a break plays straight through
-//!   (the listing says where the breaks are).
+//!   (the listing says where the breaks are). A piece's start and end are decode times
+//!   ([`Join::Decode`], the server's range playback, whose listing counts so) or
+//!   presentation times ([`Join::Presentation`]: decode time + composition offset, so a
+//!   B-frame delay does not lengthen the join — the console's clip export).
 //! - Output samples follow the sources' own layout (by source, then offset; each track's
 //!   samples stay in decode order): a range of the output is a few long reads of each
 //!   source, and the tracks are as interleaved as the sources had them. A chunk is a run
@@ -122,7 +125,7 @@ struct Laid {
 
 /// Lays pieces end to end; returns each track's samples with output times and the
 /// output times of `start` and `end`.
-fn lay_out(pieces: &[Piece], start_ms: i64, end_ms: i64) -> ([Laid; 2], i64, i64) {
+fn lay_out(pieces: &[Piece], start_ms: i64, end_ms: i64, join: Join) -> ([Laid; 2], i64, i64) {
     let mut laid = [Laid::default(), Laid::default()];
     let mut out_end: Option<i64> = None;
     let (mut start_out, mut end_out) = (None, start_ms);
@@ -139,7 +142,7 @@ fn lay_out(pieces: &[Piece], start_ms: i64, end_ms: i64) -> ([Laid; 2], i64, i64
         let piece_start = tracks
             .iter()
             .zip(&firsts)
-            .filter_map(|(s, &i)| s.get(i).map(|x| x.dts_ms))
+            .filter_map(|(s, &i)| s.get(i).map(|x| x.dts_ms + join.cts(x)))
             .min();
         let Some(piece_start) = piece_start.filter(|p| *p < end_ms) else {
             continue;
@@ -161,7 +164,7 @@ fn lay_out(pieces: &[Piece], start_ms: i64, end_ms: i64) -> ([Laid; 2], i64, i64
                     let out = s.dts_ms - shift;
                     slot.samples
                         .push((**s, out, u32::try_from(duration).unwrap_or(1)));
-                    piece_end = piece_end.max(out + duration);
+                    piece_end = piece_end.max(out + join.cts(s) + duration);
                 }
             }
         }
@@ -183,14 +186,43 @@ fn first_at(samples: &[SampleRef], start_ms: i64) -> usize {
         .unwrap_or(0)
 }
 
-/// Stitches `pieces` (in time order) into one MP4 of `[start_ms, end_ms)`.
+/// Which times place pieces end to end (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Join {
+    /// Decode times.
+    Decode,
+    /// Presentation times.
+    Presentation,
+}
+
+impl Join {
+    fn cts(self, sample: &SampleRef) -> i64 {
+        match self {
+            Join::Decode => 0,
+            Join::Presentation => i64::from(sample.cts_ms),
+        }
+    }
+}
+
+/// Stitches `pieces` (in time order) into one MP4 of `[start_ms, end_ms)`, joined by
+/// decode times.
 pub fn stitch(
     tracks: &Mp4Tracks,
     pieces: &[Piece],
     start_ms: i64,
     end_ms: i64,
 ) -> Result<Stitched, Mp4Error> {
-    let (mut laid, start_out, end_out) = lay_out(pieces, start_ms, end_ms);
+    stitch_joined(tracks, pieces, (start_ms, end_ms), Join::Decode)
+}
+
+/// Stitches `pieces` (in time order) into one MP4 of `range` (ms, half-open).
+pub fn stitch_joined(
+    tracks: &Mp4Tracks,
+    pieces: &[Piece],
+    (start_ms, end_ms): (i64, i64),
+    join: Join,
+) -> Result<Stitched, Mp4Error> {
+    let (mut laid, start_out, end_out) = lay_out(pieces, start_ms, end_ms, join);
     if tracks.video.is_none() {
         laid[0].samples.clear();
     }

@@ -1,0 +1,244 @@
+//! A moov-first MP4 clip cut from HLS MPEG-TS segments without re-encoding, one segment
+//! at a time — what the console's "stitch and clip" export runs in the browser.
+//!
+//! The caller fetches the clip's segments in order and hands each one to
+//! [`TsClip::push_segment`]: the segment is demuxed ([`TsDemuxer`]), its samples'
+//! bytes (length-prefixed NAL units, raw AAC frames) come back as that segment's
+//! *sample file*, and only the sample references stay here (≈ 32 bytes a sample). At
+//! the end [`TsClip::finish`] lays the references out with [`stitch`]: the result is a
+//! small head (`ftyp` + `moov` + `mdat` header) and a list of extents of the sample
+//! files (joined by presentation times, [`Join::Presentation`]), which the caller concatenates (a browser: `new Blob([head, ...slices])`), so
+//! no step holds more than one segment.
+//!
+//! Timeline: milliseconds of the (spliced) playlist, as a player shows them. A recording
+//! — a run of segments without a discontinuity — starts with [`TsClip::begin_recording`];
+//! its first segment pushed is placed at the playlist time given with it, and the rest
+//! keep the transport stream's own time relative to that (so EXTINF rounding does not
+//! accumulate). Between recordings [`stitch`] closes the gap, and its edit list
+//! makes the file start and end at the requested instants exactly; video begins at the
+//! last keyframe before the start.
+//!
+//! One configuration per track: recordings whose SPS/PPS or AudioSpecificConfig differ
+//! cannot share a `trak` without re-encoding, and are refused ([`TsClipError::ConfigChanged`]).
+
+use crate::formats::codec::aac::AacConfig;
+use crate::formats::mpegts::TsDemuxer;
+use crate::media::{Codec, CodecConfig, Input, Track, VideoConfig};
+
+use super::stitch::{stitch_joined, Join, Piece, SampleRef, Stitched};
+use super::{Mp4Error, Mp4Tracks};
+
+/// Largest segment accepted (a 10 s 4K segment at 50 Mbit/s is ~62 MB).
+pub const MAX_SEGMENT_BYTES: usize = 128 * 1024 * 1024;
+/// Most samples in a clip (≈ 6 hours of 30 fps video with 48 kHz AAC): bounds the
+/// references held, ≈ 32 bytes each.
+pub const MAX_CLIP_SAMPLES: usize = 2_000_000;
+/// Most segments in a clip.
+pub const MAX_CLIP_SEGMENTS: usize = 20_000;
+/// Demuxer notes kept (skipped streams, garbage).
+const MAX_NOTES: usize = 16;
+
+/// Why a clip cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TsClipError {
+    /// A recording's codec configuration differs from the first one's.
+    #[error("the {0} configuration changes between the recordings (a different encoder setting): export them one at a time")]
+    ConfigChanged(&'static str),
+    /// Over a bound.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Nothing to write.
+    #[error("the clip holds no H.264/H.265 video or AAC audio between its in and out points")]
+    Empty,
+    /// Out of order use.
+    #[error("{0}")]
+    Misuse(&'static str),
+    /// The MP4 could not be laid out.
+    #[error("{0}")]
+    Mp4(#[from] Mp4Error),
+}
+
+impl TsClipError {
+    /// A short code for callers that branch on it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TsClipError::ConfigChanged(_) => "ClipConfigChanged",
+            TsClipError::TooLarge(_) => "ClipTooLarge",
+            TsClipError::Empty => "ClipEmpty",
+            TsClipError::Misuse(_) => "ClipMisuse",
+            TsClipError::Mp4(_) => "ClipInvalid",
+        }
+    }
+}
+
+/// A clip being built: see the module doc.
+#[derive(Debug, Default)]
+pub struct TsClip {
+    demuxer: TsDemuxer,
+    pieces: Vec<Piece>,
+    /// Playlist time of the segment being pushed, ms.
+    segment_start_ms: i64,
+    /// Playlist time minus transport-stream time in the current recording, ms (set by
+    /// its first frame).
+    shift_ms: Option<i64>,
+    video: Option<VideoConfig>,
+    audio: Option<AacConfig>,
+    segments: usize,
+    samples: usize,
+    notes: Vec<String>,
+    inputs: Vec<Input>,
+    finished: bool,
+}
+
+impl TsClip {
+    /// An empty clip.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A recording begins: the segments pushed next follow a discontinuity (the first
+    /// segment pushed begins one anyway).
+    pub fn begin_recording(&mut self) {
+        self.demuxer = TsDemuxer::new();
+        self.shift_ms = None;
+        self.pieces.push(Piece::default());
+    }
+
+    /// Segments pushed so far.
+    pub fn segments(&self) -> usize {
+        self.segments
+    }
+
+    /// What the demuxer skipped (unsupported streams, garbage), first ones only.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// Demuxes the next segment of the current recording, which starts at `start_ms` of
+    /// the playlist's time (segments of a recording may be left out, not reordered);
+    /// returns its sample file (the bytes [`Stitched::extents`] point into, as source
+    /// number [`Self::segments`] − 1).
+    pub fn push_segment(&mut self, ts: &[u8], start_ms: i64) -> Result<Vec<u8>, TsClipError> {
+        if self.finished {
+            return Err(TsClipError::Misuse("pushSegment after finish"));
+        }
+        if ts.len() > MAX_SEGMENT_BYTES {
+            return Err(TsClipError::TooLarge(format!(
+                "a segment of {} bytes is over the {MAX_SEGMENT_BYTES}-byte limit",
+                ts.len()
+            )));
+        }
+        if self.segments >= MAX_CLIP_SEGMENTS {
+            return Err(TsClipError::TooLarge(format!(
+                "a clip holds at most {MAX_CLIP_SEGMENTS} segments"
+            )));
+        }
+        if self.pieces.is_empty() {
+            self.begin_recording();
+        }
+        self.segment_start_ms = start_ms;
+        let mut inputs = std::mem::take(&mut self.inputs);
+        inputs.clear();
+        self.demuxer.push(ts, &mut inputs);
+        // HLS segments start with a new PES on every stream: the last one ends here.
+        self.demuxer.finish(&mut inputs);
+        let source = u32::try_from(self.segments).unwrap_or(u32::MAX);
+        let mut file = Vec::with_capacity(ts.len());
+        let result = inputs
+            .drain(..)
+            .try_for_each(|input| self.take(input, source, &mut file));
+        self.inputs = inputs;
+        result?;
+        self.segments += 1;
+        Ok(file)
+    }
+
+    fn take(&mut self, input: Input, source: u32, file: &mut Vec<u8>) -> Result<(), TsClipError> {
+        let frame = match input {
+            Input::Frame(frame) => frame,
+            Input::Config(config) => return self.configure(&config.codec),
+            Input::Skipped(note) => {
+                if self.notes.len() < MAX_NOTES && !self.notes.contains(&note) {
+                    self.notes.push(note);
+                }
+                return Ok(());
+            }
+            Input::Nothing => return Ok(()),
+        };
+        if !matches!(frame.codec, Codec::H264 | Codec::H265 | Codec::Aac) || frame.track_id != 0 {
+            return Ok(());
+        }
+        if let Some(config) = &frame.config {
+            self.configure(&config.codec)?;
+        }
+        if self.samples >= MAX_CLIP_SAMPLES {
+            return Err(TsClipError::TooLarge(format!(
+                "a clip holds at most {MAX_CLIP_SAMPLES} samples"
+            )));
+        }
+        let shift = *self
+            .shift_ms
+            .get_or_insert(self.segment_start_ms - frame.pts_ms);
+        let sample = SampleRef {
+            dts_ms: frame.dts_ms + shift,
+            cts_ms: i32::try_from(frame.pts_ms - frame.dts_ms).unwrap_or(0),
+            size: u32::try_from(frame.payload.len()).unwrap_or(u32::MAX),
+            sync: frame.keyframe,
+            source,
+            offset: file.len() as u64,
+        };
+        file.extend_from_slice(&frame.payload);
+        self.samples += 1;
+        if let Some(piece) = self.pieces.last_mut() {
+            match frame.track {
+                Track::Video => piece.video.push(sample),
+                Track::Audio => piece.audio.push(sample),
+            }
+        }
+        Ok(())
+    }
+
+    fn configure(&mut self, codec: &CodecConfig) -> Result<(), TsClipError> {
+        match codec {
+            CodecConfig::Video(v) => match &self.video {
+                Some(known) if known != v => Err(TsClipError::ConfigChanged("video")),
+                _ => Ok(self.video = Some(v.clone())),
+            },
+            CodecConfig::Audio(a) => match &self.audio {
+                Some(known) if known != a => Err(TsClipError::ConfigChanged("audio")),
+                _ => Ok(self.audio = Some(a.clone())),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// The MP4 of `[start_ms, end_ms)` of the playlist's time (see the module doc).
+    pub fn finish(&mut self, start_ms: i64, end_ms: i64) -> Result<Stitched, TsClipError> {
+        if end_ms <= start_ms {
+            return Err(TsClipError::Misuse(
+                "the out point must come after the in point",
+            ));
+        }
+        self.finished = true;
+        let tracks = Mp4Tracks {
+            video: self.video.clone(),
+            audio: self.audio.clone(),
+            opus: None,
+            entry: None,
+            extra: Vec::new(),
+        };
+        if tracks.video.is_none() && tracks.audio.is_none() {
+            return Err(TsClipError::Empty);
+        }
+        let joined = stitch_joined(
+            &tracks,
+            &self.pieces,
+            (start_ms, end_ms),
+            Join::Presentation,
+        );
+        joined.map_err(|e| match e {
+            Mp4Error::NoTracks => TsClipError::Empty,
+            other => TsClipError::Mp4(other),
+        })
+    }
+}
