@@ -199,15 +199,22 @@ impl TsClip {
     }
 
     fn configure(&mut self, codec: &CodecConfig) -> Result<(), TsClipError> {
+        fn keep<T: PartialEq + Clone>(
+            slot: &mut Option<T>,
+            value: &T,
+            what: &'static str,
+        ) -> Result<(), TsClipError> {
+            match slot {
+                Some(known) if known != value => Err(TsClipError::ConfigChanged(what)),
+                _ => {
+                    *slot = Some(value.clone());
+                    Ok(())
+                }
+            }
+        }
         match codec {
-            CodecConfig::Video(v) => match &self.video {
-                Some(known) if known != v => Err(TsClipError::ConfigChanged("video")),
-                _ => Ok(self.video = Some(v.clone())),
-            },
-            CodecConfig::Audio(a) => match &self.audio {
-                Some(known) if known != a => Err(TsClipError::ConfigChanged("audio")),
-                _ => Ok(self.audio = Some(a.clone())),
-            },
+            CodecConfig::Video(v) => keep(&mut self.video, v, "video"),
+            CodecConfig::Audio(a) => keep(&mut self.audio, a, "audio"),
             _ => Ok(()),
         }
     }
