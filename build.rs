@@ -10,12 +10,21 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// The package files the console loads, under `pkg/`.
-const PACKAGE_FILES: [&str; 3] = ["liverec.js", "liverec_glue.js", "liverec_bg.wasm"];
+const PACKAGE_FILES: [&str; 6] = [
+    "liverec.js",
+    "liverec_glue.js",
+    "liverec_bg.wasm",
+    "liverec_export.js",
+    "liverec_export_glue.js",
+    "liverec_export_bg.wasm",
+];
 
 /// Vendored files: (path under `www/node_modules/`, path under `/console/`).
-const VENDORED: [(&str, &str); 2] = [
+const VENDORED: [(&str, &str); 4] = [
     ("hls.js/dist/hls.light.min.mjs", "vendor/hls.mjs"),
     ("hls.js/LICENSE", "vendor/hls.js.LICENSE.txt"),
+    ("mpegts.js/dist/mpegts.js", "vendor/mpegts.js"),
+    ("mpegts.js/LICENSE", "vendor/mpegts.js.LICENSE.txt"),
 ];
 
 fn main() {

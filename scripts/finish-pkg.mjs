@@ -12,6 +12,9 @@
 //   the package without `skipLibCheck`) and without internal exports.
 // - `package.json` lists the new file and keeps the entry's side effects.
 //
+// Run once per module: `finish-pkg.mjs pkg` for the core (`liverec`), then
+// `finish-pkg.mjs pkg liverec_export` for the clip export module copied beside it.
+//
 // Hand-written because no tool does this: wasm-bindgen's glue has no init guard, and
 // it declares `Symbol.dispose` unconditionally.
 import { readFileSync, writeFileSync, renameSync } from "node:fs";
@@ -19,36 +22,41 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const pkg = process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "pkg");
+const NAME = process.argv[3] ?? "liverec";
+const CORE = NAME === "liverec";
 const file = (name) => path.join(pkg, name);
 const INTERNAL = new Set(["start"]);
+// What each module must export (a check that the glue is the expected one).
+const EXPECTED = CORE ? ["validateTemplate", "Playlist"] : ["ClipExport"];
+const SPECIFIER = CORE ? "liverec" : `liverec/${NAME}.js`;
 
 const ENTRY_MARK = "// liverec: the npm package's entry";
-// A fresh wasm-pack build wrote liverec.js: it is the glue (a second run finds the entry).
-if (!readFileSync(file("liverec.js"), "utf8").startsWith(ENTRY_MARK)) {
-  renameSync(file("liverec.js"), file("liverec_glue.js"));
+// A fresh wasm-pack build wrote NAME.js: it is the glue (a second run finds the entry).
+if (!readFileSync(file(`${NAME}.js`), "utf8").startsWith(ENTRY_MARK)) {
+  renameSync(file(`${NAME}.js`), file(`${NAME}_glue.js`));
 }
-const glue = readFileSync(file("liverec_glue.js"), "utf8");
-let dts = readFileSync(file("liverec.d.ts"), "utf8");
+const glue = readFileSync(file(`${NAME}_glue.js`), "utf8");
+let dts = readFileSync(file(`${NAME}.d.ts`), "utf8");
 
 // Declarations: no Symbol.dispose, no internal functions.
 dts = dts.replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/gm, "");
 for (const name of INTERNAL) {
   dts = dts.replace(new RegExp(`^(?:/\\*\\*(?:(?!\\*/)[\\s\\S])*\\*/\\n)?export function ${name}\\(\\): void;\\n`, "m"), "");
 }
-if (/Symbol\.dispose/.test(dts)) throw new Error("liverec.d.ts still names Symbol.dispose");
-writeFileSync(file("liverec.d.ts"), dts);
+if (/Symbol\.dispose/.test(dts)) throw new Error(`${NAME}.d.ts still names Symbol.dispose`);
+writeFileSync(file(`${NAME}.d.ts`), dts);
 
 // The entry's exports: every function and class the glue exports.
 const functions = [...glue.matchAll(/^export function (\w+)\(/gm)].map((m) => m[1])
   .filter((name) => !INTERNAL.has(name) && name !== "initSync");
 const classes = [...glue.matchAll(/^export class (\w+)/gm)].map((m) => m[1]);
-if (!functions.includes("validateTemplate") || !classes.includes("Playlist")) {
+if (!EXPECTED.every((name) => functions.includes(name) || classes.includes(name))) {
   throw new Error(`unexpected glue exports: ${functions} ${classes}`);
 }
 
 const entry = `${ENTRY_MARK} (made by scripts/finish-pkg.mjs). The wasm-bindgen
-// glue is liverec_glue.js; this module guards it so misuse throws coded Errors.
-import * as glue from "./liverec_glue.js";
+// glue is ${NAME}_glue.js; this module guards it so misuse throws coded Errors.
+import * as glue from "./${NAME}_glue.js";
 
 let ready = false;
 const inNode = typeof process === "object" && typeof process.versions?.node === "string";
@@ -75,11 +83,11 @@ function bytesGiven(input) {
     !(typeof Request === "function" && source instanceof Request);
 }
 
-/** Initialises the module (browsers: fetches liverec_bg.wasm beside this file). */
+/** Initialises the module (browsers: fetches ${NAME}_bg.wasm beside this file). */
 export default async function init(input) {
   if (inNode && !bytesGiven(input)) {
-    throw coded("NodeNeedsInitSync", "liverec: in Node, init() cannot fetch liverec_bg.wasm (a file: URL); " +
-      "read it and call initSync({ module: readFileSync(new URL(\\"liverec_bg.wasm\\", import.meta.resolve(\\"liverec\\"))) })");
+    throw coded("NodeNeedsInitSync", "liverec: in Node, init() cannot fetch ${NAME}_bg.wasm (a file: URL); " +
+      "read it and call initSync({ module: readFileSync(new URL(\\"${NAME}_bg.wasm\\", import.meta.resolve(\\"${SPECIFIER}\\"))) })");
   }
   const output = await glue.default(input);
   ready = true;
@@ -105,7 +113,7 @@ function guardClass(cls) {
     const d = Object.getOwnPropertyDescriptor(cls.prototype, name);
     const alive = (fn) => function (...args) {
       if (!this.__wbg_ptr) {
-        throw coded("FreedPlaylist", \`liverec: \${cls.name}.\${name} on a \${cls.name} that was freed\`);
+        throw coded(\`Freed\${cls.name}\`, \`liverec: \${cls.name}.\${name} on a \${cls.name} that was freed\`);
       }
       return fn.apply(this, args);
     };
@@ -121,10 +129,11 @@ function guardClass(cls) {
 ${functions.map((f) => `export const ${f} = whenReady("${f}", glue.${f});`).join("\n")}
 ${classes.map((c) => `export const ${c} = guardClass(glue.${c});`).join("\n")}
 `;
-writeFileSync(file("liverec.js"), entry);
+writeFileSync(file(`${NAME}.js`), entry);
 
 const meta = JSON.parse(readFileSync(file("package.json"), "utf8"));
-meta.files = [...new Set([...(meta.files ?? []), "liverec_glue.js"])];
-meta.sideEffects = ["./liverec.js", "./snippets/*"];
+const mine = CORE ? [`${NAME}_glue.js`] : [`${NAME}.js`, `${NAME}_glue.js`, `${NAME}_bg.wasm`, `${NAME}.d.ts`];
+meta.files = [...new Set([...(meta.files ?? []), ...mine])];
+meta.sideEffects = [...new Set([...(CORE ? [] : meta.sideEffects ?? []), `./${NAME}.js`, "./snippets/*"])];
 writeFileSync(file("package.json"), JSON.stringify(meta, null, 2) + "\n");
-console.log(`pkg/: entry guards ${functions.length} functions and ${classes.join(", ")}`);
+console.log(`pkg/${NAME}.js: entry guards ${functions.length} functions and ${classes.join(", ")}`);

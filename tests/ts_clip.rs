@@ -148,6 +148,37 @@ fn a_clip_across_two_recordings_lasts_what_was_marked() {
 }
 
 #[test]
+fn timestamps_that_restart_without_a_discontinuity_start_a_new_recording() {
+    let dir = common::temp_dir("ts-clip-restart");
+    let a = recording(&dir, "a", 6, "320x240", 440);
+    let b = recording(&dir, "b", 6, "320x240", 880);
+    // Both pushed as one recording (no beginRecording between): b's clock restarts at 0.
+    let mut clip = TsClip::new();
+    let mut files = Vec::new();
+    let mut at = 0.0;
+    for (segment, duration) in segments(&a).into_iter().chain(segments(&b)) {
+        let bytes = std::fs::read(segment).unwrap();
+        files.push(
+            clip.push_segment(&bytes, (at * 1000.0_f64).round() as i64)
+                .unwrap(),
+        );
+        at += duration;
+    }
+    let stitched = clip.finish(2_000, 10_000).unwrap();
+    assert_eq!(stitched.duration_ms, 8_000);
+    let mut out = stitched.head.clone();
+    for e in &stitched.extents {
+        let file = &files[e.source as usize];
+        out.extend_from_slice(&file[e.offset as usize..(e.offset + e.len) as usize]);
+    }
+    let path = dir.join("clip.mp4");
+    std::fs::write(&path, &out).unwrap();
+    let duration: f64 = probe(&path, "format=duration").trim().parse().unwrap();
+    assert!((duration - 8.0).abs() <= 0.04, "duration {duration}");
+    assert!((200..=202).contains(&decodes_clean(&path)));
+}
+
+#[test]
 fn recordings_with_different_settings_are_refused() {
     let dir = common::temp_dir("ts-clip-config");
     let a = recording(&dir, "a", 4, "320x240", 440);

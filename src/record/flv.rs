@@ -4,7 +4,7 @@
 //! A file opens with the FLV header, a placeholder `onMetaData` of a reserved size, and
 //! the sequence headers in effect; tags follow byte for byte (timestamps unchanged). At
 //! close the real `onMetaData` is built; when it fits the reservation (padded with a
-//! `liverecPadding` array of nulls) it is a same-size [`FlvEvent::Patch`] at offset 13, otherwise
+//! `liverecPadding` array of booleans) it is a same-size [`FlvEvent::Patch`] at offset 13, otherwise
 //! a [`FlvEvent::Rewrite`] of the head (the caller copies the body behind it). Cuts fall on
 //! the first video keyframe at or after the interval (audio-only: any audio frame),
 //! measured on the stream's own clock.
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::SegmentInfo;
-use crate::formats::flv::amf0::{append_null_array, encode, Amf0};
+use crate::formats::flv::amf0::{append_padding, encode, Amf0};
 use crate::formats::flv::clock::DEFAULT_JUMP_THRESHOLD_MS;
 use crate::formats::flv::demux::{
     tag_header, write_header, write_tag, FlvTag, MAX_TAG_BYTES, TAG_HEADER,
@@ -351,13 +351,13 @@ impl FlvWriter {
         encode(&mut body, &Amf0::String("onMetaData".into()));
         let array_at = body.len();
         encode(&mut body, &Amf0::EcmaArray(props));
-        // "liverecPadding": a strict array of nulls (one byte each), so the metadata can
-        // be padded to the byte; players skip it (a long string would trip ffmpeg's
-        // 256-byte string buffer). Overhead: 2 + 14 name bytes, marker, 4-byte count.
+        // "liverecPadding": a strict array of booleans, so the metadata can be padded to
+        // the byte (see `append_padding`); players skip it (a long string would trip
+        // ffmpeg's 256-byte string buffer). Overhead: 2 + 14 name bytes, marker, count.
         const PAD_OVERHEAD: usize = 21;
         if pad_to >= body.len() + PAD_OVERHEAD {
-            let nulls = u32::try_from(pad_to - body.len() - PAD_OVERHEAD).unwrap_or(0);
-            append_null_array(&mut body, array_at, "liverecPadding", nulls);
+            let bytes = u32::try_from(pad_to - body.len() - PAD_OVERHEAD).unwrap_or(0);
+            append_padding(&mut body, array_at, bytes);
         }
         body
     }
@@ -370,7 +370,8 @@ impl FlvWriter {
         let duration_s = (end_ms - file.info.start_ms) as f64 / 1000.0;
         let reserved = file.meta_len;
         let needed = self.metadata_len(file.keyframes.len());
-        if needed == reserved || needed + 21 <= reserved {
+        // Padding takes 21 bytes and then any count but one (see `append_padding`).
+        if needed == reserved || (needed + 21 <= reserved && reserved - needed != 22) {
             let body = self.metadata(duration_s, file.size, &file.keyframes, reserved);
             let mut tag = Vec::new();
             write_tag(&mut tag, 18, 0, &body);

@@ -13,8 +13,17 @@
 //!   readable message in the console instead of an opaque `unreachable` trap.
 //!
 //! TypeScript declarations for every argument and result live in `types.d.ts`.
+//!
+//! Two modules come from this crate: the core (this default) and, with the
+//! `clip-export` feature, the clip export alone ([`export`]) — wasm-bindgen exports
+//! everything compiled in, so the feature swaps the core's bindings out.
+#![cfg_attr(feature = "clip-export", allow(dead_code))]
 
+#[cfg(not(feature = "clip-export"))]
 mod api;
+#[cfg(feature = "clip-export")]
+mod export;
+#[cfg(not(feature = "clip-export"))]
 mod playlist;
 
 use serde::de::DeserializeOwned;
@@ -22,9 +31,14 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
+#[cfg(not(feature = "clip-export"))]
 pub use api::*;
+#[cfg(feature = "clip-export")]
+pub use export::ClipExportJs;
+#[cfg(not(feature = "clip-export"))]
 pub use playlist::PlaylistJs;
 
+#[cfg(not(feature = "clip-export"))]
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = include_str!("types.d.ts");
 

@@ -101,6 +101,7 @@ struct SpliceArgs {
     order: Option<String>,
     gaps: Option<String>,
     tolerance_ms: Option<f64>,
+    joins: Option<String>,
 }
 
 fn clip_time(value: &serde_json::Value, name: &str) -> Result<ClipTime, JsValue> {
@@ -338,6 +339,12 @@ fn splice_options(options: &JsValue) -> Result<SpliceOptions, JsValue> {
         None => DEFAULT_TOLERANCE_MS,
         Some(t) if t.is_finite() && (0.0..=86_400_000.0).contains(&t) => t as i64,
         Some(_) => return Err(bad("options.toleranceMs must be between 0 and 86400000")),
+    };
+    // Separate recordings: no join is continuous (the core's negative tolerance).
+    let tolerance_ms = match args.joins.as_deref() {
+        None | Some("auto") => tolerance_ms,
+        Some("discontinuity") => -1,
+        Some(_) => return Err(bad("options.joins must be \"auto\" or \"discontinuity\"")),
     };
     Ok(SpliceOptions {
         order,

@@ -372,6 +372,9 @@ export interface SpliceOptions {
   gaps?: "discontinuity" | "gapSegments";
   /** Largest PROGRAM-DATE-TIME mismatch still continuous; default 250. */
   toleranceMs?: number;
+  /** "discontinuity": every join between sources is one (separate recordings, whose
+   * media timestamps restart even when their PROGRAM-DATE-TIMEs line up); default "auto". */
+  joins?: "auto" | "discontinuity";
 }
 
 export interface SpliceJoin {

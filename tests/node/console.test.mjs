@@ -5,7 +5,7 @@
 // target/console-artifacts/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -340,6 +340,11 @@ test("recordings: filter by format, play MP4 natively and HLS with hls.js, downl
   await page.waitForFunction(() => document.querySelector("#recordings-list tr[data-file] td:nth-child(2)")?.textContent === "hls");
   await page.locator("#recordings-list tr[data-file]").first().getByRole("button", { name: /^Play/ }).click();
   await playing();
+  await page.selectOption("#search-form select[name=format]", "flv");
+  await page.click("#search-form button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#recordings-list tr[data-file] td:nth-child(2)")?.textContent === "flv");
+  await page.locator("#recordings-list tr[data-file]").first().getByRole("button", { name: /^Play/ }).click();
+  await playing(); // with the vendored mpegts.js
   await page.screenshot({ path: path.join(ARTIFACTS, "recordings.png"), fullPage: true });
   assert.deepEqual(page.problems, []);
   await page.close();
@@ -379,6 +384,73 @@ test("callbacks: a template and a rule made in the page send signed events of a 
   await page.click('button[aria-label="Delete callback rule localhost/live"]');
   await page.waitForSelector("#callback-rules td.empty");
   hook.close();
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+/** ffprobe's JSON for `file` (`args` select what). */
+function probe(file, ...args) {
+  return JSON.parse(execFileSync("ffprobe", ["-v", "error", ...args, "-of", "json", file], { encoding: "utf8" }));
+}
+
+test("stitch and clip: two recordings spliced in the page, 10 s marked and exported to an MP4 made in the browser", async () => {
+  const server = await startServer(false);
+  const { TemplateId } = await api(server, "CreateLiveRecordTemplate", {
+    TemplateName: "hls", HlsParam: { Enable: 1 }, HlsSpecialParam: { FlowContinueDuration: 0 },
+  });
+  await api(server, "CreateLiveRecordRule", { DomainName: "localhost", AppName: "live", TemplateId });
+  for (const _ of [1, 2]) assert.equal(await push(server, "stitch", 8).exited, 0);
+  let found = [];
+  for (let i = 0; i < 150 && found.length < 2; i++) {
+    found = (await api(server, "SearchMedia", { StreamIds: ["stitch"], FileFormat: "hls", Limit: 10 })).MediaInfoSet;
+    if (found.length < 2) await sleep(200);
+  }
+  assert.equal(found.length, 2, `HLS recordings: ${JSON.stringify(found)}\n${server.log}`);
+  const page = await open(server);
+  await page.goto(`${server.base}/console/#/clip`);
+  await page.fill("#clip-search input[name=stream]", "stitch");
+  await page.click("#clip-search button[type=submit]");
+  await page.waitForSelector("#clip-pick input[name=pick]");
+  assert.equal(await page.locator("#clip-pick input[name=pick]:checked").count(), 2);
+  await page.click("#clip-pick button[type=submit]");
+  await page.waitForSelector("#clip-editor:not([hidden])");
+  const summary = await page.textContent("#clip-summary");
+  assert.match(summary, /^2 recording\(s\), \d+ segments, 1[4-7]\.\d s, 1 discontinuity\.$/, summary);
+  // The spliced preview plays (hls.js over a playlist made in the page), and marks land.
+  await page.evaluate(() => document.getElementById("clip-video").play());
+  await page.waitForFunction(() => document.getElementById("clip-video").currentTime > 1, null, { timeout: 15000 })
+    .catch(async (e) => assert.fail(`${e.message}: ${await page.textContent("#clip-status")} ${page.problems}`));
+  await page.click("text=Mark in");
+  assert.ok(Number(await page.inputValue("#clip-in")) > 1);
+  // 10 s across the join: 3 s .. 13 s.
+  await page.fill("#clip-in", "3");
+  await page.fill("#clip-out", "13");
+  assert.equal(await page.textContent("#clip-length"), "Clip: 10.00 s");
+  await page.click("#clip-export");
+  await page.waitForSelector("#clip-save:not([hidden])", { timeout: 30000 })
+    .catch(async (e) => assert.fail(`${e.message}: ${await page.textContent("#clip-status")} ${page.problems}`));
+  console.log(`stitch and clip: ${await page.textContent("#clip-status")}`);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#clip-save")]);
+  const file = path.join(server.dir, "clip.mp4");
+  await download.saveAs(file);
+  assert.match(download.suggestedFilename(), /^stitch-3\.0-13\.0\.mp4$/);
+  const format = probe(file, "-show_entries", "format=duration:stream=codec_name,avg_frame_rate");
+  assert.ok(Math.abs(Number(format.format.duration) - 10) <= 0.04, `duration ${format.format.duration}`);
+  assert.deepEqual(format.streams.map((s) => s.codec_name), ["h264", "aac"]);
+  // Packet timestamps: each stream's DTS strictly increasing, PTS never before DTS.
+  const packets = probe(file, "-show_entries", "packet=stream_index,pts,dts").packets;
+  for (const stream of [0, 1]) {
+    const own = packets.filter((p) => p.stream_index === stream);
+    assert.ok(own.length > 50, `stream ${stream}: ${own.length} packets`);
+    own.forEach((p, i) => {
+      assert.ok(p.pts >= p.dts, `stream ${stream} packet ${i}: pts ${p.pts} < dts ${p.dts}`);
+      if (i) assert.ok(p.dts > own[i - 1].dts, `stream ${stream} packet ${i}: dts ${p.dts} after ${own[i - 1].dts}`);
+    });
+  }
+  const decoded = spawnSync("ffmpeg", ["-v", "error", "-i", file, "-f", "null", "-"], { encoding: "utf8" });
+  assert.equal(decoded.status, 0);
+  assert.equal(decoded.stderr.trim(), "");
+  await page.screenshot({ path: path.join(ARTIFACTS, "clip.png"), fullPage: true });
   assert.deepEqual(page.problems, []);
   await page.close();
 });
@@ -435,7 +507,7 @@ test("every page passes axe-core with no serious or critical violation", async (
   for (const [name, ready, prepare] of [
     ["overview", "#live"], ["templates", "#templates-list", async () => page.click("text=New template")],
     ["rules", "#rules-list"], ["tasks", "#tasks-list"], ["recordings", "#recordings-list"], ["push", "#keys-form"],
-    ["callbacks", "#callback-templates"],
+    ["callbacks", "#callback-templates"], ["clip", "#clip-search"],
   ]) {
     await page.goto(`${server.base}/console/#/${name}`);
     await page.waitForSelector(ready);

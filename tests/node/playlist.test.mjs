@@ -201,6 +201,10 @@ test("splice: options (order by PROGRAM-DATE-TIME, gap segments) and the summary
   assertAgrees(gaps.playlist);
   const tolerant = Playlist.splice([early, close], { toleranceMs: 5000 });
   assert.deepEqual(tolerant.summary.joins.map((j) => j.discontinuity), [false]);
+  // Separate recordings: a discontinuity at every join, however well the times line up.
+  const separate = Playlist.splice([early, close], { toleranceMs: 5000, joins: "discontinuity" });
+  assert.deepEqual(separate.summary.joins.map((j) => j.discontinuity), [true]);
+  assert.equal(separate.playlist.segments(0, 9).filter((s) => s.discontinuity).length, 1);
 });
 
 test("splice and parse: misuse and impossible requests throw coded errors", () => {
@@ -210,6 +214,7 @@ test("splice and parse: misuse and impossible requests throw coded errors", () =
   assert.throws(() => Playlist.splice([a, { handle: 99999 }]), { code: "InvalidArgument" });
   assert.throws(() => Playlist.splice([a], { order: "random" }), { code: "InvalidArgument" });
   assert.throws(() => Playlist.splice([a], { toleranceMs: -1 }), { code: "InvalidArgument" });
+  assert.throws(() => Playlist.splice([a], { joins: "never" }), { code: "InvalidArgument" });
   assert.throws(() => Playlist.splice([Playlist.parse("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n")]), { code: "NotMediaPlaylist" });
   assert.throws(() => Playlist.splice([Playlist.parse("#EXTM3U\n#EXT-X-TARGETDURATION:2\n")]), { code: "EmptyPlaylist" });
   const fmp4 = Playlist.parse(media([2], { map: "i.mp4" }));

@@ -8,6 +8,7 @@ import { tasks, recordNow } from "./tasks.js";
 import { push } from "./push.js";
 import { recordings } from "./recordings.js";
 import { callbacks } from "./callbacks.js";
+import { clip } from "./clip.js";
 
 const main = document.getElementById("main");
 const REFRESH_MS = 3000;
@@ -147,7 +148,7 @@ async function overview() {
 
 // ---- routing ----
 
-const pages = { overview, templates, rules, tasks, push, recordings, callbacks };
+const pages = { overview, templates, rules, tasks, push, recordings, clip, callbacks };
 
 registerPages(Object.keys(pages));
 

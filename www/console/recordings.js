@@ -1,7 +1,8 @@
 // Recordings: search and filter the index (SearchMedia: domain, app, stream, format,
 // time range) and scroll through every match, however many (a virtual list: the rows
-// in view are in the document, fetched 100 at a time); play one in the page (MP4
-// natively, HLS with the vendored hls.js) or download it.
+// in view are in the document, fetched 100 at a time); play one in the page (MP4 and
+// AAC natively, HLS with the vendored hls.js, FLV with the vendored mpegts.js) or
+// download it.
 import { call } from "./api.js";
 import { duration, h, show, size, when } from "./ui.js";
 
@@ -40,8 +41,39 @@ function filters() {
   return form;
 }
 
+/** The vendored mpegts.js (a UMD script: loaded by a script element, once). */
+let mpegtsLoaded = null;
+function mpegts() {
+  mpegtsLoaded ??= new Promise((resolve, reject) => {
+    const script = h("script", { src: "./vendor/mpegts.js" });
+    script.addEventListener("load", () => (window.mpegts ? resolve(window.mpegts) : reject(new Error("mpegts.js did not load"))));
+    script.addEventListener("error", () => { mpegtsLoaded = null; reject(new Error("vendor/mpegts.js is missing")); });
+    document.head.append(script);
+  });
+  return mpegtsLoaded;
+}
+
+/** The player library of the recording shown (destroyed when another one plays). */
+let playing = null;
+
+async function playFlv(area, video, url) {
+  try {
+    const lib = await mpegts();
+    if (!lib.getFeatureList().mseLivePlayback) throw new Error("this browser has no Media Source Extensions");
+    const player = lib.createPlayer({ type: "flv", url, isLive: false });
+    player.on(lib.Events.ERROR, (type, detail) => area.append(h("p", { class: "error", role: "alert" }, `FLV playback failed: ${type} ${detail}`)));
+    player.attachMediaElement(video);
+    player.load();
+    playing = player;
+  } catch (e) {
+    area.append(h("p", { class: "error" }, `FLV playback is not available (${e.message}): run npm ci in www/, then build the server again.`));
+  }
+}
+
 /** Plays recording `m` in the player area. */
 async function play(m) {
+  playing?.destroy();
+  playing = null;
   const area = document.getElementById("player");
   const url = m.BasicInfo.MediaUrl;
   const video = h("video", { controls: true, autoplay: true, muted: true, id: "player-video", "aria-label": `Playing ${m.BasicInfo.Name}` });
@@ -64,17 +96,19 @@ async function play(m) {
       });
       hls.loadSource(url);
       hls.attachMedia(video);
+      playing = hls;
     } catch (e) {
       area.append(h("p", { class: "error" }, `hls.js is not built into this server (${e.message}): run npm ci in www/, then build the server again.`));
     }
     return;
   }
+  if (type === "flv") return playFlv(area, video, url);
   area.replaceChildren(h("p", {}, `${type} files do not play in the page here: download it.`));
 }
 
 function row(m) {
   const info = m.LiveRecordInfo;
-  const playable = ["mp4", "aac", "hls"].includes(m.BasicInfo.Type);
+  const playable = ["mp4", "aac", "hls", "flv"].includes(m.BasicInfo.Type);
   return h("tr", { "data-file": m.FileId },
     h("td", {}, m.BasicInfo.Name),
     h("td", {}, m.BasicInfo.Type),

@@ -175,20 +175,33 @@ pub fn decode_all(data: &[u8]) -> Result<Vec<Amf0>, Amf0Error> {
     Ok(out)
 }
 
-/// Adds one property, `key` = a strict array of `nulls` nulls (one byte each: padding
-/// players skip), to the ECMA array that starts at `array_at` and ends `out`. The bytes
-/// are those of encoding the array with that property, without a value per null.
-/// Returns false, leaving `out` alone, when no ECMA array starts there or ends `out`.
-pub fn append_null_array(out: &mut Vec<u8>, array_at: usize, key: &str, nulls: u32) -> bool {
+/// Key of the padding property; one byte longer ([`PADDING_KEY_ODD`]) for an odd count.
+pub const PADDING_KEY: &str = "liverecPadding";
+/// See [`PADDING_KEY`].
+pub const PADDING_KEY_ODD: &str = "liverecPadding1";
+
+/// Adds a padding property to the ECMA array that starts at `array_at` and ends `out`:
+/// [`PADDING_KEY`] = a strict array of `false`s (two bytes each), `bytes` bytes beyond
+/// the property's fixed 21 (key, marker, count) — an odd count takes the one-byte-longer
+/// [`PADDING_KEY_ODD`], so any count but 1 is exact. Booleans, not one-byte nulls: flv.js
+/// and mpegts.js, the web's FLV players, stop at an AMF null. The bytes are those of
+/// encoding the array with that property. Returns false, leaving `out` alone, when no
+/// ECMA array starts there or ends `out`, or for a count of 1.
+pub fn append_padding(out: &mut Vec<u8>, array_at: usize, bytes: u32) -> bool {
     let Some((&0x08, rest)) = out.get(array_at..).and_then(<[u8]>::split_first) else {
         return false;
     };
     let Some(count) = rest.first_chunk::<4>().map(|c| u32::from_be_bytes(*c)) else {
         return false;
     };
-    if !out.ends_with(&[0, 0, 0x09]) || out.len() < array_at + 8 {
+    if !out.ends_with(&[0, 0, 0x09]) || out.len() < array_at + 8 || bytes == 1 {
         return false;
     }
+    let (key, falses) = if bytes % 2 == 0 {
+        (PADDING_KEY, bytes / 2)
+    } else {
+        (PADDING_KEY_ODD, (bytes - 1) / 2)
+    };
     let count = count.saturating_add(1).to_be_bytes();
     if let Some(at) = out.get_mut(array_at + 1..array_at + 5) {
         at.copy_from_slice(&count);
@@ -196,8 +209,10 @@ pub fn append_null_array(out: &mut Vec<u8>, array_at: usize, key: &str, nulls: u
     out.truncate(out.len() - 3);
     put_string(out, key);
     out.push(0x0A);
-    out.extend_from_slice(&nulls.to_be_bytes());
-    out.resize(out.len() + nulls as usize, 0x05);
+    out.extend_from_slice(&falses.to_be_bytes());
+    for _ in 0..falses {
+        out.extend_from_slice(&[0x01, 0x00]);
+    }
     out.extend_from_slice(&[0, 0, 0x09]);
     true
 }
@@ -281,20 +296,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn null_padding_is_the_encoding_of_the_padded_array() {
+    fn padding_is_the_encoding_of_the_padded_array() {
         let props = vec![
             ("duration".to_owned(), Amf0::Number(3.0)),
             ("keyframes".to_owned(), Amf0::Object(vec![])),
         ];
-        for nulls in [0u32, 1, 700] {
+        for bytes in [0u32, 2, 3, 700, 701] {
             let mut fast = Vec::new();
             encode(&mut fast, &Amf0::String("onMetaData".into()));
             let at = fast.len();
             encode(&mut fast, &Amf0::EcmaArray(props.clone()));
-            assert!(append_null_array(&mut fast, at, "liverecPadding", nulls));
+            let unpadded = fast.len();
+            assert!(append_padding(&mut fast, at, bytes));
+            assert_eq!(fast.len(), unpadded + 21 + bytes as usize);
             let mut padded = props.clone();
-            let pad = Amf0::StrictArray(vec![Amf0::Null; nulls as usize]);
-            padded.push(("liverecPadding".to_owned(), pad));
+            let key = if bytes % 2 == 0 {
+                PADDING_KEY
+            } else {
+                PADDING_KEY_ODD
+            };
+            let pad = Amf0::StrictArray(vec![Amf0::Boolean(false); bytes as usize / 2]);
+            padded.push((key.to_owned(), pad));
             let mut slow = Vec::new();
             encode(&mut slow, &Amf0::String("onMetaData".into()));
             encode(&mut slow, &Amf0::EcmaArray(padded));
@@ -304,8 +326,8 @@ mod tests {
         let mut other = Vec::new();
         encode(&mut other, &Amf0::Number(1.0));
         let before = other.clone();
-        assert!(!append_null_array(&mut other, 0, "p", 3));
-        assert!(!append_null_array(&mut other, 7, "p", 3));
+        assert!(!append_padding(&mut other, 0, 3));
+        assert!(!append_padding(&mut other, 7, 3));
         assert_eq!(other, before);
     }
 

@@ -7,14 +7,16 @@
 //! *sample file*, and only the sample references stay here (≈ 32 bytes a sample). At
 //! the end [`TsClip::finish`] lays the references out with [`stitch`]: the result is a
 //! small head (`ftyp` + `moov` + `mdat` header) and a list of extents of the sample
-//! files (joined by presentation times, [`Join::Presentation`]), which the caller concatenates (a browser: `new Blob([head, ...slices])`), so
+//! files (the pieces kept where the playlist puts them, [`Join::Keep`]), which the caller concatenates (a browser: `new Blob([head, ...slices])`), so
 //! no step holds more than one segment.
 //!
 //! Timeline: milliseconds of the (spliced) playlist, as a player shows them. A recording
 //! — a run of segments without a discontinuity — starts with [`TsClip::begin_recording`];
 //! its first segment pushed is placed at the playlist time given with it, and the rest
 //! keep the transport stream's own time relative to that (so EXTINF rounding does not
-//! accumulate). Between recordings [`stitch`] closes the gap, and its edit list
+//! accumulate) — unless a segment's first frame lands over [`MAX_DRIFT_MS`] from its
+//! playlist time: then its timestamps restarted without a discontinuity tag, and a new
+//! recording begins there. Between recordings [`stitch`] closes the gap, and its edit list
 //! makes the file start and end at the requested instants exactly; video begins at the
 //! last keyframe before the start.
 //!
@@ -37,6 +39,10 @@ pub const MAX_CLIP_SAMPLES: usize = 2_000_000;
 pub const MAX_CLIP_SEGMENTS: usize = 20_000;
 /// Demuxer notes kept (skipped streams, garbage).
 const MAX_NOTES: usize = 16;
+/// A segment whose first frame is further than this from where the recording's clock
+/// puts it starts a new recording (timestamps that restart without a discontinuity
+/// tag), ms.
+pub const MAX_DRIFT_MS: i64 = 2_000;
 
 /// Why a clip cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,6 +87,8 @@ pub struct TsClip {
     /// Playlist time minus transport-stream time in the current recording, ms (set by
     /// its first frame).
     shift_ms: Option<i64>,
+    /// The next frame is the first of its segment.
+    segment_first: bool,
     video: Option<VideoConfig>,
     audio: Option<AacConfig>,
     segments: usize,
@@ -137,6 +145,7 @@ impl TsClip {
             self.begin_recording();
         }
         self.segment_start_ms = start_ms;
+        self.segment_first = true;
         let mut inputs = std::mem::take(&mut self.inputs);
         inputs.clear();
         self.demuxer.push(ts, &mut inputs);
@@ -176,6 +185,9 @@ impl TsClip {
                 "a clip holds at most {MAX_CLIP_SAMPLES} samples"
             )));
         }
+        if std::mem::take(&mut self.segment_first) {
+            self.check_drift(frame.pts_ms);
+        }
         let shift = *self
             .shift_ms
             .get_or_insert(self.segment_start_ms - frame.pts_ms);
@@ -196,6 +208,17 @@ impl TsClip {
             }
         }
         Ok(())
+    }
+
+    /// A segment whose first frame is far from where the clock puts it begins a new
+    /// recording: the stream's timestamps restarted without a discontinuity tag.
+    fn check_drift(&mut self, pts_ms: i64) {
+        if let Some(shift) = self.shift_ms {
+            if (pts_ms + shift - self.segment_start_ms).abs() > MAX_DRIFT_MS {
+                self.shift_ms = None;
+                self.pieces.push(Piece::default());
+            }
+        }
     }
 
     fn configure(&mut self, codec: &CodecConfig) -> Result<(), TsClipError> {
@@ -237,15 +260,38 @@ impl TsClip {
         if tracks.video.is_none() && tracks.audio.is_none() {
             return Err(TsClipError::Empty);
         }
-        let joined = stitch_joined(
-            &tracks,
-            &self.pieces,
-            (start_ms, end_ms),
-            Join::Presentation,
-        );
+        trim_overlaps(&mut self.pieces);
+        let joined = stitch_joined(&tracks, &self.pieces, (start_ms, end_ms), Join::Keep);
         joined.map_err(|e| match e {
             Mp4Error::NoTracks => TsClipError::Empty,
             other => TsClipError::Mp4(other),
         })
+    }
+}
+
+/// Ends each recording where the next one begins on the playlist's timeline: its samples
+/// presented (or decoded) from there on are left out — an audio tail that runs past the
+/// video, or a recording longer than its EXTINFs say.
+fn trim_overlaps(pieces: &mut [Piece]) {
+    let starts: Vec<Option<i64>> = pieces
+        .iter()
+        .map(|p| {
+            [p.video.first(), p.audio.first()]
+                .into_iter()
+                .flatten()
+                .map(|s| s.dts_ms + i64::from(s.cts_ms))
+                .min()
+        })
+        .collect();
+    for (i, piece) in pieces.iter_mut().enumerate() {
+        let next = starts
+            .get(i + 1..)
+            .and_then(|rest| rest.iter().flatten().next());
+        let Some(&cut) = next else {
+            continue;
+        };
+        let before = |s: &SampleRef| s.dts_ms < cut && s.dts_ms + i64::from(s.cts_ms) < cut;
+        piece.video.retain(before);
+        piece.audio.retain(before);
     }
 }

@@ -23,7 +23,8 @@
 //!   (the listing says where the breaks are). A piece's start and end are decode times
 //!   ([`Join::Decode`], the server's range playback, whose listing counts so) or
 //!   presentation times ([`Join::Presentation`]: decode time + composition offset, so a
-//!   B-frame delay does not lengthen the join — the console's clip export).
+//!   B-frame delay does not lengthen the join), or not joined at all ([`Join::Keep`]:
+//!   pieces the caller placed on one timeline — the console's clip export).
 //! - Output samples follow the sources' own layout (by source, then offset; each track's
 //!   samples stay in decode order): a range of the output is a few long reads of each
 //!   source, and the tracks are as interleaved as the sources had them. A chunk is a run
@@ -147,7 +148,10 @@ fn lay_out(pieces: &[Piece], start_ms: i64, end_ms: i64, join: Join) -> ([Laid; 
         let Some(piece_start) = piece_start.filter(|p| *p < end_ms) else {
             continue;
         };
-        let shift = out_end.map_or(0, |e| piece_start - e);
+        let shift = match join {
+            Join::Keep => 0,
+            _ => out_end.map_or(0, |e| piece_start - e),
+        };
         start_out.get_or_insert(start_ms.max(piece_start) - shift);
         let mut piece_end = i64::MIN;
         for (t, (samples, &first)) in tracks.iter().zip(&firsts).enumerate() {
@@ -173,8 +177,27 @@ fn lay_out(pieces: &[Piece], start_ms: i64, end_ms: i64, join: Join) -> ([Laid; 
             end_out = piece_end.min(end_ms - shift);
         }
     }
+    if join == Join::Keep {
+        for track in &mut laid {
+            reach_next(&mut track.samples);
+        }
+    }
     let start_out = start_out.unwrap_or(start_ms);
     (laid, start_out, end_out.max(start_out))
+}
+
+/// Each sample lasts until the next one, across pieces too ([`Join::Keep`]: a piece's
+/// last sample reaches the next piece's first).
+fn reach_next(samples: &mut [(SampleRef, i64, u32)]) {
+    for i in 1..samples.len() {
+        let next = samples.get(i).map_or(0, |s| s.1);
+        if let Some(s) = samples.get_mut(i - 1) {
+            let d = next - s.1;
+            if (1..=MAX_SAMPLE_MS).contains(&d) {
+                s.2 = u32::try_from(d).unwrap_or(s.2);
+            }
+        }
+    }
 }
 
 /// Index of the sample to begin with for `start`: the last sync sample at or before
@@ -193,13 +216,16 @@ pub enum Join {
     Decode,
     /// Presentation times.
     Presentation,
+    /// None: the caller placed the pieces on one timeline, without overlaps; each
+    /// track's samples last until the next one, across pieces.
+    Keep,
 }
 
 impl Join {
     fn cts(self, sample: &SampleRef) -> i64 {
         match self {
             Join::Decode => 0,
-            Join::Presentation => i64::from(sample.cts_ms),
+            Join::Presentation | Join::Keep => i64::from(sample.cts_ms),
         }
     }
 }

@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 include!(concat!(env!("OUT_DIR"), "/console_assets.rs"));
 
 /// What the console's pages may load: their own files, the wasm package, media from
-/// this server (and `blob:` URLs the players make).
+/// this server (and `blob:` URLs the players make; the clip page previews a playlist
+/// spliced in the page from one).
 const POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
     style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
-    connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; \
+    connect-src 'self' blob:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; \
     frame-ancestors 'none'; form-action 'none'";
 
 /// The MIME type of a console file.

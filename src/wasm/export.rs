@@ -1,0 +1,143 @@
+//! `liverec/liverec_export.js`: the clip export as a second wasm module of the npm
+//! package, built with the `clip-export` feature (`scripts/build-pkg.sh`). A module of
+//! its own because it carries the MPEG-TS demuxer and the MP4 writer, which the core
+//! module's size budget cannot hold; a console loads it only when the user exports.
+//!
+//! [`ClipExportJs`] wraps [`TsClip`]: segments go in one at a time as `Uint8Array`s,
+//! their sample bytes come back at once (the caller keeps them, e.g. as `Blob`s), and
+//! `finish` returns the file's head and the extents to concatenate behind it.
+
+use js_sys::{Float64Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use super::{misuse, MisuseCode};
+use crate::formats::mp4::from_ts::{TsClip, TsClipError};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** What `ClipExport.finish` returns: the MP4 is `head` followed by the extents. */
+export interface ClipExportResult {
+  /** `ftyp` + `moov` + the `mdat` header. */
+  head: Uint8Array;
+  /** Triples `[segment, offset, length]`: bytes of the sample data `pushSegment`
+   * returned for segment number `segment` (0 = the first pushed), in file order. */
+  extents: Float64Array;
+  /** Length of the whole file. */
+  bytes: number;
+  /** Its presentation length (out − in, less what the recordings do not cover). */
+  durationSeconds: number;
+}
+"#;
+
+/// Largest time accepted, seconds (a year).
+const MAX_SECONDS: f64 = 366.0 * 86_400.0;
+
+/// A clip being exported.
+#[wasm_bindgen(js_name = ClipExport)]
+pub struct ClipExportJs {
+    inner: TsClip,
+}
+
+fn fail(error: &TsClipError) -> JsValue {
+    misuse(MisuseCode::InvalidValue(error.code()), &error.to_string())
+}
+
+/// A time in seconds as ms.
+fn ms_arg(value: &JsValue, name: &str) -> Result<i64, JsValue> {
+    let Some(seconds) = value.as_f64() else {
+        let code = if value.is_undefined() {
+            MisuseCode::MissingArgument
+        } else {
+            MisuseCode::InvalidArgument
+        };
+        return Err(misuse(code, &format!("{name} must be a number of seconds")));
+    };
+    if !seconds.is_finite() || !(0.0..=MAX_SECONDS).contains(&seconds) {
+        return Err(misuse(
+            MisuseCode::InvalidArgument,
+            &format!("{name} must be between 0 and {MAX_SECONDS} seconds"),
+        ));
+    }
+    Ok((seconds * 1000.0).round() as i64)
+}
+
+#[wasm_bindgen(js_class = ClipExport)]
+impl ClipExportJs {
+    /// An empty clip.
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> ClipExportJs {
+        ClipExportJs {
+            inner: TsClip::new(),
+        }
+    }
+
+    /// The next segments belong to another recording (after a discontinuity).
+    #[wasm_bindgen(js_name = beginRecording)]
+    pub fn begin_recording(&mut self) {
+        self.inner.begin_recording();
+    }
+
+    /// Demuxes one `.ts` segment starting at `startSeconds` of the playlist; returns
+    /// its sample data (keep it: `finish`'s extents point into it).
+    #[wasm_bindgen(js_name = pushSegment)]
+    pub fn push_segment(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] segment: JsValue,
+        #[wasm_bindgen(js_name = startSeconds, unchecked_param_type = "number")]
+        start_seconds: JsValue,
+    ) -> Result<Vec<u8>, JsValue> {
+        let Some(bytes) = segment.dyn_ref::<Uint8Array>() else {
+            return Err(misuse(
+                MisuseCode::InvalidArgument,
+                "segment must be a Uint8Array of MPEG-TS",
+            ));
+        };
+        let start = ms_arg(&start_seconds, "startSeconds")?;
+        self.inner
+            .push_segment(&bytes.to_vec(), start)
+            .map_err(|e| fail(&e))
+    }
+
+    /// Segments pushed so far.
+    #[wasm_bindgen(getter)]
+    pub fn segments(&self) -> usize {
+        self.inner.segments()
+    }
+
+    /// What the demuxer skipped (unsupported streams, bytes without a sync byte).
+    #[wasm_bindgen(getter)]
+    pub fn notes(&self) -> Vec<String> {
+        self.inner.notes().to_vec()
+    }
+
+    /// The MP4 of `[inSeconds, outSeconds)`: its head and the extents behind it.
+    #[wasm_bindgen(unchecked_return_type = "ClipExportResult")]
+    pub fn finish(
+        &mut self,
+        #[wasm_bindgen(js_name = inSeconds, unchecked_param_type = "number")] in_seconds: JsValue,
+        #[wasm_bindgen(js_name = outSeconds, unchecked_param_type = "number")] out_seconds: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let (start, end) = (
+            ms_arg(&in_seconds, "inSeconds")?,
+            ms_arg(&out_seconds, "outSeconds")?,
+        );
+        let stitched = self.inner.finish(start, end).map_err(|e| fail(&e))?;
+        let extents: Vec<f64> = stitched
+            .extents
+            .iter()
+            .flat_map(|e| [f64::from(e.source), e.offset as f64, e.len as f64])
+            .collect();
+        let result = Object::new();
+        let set =
+            |key: &str, value: JsValue| Reflect::set(&result, &JsValue::from_str(key), &value);
+        set("head", Uint8Array::from(stitched.head.as_slice()).into())?;
+        set("extents", Float64Array::from(extents.as_slice()).into())?;
+        set("bytes", JsValue::from_f64(stitched.len as f64))?;
+        set(
+            "durationSeconds",
+            JsValue::from_f64(stitched.duration_ms as f64 / 1000.0),
+        )?;
+        Ok(result.into())
+    }
+}
