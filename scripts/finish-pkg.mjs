@@ -123,7 +123,15 @@ function guardClass(cls) {
       ...(d.get ? { get: alive(d.get) } : {}),
     });
   }
-  return cls;
+  // \`new\` before init: a coded Error too (ClipExport is made with new).
+  return new Proxy(cls, {
+    construct(target, args, newTarget) {
+      if (!ready) {
+        throw coded("NotInitialized", \`liverec: new \${cls.name}() before the module was initialised: await init() first\`);
+      }
+      return Reflect.construct(target, args, newTarget);
+    },
+  });
 }
 
 ${functions.map((f) => `export const ${f} = whenReady("${f}", glue.${f});`).join("\n")}

@@ -112,8 +112,9 @@ cargo fmt --all --check
 step "cargo clippy (native, all targets)"
 cargo clippy --all-targets -- -D warnings
 
-step "cargo clippy (wasm32, server feature off)"
+step "cargo clippy (wasm32, server feature off: the core module, then the clip export module)"
 cargo clippy --target wasm32-unknown-unknown --no-default-features --lib -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --no-default-features --features clip-export --lib -- -D warnings
 
 step "cargo test"
 cargo test

@@ -18,7 +18,7 @@ const TYPES: &'static str = r#"
 /** What `ClipExport.finish` returns: the MP4 is `head` followed by the extents. */
 export interface ClipExportResult {
   /** `ftyp` + `moov` + the `mdat` header. */
-  head: Uint8Array;
+  head: Uint8Array<ArrayBuffer>;
   /** Triples `[segment, offset, length]`: bytes of the sample data `pushSegment`
    * returned for segment number `segment` (0 = the first pushed), in file order. */
   extents: Float64Array;
@@ -80,7 +80,7 @@ impl ClipExportJs {
 
     /// Demuxes one `.ts` segment starting at `startSeconds` of the playlist; returns
     /// its sample data (keep it: `finish`'s extents point into it).
-    #[wasm_bindgen(js_name = pushSegment)]
+    #[wasm_bindgen(js_name = pushSegment, unchecked_return_type = "Uint8Array<ArrayBuffer>")]
     pub fn push_segment(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] segment: JsValue,

@@ -1,7 +1,8 @@
 // The package as published: files, size budget, TypeScript declarations.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { gzipSync } from "node:zlib";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
@@ -86,4 +87,48 @@ test("misuse throws coded Errors: a call before init, init() in Node, a freed Pl
     assert.ok(e instanceof Error);
     assert.equal(e.code, "FreedPlaylist", e.message);
   }
+});
+
+const MAX_EXPORT_WASM_GZIP_BYTES = 100 * 1024;
+
+test(`the clip export module: at most ${MAX_EXPORT_WASM_GZIP_BYTES} bytes gzipped, coded errors, an MP4 from real .ts segments`, async () => {
+  const wasm = readFileSync(path.join(pkgDir, "liverec_export_bg.wasm"));
+  const gz = gzipSync(wasm, { level: 9 }).length;
+  console.log(`liverec_export_bg.wasm: ${wasm.length} bytes, ${gz} gzipped`);
+  assert.ok(gz <= MAX_EXPORT_WASM_GZIP_BYTES, `${gz} > ${MAX_EXPORT_WASM_GZIP_BYTES}`);
+  const meta = JSON.parse(readFileSync(path.join(pkgDir, "package.json"), "utf8"));
+  for (const f of ["liverec_export.js", "liverec_export_glue.js", "liverec_export_bg.wasm", "liverec_export.d.ts"]) {
+    assert.ok(meta.files.includes(f), `package.json files lists ${f}`);
+  }
+  const lib = await import(pathToFileURL(path.join(pkgDir, "liverec_export.js")).href);
+  assert.equal(thrown(() => new lib.ClipExport()).code, "NotInitialized");
+  lib.initSync({ module: wasm });
+  // Two seconds of H.264 + AAC as ffmpeg writes HLS segments.
+  const dir = mkdtempSync(path.join(os.tmpdir(), "liverec-export-"));
+  execFileSync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-f", "lavfi", "-i", "sine=sample_rate=48000",
+    "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-f", "hls", "-hls_time", "1",
+    "-hls_playlist_type", "vod", "-hls_segment_filename", path.join(dir, "s%d.ts"), path.join(dir, "p.m3u8")]);
+  const clipper = new lib.ClipExport();
+  assert.equal(thrown(() => clipper.pushSegment("not bytes", 0)).code, "InvalidArgument");
+  assert.equal(thrown(() => clipper.pushSegment(new Uint8Array(0), -1)).code, "InvalidArgument");
+  const samples = [0, 1, 2, 3].map((i) => clipper.pushSegment(readFileSync(path.join(dir, `s${i}.ts`)), i));
+  assert.equal(clipper.segments, 4);
+  assert.equal(thrown(() => clipper.finish(2, 2)).code, "ClipMisuse");
+  const made = clipper.finish(0.5, 3.5);
+  const parts = [made.head];
+  for (let k = 0; k < made.extents.length; k += 3) {
+    parts.push(samples[made.extents[k]].subarray(made.extents[k + 1], made.extents[k + 1] + made.extents[k + 2]));
+  }
+  const file = Buffer.concat(parts);
+  assert.equal(file.length, made.bytes);
+  assert.equal(made.durationSeconds, 3);
+  writeFileSync(path.join(dir, "clip.mp4"), file);
+  const duration = execFileSync("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path.join(dir, "clip.mp4")], { encoding: "utf8" });
+  assert.ok(Math.abs(Number(duration) - 3) <= 0.04, duration);
+  clipper.free();
+  assert.equal(thrown(() => clipper.segments).code, "FreedClipExport");
+  const garbage = new lib.ClipExport();
+  garbage.pushSegment(new Uint8Array(5000).fill(7), 0);
+  assert.equal(thrown(() => garbage.finish(0, 1)).code, "ClipEmpty");
+  assert.ok(garbage.notes.length >= 1, "the skipped bytes are noted");
 });

@@ -43,3 +43,21 @@ const inspected = a.inspect();
 const diagnostics = a.validate();
 a.free();
 export { browser, firstProblem, interval, mixErrors, level, start, formats, name, idx, count, base, text, clipped, firstSegments, inspected, diagnostics };
+
+// The clip export module.
+import initExport, { initSync as initExportSync, ClipExport, type ClipExportResult } from "../../../pkg/liverec_export.js";
+initExportSync({ module: bytes });
+async function exportInBrowser(): Promise<void> {
+  await initExport();
+}
+const clipper = new ClipExport();
+clipper.beginRecording();
+const samples: Uint8Array = clipper.pushSegment(bytes, 0);
+const pushed: number = clipper.segments;
+const notes: string[] = clipper.notes;
+const made: ClipExportResult = clipper.finish(0, 10);
+const file = new Blob([made.head, samples.slice(made.extents[1], made.extents[1] + made.extents[2])], { type: "video/mp4" });
+const total: number = made.bytes + made.durationSeconds + file.size + pushed + notes.length;
+clipper.free();
+void exportInBrowser;
+void total;
