@@ -441,6 +441,7 @@ async fn failed_callbacks_are_retried_and_retention_deletes() {
     let record = cb.wait_for(100, 2, Duration::from_secs(15)).await;
     assert_eq!(record.len(), 2, "both delivered after the failures");
     assert!(*cb.posts.lock().unwrap() >= 4, "two failures, then success");
+    delivery_log_shows_the_attempts(&server).await;
     let stream = stream_dir(&server, "retry");
     let mut stored: Vec<PathBuf> = ["aac", "m3u8", "ts"]
         .iter()
@@ -460,6 +461,75 @@ async fn failed_callbacks_are_retried_and_retention_deletes() {
     assert_eq!(search["TotalCount"], 0);
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// DescribeCallbackRecordsList: every attempt of the `retry` stream's events, the two
+/// failures (HTTP 500, retried) and the deliveries, in both time forms; filters work.
+async fn delivery_log_shows_the_attempts(server: &Server) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let iso = |s: i64| {
+        let out = std::process::Command::new("date")
+            .args(["-u", "-d", &format!("@{s}"), "+%Y-%m-%dT%H:%M:%SZ"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let ask = |extra: Value| {
+        let mut p = json!({"StartTime": iso(now - 600), "EndTime": iso(now + 60),
+            "StreamName": "retry", "PageNum": 1, "PageSize": 100});
+        for (k, v) in extra.as_object().unwrap() {
+            p[k] = v.clone();
+        }
+        server.call("DescribeCallbackRecordsList", p)
+    };
+    let all = ask(json!({})).await;
+    let list = all["DataInfoList"].as_array().unwrap().clone();
+    let failed: Vec<&Value> = list.iter().filter(|e| e["ResultCode"] == 500).collect();
+    let delivered: Vec<&Value> = list.iter().filter(|e| e["ResultCode"] == 0).collect();
+    assert_eq!(failed.len(), 2, "{all}");
+    assert!(delivered.len() >= 2, "{all}");
+    assert_eq!(all["TotalNum"], list.len());
+    for e in &list {
+        assert_eq!(e["StreamId"], "retry");
+        assert!(e["EventTime"].as_str().unwrap().ends_with('Z'), "{e}");
+        let request: Value = serde_json::from_str(e["Request"].as_str().unwrap()).unwrap();
+        assert!(
+            request["sign"].is_string() && request["t"].is_i64(),
+            "{request}"
+        );
+    }
+    assert!(
+        failed[0]["Response"].as_str().unwrap().contains("retrying"),
+        "{}",
+        failed[0]
+    );
+    let only_failed = ask(json!({"ResultCode": 500, "EventType": 100})).await;
+    assert!(only_failed["DataInfoList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["ResultCode"] != 0));
+    let paged = ask(json!({"PageSize": 1, "PageNum": 2})).await;
+    assert_eq!(paged["DataInfoList"].as_array().unwrap().len(), 1);
+    assert_eq!(paged["TotalPage"], list.len());
+    // Beijing time in, Beijing time out.
+    let beijing = |s: i64| iso(s + 8 * 3600).replace('T', " ").replace('Z', "");
+    let local = ask(json!({"StartTime": beijing(now - 600), "EndTime": beijing(now + 60)})).await;
+    let first = &local["DataInfoList"][0]["EventTime"];
+    assert_eq!(first.as_str().unwrap().len(), 19, "{local}");
+    assert_eq!(local["TotalNum"], list.len());
+    // More than a day: refused.
+    let long = server
+        .call(
+            "DescribeCallbackRecordsList",
+            json!({"StartTime": iso(now - 90_000),
+            "EndTime": iso(now), "PageNum": 1, "PageSize": 10}),
+        )
+        .await;
+    assert_eq!(long["Error"]["Code"], "InvalidParameterValue", "{long}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -22,8 +22,8 @@ use liverec::config::rule::RecordRule;
 use liverec::config::task::RecordTask;
 use liverec::config::template::RecordTemplate;
 use liverec::server::db::{
-    Applied, Change, ConfigRepo, DbError, Leases, Outbox, Pending, PgDb, Recording, RecordingIndex,
-    Search, SqliteDb, PENDING_ID,
+    Applied, Attempt, AttemptQuery, Change, ConfigRepo, DbError, Leases, Outbox, Pending, PgDb,
+    Recording, RecordingIndex, Search, SqliteDb, PENDING_ID,
 };
 
 /// Two handles (two nodes) on a fresh database, connected (and migrating) at once.
@@ -390,6 +390,95 @@ async fn the_outbox_claims_acks_and_retries() {
         .collect();
     assert_eq!(order, ["w", "y", "x"], "soonest due first, then by id");
     db.close().await;
+}
+
+/// The delivery log on `db`: attempts keep their event's first time, list newest first,
+/// filter by stream, type and result, page, and are pruned by event time.
+async fn delivery_log_scenario(db: &dyn Outbox) {
+    let attempt = |id: &str, n: i64, stream: &str, at: i64, code: i64| Attempt {
+        event_id: id.into(),
+        attempt: n,
+        stream_name: stream.into(),
+        event_type: if stream == "s" { 100 } else { 1 },
+        event_ms: at,
+        response_ms: at + 5,
+        request: format!("{{\"n\":{n}}}"),
+        response: if code == 0 {
+            "ok".into()
+        } else {
+            "HTTP 500 (attempt 1; retrying in 60 s)".into()
+        },
+        result_code: code,
+    };
+    db.log_attempt(&attempt("a", 1, "s", 1000, 500))
+        .await
+        .unwrap();
+    db.log_attempt(&attempt("a", 2, "s", 61_000, 0))
+        .await
+        .unwrap();
+    db.log_attempt(&attempt("b", 1, "t", 2000, 0))
+        .await
+        .unwrap();
+    let query = |stream: Option<&str>, delivered: Option<bool>| AttemptQuery {
+        from_ms: 0,
+        to_ms: 100_000,
+        stream_name: stream.map(str::to_owned),
+        event_type: None,
+        delivered,
+        offset: 0,
+        limit: 10,
+    };
+    let (total, all) = db.attempts(&query(None, None)).await.unwrap();
+    assert_eq!(total, 3);
+    let order: Vec<(&str, i64, i64)> = all
+        .iter()
+        .map(|a| (a.event_id.as_str(), a.attempt, a.event_ms))
+        .collect();
+    assert_eq!(
+        order,
+        [("b", 1, 2000), ("a", 2, 1000), ("a", 1, 1000)],
+        "the retry keeps its event's time"
+    );
+    assert_eq!(all[1].response_ms, 61_005);
+    assert_eq!(db.attempts(&query(Some("s"), None)).await.unwrap().0, 2);
+    assert_eq!(
+        db.attempts(&query(Some("s"), Some(false))).await.unwrap().1[0].result_code,
+        500
+    );
+    assert_eq!(db.attempts(&query(None, Some(true))).await.unwrap().0, 2);
+    let typed = AttemptQuery {
+        event_type: Some(1),
+        ..query(None, None)
+    };
+    assert_eq!(db.attempts(&typed).await.unwrap().1[0].event_id, "b");
+    let paged = AttemptQuery {
+        offset: 2,
+        limit: 2,
+        ..query(None, None)
+    };
+    assert_eq!(
+        db.attempts(&paged).await.unwrap(),
+        (3, vec![attempt("a", 1, "s", 1000, 500)])
+    );
+    db.prune_log(1500).await.unwrap();
+    assert_eq!(
+        db.attempts(&query(None, None)).await.unwrap().0,
+        1,
+        "events before 1500 pruned"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delivery_log_lists_and_filters_on_both_backends() {
+    let (db, _) = nodes("delivery_log").await;
+    delivery_log_scenario(&db).await;
+    db.close().await;
+    let dir = std::env::temp_dir().join(format!("liverec-delivery-log-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite = SqliteDb::open(&dir).await.unwrap();
+    delivery_log_scenario(&sqlite).await;
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Claims until none is left; the event ids taken.

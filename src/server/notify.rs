@@ -8,6 +8,10 @@
 //! times, then gives up with a warning. Rows survive restarts: delivery is
 //! at-least-once, with `event_id` (also sent as the `X-Liverec-Event-Id` header) to
 //! deduplicate on.
+//!
+//! Every attempt is logged ([`Attempt`]: the body sent, the first [`MAX_LOGGED_RESPONSE`]
+//! bytes of the answer or why none came, and a result code) for
+//! `DescribeCallbackRecordsList`, and kept [`LOG_DAYS`] days.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +19,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use super::db::{Database, Pending};
+use super::db::{Attempt, Database, Pending};
 use super::error::ServerError;
 use super::settings::CallbackSettings;
 use crate::config::callback_event::sign_body;
@@ -26,6 +30,13 @@ pub const DELIVERY_BATCH: i64 = 32;
 /// node wake it at once; this bounds a missed wake-up, and how long rows another node
 /// queued and could not send — it died — wait for this one).
 pub const IDLE_POLL: Duration = Duration::from_secs(5);
+
+/// Bytes of a receiver's answer kept in the delivery log.
+pub const MAX_LOGGED_RESPONSE: usize = 1024;
+/// Days the delivery log keeps an event's attempts (the reference's window: 14).
+pub const LOG_DAYS: i64 = 14;
+/// How often the log is pruned.
+const PRUNE_EVERY_MS: i64 = 3_600_000;
 
 /// The outbox.
 #[derive(Clone)]
@@ -92,7 +103,14 @@ impl Notifier {
                 return;
             }
         };
+        let mut pruned_ms = 0;
         loop {
+            if now_ms() - pruned_ms >= PRUNE_EVERY_MS {
+                pruned_ms = now_ms();
+                if let Err(e) = self.db.prune_log(pruned_ms - LOG_DAYS * 86_400_000).await {
+                    tracing::warn!(error = %e, "pruning the callback log");
+                }
+            }
             let wait = match self.pass(&client).await {
                 Ok(Some(next)) => Duration::from_millis((next - now_ms()).clamp(0, 30_000) as u64),
                 Ok(None) => IDLE_POLL,
@@ -141,17 +159,27 @@ impl Notifier {
             .json(&signed)
             .send()
             .await;
-        let error = match result {
-            Ok(response) if response.status() == reqwest::StatusCode::OK => None,
-            Ok(response) => Some(format!("HTTP {}", response.status().as_u16())),
-            Err(e) => Some(e.to_string()),
+        let (code, answer) = match result {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let code = if status == 200 { 0 } else { i64::from(status) };
+                (code, answer_of(response).await)
+            }
+            Err(e) => (1, e.to_string()),
         };
+        let attempts = due.attempts + 1;
+        let will_retry = code != 0 && attempts <= i64::from(self.settings.max_retries);
+        self.log(due, &signed, attempts, code, &answer, will_retry)
+            .await;
+        let error = (code != 0).then(|| match code {
+            1 => answer.clone(),
+            status => format!("HTTP {status}"),
+        });
         let Some(error) = error else {
             tracing::debug!(event = %due.event_id, url = %due.url, "callback delivered");
             return self.db.ack(&due.event_id).await.map_err(db_err);
         };
-        let attempts = due.attempts + 1;
-        if attempts > i64::from(self.settings.max_retries) {
+        if !will_retry {
             tracing::warn!(event = %due.event_id, url = %due.url, %error, attempts, "callback given up");
             return self.db.ack(&due.event_id).await.map_err(db_err);
         }
@@ -162,4 +190,54 @@ impl Notifier {
             .await
             .map_err(db_err)
     }
+
+    /// Logs one attempt (a failure to log is a warning: delivery goes on).
+    async fn log(
+        &self,
+        due: &Pending,
+        signed: &Value,
+        attempt: i64,
+        code: i64,
+        answer: &str,
+        will_retry: bool,
+    ) {
+        let body: Value = serde_json::from_str(&due.body).unwrap_or(Value::Null);
+        let mut response = answer.to_owned();
+        if code != 0 {
+            let next = if will_retry {
+                format!("retrying in {} s", self.settings.retry_interval_seconds)
+            } else {
+                "given up".to_owned()
+            };
+            response = format!("{response} (attempt {attempt}; {next})");
+        }
+        let now = now_ms();
+        let entry = Attempt {
+            event_id: due.event_id.clone(),
+            attempt,
+            stream_name: body["stream_id"].as_str().unwrap_or("").to_owned(),
+            event_type: body["event_type"].as_i64().unwrap_or(-1),
+            event_ms: now,
+            response_ms: now,
+            request: signed.to_string(),
+            response,
+            result_code: code,
+        };
+        if let Err(e) = self.db.log_attempt(&entry).await {
+            tracing::warn!(error = %e, event = %due.event_id, "logging a callback attempt");
+        }
+    }
+}
+
+/// The first [`MAX_LOGGED_RESPONSE`] bytes of a receiver's answer, as text.
+async fn answer_of(mut response: reqwest::Response) -> String {
+    let mut kept = Vec::new();
+    while kept.len() < MAX_LOGGED_RESPONSE {
+        match response.chunk().await {
+            Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    kept.truncate(MAX_LOGGED_RESPONSE);
+    String::from_utf8_lossy(&kept).into_owned()
 }

@@ -307,6 +307,48 @@ pub struct Pending {
     pub attempts: i64,
 }
 
+/// One delivery attempt of a callback, as the delivery log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Attempt {
+    /// The event.
+    pub event_id: String,
+    /// Which attempt (1, 2, …).
+    pub attempt: i64,
+    /// The stream it is about (`stream_id` of the body).
+    pub stream_name: String,
+    /// Its `event_type`.
+    pub event_type: i64,
+    /// When its first attempt was made, Unix ms (kept by the log for later attempts).
+    pub event_ms: i64,
+    /// When this attempt ended, Unix ms.
+    pub response_ms: i64,
+    /// The body sent.
+    pub request: String,
+    /// What came back: the response body, or why none did.
+    pub response: String,
+    /// 0: delivered (HTTP 200); else the HTTP status, or 1 without a response.
+    pub result_code: i64,
+}
+
+/// Which logged attempts to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttemptQuery {
+    /// Events from this instant on, Unix ms.
+    pub from_ms: i64,
+    /// Events before this instant, Unix ms.
+    pub to_ms: i64,
+    /// This stream only.
+    pub stream_name: Option<String>,
+    /// This `event_type` only.
+    pub event_type: Option<i64>,
+    /// Delivered ones only (true) or failed ones only (false).
+    pub delivered: Option<bool>,
+    /// Rows skipped (newest first).
+    pub offset: i64,
+    /// Rows at most.
+    pub limit: i64,
+}
+
 /// The callback outbox.
 #[async_trait]
 pub trait Outbox: Send + Sync {
@@ -329,6 +371,12 @@ pub trait Outbox: Send + Sync {
     async fn next_due(&self) -> Result<Option<i64>, DbError>;
     /// Callbacks queued.
     async fn queued(&self) -> Result<i64, DbError>;
+    /// Logs an attempt (its `event_ms` is replaced by the event's first logged one).
+    async fn log_attempt(&self, a: &Attempt) -> Result<(), DbError>;
+    /// Logged attempts matching `q`, newest first: (how many match, the page).
+    async fn attempts(&self, q: &AttemptQuery) -> Result<(i64, Vec<Attempt>), DbError>;
+    /// Forgets attempts of events before `before_ms`.
+    async fn prune_log(&self, before_ms: i64) -> Result<(), DbError>;
 }
 
 /// Named leases: one owner at a time until it expires.

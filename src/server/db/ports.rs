@@ -78,6 +78,63 @@ macro_rules! impl_outbox {
                     .await
                     .map_err(super::sql::backend("reading the outbox"))
             }
+
+            async fn log_attempt(&self, a: &super::Attempt) -> Result<(), super::DbError> {
+                sqlx::query(super::sql::LOG_ATTEMPT)
+                    .bind(&a.event_id)
+                    .bind(a.attempt)
+                    .bind(&a.stream_name)
+                    .bind(a.event_type)
+                    .bind(a.event_ms)
+                    .bind(a.response_ms)
+                    .bind(&a.request)
+                    .bind(&a.response)
+                    .bind(a.result_code)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(super::sql::backend("logging a callback attempt"))?;
+                Ok(())
+            }
+
+            async fn attempts(
+                &self,
+                q: &super::AttemptQuery,
+            ) -> Result<(i64, Vec<super::Attempt>), super::DbError> {
+                let delivered = q.delivered.map(i64::from);
+                let total: i64 = sqlx::query_scalar(super::sql::COUNT_ATTEMPTS)
+                    .bind(q.from_ms)
+                    .bind(q.to_ms)
+                    .bind(&q.stream_name)
+                    .bind(q.event_type)
+                    .bind(delivered)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(super::sql::backend("reading the callback log"))?;
+                let rows = sqlx::query_as(super::sql::ATTEMPTS)
+                    .bind(q.from_ms)
+                    .bind(q.to_ms)
+                    .bind(&q.stream_name)
+                    .bind(q.event_type)
+                    .bind(delivered)
+                    .bind(q.limit)
+                    .bind(q.offset)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(super::sql::reading(
+                        "callback_log",
+                        "reading the callback log",
+                    ))?;
+                Ok((total, rows))
+            }
+
+            async fn prune_log(&self, before_ms: i64) -> Result<(), super::DbError> {
+                sqlx::query(super::sql::PRUNE_LOG)
+                    .bind(before_ms)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(super::sql::backend("pruning the callback log"))?;
+                Ok(())
+            }
         }
     };
 }

@@ -62,6 +62,37 @@ pub(super) const NEXT_DUE: &str = "SELECT MIN(next_attempt_ms) AS next FROM call
 /// Callbacks queued.
 pub(super) const QUEUED: &str = "SELECT COUNT(*) AS n FROM callback_outbox";
 
+/// Logs a delivery attempt; its event time is the event's first logged attempt's, if any.
+pub(super) const LOG_ATTEMPT: &str =
+    "INSERT INTO callback_log (event_id, attempt, stream_name, event_type, event_ms, response_ms, \
+     request, response, result_code) SELECT $1, $2, $3, $4, \
+     COALESCE((SELECT MIN(event_ms) FROM callback_log WHERE event_id = $1), $5), $6, $7, $8, $9 \
+     WHERE true ON CONFLICT (event_id, attempt) DO NOTHING";
+
+/// The filter of [`ATTEMPTS`] and [`COUNT_ATTEMPTS`]: event time in [$1, $2), stream $3,
+/// event type $4, delivered $5 (1) or not (0); NULL: any.
+macro_rules! attempt_filter {
+    () => {
+        "FROM callback_log WHERE event_ms >= $1 AND event_ms < $2 \
+         AND (CAST($3 AS TEXT) IS NULL OR stream_name = $3) \
+         AND (CAST($4 AS BIGINT) IS NULL OR event_type = $4) \
+         AND (CAST($5 AS BIGINT) IS NULL OR (CASE WHEN result_code = 0 THEN 1 ELSE 0 END) = $5)"
+    };
+}
+
+/// Logged attempts, newest first: filtered as `attempt_filter!`, then LIMIT $6 OFFSET $7.
+pub(super) const ATTEMPTS: &str = concat!(
+    "SELECT * ",
+    attempt_filter!(),
+    " ORDER BY event_ms DESC, event_id, attempt DESC LIMIT $6 OFFSET $7"
+);
+
+/// How many logged attempts `attempt_filter!` matches.
+pub(super) const COUNT_ATTEMPTS: &str = concat!("SELECT COUNT(*) ", attempt_filter!());
+
+/// Forgets attempts of events before $1.
+pub(super) const PRUNE_LOG: &str = "DELETE FROM callback_log WHERE event_ms < $1";
+
 /// Takes or renews lease `$1` for owner `$2` for `$3` ms, with "now" from `$clock` (an
 /// SQL expression, read once): the epoch goes up unless the same owner renews in time;
 /// returns no row while another owner holds it. (`WHERE true` keeps SQLite from reading

@@ -5,6 +5,7 @@
 //! through [`mutate`] (copy, change, persist, swap: see [`crate::server::configuration`]), and returns the
 //! output fields of its `Response`.
 
+mod callback_log;
 mod callbacks;
 mod clip;
 mod media;
@@ -35,7 +36,7 @@ pub struct Ctx<'a> {
 }
 
 /// Every action this server answers, in the reference's grouping.
-pub const ACTIONS: [&str; 33] = [
+pub const ACTIONS: [&str; 34] = [
     "CreateLiveRecordTemplate",
     "ModifyLiveRecordTemplate",
     "DeleteLiveRecordTemplate",
@@ -69,6 +70,7 @@ pub const ACTIONS: [&str; 33] = [
     "DropLiveStream",
     "ForbidLiveStream",
     "ResumeLiveStream",
+    "DescribeCallbackRecordsList",
 ];
 
 /// Runs `action` with `params`.
@@ -107,6 +109,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, action: &str, params: &Value) -> Result<Val
         "DropLiveStream" => streams::drop_stream(ctx, params).await,
         "ForbidLiveStream" => streams::forbid(ctx, params).await,
         "ResumeLiveStream" => streams::resume(ctx, params).await,
+        "DescribeCallbackRecordsList" => callback_log::records_list(ctx, params).await,
         other => Err(ApiError::new(
             ErrorCode::InvalidAction,
             format!("{other:?} is not an action of this server (API version 2018-08-01 recording actions)"),
