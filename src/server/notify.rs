@@ -215,8 +215,12 @@ impl Notifier {
         let entry = Attempt {
             event_id: due.event_id.clone(),
             attempt,
-            stream_name: body["stream_id"].as_str().unwrap_or("").to_owned(),
-            event_type: body["event_type"].as_i64().unwrap_or(-1),
+            stream_name: body
+                .get("stream_id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+            event_type: body.get("event_type").and_then(Value::as_i64).unwrap_or(-1),
             event_ms: now,
             response_ms: now,
             request: signed.to_string(),
