@@ -25,7 +25,7 @@ const servers = [];
 /** Starts `liverec serve` (with credentials when `signed`); {base, rtmp, log}. */
 async function startServer(signed, dir = mkdtempSync(path.join(os.tmpdir(), "liverec-console-"))) {
   const config = path.join(dir, "liverec.toml");
-  writeFileSync(config, "[testing]\nrecord_interval_seconds = 2\n");
+  writeFileSync(config, "[testing]\nrecord_interval_seconds = 2\n[callbacks]\nretry_interval_seconds = 1\n");
   const port = await freePort();
   const rtmp = await freePort();
   const env = { ...process.env, RUST_LOG: "warn" };
@@ -350,14 +350,22 @@ test("recordings: filter by format, play MP4 natively and HLS with hls.js, downl
   await page.close();
 });
 
-test("callbacks: a template and a rule made in the page send signed events of a push", async () => {
+test("callbacks: a template and a rule made in the page send signed events of a push; the delivery log shows a failure and its retry", async () => {
   const server = await startServer(false);
   const events = [];
+  let posts = 0;
   const { createServer } = await import("node:http");
   const hook = createServer((req, res) => {
     let body = "";
     req.on("data", (d) => { body += d; });
-    req.on("end", () => { events.push(JSON.parse(body)); res.end("{}"); });
+    req.on("end", () => {
+      if (++posts === 1) {
+        res.statusCode = 500;
+        return res.end("not now");
+      }
+      events.push(JSON.parse(body));
+      res.end("{}");
+    });
   });
   await new Promise((resolve) => hook.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${hook.address().port}/hook`;
@@ -381,6 +389,15 @@ test("callbacks: a template and a rule made in the page send signed events of a 
   assert.equal(await push(server, "hooked", 3).exited, 0);
   for (let i = 0; i < 50 && events.length < 2; i++) await sleep(200);
   assert.deepEqual(events.map((e) => e.event_type).sort(), [0, 1], JSON.stringify(events));
+  // The first post was refused (HTTP 500) and retried a second later: the log shows both.
+  await page.goto(`${server.base}/console/#/overview`);
+  await page.waitForSelector("#callback-health");
+  assert.match(await page.textContent("#callback-health"), /^Callbacks: 1 failed attempt\(s\) in the last 24 hours; the latest, for hooked: HTTP 500 — not now \(attempt 1; retrying in 1 s\)/);
+  await page.click("#callback-health a");
+  await page.waitForSelector("#callback-deliveries tr[data-delivery]");
+  assert.equal(await page.locator('#callback-deliveries tr[data-delivery="failed"]').count(), 1);
+  assert.equal(await page.locator('#callback-deliveries tr[data-delivery="delivered"]').count(), 2);
+  await page.screenshot({ path: path.join(ARTIFACTS, "callbacks-deliveries.png"), fullPage: true });
   await page.click('button[aria-label="Delete callback rule localhost/live"]');
   await page.waitForSelector("#callback-rules td.empty");
   hook.close();

@@ -159,6 +159,21 @@ def callbacks():
 
 
 @case
+def callback_records():
+    # No callback is sent in this test (tests/data_plane.rs checks real attempts): the
+    # typed request and response, both time forms, and the one-day limit.
+    import time
+    now = int(time.time())
+    utc = lambda s: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(s))
+    beijing = lambda s: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s + 8 * 3600))
+    got = call("DescribeCallbackRecordsList", {"StartTime": utc(now - 3600), "EndTime": utc(now), "StreamName": "nothing", "PageNum": 1, "PageSize": 10})
+    assert got["DataInfoList"] == [] and got["TotalNum"] == 0 and got["PageSize"] == 10, got
+    got = call("DescribeCallbackRecordsList", {"StartTime": beijing(now - 3600), "EndTime": beijing(now), "StreamName": "nothing", "PageNum": 1, "PageSize": 10, "EventType": 100, "ResultCode": 0})
+    assert got["TotalPage"] == 0, got
+    expect_error("InvalidParameterValue", "DescribeCallbackRecordsList", {"StartTime": utc(now - 90000), "EndTime": utc(now), "StreamName": "s", "PageNum": 1, "PageSize": 10})
+
+
+@case
 def push_auth_keys():
     info = call("DescribeLivePushAuthKey", {"DomainName": "push.example.com"})["PushAuthKeyInfo"]
     assert info["Enable"] == 0

@@ -1,7 +1,34 @@
-// Callbacks: templates (where each event goes, and the key that signs it) and the rules
-// binding them to a domain and app.
+// Callbacks: templates (where each event goes, and the key that signs it), the rules
+// binding them to a domain and app, and the delivery state of recent events
+// (DescribeCallbackRecordsList: every attempt, delivered or failed and retried).
 import { call } from "./api.js";
 import { h, notice, show, table } from "./ui.js";
+
+const EVENTS = { 0: "Push ended", 1: "Push began", 100: "Recording made", 200: "Snapshot", 341: "Recording exception" };
+const DAY_MS = 86_400_000;
+const utc = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+
+/** Delivery attempts of the last 24 hours, newest first (`failed`: failed ones only). */
+export function recentDeliveries({ failed = false, pageSize = 100 } = {}) {
+  const now = Date.now();
+  const params = { StartTime: utc(now - DAY_MS + 60_000), EndTime: utc(now + 60_000), PageNum: 1, PageSize: pageSize };
+  if (failed) params.ResultCode = 1;
+  return call("DescribeCallbackRecordsList", params);
+}
+
+/** What an attempt's result code says. */
+export function result(code) {
+  return code === 0 ? "Delivered" : code === 1 ? "No answer" : `HTTP ${code}`;
+}
+
+function deliveryRow(e) {
+  return h("tr", { "data-delivery": e.ResultCode === 0 ? "delivered" : "failed" },
+    h("td", {}, new Date(e.ResponseTime).toLocaleString()),
+    h("td", {}, EVENTS[e.EventType] ?? `Event ${e.EventType}`),
+    h("td", {}, e.StreamId),
+    h("td", { class: e.ResultCode === 0 ? "health-ok" : "health-bad" }, result(e.ResultCode)),
+    h("td", { class: "clip" }, e.Response));
+}
 
 const URLS = [
   ["StreamBeginNotifyUrl", "Push began"],
@@ -90,15 +117,21 @@ function ruleRow(r) {
 }
 
 export async function callbacks() {
-  const [{ Templates }, { Rules }] = await Promise.all([call("DescribeLiveCallbackTemplates", {}), call("DescribeLiveCallbackRules", {})]);
+  const [{ Templates }, { Rules }, log] = await Promise.all([
+    call("DescribeLiveCallbackTemplates", {}), call("DescribeLiveCallbackRules", {}), recentDeliveries()]);
   const templates = table(`${Templates.length} callback template(s) of at most 50`, ["Id", "Name", "Events", "Key", "Actions"],
     Templates.map(templateRow), "No callback templates yet.");
   templates.id = "callback-templates";
   const rules = table(`${Rules.length} callback rule(s)`, ["Domain", "App", "Template", "Actions"], Rules.map(ruleRow),
     "No callback rules: no events are sent.");
   rules.id = "callback-rules";
+  const shown = log.DataInfoList.length < log.TotalNum ? `, the latest ${log.DataInfoList.length} shown` : "";
+  const deliveries = table(`${log.TotalNum} delivery attempt(s) in the last 24 hours${shown}`,
+    ["Time", "Event", "Stream", "Result", "Response"], log.DataInfoList.map(deliveryRow), "No callbacks sent in the last 24 hours.");
+  deliveries.id = "callback-deliveries";
   show(h("section", { id: "callbacks", "aria-labelledby": "callbacks-title" },
     h("h1", { id: "callbacks-title" }, "Callbacks"),
+    h("h2", {}, "Recent deliveries"), deliveries,
     h("h2", {}, "Templates"), templateForm(), templates,
     h("h2", {}, "Rules"), Templates.length ? ruleForm(Templates) : h("p", {}, "Create a callback template first."), rules));
 }

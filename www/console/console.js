@@ -7,7 +7,7 @@ import { rules } from "./rules.js";
 import { tasks, recordNow } from "./tasks.js";
 import { push } from "./push.js";
 import { recordings } from "./recordings.js";
-import { callbacks } from "./callbacks.js";
+import { callbacks, recentDeliveries, result } from "./callbacks.js";
 import { clip } from "./clip.js";
 
 const main = document.getElementById("main");
@@ -116,11 +116,23 @@ async function healthLine() {
   }
 }
 
+/** Failed callback attempts of the last 24 hours (each is retried until given up). */
+async function callbackLine() {
+  const failed = await recentDeliveries({ failed: true, pageSize: 1 });
+  const latest = failed.DataInfoList[0];
+  return h("p", { id: "callback-health", class: failed.TotalNum ? "health-bad" : "health-ok" },
+    failed.TotalNum
+      ? `Callbacks: ${failed.TotalNum} failed attempt(s) in the last 24 hours; the latest, for ${latest.StreamId}: ${result(latest.ResultCode)} — ${latest.Response} `
+      : "Callbacks: no failed deliveries in the last 24 hours ",
+    h("a", { href: "#/callbacks" }, "Delivery log"));
+}
+
 async function overview() {
-  const [pushes, media, health] = await Promise.all([
+  const [pushes, media, health, callbacksNow] = await Promise.all([
     call("DescribeLiveStreamPushInfoList", { PageSize: 1000 }),
     call("SearchMedia", { Limit: 10, Sort: { Field: "CreateTime", Order: "Desc" } }),
     healthLine(),
+    callbackLine(),
   ]);
   const now = Date.now();
   const live = table(`${pushes.TotalNum} live push(es), refreshed every ${REFRESH_MS / 1000} s`,
@@ -137,9 +149,10 @@ async function overview() {
     document.getElementById("live").replaceWith(live);
     document.getElementById("latest").replaceWith(latest);
     document.getElementById("health").replaceWith(health);
+    document.getElementById("callback-health").replaceWith(callbacksNow);
   } else {
     show(h("section", { id: "overview", "aria-labelledby": "overview-title" },
-      h("h1", { id: "overview-title" }, "Overview"), health,
+      h("h1", { id: "overview-title" }, "Overview"), health, callbacksNow,
       h("h2", {}, "Live pushes"), live,
       h("h2", {}, "Latest recordings"), latest));
   }
