@@ -196,3 +196,38 @@ fn garbage_and_empty_input_are_errors_not_panics() {
     assert_eq!(clip.push_segment(&[], 0).unwrap_err().code(), "ClipMisuse");
     assert_eq!(TsClip::new().finish(5, 5).unwrap_err().code(), "ClipMisuse");
 }
+
+/// Native speed of the export's demux + layout over a real recording (on demand:
+/// `LIVEREC_CLIP_BENCH=playlist.m3u8 cargo test --release --test ts_clip -- --ignored`).
+#[test]
+#[ignore = "a benchmark: needs LIVEREC_CLIP_BENCH"]
+fn export_speed() {
+    let Ok(playlist) = std::env::var("LIVEREC_CLIP_BENCH") else {
+        return;
+    };
+    let segments = segments(Path::new(&playlist));
+    let inputs: Vec<Vec<u8>> = segments
+        .iter()
+        .map(|(p, _)| std::fs::read(p).unwrap())
+        .collect();
+    let started = std::time::Instant::now();
+    let mut clip = TsClip::new();
+    let (mut at, mut out) = (0.0, 0usize);
+    for ((_, duration), bytes) in segments.iter().zip(&inputs) {
+        out += clip
+            .push_segment(bytes, (at * 1000.0_f64).round() as i64)
+            .unwrap()
+            .len();
+        at += duration;
+    }
+    let stitched = clip.finish(0, (at * 1000.0).round() as i64).unwrap();
+    let total: usize = inputs.iter().map(Vec::len).sum();
+    println!(
+        "{} segments, {} MB of TS -> {} MB of samples + {} KB head in {:.3} s",
+        inputs.len(),
+        total / 1_000_000,
+        out / 1_000_000,
+        stitched.head.len() / 1000,
+        started.elapsed().as_secs_f64()
+    );
+}

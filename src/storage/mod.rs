@@ -432,6 +432,28 @@ impl Storage {
             .map_err(store_err(path.to_owned()))
     }
 
+    /// Reads `range` (all when `None`) of an object as a stream of chunks: a local
+    /// file in [`READ_CHUNK_BYTES`] reads (object_store's own stream reads 8 KiB a blocking
+    /// task: 25,000 tasks for a 200 MB download), a remote object as the store sends it.
+    pub async fn get_stream(
+        &self,
+        path: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<(Range<u64>, ChunkStream), StorageError> {
+        let result = self.get(path, range).await?;
+        let served = result.range.clone();
+        let stream = match result.payload {
+            object_store::GetResultPayload::File(file, _) => file_chunks(file, served.clone()),
+            object_store::GetResultPayload::Stream(s) => {
+                let name = path.to_owned();
+                Box::pin(futures_util::StreamExt::map(s, move |r| {
+                    r.map_err(store_err(name.clone()))
+                }))
+            }
+        };
+        Ok((served, stream))
+    }
+
     /// Size of an object.
     pub async fn size(&self, path: &str) -> Result<u64, StorageError> {
         let meta = self
@@ -489,6 +511,40 @@ fn append_if_length(file: &FsPath, len: u64, tail: &[u8]) -> std::io::Result<boo
     }
     f.write_all(tail)?;
     Ok(true)
+}
+
+/// Bytes a local file is read in when streamed ([`Storage::get_stream`]).
+pub const READ_CHUNK_BYTES: usize = 256 * 1024;
+
+/// An object's bytes as they are read.
+pub type ChunkStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, StorageError>> + Send>>;
+
+/// `range` of a local file in [`READ_CHUNK_BYTES`] reads, each on a blocking thread.
+fn file_chunks(file: std::fs::File, range: Range<u64>) -> ChunkStream {
+    use std::io::{Read, Seek, SeekFrom};
+    let state = (Some(file), range.start, range.end);
+    Box::pin(futures_util::stream::try_unfold(
+        state,
+        |(file, at, end)| async move {
+            let Some(mut file) = file.filter(|_| at < end) else {
+                return Ok(None);
+            };
+            let want = usize::try_from((end - at).min(READ_CHUNK_BYTES as u64)).unwrap_or(0);
+            let read = tokio::task::spawn_blocking(move || {
+                let mut buf = vec![0; want];
+                file.seek(SeekFrom::Start(at))?;
+                file.read_exact(&mut buf)?;
+                Ok::<_, std::io::Error>((file, buf))
+            })
+            .await
+            .map_err(|e| io_err("reading a file".into())(std::io::Error::other(e)))?
+            .map_err(io_err("reading a file".into()))?;
+            let (file, buf) = read;
+            let next = at + buf.len() as u64;
+            Ok(Some((Bytes::from(buf), (Some(file), next, end))))
+        },
+    ))
 }
 
 #[cfg(test)]

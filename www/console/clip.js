@@ -143,10 +143,19 @@ async function exportClip() {
   let heap = 0;
   try {
     let i = 0;
+    const spent = { demux: 0, blob: 0, wait: 0 };
+    let mark = performance.now();
     for await (const bytes of fetched(wanted)) {
+      const t0 = performance.now();
+      spent.wait += t0 - mark;
       const s = wanted[i];
       if (i > 0 && (s.discontinuity || s.index !== wanted[i - 1].index + 1)) clipper.beginRecording();
-      samples.push(new Blob([clipper.pushSegment(bytes, s.start)]));
+      const data = clipper.pushSegment(bytes, s.start);
+      const t1 = performance.now();
+      samples.push(new Blob([data]));
+      mark = performance.now();
+      spent.demux += t1 - t0;
+      spent.blob += mark - t1;
       heap = Math.max(heap, performance.memory?.usedJSHeapSize ?? 0);
       progress.value = ++i;
     }
@@ -167,7 +176,8 @@ async function exportClip() {
     link.textContent = `Save ${name} (${size(file.size)})`;
     link.hidden = false;
     const figures = { seconds, bytes: file.size, durationSeconds: done.durationSeconds, segments: wanted.length,
-      heapBytes: heap, wasmBytes: wasm.memory.buffer.byteLength };
+      heapBytes: heap, wasmBytes: wasm.memory.buffer.byteLength,
+      demuxSeconds: spent.demux / 1000, blobSeconds: spent.blob / 1000, waitSeconds: spent.wait / 1000 };
     document.getElementById("clip-result").dataset.figures = JSON.stringify(figures);
     const mb = (n) => `${(n / 1048576).toFixed(1)} MiB`;
     status(`Exported ${done.durationSeconds.toFixed(2)} s from ${wanted.length} segments in ${seconds.toFixed(2)} s` +

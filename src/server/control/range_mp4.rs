@@ -384,11 +384,10 @@ async fn flv_index(
     row: &Recording,
     source: u32,
 ) -> Result<(Mp4Tracks, Piece, Option<i64>), Mp4Problem> {
-    let result = storage
-        .get(&row.storage_path, None)
+    let (_, mut chunks) = storage
+        .get_stream(&row.storage_path, None)
         .await
         .map_err(storage_problem)?;
-    let mut chunks = result.into_stream();
     let mut demuxer = FlvDemuxer::new();
     let mut samples = FlvSamples::new(source, row.start_ms);
     while let Some(chunk) = chunks.next().await {

@@ -133,12 +133,11 @@ async fn object(app: &ControlPlane, path: &str, headers: &HeaderMap) -> Response
         Ok(range) => range,
         Err(refusal) => return *refusal,
     };
-    let result = match app.storage.get(path, range.clone()).await {
+    let (served, stream) = match app.storage.get_stream(path, range.clone()).await {
         Ok(result) => result,
         Err(e) => return failed(path, &e),
     };
-    let served = result.range.clone();
-    let mut response = Response::new(Body::from_stream(result.into_stream()));
+    let mut response = Response::new(Body::from_stream(stream));
     let mime = mime_type(path).unwrap_or("application/octet-stream");
     set_range_headers(&mut response, mime, range.is_some(), served, size);
     let cache = if path.ends_with(".m3u8") {
