@@ -1,7 +1,11 @@
 //! Who is pushing now, and which HLS recordings wait for their push to come back.
 //!
 //! - One publisher per stream key (`domain/app/stream`): a second `publish` on a live key
-//!   is rejected (`NetStream.Publish.BadName`), the first push keeps recording.
+//!   is rejected (`NetStream.Publish.BadName`), the first push keeps recording. A push
+//!   whose connection is gone but which is still storing its last files, parking its
+//!   HLS and giving its lease back is *ending*: a publish of its key waits for that
+//!   ([`Busy::Ending`]) instead of being refused — an encoder that reconnects at once
+//!   gets in, and takes over what the old push parked.
 //! - Each live push has a [`Fanout`]: other consumers subscribe to its frames
 //!   ([`Live::subscribe`]); it closes when the push ends.
 //! - Control messages reach a live push's connection: the task configuration changed
@@ -16,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::error::DataError;
 use super::fanout::{Fanout, Subscription};
@@ -38,6 +42,20 @@ struct Entry {
     control: mpsc::UnboundedSender<Control>,
     fanout: Arc<Fanout>,
     info: Arc<PushInfo>,
+    /// Set once the push's connection is gone (see [`Live::ending`]).
+    ending: bool,
+    /// Dropped with the entry: whoever waits for the key sees its receiver close.
+    released: watch::Sender<()>,
+}
+
+/// Why a key cannot be registered now.
+#[derive(Debug)]
+pub enum Busy {
+    /// A push of it is live.
+    Live,
+    /// Its push is ending: the receiver's `changed()` returns (an error) once the key is
+    /// free.
+    Ending(watch::Receiver<()>),
 }
 
 /// A publisher's place in the registry.
@@ -71,16 +89,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Live {
-    /// Registers the publisher `info` describes; `None` when its key is already live.
+    /// Registers the publisher `info` describes, unless its key is taken.
     pub fn register(
         &self,
         info: Arc<PushInfo>,
         control: mpsc::UnboundedSender<Control>,
-    ) -> Option<Registration> {
+    ) -> Result<Registration, Busy> {
         let mut streams = lock(&self.streams);
         let key = info.stream().key();
-        if streams.contains_key(&key) {
-            return None;
+        if let Some(entry) = streams.get(&key) {
+            return Err(match entry.ending {
+                true => Busy::Ending(entry.released.subscribe()),
+                false => Busy::Live,
+            });
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let fanout = Arc::new(Fanout::default());
@@ -89,12 +110,26 @@ impl Live {
             control,
             fanout: Arc::clone(&fanout),
             info: Arc::clone(&info),
+            ending: false,
+            released: watch::channel(()).0,
         };
         streams.insert(key, entry);
-        Some(Registration { id, fanout, info })
+        Ok(Registration { id, fanout, info })
     }
 
-    /// Removes a publisher (only the registration `id` made) and ends its subscriptions.
+    /// Marks a publisher (only the registration `id` made) as ending: its connection is
+    /// gone, its subscriptions end, it is no longer listed or live, but its key stays
+    /// taken (and its lease renewed) until [`Self::unregister`].
+    pub fn ending(&self, stream: &PushStream, id: u64) {
+        let mut streams = lock(&self.streams);
+        if let Some(entry) = streams.get_mut(&stream.key()).filter(|e| e.id == id) {
+            entry.ending = true;
+            entry.fanout.close();
+        }
+    }
+
+    /// Removes a publisher (only the registration `id` made) and ends its subscriptions;
+    /// a publish waiting for the key goes on.
     pub fn unregister(&self, stream: &PushStream, id: u64) {
         let mut streams = lock(&self.streams);
         if streams.get(&stream.key()).is_some_and(|e| e.id == id) {
@@ -111,11 +146,13 @@ impl Live {
         stream_key: &str,
         capacity: usize,
     ) -> Option<Result<Subscription, DataError>> {
-        let fanout = Arc::clone(&lock(&self.streams).get(stream_key)?.fanout);
+        let streams = lock(&self.streams);
+        let fanout = Arc::clone(&streams.get(stream_key).filter(|e| !e.ending)?.fanout);
+        drop(streams);
         Some(fanout.subscribe(capacity))
     }
 
-    /// The keys of the live pushes.
+    /// The keys of the live pushes, ending ones too (their leases are still held).
     pub fn keys(&self) -> Vec<String> {
         lock(&self.streams).keys().cloned().collect()
     }
@@ -125,7 +162,7 @@ impl Live {
     pub fn pushes(&self, now_ms: i64) -> Vec<crate::server::streams::LivePush> {
         let infos: Vec<Arc<PushInfo>> = lock(&self.streams)
             .values()
-            .filter(|e| e.info.stream().mix != super::stream::MixRole::Replacement)
+            .filter(|e| !e.ending && e.info.stream().mix != super::stream::MixRole::Replacement)
             .map(|e| Arc::clone(&e.info))
             .collect();
         let mut pushes: Vec<_> = infos.iter().map(|i| i.snapshot(now_ms)).collect();
@@ -133,14 +170,16 @@ impl Live {
         pushes
     }
 
-    /// Whether `stream_key` is live here.
+    /// Whether `stream_key` is live here (not ending).
     pub fn is_live(&self, stream_key: &str) -> bool {
-        lock(&self.streams).contains_key(stream_key)
+        lock(&self.streams)
+            .get(stream_key)
+            .is_some_and(|e| !e.ending)
     }
 
-    /// Live pushes.
+    /// Live pushes (not ending).
     pub fn count(&self) -> usize {
-        lock(&self.streams).len()
+        lock(&self.streams).values().filter(|e| !e.ending).count()
     }
 
     /// Ends live push `stream_key` (its connection is closed, its recordings finalised
@@ -257,7 +296,7 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let first = live.register(info("a"), tx.clone()).unwrap();
         assert!(
-            live.register(info("a"), tx.clone()).is_none(),
+            matches!(live.register(info("a"), tx.clone()), Err(Busy::Live)),
             "a second publisher"
         );
         let other = live.register(info("b"), tx).unwrap();
@@ -286,7 +325,36 @@ mod tests {
         );
         assert!(live
             .register(info("a"), mpsc::unbounded_channel().0)
-            .is_some());
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_publish_of_an_ending_push_waits_for_its_key() {
+        let live = Live::default();
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let first = live.register(info("a"), tx.clone()).unwrap();
+        let mut sub = live.subscribe("d.example/live/a", 8).unwrap().unwrap();
+        live.ending(&stream("b"), first.id);
+        live.ending(&stream("a"), first.id + 1);
+        assert!(live.is_live("d.example/live/a"), "not its registration");
+        live.ending(&stream("a"), first.id);
+        assert!(sub.frames.recv().await.is_none(), "subscriptions end");
+        assert!(!live.is_live("d.example/live/a") && live.count() == 0);
+        assert!(live.pushes(0).is_empty() && live.subscribe("d.example/live/a", 8).is_none());
+        assert_eq!(
+            live.keys(),
+            ["d.example/live/a"],
+            "its lease is still renewed"
+        );
+        let Err(Busy::Ending(mut released)) = live.register(info("a"), tx.clone()) else {
+            panic!("an ending push's key is busy until it is released");
+        };
+        let waiting = tokio::spawn(async move { released.changed().await.is_err() });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        live.unregister(&stream("a"), first.id);
+        assert!(waiting.await.unwrap(), "told when the key is free");
+        assert!(live.register(info("a"), tx).is_ok());
     }
 
     fn parked(flow_continue_s: i64) -> ParkedHls {

@@ -10,7 +10,8 @@
 //! checked when the domain has an enabled key (a bad or expired `txSecret`:
 //! [`RefusalKind::Unauthorized`]); below the free-space floor or without file handles
 //! for another push, [`RefusalKind::NoRoom`]; a second publisher on a live stream key,
-//! `BadName`. Then the recording plan is resolved once (rule + active tasks) and the
+//! `BadName` — but a push that is only ending (its connection gone, its last files
+//! being stored) is waited for, up to [`ENDING_WAIT`]. Then the recording plan is resolved once (rule + active tasks) and the
 //! push's outputs are fixed — except tasks, which are re-planned when the task
 //! configuration changes or a scheduled task's start arrives.
 
@@ -25,7 +26,7 @@ use super::error::DataError;
 use super::fanout::Fanout;
 use super::gop::GopCache;
 use super::handover;
-use super::live::{Control, Registration};
+use super::live::{Busy, Control, Registration};
 use super::mix;
 use super::ownership;
 use super::presence::PushInfo;
@@ -99,6 +100,41 @@ fn refuse(kind: RefusalKind, reason: impl Into<String>) -> Refusal {
     }
 }
 
+/// How long a publish waits for an ending push of its stream (storing its last files,
+/// parking its HLS, giving its lease back) before it is refused: an encoder that
+/// reconnects at once is let in, after the old push is over.
+pub const ENDING_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Takes the stream key for the push `info` describes, once an ending push of it is
+/// over; refused while it is live (or still ending after [`ENDING_WAIT`]).
+async fn register(
+    app: &DataPlane,
+    info: Arc<PushInfo>,
+    control: mpsc::UnboundedSender<Control>,
+) -> Result<Registration, Refusal> {
+    let deadline = tokio::time::Instant::now() + ENDING_WAIT;
+    loop {
+        match app.live.register(Arc::clone(&info), control.clone()) {
+            Ok(registration) => return Ok(registration),
+            Err(Busy::Live) => {
+                return Err(refuse(
+                    RefusalKind::BadName,
+                    "the stream is already being pushed",
+                ))
+            }
+            Err(Busy::Ending(mut released)) => {
+                let freed = tokio::time::timeout_at(deadline, released.changed()).await;
+                if freed.is_err() {
+                    return Err(refuse(
+                        RefusalKind::BadName,
+                        "the stream's previous push is still ending",
+                    ));
+                }
+            }
+        }
+    }
+}
+
 /// A publish that passed every check and holds its stream key: the protocol accepts it
 /// and [`Admitted::start`]s it, or gives it up ([`Admitted::abandon`]).
 pub struct Admitted {
@@ -155,13 +191,9 @@ impl Admitted {
         room(app, slot, &stream).await?;
         let addresses = (request.peer, request.local);
         let info = PushInfo::new(stream.clone(), request.protocol, addresses, now);
-        let Some(registration) = app.live.register(Arc::new(info), control) else {
-            slot.unpublish();
-            return Err(refuse(
-                RefusalKind::BadName,
-                "the stream is already being pushed",
-            ));
-        };
+        let registration = register(app, Arc::new(info), control)
+            .await
+            .inspect_err(|_| slot.unpublish())?;
         let epoch = match ownership::take(app, &stream).await {
             Ok(Some(epoch)) => Ok(epoch),
             Ok(None) => Err(refuse(
@@ -579,8 +611,10 @@ impl Push {
     }
 
     /// Ends the push: its outputs finish (HLS with a splice timeout parks), the
-    /// finalisation queue drains, the key is free again, the push-end callback goes.
+    /// finalisation queue drains, the push-end callback goes, the key is free again (a
+    /// publish of it waits meanwhile, and takes over what was parked).
     pub async fn end(mut self, slot: &mut Slot, why: &str) {
+        self.app.live.ending(&self.stream, self.registration.id);
         let mut actions = Vec::new();
         let mut parked = self.session.finish(now_ms(), &mut actions);
         let mut failures = self.apply(&mut actions).await;
@@ -597,7 +631,6 @@ impl Push {
             }
         }
         slot.unpublish();
-        self.app.live.unregister(&self.stream, self.registration.id);
         // Parked in the table before the lease goes: a push that then reaches another
         // node finds them.
         for hls in parked {
@@ -610,6 +643,7 @@ impl Push {
         let dims = self.session.media().dimensions.unwrap_or((0, 0));
         self.push_event(Some(now_ms() - self.started_ms), dims)
             .await;
+        self.app.live.unregister(&self.stream, self.registration.id);
     }
 
     /// Parks an HLS recording for its splice timeout; a timer finalises it unless a push

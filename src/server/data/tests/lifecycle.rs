@@ -195,3 +195,30 @@ async fn an_interrupted_hls_push_parks_and_the_next_push_continues_its_playlist(
         rows[0].duration_ms
     );
 }
+
+/// An encoder that reconnects while its last push is still ending (storing its last
+/// files) is let in once that push is over, and continues its parked playlist.
+#[tokio::test]
+async fn a_push_that_reconnects_while_the_last_one_ends_waits_and_takes_its_playlist_over() {
+    let p = plane("reconnect", 60, 65_536).await;
+    p.record(json!({"TemplateName": "hls", "HlsParam": {"Enable": 1}, "HlsSpecialParam": {"FlowContinueDuration": 60}})).await;
+    let (mut push, mut slot) = start(&p, "cam").await;
+    for input in inputs(&stream_tags(0, 7_000, true)) {
+        push.input(&input).await;
+    }
+    let ending = tokio::spawn(async move { push.end(&mut slot, "test").await });
+    tokio::task::yield_now().await;
+    assert!(
+        !p.app.live.is_live("d.example/live/cam"),
+        "its connection is gone"
+    );
+    let (mut push, mut slot) = start(&p, "cam").await;
+    ending.await.unwrap();
+    assert_eq!(p.app.live.parked_count(), 0, "taken over");
+    assert!(p.app.live.is_live("d.example/live/cam"));
+    for input in inputs(&stream_tags(0, 3_000, true)) {
+        push.input(&input).await;
+    }
+    push.end(&mut slot, "test").await;
+    assert_eq!(p.app.live.parked_count(), 1, "one playlist parked");
+}
