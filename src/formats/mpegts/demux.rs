@@ -316,15 +316,24 @@ impl TsDemuxer {
         let Some(stream) = self.streams.get_mut(i) else {
             return;
         };
-        let pes = std::mem::take(&mut stream.pes);
+        let mut pes = std::mem::take(&mut stream.pes);
         let (kind, overflow) = (stream.kind, std::mem::take(&mut stream.overflow));
         if pes.is_empty() {
             return;
         }
+        self.unit(kind, overflow, &pes, out);
+        // Give the buffer back: the next PES of this stream reuses its capacity.
+        pes.clear();
+        if let Some(stream) = self.streams.get_mut(i) {
+            stream.pes = pes;
+        }
+    }
+
+    fn unit(&mut self, kind: Kind, overflow: bool, pes: &[u8], out: &mut Vec<Input>) {
         if overflow {
             return self.note(format!("a PES over {MAX_PES_BYTES} bytes was skipped"), out);
         }
-        let Some((pts, dts, data)) = pes_header(&pes) else {
+        let Some((pts, dts, data)) = pes_header(pes) else {
             return self.note(format!("malformed PES before offset {}", self.offset), out);
         };
         let dts = self.clock.unwrap(dts);
@@ -501,18 +510,30 @@ fn pes_header(pes: &[u8]) -> Option<(i64, i64, &[u8])> {
     Some((pts, dts, data))
 }
 
-/// The NAL units of an Annex B byte stream (start codes and trailing zeros removed).
-fn annex_b_units(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// Offsets just after each `00 00 01` start code in `data`. Looks at every third byte
+/// first: a byte above 1 cannot be part of a start code ending within the next two
+/// bytes, so most of a slice is stepped over three bytes at a time.
+fn start_codes(data: &[u8]) -> Vec<usize> {
     let mut starts = Vec::new();
-    let mut i = 0;
-    while i + 3 <= data.len() {
-        if data.get(i..i + 3) == Some(&[0, 0, 1]) {
-            starts.push(i + 3);
+    let mut i = 2;
+    while let Some(&b) = data.get(i) {
+        if b > 1 {
+            i += 3;
+        } else if b == 0 {
+            i += 1;
+        } else if data.get(i - 2..i) == Some(&[0, 0]) {
+            starts.push(i + 1);
             i += 3;
         } else {
-            i += 1;
+            i += 3;
         }
     }
+    starts
+}
+
+/// The NAL units of an Annex B byte stream (start codes and trailing zeros removed).
+fn annex_b_units(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let starts = start_codes(data);
     let ends: Vec<usize> = starts
         .iter()
         .skip(1)

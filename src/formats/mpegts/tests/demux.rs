@@ -199,3 +199,33 @@ fn garbage_is_skipped_and_never_panics() {
         .collect();
     demux_in_chunks(&random, 188);
 }
+
+/// Every `00 00 01` by looking at each byte, for comparison.
+fn start_codes_byte_by_byte(data: &[u8]) -> Vec<usize> {
+    (0..data.len().saturating_sub(2))
+        .filter(|&i| data[i..i + 3] == [0, 0, 1])
+        .map(|i| i + 3)
+        .collect()
+}
+
+#[test]
+fn the_start_code_scan_matches_a_byte_by_byte_one() {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    for len in 0..600 {
+        // Bytes mostly 0, 1 and 2 so that start codes, near misses and runs of zeros
+        // land at every alignment.
+        let data: Vec<u8> = (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                [0, 0, 0, 1, 2, 0xFF][(seed % 6) as usize]
+            })
+            .collect();
+        assert_eq!(
+            start_codes(&data),
+            start_codes_byte_by_byte(&data),
+            "{data:?}"
+        );
+    }
+}
