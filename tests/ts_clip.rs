@@ -63,7 +63,7 @@ fn export(recordings: &[PathBuf], start: f64, end: f64) -> Result<Vec<u8>, TsCli
     let mut files = Vec::new();
     let mut at = 0.0;
     for playlist in recordings {
-        clip.begin_recording();
+        clip.begin_recording().unwrap();
         for (segment, duration) in segments(playlist) {
             let (from, to) = (at, at + duration);
             at = to;
@@ -176,6 +176,52 @@ fn timestamps_that_restart_without_a_discontinuity_start_a_new_recording() {
     let duration: f64 = probe(&path, "format=duration").trim().parse().unwrap();
     assert!((duration - 8.0).abs() <= 0.04, "duration {duration}");
     assert!((200..=202).contains(&decodes_clean(&path)));
+}
+
+/// `(head, extents)` of a clip of one recording, each segment streamed in with writes
+/// of `chunk` bytes (whole segments when `None`).
+fn cut(playlist: &Path, chunk: Option<usize>) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut clip = TsClip::new();
+    let mut files = Vec::new();
+    let mut at = 0.0_f64;
+    for (segment, duration) in segments(playlist) {
+        let bytes = std::fs::read(segment).unwrap();
+        let start = (at * 1000.0).round() as i64;
+        at += duration;
+        let Some(chunk) = chunk else {
+            files.push(clip.push_segment(&bytes, start).unwrap());
+            continue;
+        };
+        clip.begin_segment(start).unwrap();
+        assert_eq!(clip.begin_recording().unwrap_err().code(), "ClipMisuse");
+        for part in bytes.chunks(chunk) {
+            clip.write(part).unwrap();
+        }
+        files.push(clip.end_segment().unwrap().to_vec());
+    }
+    let stitched = clip.finish(1_000, 5_000).unwrap();
+    let extents = stitched
+        .extents
+        .iter()
+        .map(|e| files[e.source as usize][e.offset as usize..(e.offset + e.len) as usize].to_vec())
+        .collect();
+    (stitched.head, extents)
+}
+
+#[test]
+fn a_segment_streamed_in_chunks_of_any_size_gives_the_same_clip() {
+    let dir = common::temp_dir("ts-clip-chunks");
+    let a = recording(&dir, "a", 6, "320x240", 440);
+    let whole = cut(&a, None);
+    for chunk in [1, 187, 188, 189, 4096, 65_537] {
+        assert!(cut(&a, Some(chunk)) == whole, "writes of {chunk} bytes");
+    }
+    let mut clip = TsClip::new();
+    assert_eq!(clip.write(&[0x47]).unwrap_err().code(), "ClipMisuse");
+    assert_eq!(clip.end_segment().unwrap_err().code(), "ClipMisuse");
+    clip.begin_segment(0).unwrap();
+    assert_eq!(clip.begin_segment(0).unwrap_err().code(), "ClipMisuse");
+    assert_eq!(clip.finish(0, 1000).unwrap_err().code(), "ClipMisuse");
 }
 
 #[test]

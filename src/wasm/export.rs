@@ -3,9 +3,11 @@
 //! its own because it carries the MPEG-TS demuxer and the MP4 writer, which the core
 //! module's size budget cannot hold; a console loads it only when the user exports.
 //!
-//! [`ClipExportJs`] wraps [`TsClip`]: segments go in one at a time as `Uint8Array`s,
-//! their sample bytes come back at once (the caller keeps them, e.g. as `Blob`s), and
-//! `finish` returns the file's head and the extents to concatenate behind it.
+//! [`ClipExportJs`] wraps [`TsClip`]: segments go in one at a time, whole
+//! (`pushSegment`) or in chunks as they arrive (`beginSegment`, `write`, `endSegment`),
+//! their sample bytes come back at the segment's end (the caller keeps them, e.g. as
+//! `Blob`s), and `finish` returns the file's head and the extents to concatenate
+//! behind it.
 
 use js_sys::{Float64Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -29,6 +31,9 @@ export interface ClipExportResult {
 }
 "#;
 
+/// Largest `write` accepted (the demuxer takes any split; a caller reading a response
+/// stream writes what each read returns).
+const MAX_WRITE_BYTES: usize = 16 * 1024 * 1024;
 /// Largest time accepted, seconds (a year).
 const MAX_SECONDS: f64 = 366.0 * 86_400.0;
 
@@ -36,6 +41,8 @@ const MAX_SECONDS: f64 = 366.0 * 86_400.0;
 #[wasm_bindgen(js_name = ClipExport)]
 pub struct ClipExportJs {
     inner: TsClip,
+    /// The bytes of the last `write`, reused.
+    chunk: Vec<u8>,
 }
 
 fn fail(error: &TsClipError) -> JsValue {
@@ -69,13 +76,14 @@ impl ClipExportJs {
     pub fn new() -> ClipExportJs {
         ClipExportJs {
             inner: TsClip::new(),
+            chunk: Vec::new(),
         }
     }
 
     /// The next segments belong to another recording (after a discontinuity).
     #[wasm_bindgen(js_name = beginRecording)]
-    pub fn begin_recording(&mut self) {
-        self.inner.begin_recording();
+    pub fn begin_recording(&mut self) -> Result<(), JsValue> {
+        self.inner.begin_recording().map_err(|e| fail(&e))
     }
 
     /// Demuxes one `.ts` segment starting at `startSeconds` of the playlist; returns
@@ -94,9 +102,54 @@ impl ClipExportJs {
             ));
         };
         let start = ms_arg(&start_seconds, "startSeconds")?;
+        self.chunk.resize(bytes.length() as usize, 0);
+        bytes.copy_to(&mut self.chunk);
         self.inner
-            .push_segment(&bytes.to_vec(), start)
+            .push_segment(&self.chunk, start)
             .map_err(|e| fail(&e))
+    }
+
+    /// Starts the next segment, at `startSeconds` of the playlist: its bytes follow in
+    /// `write`s of any size, then `endSegment` (the page never holds a whole segment).
+    #[wasm_bindgen(js_name = beginSegment)]
+    pub fn begin_segment(
+        &mut self,
+        #[wasm_bindgen(js_name = startSeconds, unchecked_param_type = "number")]
+        start_seconds: JsValue,
+    ) -> Result<(), JsValue> {
+        let start = ms_arg(&start_seconds, "startSeconds")?;
+        self.inner.begin_segment(start).map_err(|e| fail(&e))
+    }
+
+    /// The next bytes of the segment begun last (copied in; the array can be reused).
+    pub fn write(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+    ) -> Result<(), JsValue> {
+        let Some(bytes) = bytes.dyn_ref::<Uint8Array>() else {
+            return Err(misuse(
+                MisuseCode::InvalidArgument,
+                "bytes must be a Uint8Array of MPEG-TS",
+            ));
+        };
+        let len = bytes.length() as usize;
+        if len > MAX_WRITE_BYTES {
+            return Err(misuse(
+                MisuseCode::InvalidArgument,
+                &format!("write at most {MAX_WRITE_BYTES} bytes at a time"),
+            ));
+        }
+        self.chunk.resize(len, 0);
+        bytes.copy_to(&mut self.chunk);
+        self.inner.write(&self.chunk).map_err(|e| fail(&e))
+    }
+
+    /// Ends the segment begun last; returns its sample data (keep it: `finish`'s
+    /// extents point into it).
+    #[wasm_bindgen(js_name = endSegment, unchecked_return_type = "Uint8Array<ArrayBuffer>")]
+    pub fn end_segment(&mut self) -> Result<Uint8Array, JsValue> {
+        let file = self.inner.end_segment().map_err(|e| fail(&e))?;
+        Ok(Uint8Array::from(file))
     }
 
     /// Segments pushed so far.

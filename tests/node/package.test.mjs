@@ -125,6 +125,30 @@ test(`the clip export module: at most ${MAX_EXPORT_WASM_GZIP_BYTES} bytes gzippe
   writeFileSync(path.join(dir, "clip.mp4"), file);
   const duration = execFileSync("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path.join(dir, "clip.mp4")], { encoding: "utf8" });
   assert.ok(Math.abs(Number(duration) - 3) <= 0.04, duration);
+  // The same segments streamed in, in chunks of any size, give the same file.
+  for (const size of [1000, 188 * 7 + 3, 65536]) {
+    const streamed = new lib.ClipExport();
+    const files = [0, 1, 2, 3].map((i) => {
+      const ts = readFileSync(path.join(dir, `s${i}.ts`));
+      streamed.beginSegment(i);
+      for (let at = 0; at < ts.length; at += size) streamed.write(ts.subarray(at, at + size));
+      return streamed.endSegment();
+    });
+    const again = streamed.finish(0.5, 3.5);
+    const pieces = [again.head];
+    for (let k = 0; k < again.extents.length; k += 3) {
+      pieces.push(files[again.extents[k]].subarray(again.extents[k + 1], again.extents[k + 1] + again.extents[k + 2]));
+    }
+    assert.ok(Buffer.concat(pieces).equals(file), `writes of ${size} bytes`);
+    streamed.free();
+  }
+  const misused = new lib.ClipExport();
+  assert.equal(thrown(() => misused.write(new Uint8Array(1))).code, "ClipMisuse");
+  assert.equal(thrown(() => misused.endSegment()).code, "ClipMisuse");
+  misused.beginSegment(0);
+  assert.equal(thrown(() => misused.write("not bytes")).code, "InvalidArgument");
+  assert.equal(thrown(() => misused.beginRecording()).code, "ClipMisuse");
+  misused.free();
   clipper.free();
   assert.equal(thrown(() => clipper.segments).code, "FreedClipExport");
   const garbage = new lib.ClipExport();

@@ -2,14 +2,19 @@
 // package's Playlist.splice, preview the result with hls.js, mark in and out on the
 // player, and export the clip as an MP4 made here without re-encoding and without
 // server work — the package's second module (pkg/liverec_export.js) demuxes each .ts
-// segment and keeps only sample references; the sample bytes wait in Blobs, and the
-// file is a Blob of the head it writes and slices of those. Segment by segment: the
-// page holds a few segments at a time, whatever the clip's length.
+// segment as its bytes arrive (read into one reused buffer) and keeps only sample
+// references; the sample bytes wait in Blobs, and the file is a Blob of the head it
+// writes and slices of those. The page holds about one segment's samples at a time,
+// whatever the clip's length. (Fetching in a worker was tried: no faster on 2 cores,
+// where the browser's own network work is the larger part.)
 import { call } from "./api.js";
 import { duration, h, notice, pkg, show, size, when } from "./ui.js";
 
-/** Segments fetched ahead while one is demuxed. */
+/** Segments requested ahead while one is demuxed. */
 const FETCH_AHEAD = 4;
+/** Bytes read from a response at a time, into one buffer reused for the whole export. */
+const READ_BYTES = 1 << 20;
+let readBuffer = new ArrayBuffer(READ_BYTES);
 const state = { stream: "", spliced: null, segments: [], total: 0, hls: null, playlistUrl: null, exportUrl: null };
 
 function streamForm() {
@@ -112,19 +117,76 @@ function showLength() {
   document.getElementById("clip-length").textContent = ok ? `Clip: ${(outS - inS).toFixed(2)} s` : "Set an in point before the out point.";
 }
 
-/** Fetches `segments` in order, at most FETCH_AHEAD ahead of the one being used. */
-async function* fetched(segments) {
+/** Responses of `segments` in order (bodies read by the caller), requested at most
+ * FETCH_AHEAD ahead of the one being read: `next(i)` resolves to the i-th. */
+function requested(segments) {
   const get = (s) => fetch(s.resolvedUri).then((r) => {
     if (!r.ok) throw new Error(`${s.resolvedUri}: HTTP ${r.status}`);
-    return r.arrayBuffer();
+    return r;
   });
   const queue = segments.slice(0, FETCH_AHEAD).map(get);
-  for (let i = 0; i < segments.length; i++) {
-    const bytes = await queue[i];
+  queue.forEach((p) => p.catch(() => {})); // failures surface when awaited
+  return async (i) => {
+    const response = await queue[i];
     queue[i] = null;
-    if (i + FETCH_AHEAD < segments.length) queue.push(get(segments[i + FETCH_AHEAD]));
-    yield new Uint8Array(bytes);
+    if (i + FETCH_AHEAD < segments.length) {
+      const ahead = get(segments[i + FETCH_AHEAD]);
+      ahead.catch(() => {});
+      queue.push(ahead);
+    }
+    return response;
+  };
+}
+
+/** Hands `response`'s body to `write` chunk by chunk, read into one reused buffer
+ * (a BYOB reader) where the browser has them: no allocation per chunk. */
+async function readInto(response, write) {
+  let reader = null;
+  try {
+    reader = response.body.getReader({ mode: "byob" });
+  } catch {
+    const plain = response.body.getReader();
+    for (;;) {
+      const { value, done } = await plain.read();
+      if (done) return;
+      write(value);
+    }
   }
+  if (!readBuffer.byteLength) readBuffer = new ArrayBuffer(READ_BYTES); // lost to a failed read
+  for (;;) {
+    const { value, done } = await reader.read(new Uint8Array(readBuffer));
+    if (value) readBuffer = value.buffer; // the read transferred it
+    if (done) return;
+    write(value);
+  }
+}
+
+/** Demuxes `wanted` segment by segment as their bytes arrive; returns each segment's
+ * sample data as a Blob (the extents of `finish` point into them). */
+async function demuxAll(clipper, wanted, spent, progress) {
+  const next = requested(wanted);
+  const samples = [];
+  const write = (chunk) => {
+    const t = performance.now();
+    clipper.write(chunk);
+    spent.demux += performance.now() - t;
+  };
+  for (let i = 0; i < wanted.length; i++) {
+    const s = wanted[i];
+    const response = await next(i);
+    if (i > 0 && (s.discontinuity || s.index !== wanted[i - 1].index + 1)) clipper.beginRecording();
+    clipper.beginSegment(s.start);
+    await readInto(response, write);
+    const t0 = performance.now();
+    const data = clipper.endSegment();
+    const t1 = performance.now();
+    samples.push(new Blob([data]));
+    spent.demux += t1 - t0;
+    spent.blob += performance.now() - t1;
+    spent.heap = Math.max(spent.heap, performance.memory?.usedJSHeapSize ?? 0);
+    progress.value = i + 1;
+  }
+  return samples;
 }
 
 /** Exports [in, out) as an MP4: see the file's doc. */
@@ -139,26 +201,9 @@ async function exportClip() {
   const lib = await import("./pkg/liverec_export.js");
   const wasm = await lib.default();
   const clipper = new lib.ClipExport();
-  const samples = [];
-  let heap = 0;
   try {
-    let i = 0;
-    const spent = { demux: 0, blob: 0, wait: 0 };
-    let mark = performance.now();
-    for await (const bytes of fetched(wanted)) {
-      const t0 = performance.now();
-      spent.wait += t0 - mark;
-      const s = wanted[i];
-      if (i > 0 && (s.discontinuity || s.index !== wanted[i - 1].index + 1)) clipper.beginRecording();
-      const data = clipper.pushSegment(bytes, s.start);
-      const t1 = performance.now();
-      samples.push(new Blob([data]));
-      mark = performance.now();
-      spent.demux += t1 - t0;
-      spent.blob += mark - t1;
-      heap = Math.max(heap, performance.memory?.usedJSHeapSize ?? 0);
-      progress.value = ++i;
-    }
+    const spent = { demux: 0, blob: 0, heap: 0 };
+    const samples = await demuxAll(clipper, wanted, spent, progress);
     const done = clipper.finish(inS, outS);
     const parts = [done.head];
     for (let k = 0; k < done.extents.length; k += 3) {
@@ -167,17 +212,12 @@ async function exportClip() {
     }
     const file = new Blob(parts, { type: "video/mp4" });
     const seconds = (performance.now() - started) / 1000;
-    if (state.exportUrl) URL.revokeObjectURL(state.exportUrl);
-    state.exportUrl = URL.createObjectURL(file);
-    const name = `${state.stream}-${inS.toFixed(1)}-${outS.toFixed(1)}.mp4`;
-    const link = document.getElementById("clip-save");
-    link.href = state.exportUrl;
-    link.download = name;
-    link.textContent = `Save ${name} (${size(file.size)})`;
-    link.hidden = false;
+    offer(file, inS, outS);
+    const heap = spent.heap;
     const figures = { seconds, bytes: file.size, durationSeconds: done.durationSeconds, segments: wanted.length,
       heapBytes: heap, wasmBytes: wasm.memory.buffer.byteLength,
-      demuxSeconds: spent.demux / 1000, blobSeconds: spent.blob / 1000, waitSeconds: spent.wait / 1000 };
+      demuxSeconds: spent.demux / 1000, blobSeconds: spent.blob / 1000,
+      waitSeconds: seconds - (spent.demux + spent.blob) / 1000 };
     document.getElementById("clip-result").dataset.figures = JSON.stringify(figures);
     const mb = (n) => `${(n / 1048576).toFixed(1)} MiB`;
     status(`Exported ${done.durationSeconds.toFixed(2)} s from ${wanted.length} segments in ${seconds.toFixed(2)} s` +
@@ -188,6 +228,18 @@ async function exportClip() {
   } finally {
     clipper.free();
   }
+}
+
+/** Puts the exported file behind the save link. */
+function offer(file, inS, outS) {
+  if (state.exportUrl) URL.revokeObjectURL(state.exportUrl);
+  state.exportUrl = URL.createObjectURL(file);
+  const name = `${state.stream}-${inS.toFixed(1)}-${outS.toFixed(1)}.mp4`;
+  const link = document.getElementById("clip-save");
+  link.href = state.exportUrl;
+  link.download = name;
+  link.textContent = `Save ${name} (${size(file.size)})`;
+  link.hidden = false;
 }
 
 function editor() {

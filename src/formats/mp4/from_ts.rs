@@ -2,13 +2,15 @@
 //! at a time — what the console's "stitch and clip" export runs in the browser.
 //!
 //! The caller fetches the clip's segments in order and hands each one to
-//! [`TsClip::push_segment`]: the segment is demuxed ([`TsDemuxer`]), its samples'
+//! [`TsClip::push_segment`] (or streams it in: [`TsClip::begin_segment`], any number of
+//! [`TsClip::write`]s, [`TsClip::end_segment`]): the segment is demuxed ([`TsDemuxer`]), its samples'
 //! bytes (length-prefixed NAL units, raw AAC frames) come back as that segment's
 //! *sample file*, and only the sample references stay here (≈ 32 bytes a sample). At
 //! the end [`TsClip::finish`] lays the references out with [`stitch`]: the result is a
 //! small head (`ftyp` + `moov` + `mdat` header) and a list of extents of the sample
-//! files (the pieces kept where the playlist puts them, [`Join::Keep`]), which the caller concatenates (a browser: `new Blob([head, ...slices])`), so
-//! no step holds more than one segment.
+//! files (the pieces kept where the playlist puts them, [`Join::Keep`]), which the
+//! caller concatenates (a browser: `new Blob([head, ...slices])`), so no step holds
+//! more than one segment.
 //!
 //! Timeline: milliseconds of the (spliced) playlist, as a player shows them. A recording
 //! — a run of segments without a discontinuity — starts with [`TsClip::begin_recording`];
@@ -95,6 +97,12 @@ pub struct TsClip {
     samples: usize,
     notes: Vec<String>,
     inputs: Vec<Input>,
+    /// The sample file of the segment being pushed.
+    file: Vec<u8>,
+    /// Bytes of it written so far.
+    segment_bytes: usize,
+    /// Between `begin_segment` and `end_segment`.
+    in_segment: bool,
     finished: bool,
 }
 
@@ -105,11 +113,15 @@ impl TsClip {
     }
 
     /// A recording begins: the segments pushed next follow a discontinuity (the first
-    /// segment pushed begins one anyway).
-    pub fn begin_recording(&mut self) {
+    /// segment pushed begins one anyway). Not while a segment is open.
+    pub fn begin_recording(&mut self) -> Result<(), TsClipError> {
+        if self.in_segment {
+            return Err(TsClipError::Misuse("beginRecording before endSegment"));
+        }
         self.demuxer = TsDemuxer::new();
         self.shift_ms = None;
         self.pieces.push(Piece::default());
+        Ok(())
     }
 
     /// Segments pushed so far.
@@ -125,16 +137,23 @@ impl TsClip {
     /// Demuxes the next segment of the current recording, which starts at `start_ms` of
     /// the playlist's time (segments of a recording may be left out, not reordered);
     /// returns its sample file (the bytes [`Stitched::extents`] point into, as source
-    /// number [`Self::segments`] − 1).
+    /// number [`Self::segments`] − 1). The same as [`Self::begin_segment`], one
+    /// [`Self::write`] and [`Self::end_segment`].
     pub fn push_segment(&mut self, ts: &[u8], start_ms: i64) -> Result<Vec<u8>, TsClipError> {
+        self.begin_segment(start_ms)?;
+        self.write(ts)?;
+        self.end_segment().map(<[u8]>::to_vec)
+    }
+
+    /// Starts the next segment of the current recording (see [`Self::push_segment`]);
+    /// its bytes follow in [`Self::write`]s of any size, so the caller never holds a
+    /// whole segment.
+    pub fn begin_segment(&mut self, start_ms: i64) -> Result<(), TsClipError> {
         if self.finished {
-            return Err(TsClipError::Misuse("pushSegment after finish"));
+            return Err(TsClipError::Misuse("beginSegment after finish"));
         }
-        if ts.len() > MAX_SEGMENT_BYTES {
-            return Err(TsClipError::TooLarge(format!(
-                "a segment of {} bytes is over the {MAX_SEGMENT_BYTES}-byte limit",
-                ts.len()
-            )));
+        if self.in_segment {
+            return Err(TsClipError::Misuse("beginSegment before endSegment"));
         }
         if self.segments >= MAX_CLIP_SEGMENTS {
             return Err(TsClipError::TooLarge(format!(
@@ -142,24 +161,61 @@ impl TsClip {
             )));
         }
         if self.pieces.is_empty() {
-            self.begin_recording();
+            self.begin_recording()?;
         }
         self.segment_start_ms = start_ms;
         self.segment_first = true;
+        self.segment_bytes = 0;
+        self.file.clear();
+        self.in_segment = true;
+        Ok(())
+    }
+
+    /// The next bytes of the segment begun last.
+    pub fn write(&mut self, ts: &[u8]) -> Result<(), TsClipError> {
+        if !self.in_segment {
+            return Err(TsClipError::Misuse(
+                "write outside beginSegment … endSegment",
+            ));
+        }
+        self.segment_bytes = self.segment_bytes.saturating_add(ts.len());
+        if self.segment_bytes > MAX_SEGMENT_BYTES {
+            return Err(TsClipError::TooLarge(format!(
+                "a segment of over {MAX_SEGMENT_BYTES} bytes is over the limit"
+            )));
+        }
         let mut inputs = std::mem::take(&mut self.inputs);
-        inputs.clear();
         self.demuxer.push(ts, &mut inputs);
+        let result = self.take_all(&mut inputs);
+        self.inputs = inputs;
+        result
+    }
+
+    /// Ends the segment begun last; returns its sample file (see [`Self::push_segment`]),
+    /// valid until the next segment begins.
+    pub fn end_segment(&mut self) -> Result<&[u8], TsClipError> {
+        if !self.in_segment {
+            return Err(TsClipError::Misuse("endSegment without beginSegment"));
+        }
+        let mut inputs = std::mem::take(&mut self.inputs);
         // HLS segments start with a new PES on every stream: the last one ends here.
         self.demuxer.finish(&mut inputs);
+        let result = self.take_all(&mut inputs);
+        self.inputs = inputs;
+        result?;
+        self.in_segment = false;
+        self.segments += 1;
+        Ok(&self.file)
+    }
+
+    fn take_all(&mut self, inputs: &mut Vec<Input>) -> Result<(), TsClipError> {
         let source = u32::try_from(self.segments).unwrap_or(u32::MAX);
-        let mut file = Vec::with_capacity(ts.len());
+        let mut file = std::mem::take(&mut self.file);
         let result = inputs
             .drain(..)
             .try_for_each(|input| self.take(input, source, &mut file));
-        self.inputs = inputs;
-        result?;
-        self.segments += 1;
-        Ok(file)
+        self.file = file;
+        result
     }
 
     fn take(&mut self, input: Input, source: u32, file: &mut Vec<u8>) -> Result<(), TsClipError> {
@@ -248,6 +304,9 @@ impl TsClip {
             return Err(TsClipError::Misuse(
                 "the out point must come after the in point",
             ));
+        }
+        if self.in_segment {
+            return Err(TsClipError::Misuse("finish before endSegment"));
         }
         self.finished = true;
         let tracks = Mp4Tracks {

@@ -53,7 +53,10 @@ async function exportInBrowser(): Promise<void> {
 const clipper = new ClipExport();
 clipper.beginRecording();
 const samples: Uint8Array = clipper.pushSegment(bytes, 0);
-const pushed: number = clipper.segments;
+clipper.beginSegment(2);
+clipper.write(bytes.subarray(0, 188));
+const streamed: Uint8Array = clipper.endSegment();
+const pushed: number = clipper.segments + streamed.length;
 const notes: string[] = clipper.notes;
 const made: ClipExportResult = clipper.finish(0, 10);
 const file = new Blob([made.head, samples.slice(made.extents[1], made.extents[1] + made.extents[2])], { type: "video/mp4" });
