@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 wasm-pack build --target web --profile wasm-release --no-opt -- --no-default-features
 node scripts/finish-pkg.mjs pkg
-wasm-pack build --target web --profile wasm-release --no-opt --out-dir target/pkg-export \
+wasm-pack build --target web --profile wasm-export --no-opt --out-dir target/pkg-export \
   --out-name liverec_export -- --no-default-features --features clip-export
 for f in liverec_export.js liverec_export_bg.wasm liverec_export.d.ts liverec_export_bg.wasm.d.ts; do
   cp "target/pkg-export/$f" pkg/
