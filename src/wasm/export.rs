@@ -144,12 +144,21 @@ impl ClipExportJs {
         self.inner.write(&self.chunk).map_err(|e| fail(&e))
     }
 
-    /// Ends the segment begun last; returns its sample data (keep it: `finish`'s
-    /// extents point into it).
+    /// Ends the segment begun last; returns its sample data as a **view into the
+    /// module's memory**, valid until the next call on this object: copy it at once
+    /// (`new Blob([view])` does, straight from wasm memory, leaving no garbage behind;
+    /// `view.slice()` for bytes) and keep the copy — `finish`'s extents point into it.
     #[wasm_bindgen(js_name = endSegment, unchecked_return_type = "Uint8Array<ArrayBuffer>")]
     pub fn end_segment(&mut self) -> Result<Uint8Array, JsValue> {
         let file = self.inner.end_segment().map_err(|e| fail(&e))?;
-        Ok(Uint8Array::from(file))
+        let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+        // wasm32 addresses and lengths are u32.
+        let (at, len) = (file.as_ptr() as usize as u32, file.len() as u32);
+        Ok(Uint8Array::new_with_byte_offset_and_length(
+            &memory.buffer(),
+            at,
+            len,
+        ))
     }
 
     /// Segments pushed so far.

@@ -132,7 +132,8 @@ test(`the clip export module: at most ${MAX_EXPORT_WASM_GZIP_BYTES} bytes gzippe
       const ts = readFileSync(path.join(dir, `s${i}.ts`));
       streamed.beginSegment(i);
       for (let at = 0; at < ts.length; at += size) streamed.write(ts.subarray(at, at + size));
-      return streamed.endSegment();
+      const view = streamed.endSegment(); // into wasm memory: copied at once
+      return view.slice();
     });
     const again = streamed.finish(0.5, 3.5);
     const pieces = [again.head];

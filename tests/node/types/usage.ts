@@ -55,7 +55,7 @@ clipper.beginRecording();
 const samples: Uint8Array = clipper.pushSegment(bytes, 0);
 clipper.beginSegment(2);
 clipper.write(bytes.subarray(0, 188));
-const streamed: Uint8Array = clipper.endSegment();
+const streamed: Uint8Array = clipper.endSegment().slice();
 const pushed: number = clipper.segments + streamed.length;
 const notes: string[] = clipper.notes;
 const made: ClipExportResult = clipper.finish(0, 10);
