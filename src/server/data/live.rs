@@ -5,7 +5,8 @@
 //!   whose connection is gone but which is still storing its last files, parking its
 //!   HLS and giving its lease back is *ending*: a publish of its key waits for that
 //!   ([`Busy::Ending`]) instead of being refused — an encoder that reconnects at once
-//!   gets in, and takes over what the old push parked.
+//!   gets in, and takes over what the old push parked. A publish of a live key waits a
+//!   moment too ([`Busy::Live`]): the old connection may be closing, its end not yet read.
 //! - Each live push has a [`Fanout`]: other consumers subscribe to its frames
 //!   ([`Live::subscribe`]); it closes when the push ends.
 //! - Control messages reach a live push's connection: the task configuration changed
@@ -51,8 +52,9 @@ struct Entry {
 /// Why a key cannot be registered now.
 #[derive(Debug)]
 pub enum Busy {
-    /// A push of it is live.
-    Live,
+    /// A push of it is live: the receiver's `changed()` returns once it is ending (`Ok`)
+    /// or gone (an error).
+    Live(watch::Receiver<()>),
     /// Its push is ending: the receiver's `changed()` returns (an error) once the key is
     /// free.
     Ending(watch::Receiver<()>),
@@ -98,9 +100,10 @@ impl Live {
         let mut streams = lock(&self.streams);
         let key = info.stream().key();
         if let Some(entry) = streams.get(&key) {
+            let released = entry.released.subscribe();
             return Err(match entry.ending {
-                true => Busy::Ending(entry.released.subscribe()),
-                false => Busy::Live,
+                true => Busy::Ending(released),
+                false => Busy::Live(released),
             });
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -125,6 +128,7 @@ impl Live {
         if let Some(entry) = streams.get_mut(&stream.key()).filter(|e| e.id == id) {
             entry.ending = true;
             entry.fanout.close();
+            entry.released.send_replace(());
         }
     }
 
@@ -296,7 +300,7 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let first = live.register(info("a"), tx.clone()).unwrap();
         assert!(
-            matches!(live.register(info("a"), tx.clone()), Err(Busy::Live)),
+            matches!(live.register(info("a"), tx.clone()), Err(Busy::Live(_))),
             "a second publisher"
         );
         let other = live.register(info("b"), tx).unwrap();
@@ -337,7 +341,11 @@ mod tests {
         live.ending(&stream("b"), first.id);
         live.ending(&stream("a"), first.id + 1);
         assert!(live.is_live("d.example/live/a"), "not its registration");
+        let Err(Busy::Live(mut changed)) = live.register(info("a"), tx.clone()) else {
+            panic!("a live push's key is busy");
+        };
         live.ending(&stream("a"), first.id);
+        assert!(changed.changed().await.is_ok(), "told when it is ending");
         assert!(sub.frames.recv().await.is_none(), "subscriptions end");
         assert!(!live.is_live("d.example/live/a") && live.count() == 0);
         assert!(live.pushes(0).is_empty() && live.subscribe("d.example/live/a", 8).is_none());

@@ -105,8 +105,14 @@ fn refuse(kind: RefusalKind, reason: impl Into<String>) -> Refusal {
 /// reconnects at once is let in, after the old push is over.
 pub const ENDING_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a publish of a live stream waits for that push to end before it is refused:
+/// an encoder that reconnects at once may find its old connection closed but not yet
+/// read to its end (connections are read in ticks).
+pub const LIVE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Takes the stream key for the push `info` describes, once an ending push of it is
-/// over; refused while it is live (or still ending after [`ENDING_WAIT`]).
+/// over; refused while it is live after [`LIVE_GRACE`] (or still ending after
+/// [`ENDING_WAIT`]).
 async fn register(
     app: &DataPlane,
     info: Arc<PushInfo>,
@@ -116,11 +122,17 @@ async fn register(
     loop {
         match app.live.register(Arc::clone(&info), control.clone()) {
             Ok(registration) => return Ok(registration),
-            Err(Busy::Live) => {
-                return Err(refuse(
-                    RefusalKind::BadName,
-                    "the stream is already being pushed",
-                ))
+            Err(Busy::Live(mut changed)) => {
+                let grace = deadline.min(tokio::time::Instant::now() + LIVE_GRACE);
+                if tokio::time::timeout_at(grace, changed.changed())
+                    .await
+                    .is_err()
+                {
+                    return Err(refuse(
+                        RefusalKind::BadName,
+                        "the stream is already being pushed",
+                    ));
+                }
             }
             Err(Busy::Ending(mut released)) => {
                 let freed = tokio::time::timeout_at(deadline, released.changed()).await;
