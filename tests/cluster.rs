@@ -307,6 +307,28 @@ fn push_until_accepted(url: &str, seconds: f64, limit: Duration) {
     }
 }
 
+/// Waits until `node` serves the growing playlist of `stream` (recorded on any node):
+/// its first segment is in the bucket. Polled rather than slept for: how soon that is
+/// depends on the machine (a debug build right after a big build is slow to upload).
+async fn live_playlist_served(node: &Server, stream: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let live = node
+            .client
+            .get(format!("{}live/localhost/live/{stream}.m3u8", node.url()))
+            .send()
+            .await
+            .unwrap();
+        if live.status() == 200 {
+            let text = live.text().await.unwrap();
+            assert!(text.contains("#EXT-X-PLAYLIST-TYPE:EVENT"), "{text}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "no live playlist of {stream}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The final playlists of `stream` in the bucket.
 fn final_playlist(cluster: &Cluster, stream: &str) -> String {
     let playlists = cluster.objects(stream, "m3u8");
@@ -333,26 +355,10 @@ async fn a_push_cut_by_a_dead_node_continues_on_another() {
     )
     .await;
     // HLS segments are 6 s: one is in the bucket when node 1 dies, one is being written.
-    let first = push_in_background(cluster.node(0).rtmp("live", "cut"), 12.0);
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    // While node 1 records, node 2 serves its growing playlist too (`/live` → `/vod`).
-    let n2 = cluster.node(1);
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        let live = n2
-            .client
-            .get(format!("{}live/localhost/live/cut.m3u8", n2.url()))
-            .send()
-            .await
-            .unwrap();
-        if live.status() == 200 {
-            let text = live.text().await.unwrap();
-            assert!(text.contains("#EXT-X-PLAYLIST-TYPE:EVENT"), "{text}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "no live playlist on node 2");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let first = push_in_background(cluster.node(0).rtmp("live", "cut"), 30.0);
+    // While node 1 records, node 2 serves its growing playlist too (`/live` → `/vod`):
+    // node 1 dies once its first segment is in the bucket.
+    live_playlist_served(cluster.node(1), "cut").await;
     cluster.nodes[0].take().unwrap().kill9();
     let _ = first.join();
     let again = cluster.node(1).rtmp("live", "cut");
@@ -386,8 +392,8 @@ async fn a_dead_nodes_hls_recording_is_finished_by_another() {
         Some(&cb),
     )
     .await;
-    let first = push_in_background(cluster.node(0).rtmp("live", "orphan"), 12.0);
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    let first = push_in_background(cluster.node(0).rtmp("live", "orphan"), 30.0);
+    live_playlist_served(cluster.node(1), "orphan").await;
     cluster.nodes[0].take().unwrap().kill9();
     let _ = first.join();
     let record = cb.wait_for(100, 1, Duration::from_secs(25)).await;
