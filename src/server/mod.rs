@@ -270,11 +270,24 @@ fn start_ingest(
     listeners: Listeners,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    let lanes = match data.settings.file.ingest.lane_count() {
+        0 => None,
+        count => Some(data::lanes::Lanes::start(count)),
+    };
+    let lanes = match lanes.transpose() {
+        Ok(lanes) => lanes.map(Arc::new),
+        Err(e) => {
+            tracing::warn!(error = %e, "ingest threads not started: RTMP runs on the shared runtime");
+            None
+        }
+    };
     let mut ingest: Vec<_> = listeners
         .tcp
         .into_iter()
         .map(|(listener, tls)| {
-            let serving = data::rtmp::serve_rtmp(Arc::clone(data), listener, tls, stop.clone());
+            let lanes = lanes.clone();
+            let serving =
+                data::rtmp::serve_rtmp(Arc::clone(data), listener, tls, lanes, stop.clone());
             tokio::spawn(serving)
         })
         .collect();

@@ -48,6 +48,9 @@
 //! latency_ms = 300                       # receive latency (SRTO_RCVLATENCY): time to recover losses
 //! loss_max_ttl = 0                       # reorder tolerance, packets (SRTO_LOSSMAXTTL)
 //! peer_idle_timeout_seconds = 5          # a caller silent this long is dropped
+//! [ingest]
+//! # threads = 2                          # RTMP(S) ingest threads (default: one per core;
+//! #                                      #   0: none, RTMP on the shared runtime)
 //! [mix]                                  # stream mixing (CreateCommonMixStream)
 //! ffmpeg = "ffmpeg"                      # the engine: an ffmpeg with libx264
 //! # max_sessions = 4                     # mix sessions at most (default: the cores)
@@ -316,6 +319,24 @@ pub struct HlsSettings {
     pub segments: HlsSegments,
 }
 
+/// RTMP(S) ingest (`[ingest]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSettings {
+    /// Ingest threads (lanes, see [`crate::server::data::lanes`]); default: one per core;
+    /// 0: connections run on the shared runtime.
+    pub threads: Option<usize>,
+}
+
+impl IngestSettings {
+    /// The lanes to run: `threads`, else the number of cores.
+    pub fn lane_count(&self) -> usize {
+        self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
+    }
+}
+
 /// Stream mixing (`[mix]`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -375,6 +396,8 @@ pub struct FileSettings {
     pub srt: SrtSettings,
     /// HLS recording.
     pub hls: HlsSettings,
+    /// RTMP(S) ingest threads.
+    pub ingest: IngestSettings,
     /// Stream mixing.
     pub mix: MixSettings,
     /// Test-only overrides.

@@ -11,6 +11,7 @@ pub mod fanout;
 pub mod finalize;
 pub mod gop;
 pub mod handover;
+pub mod lanes;
 pub mod live;
 pub mod mix;
 pub mod ownership;

@@ -307,6 +307,14 @@ pub struct Pending {
     pub attempts: i64,
 }
 
+/// A row of [`sql::ATTEMPTS`]: an attempt and how many the query matches in all.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CountedAttempt {
+    #[sqlx(flatten)]
+    attempt: Attempt,
+    total: i64,
+}
+
 /// One delivery attempt of a callback, as the delivery log keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Attempt {

@@ -101,16 +101,7 @@ macro_rules! impl_outbox {
                 q: &super::AttemptQuery,
             ) -> Result<(i64, Vec<super::Attempt>), super::DbError> {
                 let delivered = q.delivered.map(i64::from);
-                let total: i64 = sqlx::query_scalar(super::sql::COUNT_ATTEMPTS)
-                    .bind(q.from_ms)
-                    .bind(q.to_ms)
-                    .bind(&q.stream_name)
-                    .bind(q.event_type)
-                    .bind(delivered)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(super::sql::backend("reading the callback log"))?;
-                let rows = sqlx::query_as(super::sql::ATTEMPTS)
+                let rows: Vec<super::CountedAttempt> = sqlx::query_as(super::sql::ATTEMPTS)
                     .bind(q.from_ms)
                     .bind(q.to_ms)
                     .bind(&q.stream_name)
@@ -124,7 +115,19 @@ macro_rules! impl_outbox {
                         "callback_log",
                         "reading the callback log",
                     ))?;
-                Ok((total, rows))
+                let total = match rows.first() {
+                    Some(row) => row.total,
+                    None => sqlx::query_scalar(super::sql::COUNT_ATTEMPTS)
+                        .bind(q.from_ms)
+                        .bind(q.to_ms)
+                        .bind(&q.stream_name)
+                        .bind(q.event_type)
+                        .bind(delivered)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(super::sql::backend("reading the callback log"))?,
+                };
+                Ok((total, rows.into_iter().map(|r| r.attempt).collect()))
             }
 
             async fn prune_log(&self, before_ms: i64) -> Result<(), super::DbError> {

@@ -80,14 +80,17 @@ macro_rules! attempt_filter {
     };
 }
 
-/// Logged attempts, newest first: filtered as `attempt_filter!`, then LIMIT $6 OFFSET $7.
+/// Logged attempts, newest first: filtered as `attempt_filter!`, then LIMIT $6 OFFSET $7;
+/// each row also carries `total`, how many the filter matches, counted in the same
+/// statement (one snapshot: a count read apart could disagree with the page).
 pub(super) const ATTEMPTS: &str = concat!(
-    "SELECT * ",
+    "SELECT *, COUNT(*) OVER () AS total ",
     attempt_filter!(),
     " ORDER BY event_ms DESC, event_id, attempt DESC LIMIT $6 OFFSET $7"
 );
 
-/// How many logged attempts `attempt_filter!` matches.
+/// How many logged attempts `attempt_filter!` matches (for a page past the end, where
+/// [`ATTEMPTS`] returns no row to carry it).
 pub(super) const COUNT_ATTEMPTS: &str = concat!("SELECT COUNT(*) ", attempt_filter!());
 
 /// Forgets attempts of events before $1.

@@ -38,6 +38,7 @@ use tokio_rustls::TlsAcceptor;
 use self::socket::{MediaSocket, Read1, TlsSocket};
 use super::admission::Slot;
 use super::error::DataError;
+use super::lanes::{Lanes, Seat};
 use super::live::Control;
 use super::push::Push;
 use super::DataPlane;
@@ -77,6 +78,7 @@ pub async fn serve_rtmp(
     app: Arc<DataPlane>,
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
+    lanes: Option<Arc<Lanes>>,
     shutdown: watch::Receiver<bool>,
 ) {
     let protocol = if tls.is_some() { "RTMPS" } else { "RTMP" };
@@ -99,15 +101,8 @@ pub async fn serve_rtmp(
                             continue; // dropping the socket closes it
                         }
                     };
-                    let app = Arc::clone(&app);
-                    let shutdown = shutdown.clone();
-                    let tls = tls.clone();
-                    tasks.spawn(async move {
-                        let _ = socket.set_nodelay(true);
-                        if let Err(e) = connection(app, socket, tls, peer, shutdown, slot).await {
-                            tracing::info!(%peer, error = %e, protocol, "connection closed");
-                        }
-                    });
+                    let ctx = Ctx { app: Arc::clone(&app), tls: tls.clone(), shutdown: shutdown.clone(), protocol };
+                    spawn_connection(&mut tasks, lanes.as_deref(), ctx, socket, peer, slot);
                 }
                 Err(e) => backoff.failed(&e).await,
             },
@@ -117,6 +112,52 @@ pub async fn serve_rtmp(
     }
     // Let every connection finalise its recordings.
     while tasks.join_next().await.is_some() {}
+}
+
+/// What every connection of a listener shares.
+struct Ctx {
+    app: Arc<DataPlane>,
+    tls: Option<TlsAcceptor>,
+    shutdown: watch::Receiver<bool>,
+    protocol: &'static str,
+}
+
+/// Runs an accepted connection on the least loaded ingest lane (on the shared runtime
+/// when there are none); its socket is registered again where it runs.
+fn spawn_connection(
+    tasks: &mut tokio::task::JoinSet<()>,
+    lanes: Option<&Lanes>,
+    ctx: Ctx,
+    socket: TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+) {
+    let run = move |seat: Option<Seat>, socket: std::io::Result<std::net::TcpStream>| async move {
+        let Ctx {
+            app,
+            tls,
+            shutdown,
+            protocol,
+        } = ctx;
+        let result = match socket.and_then(TcpStream::from_std) {
+            Ok(socket) => {
+                let _ = socket.set_nodelay(true);
+                connection(app, socket, tls, peer, shutdown, slot).await
+            }
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = result {
+            tracing::info!(%peer, error = %e, protocol, "connection closed");
+        }
+        drop(seat);
+    };
+    let socket = socket.into_std();
+    match lanes {
+        Some(lanes) => lanes.spawn_into(tasks, move |seat| run(Some(seat), socket)),
+        None => {
+            tasks.spawn(run(None, socket));
+        }
+    }
 }
 
 async fn read_some<S: AsyncRead + Unpin>(
