@@ -127,16 +127,19 @@ impl Lanes {
         Ok(Self { lanes, stop })
     }
 
+    #[cfg(test)]
     /// Lanes running.
     pub fn len(&self) -> usize {
         self.lanes.len()
     }
 
+    #[cfg(test)]
     /// Whether there are none (never: [`Lanes::start`] makes at least one).
     pub fn is_empty(&self) -> bool {
         self.lanes.is_empty()
     }
 
+    #[cfg(test)]
     /// Connections on each lane now.
     pub fn loads(&self) -> Vec<usize> {
         self.lanes

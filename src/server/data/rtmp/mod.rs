@@ -122,7 +122,7 @@ struct Ctx {
     protocol: &'static str,
 }
 
-/// Runs an accepted connection on the least loaded ingest lane (on the shared runtime
+/// Runs an accepted connection on the ingest lane [`Lanes`] picks (on the shared runtime
 /// when there are none); its socket is registered again where it runs.
 fn spawn_connection(
     tasks: &mut tokio::task::JoinSet<()>,
