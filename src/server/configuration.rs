@@ -11,25 +11,37 @@
 //!
 //! Several nodes may share the database: [`Configuration::refresh`] reloads the state
 //! when the stored version moved (a change made through another node); the server runs
-//! it every [`REFRESH_INTERVAL`]. A change is written only if the stored version is the
+//! it every [`REFRESH_INTERVAL`] (every [`LOCAL_REFRESH_INTERVAL`] on one node's SQLite
+//! database, which no other node writes). A change is written only if the stored version is the
 //! one it was made on (optimistic concurrency, no extra round trip): otherwise the
 //! state is reloaded and the change made again, so it never builds on a stale copy.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use tokio::sync::Mutex;
+use tokio::sync::{watch, Mutex};
 
 use super::db::{Applied, Change, ConfigRepo, ControlState, DbError};
 
-/// How often the stored version is compared with the one in memory: a change made
-/// through another node governs this node's next push within this.
+/// How often the stored version is compared with the one in memory when several nodes
+/// share the database: a change made through another node governs this node's next push
+/// within this.
 pub const REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+/// The same on one node's own database (SQLite), where every change goes through this
+/// process and is in memory at once: only another process writing the same file would
+/// be found, so the check is rare (an idle server then wakes for it once in this).
+pub const LOCAL_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 /// Times a change is made again on a reloaded state when other nodes keep writing first.
 pub const STALE_ATTEMPTS: usize = 5;
 
-/// The snapshot readers take, replaced whole by each change.
-type Current = Arc<RwLock<Arc<ControlState>>>;
+/// The snapshot readers take, replaced whole by each change, and a counter of the
+/// snapshots published (what [`Configuration::subscribe`] watches).
+struct Published {
+    state: RwLock<Arc<ControlState>>,
+    count: watch::Sender<u64>,
+}
+
+type Current = Arc<Published>;
 
 /// See the module doc.
 pub struct Configuration {
@@ -49,7 +61,7 @@ pub enum ChangeError<E> {
 }
 
 fn snapshot(current: &Current) -> Arc<ControlState> {
-    match current.read() {
+    match current.state.read() {
         Ok(state) => Arc::clone(&state),
         Err(poisoned) => Arc::clone(&poisoned.into_inner()),
     }
@@ -57,17 +69,21 @@ fn snapshot(current: &Current) -> Arc<ControlState> {
 
 fn publish(current: &Current, state: ControlState) {
     let state = Arc::new(state);
-    match current.write() {
+    match current.state.write() {
         Ok(mut slot) => *slot = state,
         Err(poisoned) => *poisoned.into_inner() = state,
     }
+    current.count.send_modify(|n| *n = n.wrapping_add(1));
 }
 
 impl Configuration {
     /// The configuration `state` at `version`, stored in `repo`.
     pub fn new(state: ControlState, version: i64, repo: Arc<dyn ConfigRepo>) -> Self {
         Self {
-            current: Arc::new(RwLock::new(Arc::new(state))),
+            current: Arc::new(Published {
+                state: RwLock::new(Arc::new(state)),
+                count: watch::Sender::new(0),
+            }),
             writer: Arc::new(Mutex::new(())),
             repo,
             version: Arc::new(AtomicI64::new(version)),
@@ -83,6 +99,13 @@ impl Configuration {
     /// The state now (a snapshot: later changes do not show in it).
     pub fn read(&self) -> Arc<ControlState> {
         snapshot(&self.current)
+    }
+
+    /// Sees every state published from now on (a change made here, or one reloaded from
+    /// the database): its `changed()` wakes the task that waits on it, so a task that
+    /// follows the configuration need not poll it.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.current.count.subscribe()
     }
 
     /// The version of the state in memory.
@@ -103,9 +126,20 @@ impl Configuration {
         Ok(true)
     }
 
-    /// Refreshes every [`REFRESH_INTERVAL`], calling `changed` after each reload.
+    /// How often [`Configuration::refresh_forever`] looks: [`REFRESH_INTERVAL`] on a
+    /// shared database, else [`LOCAL_REFRESH_INTERVAL`].
+    pub fn refresh_interval(&self) -> std::time::Duration {
+        if self.repo.shared() {
+            REFRESH_INTERVAL
+        } else {
+            LOCAL_REFRESH_INTERVAL
+        }
+    }
+
+    /// Refreshes every [`Configuration::refresh_interval`], calling `changed` after each
+    /// reload.
     pub async fn refresh_forever(self: Arc<Self>, changed: impl Fn() + Send + 'static) {
-        let mut tick = tokio::time::interval(REFRESH_INTERVAL);
+        let mut tick = tokio::time::interval(self.refresh_interval());
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

@@ -32,8 +32,13 @@ use crate::record::session::{live_playlist_name, ParkedHls};
 use crate::server::db::OpenHls;
 use crate::server::notify::now_ms;
 
-/// How often each node looks for HLS recordings no one will continue.
+/// How often each node looks for HLS recordings no one will continue, when several
+/// nodes share the database.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// The same on one node's own database (SQLite): there its own splice timers finalise
+/// its parked recordings and start-up recovery what a crash left, so the sweep is only
+/// their backstop.
+pub const LOCAL_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 /// Rows taken per sweep.
 pub const SWEEP_BATCH: i64 = 16;
 /// How long past its deadline a recording this node parked is left to this node's own
@@ -181,9 +186,15 @@ async fn finish_taken(app: &Arc<DataPlane>, row: &OpenHls) -> Result<(), DataErr
     finish_hls(app, &stream, &hls.spec, &done, text).await
 }
 
-/// Every [`SWEEP_INTERVAL`], takes and finalises the HLS recordings no one will continue.
+/// Every [`SWEEP_INTERVAL`] ([`LOCAL_SWEEP_INTERVAL`] on one node's database), takes and
+/// finalises the HLS recordings no one will continue.
 pub async fn sweep_forever(app: Arc<DataPlane>) {
-    let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+    let every = if app.db.shared() {
+        SWEEP_INTERVAL
+    } else {
+        LOCAL_SWEEP_INTERVAL
+    };
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;

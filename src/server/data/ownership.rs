@@ -60,6 +60,9 @@ pub async fn renew_forever(app: Arc<DataPlane>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        if app.live.keys().is_empty() {
+            continue; // nothing held: a lease whose release failed expires by itself
+        }
         let node = &app.settings.node_id;
         // One statement renews them all; only a lease it did not renew (expired while the
         // database was out of reach, or taken) is taken again one by one.

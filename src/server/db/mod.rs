@@ -188,6 +188,10 @@ pub trait ConfigRepo: Send + Sync {
     /// written and the answer is [`DbError::Stale`]: another writer came first).
     async fn apply_at(&self, changes: &[Change], based_on: Option<i64>)
         -> Result<Applied, DbError>;
+    /// Whether other nodes may write this database (PostgreSQL), so that what they change
+    /// has to be looked for often; false for one node's own database (SQLite), which only
+    /// this process writes in normal use.
+    fn shared(&self) -> bool;
 }
 
 /// One finished file.

@@ -133,6 +133,11 @@ impl ConfigRepo for PgDb {
             .map_err(backend("reading the configuration version"))
     }
 
+    /// Every node of a cluster writes it.
+    fn shared(&self) -> bool {
+        true
+    }
+
     async fn apply_at(
         &self,
         changes: &[Change],

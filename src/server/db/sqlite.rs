@@ -108,6 +108,11 @@ impl ConfigRepo for SqliteDb {
             .map_err(backend("reading the configuration version"))
     }
 
+    /// One node's database.
+    fn shared(&self) -> bool {
+        false
+    }
+
     async fn apply_at(
         &self,
         changes: &[Change],

@@ -4,7 +4,9 @@
 //! result published as a push of the output stream ([`output`]) and recorded by the
 //! rules like any push.
 //!
-//! The supervisor ([`serve_mixes`]) follows the configuration: a session that appears
+//! The supervisor ([`serve_mixes`]) follows the configuration, woken by each new state
+//! of it ([`crate::server::configuration::Configuration::subscribe`]; an idle server
+//! does not poll): a session that appears
 //! gets a runner, a changed one is handed its new layout, a removed one
 //! (`CancelCommonMixStream`) is stopped — its output's recordings finalised and
 //! announced. Sessions are stored with the configuration, so a restart runs them again
@@ -22,7 +24,6 @@ pub mod runner;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -30,9 +31,6 @@ use super::fanout::{Subscription, DEFAULT_SUBSCRIBER_FRAMES};
 use super::DataPlane;
 use crate::config::mix::MixSession;
 use crate::server::db::ControlState;
-
-/// How often the supervisor compares the sessions stored with those running.
-pub const SUPERVISE_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Where a live input is pushed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,15 +80,9 @@ pub async fn serve_mixes(app: Arc<DataPlane>, shutdown: watch::Receiver<bool>) {
     let mut running: HashMap<String, watch::Sender<Arc<MixSession>>> = HashMap::new();
     let mut tasks = tokio::task::JoinSet::new();
     let mut stop = shutdown.clone();
-    let mut tick = tokio::time::interval(SUPERVISE_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut published = app.config.subscribe();
     let limit = app.settings.file.mix.session_limit();
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-            _ = stop.changed() => break,
-        }
         let wanted = app.config.read().mixes.clone();
         running.retain(|id, _| wanted.contains_key(id));
         for (id, session) in wanted {
@@ -107,6 +99,11 @@ pub async fn serve_mixes(app: Arc<DataPlane>, shutdown: watch::Receiver<bool>) {
                 }
                 None => {}
             }
+        }
+        tokio::select! {
+            Ok(()) = published.changed() => {}
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            _ = stop.changed() => break,
         }
     }
     running.clear();
