@@ -4,6 +4,7 @@
 //! - [`adts`]: audio-only AAC output.
 //! - [`codec`]: H.264 / H.265 / AAC configuration records, ADTS.
 //! - [`mpegts`]: MPEG-TS muxing (HLS segments, `.ts`).
+//! - [`rtmp`]: RTMP chunk streams demultiplexed into messages.
 //! - [`hls`]: HLS media playlists (RFC 8216): lossless parse, write, validate, splice,
 //!   clip and inspect.
 
@@ -13,3 +14,4 @@ pub mod flv;
 pub mod hls;
 pub mod mp4;
 pub mod mpegts;
+pub mod rtmp;

@@ -2,68 +2,85 @@
 //! checks, media into the push.
 
 use crate::server::data::stream::MixRole;
-use rml_rtmp::chunk_io::ChunkDeserializer;
-use rml_rtmp::messages::RtmpMessage;
+use rml_rtmp::messages::{MessagePayload, RtmpMessage};
 use rml_rtmp::rml_amf0::Amf0Value;
 use rml_rtmp::sessions::{ServerSessionEvent, ServerSessionResult};
+use rml_rtmp::time::RtmpTimestamp;
 
-use super::{Conn, FEED_BYTES, MAX_CHUNK_SIZE, MAX_PENDING_BYTES, MAX_PUBLISHES_PER_CONNECTION};
+use super::{Conn, MAX_PUBLISHES_PER_CONNECTION};
 use crate::formats::flv::demux::{FlvTag, TagKind};
 use crate::formats::flv::ingest::FlvIngest;
+use crate::formats::rtmp::{ChunkError, Message};
 use crate::media::Input;
 use crate::server::data::error::DataError;
 use crate::server::data::push::{Admitted, PublishRequest, Refusal, RefusalKind};
 
+/// Message type ids (RTMP specification §5.4, §7.1) the connection handles itself.
+const ACKNOWLEDGEMENT: u8 = 3;
+const WINDOW_ACKNOWLEDGEMENT_SIZE: u8 = 5;
+const AUDIO: u8 = 8;
+const VIDEO: u8 = 9;
+const AMF0_COMMAND: u8 = 20;
+
 impl Conn {
     pub(super) async fn input(&mut self, bytes: &[u8]) -> Result<(), DataError> {
-        let mut results = Vec::new();
-        self.feed(bytes, &mut results)?;
-        self.results(results).await
+        self.feed(bytes)?;
+        self.messages().await
     }
 
-    /// Feeds received bytes to the RTMP session, at most [`FEED_BYTES`] at a time (it
-    /// keeps unparsed input in a buffer of its own, which then stays small).
-    pub(super) fn feed(
-        &mut self,
-        bytes: &[u8],
-        results: &mut Vec<ServerSessionResult>,
-    ) -> Result<(), DataError> {
-        for piece in bytes.chunks(FEED_BYTES) {
-            self.pending_bytes += piece.len();
-            if self.pending_bytes > MAX_PENDING_BYTES {
-                return Err(DataError::Limit(format!(
-                    "{} bytes without a complete message",
-                    self.pending_bytes
-                )));
-            }
-            if let Some(shadow) = self.shadow.as_mut() {
-                match shadow_read(shadow, piece) {
-                    Shadow::Pending => {}
-                    Shadow::Connect(url) => {
-                        self.tc_url = Some(url);
-                        self.shadow = None;
-                    }
-                    Shadow::ChunkTooLarge(size) => {
-                        return Err(DataError::Limit(format!(
-                            "chunk size {size} > {MAX_CHUNK_SIZE}"
-                        )))
-                    }
-                    Shadow::Broken => self.shadow = None,
-                }
-            }
-            let produced = self
-                .rtmp
-                .handle_input(piece)
-                .map_err(|e| DataError::Protocol(format!("{e:?}")))?;
-            if produced
-                .iter()
-                .any(|r| !matches!(r, ServerSessionResult::OutboundResponse(_)))
-            {
-                self.pending_bytes = 0;
-            }
-            results.extend(produced);
+    /// Demultiplexes received bytes into the connection's pending messages.
+    pub(super) fn feed(&mut self, mut bytes: &[u8]) -> Result<(), DataError> {
+        self.acks.count(bytes.len(), &mut self.out);
+        while let Some(message) = self.chunks.pull(&mut bytes).map_err(chunk_error)? {
+            self.messages.push(message);
         }
         Ok(())
+    }
+
+    /// Handles the pending messages in order: audio and video straight into the push,
+    /// acknowledgement settings here, everything else through the RTMP session.
+    pub(super) async fn messages(&mut self) -> Result<(), DataError> {
+        let mut messages = std::mem::take(&mut self.messages);
+        let mut result = Ok(());
+        for message in messages.drain(..) {
+            match message.type_id {
+                AUDIO => self.media(TagKind::Audio, message).await,
+                VIDEO => self.media(TagKind::Video, message).await,
+                WINDOW_ACKNOWLEDGEMENT_SIZE => self.acks.window(&message.payload),
+                ACKNOWLEDGEMENT => {}
+                _ => result = self.relay(message).await,
+            }
+            if result.is_err() {
+                break;
+            }
+        }
+        messages.clear();
+        self.messages = messages; // keeps its allocation
+        result
+    }
+
+    /// A message for `rml_rtmp`'s session, chunked again (type-0 headers, its default
+    /// chunk size: it sees neither Set Chunk Size nor media).
+    async fn relay(&mut self, message: Message) -> Result<(), DataError> {
+        let protocol = |e: &dyn std::fmt::Debug| DataError::Protocol(format!("{e:?}"));
+        let payload = MessagePayload {
+            timestamp: RtmpTimestamp::new(message.timestamp_ms),
+            type_id: message.type_id,
+            message_stream_id: message.stream_id,
+            data: message.payload,
+        };
+        if self.tc_url.is_none() && payload.type_id == AMF0_COMMAND {
+            self.tc_url = connect_url(&payload);
+        }
+        let packet = self
+            .relay
+            .serialize(&payload, true, false)
+            .map_err(|e| protocol(&e))?;
+        let results = self
+            .rtmp
+            .handle_input(&packet.bytes)
+            .map_err(|e| protocol(&e))?;
+        self.results(results).await
     }
 
     pub(super) async fn results(
@@ -76,11 +93,8 @@ impl Conn {
                 ServerSessionResult::OutboundResponse(packet) => {
                     self.out.extend_from_slice(&packet.bytes)
                 }
-                ServerSessionResult::RaisedEvent(event) => {
-                    self.pending_bytes = 0;
-                    queue.extend(self.event(event).await?);
-                }
-                ServerSessionResult::UnhandleableMessageReceived(_) => self.pending_bytes = 0,
+                ServerSessionResult::RaisedEvent(event) => queue.extend(self.event(event).await?),
+                ServerSessionResult::UnhandleableMessageReceived(_) => {}
             }
         }
         Ok(())
@@ -93,13 +107,6 @@ impl Conn {
         let protocol =
             |e: rml_rtmp::sessions::ServerSessionError| DataError::Protocol(format!("{e:?}"));
         match event {
-            ServerSessionEvent::ClientChunkSizeChanged { new_chunk_size }
-                if new_chunk_size > MAX_CHUNK_SIZE =>
-            {
-                Err(DataError::Limit(format!(
-                    "chunk size {new_chunk_size} > {MAX_CHUNK_SIZE}"
-                )))
-            }
             ServerSessionEvent::ConnectionRequested { request_id, .. } => {
                 self.rtmp.accept_request(request_id).map_err(protocol)
             }
@@ -111,18 +118,6 @@ impl Conn {
             } => self.publish(request_id, &app_name, &stream_key).await,
             ServerSessionEvent::PublishStreamFinished { .. } => {
                 self.end_push("unpublished").await;
-                Ok(Vec::new())
-            }
-            ServerSessionEvent::VideoDataReceived {
-                data, timestamp, ..
-            } => {
-                self.media(TagKind::Video, timestamp.value, data).await;
-                Ok(Vec::new())
-            }
-            ServerSessionEvent::AudioDataReceived {
-                data, timestamp, ..
-            } => {
-                self.media(TagKind::Audio, timestamp.value, data).await;
                 Ok(Vec::new())
             }
             ServerSessionEvent::PlayStreamRequested { request_id, .. } => self
@@ -185,16 +180,17 @@ impl Conn {
     }
 
     /// Audio or video from the publisher, through the FLV adapter into the push.
-    async fn media(&mut self, kind: TagKind, timestamp_ms: u32, data: bytes::Bytes) {
+    async fn media(&mut self, kind: TagKind, message: Message) {
         let Some(push) = self.push.as_mut() else {
             return;
         };
-        // rml_rtmp assembles each message in a buffer of its own: shared, not copied.
+        // The demultiplexer assembles each message in a buffer of its own: shared, not
+        // copied.
         let tag = FlvTag {
             offset: 0,
             kind,
-            timestamp_ms,
-            data,
+            timestamp_ms: message.timestamp_ms,
+            data: message.payload,
         };
         let input = self.ingest.push_tag(&tag);
         if !matches!(input, Input::Nothing) {
@@ -238,50 +234,24 @@ fn refuse(kind: RefusalKind, reason: &str) -> Refusal {
     }
 }
 
-/// What the shadow deserializer found before `connect`.
-enum Shadow {
-    /// Still waiting for `connect`.
-    Pending,
-    /// The tcUrl (empty when absent).
-    Connect(String),
-    /// A SetChunkSize above [`MAX_CHUNK_SIZE`].
-    ChunkTooLarge(u32),
-    /// Bytes the deserializer rejects (the session will report them).
-    Broken,
+fn chunk_error(e: ChunkError) -> DataError {
+    match e {
+        ChunkError::NoFirstHeader { .. } => DataError::Protocol(e.to_string()),
+        _ => DataError::Limit(e.to_string()),
+    }
 }
 
-/// Reads the `connect` command's tcUrl from the first messages, checking the chunk size
-/// the client announces on the way.
-fn shadow_read(shadow: &mut ChunkDeserializer, bytes: &[u8]) -> Shadow {
-    let mut input = bytes;
-    loop {
-        let payload = match shadow.get_next_message(input) {
-            Ok(Some(p)) => p,
-            Ok(None) => return Shadow::Pending,
-            Err(_) => return Shadow::Broken,
-        };
-        input = &[];
-        match payload.to_rtmp_message() {
-            Ok(RtmpMessage::SetChunkSize { size }) if size > MAX_CHUNK_SIZE => {
-                return Shadow::ChunkTooLarge(size)
-            }
-            Ok(RtmpMessage::SetChunkSize { size }) => {
-                if shadow.set_max_chunk_size(size as usize).is_err() {
-                    return Shadow::Broken;
-                }
-            }
-            Ok(RtmpMessage::Amf0Command {
-                command_name,
-                command_object: Amf0Value::Object(properties),
-                ..
-            }) if command_name == "connect" => {
-                return Shadow::Connect(match properties.get("tcUrl") {
-                    Some(Amf0Value::Utf8String(url)) => url.clone(),
-                    _ => String::new(),
-                });
-            }
-            Ok(_) => {}
-            Err(_) => return Shadow::Broken,
-        }
+/// The tcUrl of a `connect` command (empty when it has none); `None` for other messages.
+fn connect_url(payload: &MessagePayload) -> Option<String> {
+    match payload.to_rtmp_message() {
+        Ok(RtmpMessage::Amf0Command {
+            command_name,
+            command_object: Amf0Value::Object(properties),
+            ..
+        }) if command_name == "connect" => Some(match properties.get("tcUrl") {
+            Some(Amf0Value::Utf8String(url)) => url.clone(),
+            _ => String::new(),
+        }),
+        _ => None,
     }
 }

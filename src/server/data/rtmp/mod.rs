@@ -1,9 +1,12 @@
-//! RTMP ingest: one task per connection moving bytes between the socket, `rml_rtmp`'s
-//! sans-IO handshake and server session, and the push's [`PushSession`].
+//! RTMP ingest: one task per connection moving bytes between the socket, the chunk
+//! demultiplexer ([`ChunkDemux`]), `rml_rtmp`'s sans-IO handshake and server session,
+//! and the push.
 //!
-//! `rml_rtmp` does not expose the `connect` command's `tcUrl`, which names the push
-//! domain, nor the chunk sizes a client sets; until `connect` arrives the same bytes also
-//! go through its chunk deserializer (a few hundred bytes per connection) to read them.
+//! Audio and video messages go from the demultiplexer straight into the push; every
+//! other message (commands, metadata, user control) is chunked again for `rml_rtmp`'s
+//! session, which answers them. The connection reads the `connect` command's `tcUrl`
+//! (which names the push domain; `rml_rtmp` does not expose it) on the way, and sends
+//! acknowledgements itself ([`ack`]).
 //!
 //! Connections are admitted by [`super::admission`] (file handles, caps per address and
 //! in all); a push's lifecycle — the checks a publish passes, the recording it starts,
@@ -14,19 +17,19 @@
 //! connection is refused and the connection dropped.
 //!
 //! Limits (a connection breaking one is dropped; nothing else is affected):
-//! [`HANDSHAKE_TIMEOUT`], [`IDLE_TIMEOUT`], [`MAX_CHUNK_SIZE`] (checked up to `connect`,
-//! where clients set it; later a larger chunk size costs no memory, since messages are
-//! bounded anyway), [`MAX_PENDING_BYTES`] (bytes received without completing a message:
-//! bounds a message's size), [`MAX_PUBLISHES_PER_CONNECTION`].
+//! [`HANDSHAKE_TIMEOUT`], [`IDLE_TIMEOUT`], [`MAX_CHUNK_SIZE`], [`MAX_ASSEMBLY_BYTES`]
+//! (messages in assembly at once), [`MAX_CHUNK_STREAMS`],
+//! [`MAX_PUBLISHES_PER_CONNECTION`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod ack;
 mod conn;
 mod socket;
 
-use rml_rtmp::chunk_io::ChunkDeserializer;
+use rml_rtmp::chunk_io::ChunkSerializer;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
 use rml_rtmp::sessions::{ServerSession, ServerSessionConfig, ServerSessionResult};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -43,6 +46,9 @@ use super::live::Control;
 use super::push::Push;
 use super::DataPlane;
 use crate::formats::flv::ingest::FlvIngest;
+#[cfg(doc)]
+use crate::formats::rtmp::MAX_CHUNK_STREAMS;
+use crate::formats::rtmp::{ChunkDemux, Limits, Message};
 use crate::server::limits::{AcceptBackoff, Quiet};
 
 /// The handshake must complete within this.
@@ -51,8 +57,9 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest chunk size a client may announce.
 pub const MAX_CHUNK_SIZE: u32 = 1024 * 1024;
-/// Most bytes received without a complete message (bounds a message's size).
-pub const MAX_PENDING_BYTES: usize = 16 * 1024 * 1024;
+/// Most bytes of messages in assembly at once, by their announced lengths (a message
+/// may announce up to 16 MiB − 1; encoders send one at a time).
+pub const MAX_ASSEMBLY_BYTES: usize = 16 * 1024 * 1024;
 /// Publishes per connection.
 pub const MAX_PUBLISHES_PER_CONNECTION: usize = 1;
 /// How often a connection checks its idle time before it publishes (afterwards the
@@ -67,8 +74,6 @@ pub const MEDIA_READ_TICK: Duration = Duration::from_millis(200);
 /// Socket read size once publishing (a tick of a 10 Mbit/s stream in one read); one
 /// buffer per runtime thread.
 pub const MEDIA_READ_BYTES: usize = 256 * 1024;
-/// Most bytes handed to the RTMP session at once.
-pub const FEED_BYTES: usize = 16 * 1024;
 /// Most bytes taken from one connection per tick (40 MB/s; a faster sender waits).
 pub const MAX_MEDIA_BYTES_PER_TICK: usize = 8 * 1024 * 1024;
 
@@ -231,15 +236,20 @@ pub(super) struct Conn {
     pub(super) peer: SocketAddr,
     pub(super) local: SocketAddr,
     pub(super) rtmp: ServerSession,
+    /// The connection's chunk streams, demultiplexed.
+    chunks: ChunkDemux,
+    /// Chunks non-media messages again for `rtmp`.
+    relay: ChunkSerializer,
+    /// Messages demultiplexed and not yet handled.
+    messages: Vec<Message>,
+    acks: ack::Acks,
     pub(super) tc_url: Option<String>,
-    pub(super) shadow: Option<ChunkDeserializer>,
     pub(super) publishes: usize,
     pub(super) push: Option<Push>,
     /// The FLV adapter of its push.
     pub(super) ingest: FlvIngest,
     pub(super) control_tx: mpsc::UnboundedSender<Control>,
     pub(super) out: Vec<u8>,
-    pub(super) pending_bytes: usize,
     /// Its share of file handles (grown when it publishes).
     pub(super) slot: Slot,
     /// `rtmp` or `rtmps`.
@@ -309,14 +319,19 @@ async fn session<S: Transport>(
         peer,
         local,
         rtmp,
+        chunks: ChunkDemux::new(Limits {
+            max_chunk_size: MAX_CHUNK_SIZE,
+            max_assembly_bytes: MAX_ASSEMBLY_BYTES,
+        }),
+        relay: ChunkSerializer::new(),
+        messages: Vec::new(),
+        acks: ack::Acks::default(),
         tc_url: None,
-        shadow: Some(ChunkDeserializer::new()),
         publishes: 0,
         push: None,
         ingest: FlvIngest::default(),
         control_tx,
         out: Vec::new(),
-        pending_bytes: 0,
         slot,
         protocol: S::PROTOCOL,
     };
@@ -453,29 +468,25 @@ enum Drained {
 
 thread_local! {
     /// One media read buffer per runtime thread, not per connection: bytes leave it
-    /// (into the RTMP session) before the connection task can yield.
+    /// (into the chunk demultiplexer) before the connection task can yield.
     static MEDIA_READ_BUFFER: std::cell::RefCell<Vec<u8>> =
         std::cell::RefCell::new(vec![0; MEDIA_READ_BYTES]);
 }
 
 /// Reads what the kernel holds for this connection (up to [`MAX_MEDIA_BYTES_PER_TICK`])
-/// and feeds it to the session.
+/// and handles the messages it completes.
 async fn drain_socket(conn: &mut Conn, socket: &mut MediaSocket) -> Result<Drained, DataError> {
     let mut total = 0;
     while total < MAX_MEDIA_BYTES_PER_TICK {
-        let mut results = Vec::new();
         let read = MEDIA_READ_BUFFER.with(|buf| {
             let mut buf = buf.borrow_mut();
-            socket.read_with(&mut buf, &mut |bytes| conn.feed(bytes, &mut results))
+            socket.read_with(&mut buf, &mut |bytes| conn.feed(bytes))
         })?;
+        conn.messages().await?;
         let n = match read {
-            Read1::Closed => {
-                conn.results(results).await?;
-                return Ok(Drained::Closed);
-            }
+            Read1::Closed => return Ok(Drained::Closed),
             Read1::Bytes(n) => n,
         };
-        conn.results(results).await?;
         total += n;
         if n < MEDIA_READ_BYTES {
             // The socket buffer is (almost surely) empty: the next tick reads the rest,
