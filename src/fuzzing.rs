@@ -315,3 +315,33 @@ fn assert_opened_once_closed_once(actions: &[crate::record::session::Action]) {
         }
     }
 }
+
+/// RTMP chunk streams through the demultiplexer, whole and split at a point the first
+/// byte picks: the same messages either way, and none longer than announced.
+pub fn rtmp_chunks(data: &[u8]) {
+    use crate::formats::rtmp::{ChunkDemux, Limits, Message};
+    let read = |pieces: &[&[u8]]| -> (Vec<Message>, bool) {
+        let mut demux = ChunkDemux::new(Limits {
+            max_chunk_size: 65_536,
+            max_assembly_bytes: 1 << 20,
+        });
+        let mut messages = Vec::new();
+        for piece in pieces {
+            let mut input = *piece;
+            loop {
+                match demux.pull(&mut input) {
+                    Ok(Some(message)) => messages.push(message),
+                    Ok(None) => break,
+                    Err(_) => return (messages, false),
+                }
+            }
+        }
+        (messages, true)
+    };
+    let whole = read(&[data]);
+    let cut = data
+        .first()
+        .map_or(0, |b| usize::from(*b) * data.len() / 256);
+    let (a, b) = data.split_at(cut.min(data.len()));
+    assert_eq!(read(&[a, b]), whole, "split feed differs");
+}

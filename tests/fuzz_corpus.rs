@@ -44,6 +44,11 @@ fn flv_demux_corpus() {
 }
 
 #[test]
+fn rtmp_chunks_corpus() {
+    replay("rtmp_chunks", liverec::fuzzing::rtmp_chunks);
+}
+
+#[test]
 fn amf0_corpus() {
     replay("amf0", liverec::fuzzing::amf0);
 }
