@@ -136,10 +136,7 @@ pub fn flv_demux(data: &[u8]) {
         tags
     };
     let whole = read(&[data]);
-    let cut = data
-        .first()
-        .map_or(0, |b| usize::from(*b) * data.len() / 256);
-    let (a, b) = data.split_at(cut.min(data.len()));
+    let (a, b) = split_by_first_byte(data);
     assert_eq!(read(&[a, b]), whole, "split feed differs");
     let mut reader = FrameReader::default();
     use crate::record::Segmenter;
@@ -339,9 +336,15 @@ pub fn rtmp_chunks(data: &[u8]) {
         (messages, true)
     };
     let whole = read(&[data]);
+    let (a, b) = split_by_first_byte(data);
+    assert_eq!(read(&[a, b]), whole, "split feed differs");
+}
+
+/// `data` cut in two at a point its first byte picks (a stream parser must read both
+/// halves as it reads the whole).
+fn split_by_first_byte(data: &[u8]) -> (&[u8], &[u8]) {
     let cut = data
         .first()
         .map_or(0, |b| usize::from(*b) * data.len() / 256);
-    let (a, b) = data.split_at(cut.min(data.len()));
-    assert_eq!(read(&[a, b]), whole, "split feed differs");
+    data.split_at(cut.min(data.len()))
 }
