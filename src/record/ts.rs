@@ -10,7 +10,7 @@
 use super::{SegmentEvent, SegmentInfo, Segmenter};
 use crate::formats::codec::aac::AacConfig;
 use crate::formats::flv::frames::{FrameEvent, MediaFrame, Track, VideoConfig};
-use crate::formats::mpegts::{to_annex_b, TsMuxer, TsTracks};
+use crate::formats::mpegts::{annex_b_pieces, TsMuxer, TsTracks};
 
 #[derive(Debug)]
 struct Open {
@@ -35,14 +35,6 @@ pub struct TsSegmenter {
     scratch: Vec<u8>,
     /// Codecs refused so far (each reported once).
     refused: Vec<&'static str>,
-}
-
-std::thread_local! {
-    /// The elementary stream bytes of the frame being muxed: filled and consumed within
-    /// one [`TsSegmenter::frame`] call, so one buffer per thread serves every segmenter
-    /// (a server records hundreds of streams; one per segmenter would keep each stream's
-    /// largest keyframe resident).
-    static ES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl TsSegmenter {
@@ -104,19 +96,22 @@ impl TsSegmenter {
         }
     }
 
-    /// The frame as elementary stream bytes (Annex B video, ADTS or MP3 audio) in `es`;
-    /// false when it cannot be.
-    fn payload(&self, frame: &MediaFrame, out: &mut Vec<u8>) -> bool {
-        out.clear();
+    /// The frame as elementary stream pieces (Annex B video, ADTS header and AAC frame,
+    /// or the MP3 frame) in `out`, borrowed from the frame, `video` (parameter sets) and
+    /// `adts`; false when it cannot be.
+    fn payload<'a>(
+        &self,
+        frame: &'a MediaFrame,
+        video: Option<&'a VideoConfig>,
+        adts: &'a mut [u8; 7],
+        out: &mut Vec<&'a [u8]>,
+    ) -> bool {
         match frame.track {
             Track::Video => {
-                let Some(config) = self.video.as_ref() else {
-                    return false;
-                };
-                to_annex_b(config, &frame.data, frame.keyframe, out)
+                video.is_some_and(|config| annex_b_pieces(config, &frame.data, frame.keyframe, out))
             }
             Track::Audio if self.mp3 => {
-                out.extend_from_slice(&frame.data);
+                out.push(&frame.data);
                 true
             }
             Track::Audio => {
@@ -127,8 +122,8 @@ impl TsSegmenter {
                 else {
                     return false;
                 };
-                out.extend_from_slice(&header);
-                out.extend_from_slice(&frame.data);
+                *adts = header;
+                out.extend_from_slice(&[adts.as_slice(), &frame.data]);
                 true
             }
         }
@@ -186,31 +181,37 @@ impl TsSegmenter {
             self.dropped += 1;
             return;
         }
-        let mut es = ES.with(|es| std::mem::take(&mut *es.borrow_mut()));
-        if self.payload(frame, &mut es) {
-            self.mux_frame(frame, tracks, opening, &es, out);
+        // The pieces borrow the video configuration (its parameter sets): it is set
+        // aside while the frame is muxed (muxing does not read it).
+        let video = self.video.take();
+        let mut adts = [0; 7];
+        let mut pieces = Vec::with_capacity(8);
+        if self.payload(frame, video.as_ref(), &mut adts, &mut pieces) {
+            self.mux_frame(frame, tracks, opening, &pieces, out);
         } else {
             self.dropped += 1;
         }
-        ES.with(|cell| *cell.borrow_mut() = es);
+        self.video = video;
     }
 
-    /// Writes `frame` (its elementary stream bytes `es`) into the open segment, first
+    /// Writes `frame` (its elementary stream pieces `es`) into the open segment, first
     /// opening one when `opening`.
     fn mux_frame(
         &mut self,
         frame: &MediaFrame,
         tracks: TsTracks,
         opening: bool,
-        es: &[u8],
+        es: &[&[u8]],
         out: &mut Vec<SegmentEvent>,
     ) {
         if opening {
             self.cut(frame, tracks, out);
         }
         let mux = self.mux.get_or_insert_with(|| TsMuxer::new(tracks));
-        // Packets: 188 bytes per 184 of PES (header included), plus room for the tables.
-        self.scratch = Vec::with_capacity((es.len() + 64) / 184 * 188 + 4 * 188);
+        // Packets: 188 bytes per 184 of PES (its header and the first packet's adaptation
+        // field included), plus a PCR-only packet and the tables.
+        let pes_bytes = es.iter().map(|p| p.len()).sum::<usize>() + 19 + 8;
+        self.scratch = Vec::with_capacity((pes_bytes.div_ceil(184) + 3) * 188);
         if self.open.as_ref().is_some_and(|o| o.info.frames == 0) {
             mux.set_tracks(tracks);
             mux.write_tables(&mut self.scratch);

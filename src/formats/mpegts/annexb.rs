@@ -32,39 +32,53 @@ fn is_parameter_set(config: &VideoConfig, t: u8) -> bool {
     )
 }
 
-/// Splits a length-prefixed access unit into NAL units; `None` when a length overruns.
-pub fn split_nals(data: &[u8], length_size: u8) -> Option<Vec<&[u8]>> {
+/// Splits a length-prefixed access unit into NAL units, appended to `out`; false (and
+/// `out` cut back) when a length overruns.
+fn split_nals<'a>(data: &'a [u8], length_size: u8, out: &mut Vec<&'a [u8]>) -> bool {
     let n = usize::from(length_size.clamp(1, 4));
-    let mut out = Vec::new();
+    let mark = out.len();
     let mut at = 0;
     while at < data.len() {
-        let len = data
-            .get(at..at + n)?
-            .iter()
-            .fold(0usize, |acc, b| acc << 8 | usize::from(*b));
-        out.push(data.get(at + n..at + n + len)?);
-        at += n + len;
+        let nal = data.get(at..at + n).and_then(|prefix| {
+            let len = prefix
+                .iter()
+                .fold(0usize, |acc, b| acc << 8 | usize::from(*b));
+            data.get(at + n..at + n + len)
+        });
+        let Some(nal) = nal else {
+            out.truncate(mark);
+            return false;
+        };
+        out.push(nal);
+        at += n + nal.len();
     }
-    Some(out)
+    true
 }
 
-/// Appends the Annex B form of one access unit to `out`. Returns false (and appends
+/// Appends the Annex B form of one access unit to `out` as pieces to be written in
+/// order (start codes, the delimiter, parameter sets and the NAL units, borrowed, not
+/// copied: the transport packetiser copies each byte once). Returns false (and appends
 /// nothing) when the length prefixes are inconsistent, or the codec has no NAL units.
-pub fn to_annex_b(config: &VideoConfig, data: &[u8], keyframe: bool, out: &mut Vec<u8>) -> bool {
+pub fn annex_b_pieces<'a>(
+    config: &'a VideoConfig,
+    data: &'a [u8],
+    keyframe: bool,
+    out: &mut Vec<&'a [u8]>,
+) -> bool {
     let aud: &[u8] = match config {
         VideoConfig::Avc(_) => &AVC_AUD,
         VideoConfig::Hevc(_) => &HEVC_AUD,
         VideoConfig::Av1(_) | VideoConfig::Vp9(_) => return false,
     };
-    let Some(nals) = split_nals(data, config.nal_length_size()) else {
+    let mut nals = Vec::new();
+    if !split_nals(data, config.nal_length_size(), &mut nals) {
         return false;
-    };
+    }
     let (received_aud, rest) = match nals.split_first() {
         Some((first, rest)) if is_aud(config, nal_type(config, first)) => (Some(*first), rest),
         _ => (None, nals.as_slice()),
     };
-    out.extend_from_slice(&START);
-    out.extend_from_slice(received_aud.unwrap_or(aud));
+    out.extend_from_slice(&[&START, received_aud.unwrap_or(aud)]);
     if keyframe
         && !rest
             .iter()
@@ -76,13 +90,11 @@ pub fn to_annex_b(config: &VideoConfig, data: &[u8], keyframe: bool, out: &mut V
             VideoConfig::Av1(_) | VideoConfig::Vp9(_) => Vec::new(),
         };
         for set in sets {
-            out.extend_from_slice(&START);
-            out.extend_from_slice(set);
+            out.extend_from_slice(&[&START, set.as_slice()]);
         }
     }
     for nal in rest {
-        out.extend_from_slice(&START);
-        out.extend_from_slice(nal);
+        out.extend_from_slice(&[&START, *nal]);
     }
     true
 }

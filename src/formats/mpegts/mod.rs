@@ -18,7 +18,7 @@ pub mod demux;
 mod packet;
 pub mod samples;
 
-pub use annexb::to_annex_b;
+pub use annexb::annex_b_pieces;
 pub use demux::TsDemuxer;
 pub use packet::{TsMuxer, TsTracks};
 

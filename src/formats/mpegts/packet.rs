@@ -150,9 +150,10 @@ impl TsMuxer {
         out.resize(start + PACKET_BYTES, 0xFF);
     }
 
-    /// Writes one video access unit (`annex_b` already converted) or one audio frame
-    /// (`annex_b` holds the ADTS frame or MP3 frame).
-    pub fn write_frame(&mut self, frame: &MediaFrame, payload: &[u8], out: &mut Vec<u8>) {
+    /// Writes one video access unit (`payload`: its Annex B pieces, see
+    /// [`super::annex_b_pieces`]) or one audio frame (the ADTS header and frame, or the
+    /// MP3 frame), the pieces in order; each payload byte is copied once, into `out`.
+    pub fn write_frame(&mut self, frame: &MediaFrame, payload: &[&[u8]], out: &mut Vec<u8>) {
         let (pid, stream_id) = match frame.track {
             Track::Video => (VIDEO_PID, 0xE0),
             Track::Audio => (AUDIO_PID, 0xC0),
@@ -171,7 +172,8 @@ impl TsMuxer {
             pes.extend_from_slice(&[0x80, 5]);
             pes.extend_from_slice(&timestamp_field(2, pts));
         }
-        let length = pes.len() - 6 + payload.len();
+        let payload_len: usize = payload.iter().map(|p| p.len()).sum();
+        let length = pes.len() - 6 + payload_len;
         let field = if length > 0xFFFF { 0 } else { length as u16 };
         if let Some(bytes) = pes.get_mut(4..6) {
             bytes.copy_from_slice(&field.to_be_bytes());
@@ -193,10 +195,14 @@ impl TsMuxer {
         if pcr.is_some() {
             self.last_pcr_ms = Some(pcr_ms);
         }
+        let mut pieces = Pieces {
+            rest: payload,
+            at: 0,
+        };
         self.packetize(
             pid,
             &pes,
-            payload,
+            (&mut pieces, payload_len),
             pcr,
             frame.keyframe && frame.track == Track::Video,
             out,
@@ -234,12 +240,12 @@ impl TsMuxer {
         &mut self,
         pid: u16,
         header: &[u8],
-        payload: &[u8],
+        (payload, payload_len): (&mut Pieces<'_>, usize),
         pcr: Option<i64>,
         random_access: bool,
         out: &mut Vec<u8>,
     ) {
-        let total = header.len() + payload.len();
+        let total = header.len() + payload_len;
         let mut written = 0;
         let mut first = true;
         loop {
@@ -289,7 +295,13 @@ impl TsMuxer {
                 out.extend_from_slice(&field);
             }
             let n = (PACKET_BYTES - (out.len() - start)).min(left);
-            self.copy(header, payload, written, n, out);
+            let from_header = header.len().saturating_sub(written).min(n);
+            out.extend_from_slice(
+                header
+                    .get(written..written + from_header)
+                    .unwrap_or_default(),
+            );
+            payload.copy(n - from_header, out);
             written += n;
             first = false;
             if written >= total {
@@ -297,15 +309,32 @@ impl TsMuxer {
             }
         }
     }
+}
 
-    fn copy(&self, header: &[u8], payload: &[u8], from: usize, n: usize, out: &mut Vec<u8>) {
-        let end = from + n;
-        if from < header.len() {
-            out.extend_from_slice(header.get(from..end.min(header.len())).unwrap_or_default());
-        }
-        if end > header.len() {
-            let p0 = from.saturating_sub(header.len());
-            out.extend_from_slice(payload.get(p0..end - header.len()).unwrap_or_default());
+/// A read cursor over payload pieces.
+struct Pieces<'a> {
+    rest: &'a [&'a [u8]],
+    /// Bytes of `rest[0]` already taken.
+    at: usize,
+}
+
+impl Pieces<'_> {
+    /// Appends the next `n` bytes (fewer if the pieces run out) to `out`.
+    fn copy(&mut self, mut n: usize, out: &mut Vec<u8>) {
+        while n > 0 {
+            let Some((first, later)) = self.rest.split_first() else {
+                return;
+            };
+            let left = first.get(self.at..).unwrap_or_default();
+            let take = left.len().min(n);
+            out.extend_from_slice(left.get(..take).unwrap_or_default());
+            n -= take;
+            if take == left.len() {
+                self.rest = later;
+                self.at = 0;
+            } else {
+                self.at += take;
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::*;
 use crate::formats::codec::aac::parse_audio_specific_config;
 use crate::formats::codec::avc::parse_avc_config;
-use crate::formats::mpegts::{to_annex_b, TsMuxer, TsTracks, TIMESTAMP_OFFSET_MS};
+use crate::formats::mpegts::{annex_b_pieces, TsMuxer, TsTracks, TIMESTAMP_OFFSET_MS};
 use crate::media::{MediaFrame, VideoConfig};
 
 /// x264 baseline 320x180.
@@ -77,12 +77,10 @@ fn muxed(frames: &[MediaFrame]) -> Vec<u8> {
     mux.write_tables(&mut out);
     for f in frames {
         let mut es = Vec::new();
+        let adts = audio.adts_header(f.data.len()).unwrap();
         match f.track {
-            Track::Video => assert!(to_annex_b(&video, &f.data, f.keyframe, &mut es)),
-            Track::Audio => {
-                es.extend_from_slice(&audio.adts_header(f.data.len()).unwrap());
-                es.extend_from_slice(&f.data);
-            }
+            Track::Video => assert!(annex_b_pieces(&video, &f.data, f.keyframe, &mut es)),
+            Track::Audio => es.extend_from_slice(&[adts.as_slice(), &f.data]),
         }
         mux.write_frame(f, &es, &mut out);
     }
