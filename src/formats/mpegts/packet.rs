@@ -224,14 +224,7 @@ impl TsMuxer {
             183,
             0x10,
         ]);
-        out.extend_from_slice(&[
-            (base >> 25) as u8,
-            (base >> 17) as u8,
-            (base >> 9) as u8,
-            (base >> 1) as u8,
-            ((base & 1) as u8) << 7 | 0x7E,
-            0,
-        ]);
+        out.extend_from_slice(&pcr_field(base));
         out.resize(start + PACKET_BYTES, 0xFF);
         self.last_pcr_ms = Some(pcr_ms);
     }
@@ -250,37 +243,7 @@ impl TsMuxer {
         let mut first = true;
         loop {
             let left = total - written;
-            let mut adaptation: Option<Vec<u8>> = None;
-            if first && (pcr.is_some() || random_access) {
-                let mut field = vec![
-                    if random_access { 0x40 } else { 0 } | if pcr.is_some() { 0x10 } else { 0 },
-                ];
-                if let Some(pcr) = pcr {
-                    let base = pcr as u64;
-                    field.extend_from_slice(&[
-                        (base >> 25) as u8,
-                        (base >> 17) as u8,
-                        (base >> 9) as u8,
-                        (base >> 1) as u8,
-                        ((base & 1) as u8) << 7 | 0x7E,
-                        0,
-                    ]);
-                }
-                adaptation = Some(field);
-            }
-            let room = PACKET_BYTES - 4 - adaptation.as_ref().map_or(0, |a| 1 + a.len());
-            if left < room {
-                let stuffing = room - left;
-                match adaptation.as_mut() {
-                    Some(field) => field.resize(field.len() + stuffing, 0xFF),
-                    None if stuffing == 1 => adaptation = Some(Vec::new()),
-                    None => {
-                        let mut field = vec![0x00];
-                        field.resize(stuffing - 1, 0xFF);
-                        adaptation = Some(field);
-                    }
-                }
-            }
+            let adaptation = adaptation_field(first.then_some((pcr, random_access)), left);
             let cc = self.counter(pid);
             let start = out.len();
             let control = if adaptation.is_some() { 0x30 } else { 0x10 };
@@ -309,6 +272,48 @@ impl TsMuxer {
             }
         }
     }
+}
+
+/// The 6 bytes of a PCR with base `base` (90 kHz) and extension 0 (§2.4.3.5).
+fn pcr_field(base: u64) -> [u8; 6] {
+    [
+        (base >> 25) as u8,
+        (base >> 17) as u8,
+        (base >> 9) as u8,
+        (base >> 1) as u8,
+        ((base & 1) as u8) << 7 | 0x7E,
+        0,
+    ]
+}
+
+/// The adaptation field (without its length byte) of a packet with `left` bytes of PES
+/// still to carry: the flags and PCR of a PES's first packet (`first`: its PCR and
+/// random-access flag), and stuffing when the rest does not fill the packet.
+fn adaptation_field(first: Option<(Option<i64>, bool)>, left: usize) -> Option<Vec<u8>> {
+    let mut adaptation = first
+        .filter(|(pcr, random_access)| pcr.is_some() || *random_access)
+        .map(|(pcr, random_access)| {
+            let flags = if random_access { 0x40 } else { 0 } | if pcr.is_some() { 0x10 } else { 0 };
+            let mut field = vec![flags];
+            if let Some(pcr) = pcr {
+                field.extend_from_slice(&pcr_field(pcr as u64));
+            }
+            field
+        });
+    let room = PACKET_BYTES - 4 - adaptation.as_ref().map_or(0, |a| 1 + a.len());
+    if left < room {
+        let stuffing = room - left;
+        match adaptation.as_mut() {
+            Some(field) => field.resize(field.len() + stuffing, 0xFF),
+            None if stuffing == 1 => adaptation = Some(Vec::new()),
+            None => {
+                let mut field = vec![0x00];
+                field.resize(stuffing - 1, 0xFF);
+                adaptation = Some(field);
+            }
+        }
+    }
+    adaptation
 }
 
 /// A read cursor over payload pieces.
