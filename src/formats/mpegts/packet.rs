@@ -172,8 +172,8 @@ impl TsMuxer {
             pes.extend_from_slice(&[0x80, 5]);
             pes.extend_from_slice(&timestamp_field(2, pts));
         }
-        let payload_len: usize = payload.iter().map(|p| p.len()).sum();
-        let length = pes.len() - 6 + payload_len;
+        let mut pieces = Pieces::new(payload);
+        let length = pes.len() - 6 + pieces.left;
         let field = if length > 0xFFFF { 0 } else { length as u16 };
         if let Some(bytes) = pes.get_mut(4..6) {
             bytes.copy_from_slice(&field.to_be_bytes());
@@ -195,14 +195,10 @@ impl TsMuxer {
         if pcr.is_some() {
             self.last_pcr_ms = Some(pcr_ms);
         }
-        let mut pieces = Pieces {
-            rest: payload,
-            at: 0,
-        };
         self.packetize(
             pid,
             &pes,
-            (&mut pieces, payload_len),
+            &mut pieces,
             pcr,
             frame.keyframe && frame.track == Track::Video,
             out,
@@ -233,12 +229,12 @@ impl TsMuxer {
         &mut self,
         pid: u16,
         header: &[u8],
-        (payload, payload_len): (&mut Pieces<'_>, usize),
+        payload: &mut Pieces<'_>,
         pcr: Option<i64>,
         random_access: bool,
         out: &mut Vec<u8>,
     ) {
-        let total = header.len() + payload_len;
+        let total = header.len() + payload.left;
         let mut written = 0;
         let mut first = true;
         loop {
@@ -321,9 +317,19 @@ struct Pieces<'a> {
     rest: &'a [&'a [u8]],
     /// Bytes of `rest[0]` already taken.
     at: usize,
+    /// Bytes not yet taken.
+    left: usize,
 }
 
-impl Pieces<'_> {
+impl<'a> Pieces<'a> {
+    fn new(pieces: &'a [&'a [u8]]) -> Self {
+        Self {
+            rest: pieces,
+            at: 0,
+            left: pieces.iter().map(|p| p.len()).sum(),
+        }
+    }
+
     /// Appends the next `n` bytes (fewer if the pieces run out) to `out`.
     fn copy(&mut self, mut n: usize, out: &mut Vec<u8>) {
         while n > 0 {
@@ -334,6 +340,7 @@ impl Pieces<'_> {
             let take = left.len().min(n);
             out.extend_from_slice(left.get(..take).unwrap_or_default());
             n -= take;
+            self.left -= take;
             if take == left.len() {
                 self.rest = later;
                 self.at = 0;
